@@ -1,0 +1,89 @@
+//! `duban check [RULES] [--format table|json]`: parse and check a policy.
+
+use super::{Format, color_stdout, policy_paths};
+use crate::error::Result;
+use crate::lang::check::Checked;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Parse and check a policy; print every error and warning.
+///
+/// Without RULES, checks the rules folder of duban.toml (default `rules/`).
+/// Needs no database. Exit 1 when there is an error; warnings alone pass.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  duban check\n  duban check rules/10-problems.rules\n  duban check new-policy/ --format json"
+)]
+pub struct Args {
+    /// .rules files or folders.
+    #[arg(value_name = "RULES")]
+    paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
+    let paths = policy_paths(config, &args.paths)?;
+    let checked = crate::policy::load(&paths)?;
+    match args.format {
+        Format::Table => print_human(&checked),
+        Format::Json => print_json(&checked),
+    }
+    Ok(if checked.error_count() > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_human(c: &Checked) {
+    let color = color_stdout();
+    for d in &c.diagnostics {
+        print!("{}", c.sources.render(d, color));
+    }
+    let errors = c.error_count();
+    let warnings = c.diagnostics.len() - errors;
+    let files = c.sources.files.len();
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    match &c.policy {
+        Some(p) => println!(
+            "ok: {} in {} ({}, {}, {}){} — policy {}",
+            plural(p.rules.len(), "rule"),
+            plural(files, "file"),
+            plural(p.templates.len(), "template"),
+            plural(p.defines.len(), "define"),
+            plural(p.task_kinds.len(), "task type"),
+            if warnings > 0 {
+                format!(", {}", plural(warnings, "warning"))
+            } else {
+                String::new()
+            },
+            short_hash(&p.hash)
+        ),
+        None => println!(
+            "{} and {} in {}",
+            plural(errors, "error"),
+            plural(warnings, "warning"),
+            plural(files, "file")
+        ),
+    }
+}
+
+pub(crate) fn short_hash(h: &str) -> &str {
+    h.get(..19).unwrap_or(h)
+}
+
+fn print_json(c: &Checked) {
+    let diags: Vec<_> = c.diagnostics.iter().map(|d| c.sources.to_json(d)).collect();
+    let files: Vec<&str> = c.sources.files.iter().map(|f| f.name.as_str()).collect();
+    let out = serde_json::json!({
+        "ok": c.policy.is_some(),
+        "errors": c.error_count(),
+        "warnings": c.diagnostics.len() - c.error_count(),
+        "files": files,
+        "policy": c.policy.as_ref().map(|p| p.hash.clone()),
+        "rules": c.policy.as_ref().map(|p| p.rules.iter().map(|r| r.name.clone()).collect::<Vec<_>>()),
+        "diagnostics": diags,
+    });
+    println!("{out}");
+}

@@ -1,0 +1,100 @@
+//! The command line: argument parsing (clap), one file per command, and the
+//! mapping of errors to exit codes (SPEC §5). Commands read the wall clock
+//! and the environment; nothing below them does.
+
+mod check;
+mod fmt;
+
+use crate::error::{Error, Result};
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "duban",
+    version,
+    about = "督办 — an accountability rule engine for inspection-rectification offices",
+    long_about = "督办 (duban, \"supervise until done\") evaluates the office's accountability \
+policy — rules such as \"a problem overdue by 30 days → reminder talk with the person \
+responsible\" — against the case database, creates interview tasks and sends notices, \
+never twice and never lost.\n\n\
+Start with `duban demo` for an office on disk, or `duban init` for an empty one.",
+    after_help = "Exit codes: 0 success, 1 invalid input (policy, data, config), 2 usage, 3 operational failure.\n\
+Every command takes --config FILE (default ./duban.toml)."
+)]
+pub struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Check(check::Args),
+    Fmt(fmt::Args),
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::Check(args) => check::run(&cli.config, args),
+        Command::Fmt(args) => fmt::run(&cli.config, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let prefix = if color_stderr() {
+                "\x1b[1;31merror\x1b[0m"
+            } else {
+                "error"
+            };
+            eprintln!("{prefix}: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Whether to colour what goes to stderr.
+pub(crate) fn color_stderr() -> bool {
+    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}
+
+/// Whether to colour what goes to stdout.
+pub(crate) fn color_stdout() -> bool {
+    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+}
+
+/// The policy paths of a command: those given, or the config's rules
+/// folder (no config file needed).
+pub(crate) fn policy_paths(config: &Option<PathBuf>, given: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    if !given.is_empty() {
+        return Ok(given.to_vec());
+    }
+    let cfg = crate::config::Config::load(config.as_deref())?;
+    if !cfg.rules.exists() {
+        return Err(Error::invalid(format!(
+            "no policy given and the rules folder {} does not exist; name a .rules file or folder",
+            cfg.rules.display()
+        )));
+    }
+    Ok(vec![cfg.rules])
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// For people.
+    Table,
+    /// For tools.
+    Json,
+}

@@ -1,0 +1,284 @@
+//! `duban.toml` (SPEC §7): where the database, the rules and the outbox
+//! are, the default time zone, mail and delivery settings. Unknown keys and
+//! bad values are errors naming the key; paths are relative to the config
+//! file; the SMTP password is only ever read from the environment variable
+//! the config names.
+
+use crate::error::{Error, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_FILE: &str = "duban.toml";
+pub const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
+
+/// The configuration, paths resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file, if one was read.
+    pub file: Option<PathBuf>,
+    pub database: PathBuf,
+    pub rules: PathBuf,
+    pub timezone: chrono_tz::Tz,
+    pub mail: Mail,
+    pub delivery: Delivery,
+}
+
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub transport: Transport,
+    pub outbox_dir: PathBuf,
+    pub from: String,
+    pub smtp: Option<Smtp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    File,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tls {
+    Starttls,
+    Tls,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Smtp {
+    pub host: String,
+    pub port: Option<u16>,
+    #[serde(default = "default_tls")]
+    pub tls: Tls,
+    pub username: Option<String>,
+    /// The name of the environment variable that holds the password.
+    pub password_env: Option<String>,
+    #[serde(default = "default_timeout")]
+    pub timeout_s: u64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Delivery {
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    #[serde(default = "default_backoff")]
+    pub backoff_s: u64,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery {
+            max_attempts: default_attempts(),
+            backoff_s: default_backoff(),
+        }
+    }
+}
+
+fn default_tls() -> Tls {
+    Tls::Starttls
+}
+fn default_timeout() -> u64 {
+    30
+}
+fn default_attempts() -> u32 {
+    8
+}
+fn default_backoff() -> u64 {
+    60
+}
+
+impl Smtp {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.tls {
+            Tls::Tls => 465,
+            Tls::Starttls => 587,
+            Tls::None => 25,
+        })
+    }
+
+    /// The password from the environment, if the config names a variable.
+    pub fn password(&self) -> Result<Option<String>> {
+        let Some(var) = &self.password_env else {
+            return Ok(None);
+        };
+        match std::env::var(var) {
+            Ok(v) => Ok(Some(v)),
+            Err(_) => Err(Error::invalid(format!(
+                "mail.smtp.password_env names the environment variable {var}, which is not set"
+            ))),
+        }
+    }
+}
+
+/// The file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    database: Option<PathBuf>,
+    rules: Option<PathBuf>,
+    timezone: Option<String>,
+    #[serde(default)]
+    mail: RawMail,
+    #[serde(default)]
+    delivery: Delivery,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMail {
+    transport: Option<Transport>,
+    outbox_dir: Option<PathBuf>,
+    from: Option<String>,
+    smtp: Option<Smtp>,
+}
+
+impl Config {
+    /// Reads `path`, or `./duban.toml` when none is given; without either,
+    /// the defaults, relative to the current folder.
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        let (file, text) = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    Error::invalid(format!("cannot read the config file {}: {e}", p.display()))
+                })?;
+                (Some(p.to_path_buf()), text)
+            }
+            None => match std::fs::read_to_string(DEFAULT_FILE) {
+                Ok(text) => (Some(PathBuf::from(DEFAULT_FILE)), text),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, String::new()),
+                Err(e) => return Err(Error::invalid(format!("cannot read {DEFAULT_FILE}: {e}"))),
+            },
+        };
+        let name = file
+            .as_ref()
+            .map(|f| f.display().to_string())
+            .unwrap_or_else(|| DEFAULT_FILE.into());
+        let raw: Raw = toml::from_str(&text).map_err(|e| Error::invalid(format!("{name}: {e}")))?;
+        let base = file
+            .as_ref()
+            .and_then(|f| f.parent())
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        Config::resolve(raw, file, &base, &name)
+    }
+
+    fn resolve(raw: Raw, file: Option<PathBuf>, base: &Path, name: &str) -> Result<Config> {
+        let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let tz_name = raw.timezone.as_deref().unwrap_or(DEFAULT_TIMEZONE);
+        let timezone = tz_name.parse::<chrono_tz::Tz>().map_err(|_| {
+            Error::invalid(format!(
+                "{name}: timezone: \"{tz_name}\" is not an IANA time zone (e.g. \"Asia/Shanghai\")"
+            ))
+        })?;
+        let transport = raw.mail.transport.unwrap_or(Transport::File);
+        if transport == Transport::Smtp && raw.mail.smtp.is_none() {
+            return Err(Error::invalid(format!(
+                "{name}: mail.transport is \"smtp\" but there is no [mail.smtp] section with its host"
+            )));
+        }
+        if raw.delivery.max_attempts == 0 {
+            return Err(Error::invalid(format!(
+                "{name}: delivery.max_attempts must be at least 1"
+            )));
+        }
+        if let Some(smtp) = &raw.mail.smtp
+            && smtp.host.trim().is_empty()
+        {
+            return Err(Error::invalid(format!("{name}: mail.smtp.host is empty")));
+        }
+        Ok(Config {
+            file,
+            database: rel(raw.database.unwrap_or_else(|| "duban.db".into())),
+            rules: rel(raw.rules.unwrap_or_else(|| "rules".into())),
+            timezone,
+            mail: Mail {
+                transport,
+                outbox_dir: rel(raw.mail.outbox_dir.unwrap_or_else(|| "outbox".into())),
+                from: raw
+                    .mail
+                    .from
+                    .unwrap_or_else(|| "督办 <duban@localhost>".into()),
+                smtp: raw.mail.smtp,
+            },
+            delivery: raw.delivery,
+        })
+    }
+}
+
+/// The commented `duban.toml` that `duban init` writes.
+pub const TEMPLATE: &str = r#"# duban configuration. Paths are relative to this file.
+
+# The case database (SQLite).
+database = "duban.db"
+
+# The policy: every *.rules file in this folder, read in name order.
+rules = "rules"
+
+# Time zone for `today` and schedules, unless the policy names its own.
+timezone = "Asia/Shanghai"
+
+[mail]
+# "file" writes one .eml per notice into outbox_dir; "smtp" sends them.
+transport = "file"
+outbox_dir = "outbox"
+from = "巡察办督办 <duban@example.org>"
+
+# [mail.smtp]
+# host = "mail.example.org"
+# port = 587
+# tls = "starttls"            # "starttls", "tls" (implicit, port 465) or "none"
+# username = "duban@example.org"
+# password_env = "DUBAN_SMTP_PASSWORD"   # the password is read from this variable, never from this file
+# timeout_s = 30
+
+[delivery]
+# A notice the mail server refuses is retried with exponential backoff
+# (backoff_s, 2×, 4× …) and marked failed after max_attempts.
+max_attempts = 8
+backoff_s = 60
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        let raw: Raw =
+            toml::from_str(text).map_err(|e| Error::invalid(format!("duban.toml: {e}")))?;
+        Config::resolve(raw, None, Path::new("/office"), "duban.toml")
+    }
+
+    #[test]
+    fn the_template_is_a_valid_config() {
+        let c = parse(TEMPLATE).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.database, PathBuf::from("/office/duban.db"));
+        assert_eq!(c.mail.transport, Transport::File);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = parse("databse = \"x.db\"")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("databse"), "{e}");
+        let e = parse("[mail]\ntransport = \"pigeon\"")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("pigeon") || e.contains("transport"), "{e}");
+    }
+
+    #[test]
+    fn bad_timezone_is_named() {
+        let e = parse("timezone = \"Asia/Shangai\"")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("timezone"), "{e}");
+    }
+}

@@ -1,0 +1,352 @@
+//! The checked, typed policy: every name resolved against the schema, every
+//! enum and task kind turned into its code, every type known. The SQL
+//! compiler and the reference interpreter both consume exactly this.
+
+use super::ast::Span;
+use super::diagnostics::SourceMap;
+use crate::schema::{CollectionDef, Entity, EnumDef, FieldDef};
+
+/// A field of an entity, by position in the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FieldId {
+    pub entity: Entity,
+    pub index: u8,
+}
+
+impl FieldId {
+    pub fn def(self) -> &'static FieldDef {
+        &self.entity.def().fields[self.index as usize]
+    }
+
+    pub fn of(entity: Entity, name: &str) -> Option<FieldId> {
+        let pos = entity
+            .def()
+            .fields
+            .iter()
+            .position(|f| f.name == name || f.zh == name)?;
+        Some(FieldId {
+            entity,
+            index: u8::try_from(pos).ok()?,
+        })
+    }
+}
+
+/// A collection of an entity, by position in the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CollId {
+    pub entity: Entity,
+    pub index: u8,
+}
+
+impl CollId {
+    pub fn def(self) -> &'static CollectionDef {
+        &self.entity.def().collections[self.index as usize]
+    }
+
+    pub fn of(entity: Entity, name: &str) -> Option<CollId> {
+        let pos = entity
+            .def()
+            .collections
+            .iter()
+            .position(|c| c.name == name || c.zh == name)?;
+        Some(CollId {
+            entity,
+            index: u8::try_from(pos).ok()?,
+        })
+    }
+}
+
+/// The type of an expression.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Ty {
+    Bool,
+    Number,
+    /// A duration literal: a number of days.
+    Duration,
+    Text,
+    Date,
+    Enum(&'static EnumDef),
+    TaskKind,
+    Ref(Entity),
+    /// The type of an expression that already has an error: compatible with
+    /// everything, so one mistake gives one diagnostic.
+    Error,
+}
+
+impl Ty {
+    pub fn describe(self) -> String {
+        match self {
+            Ty::Bool => "a condition (true/false)".into(),
+            Ty::Number => "a number".into(),
+            Ty::Duration => "a duration".into(),
+            Ty::Text => "text".into(),
+            Ty::Date => "a date".into(),
+            Ty::Enum(e) => format!("a {} ({})", e.name, list_codes(e)),
+            Ty::TaskKind => "a task kind".into(),
+            Ty::Ref(e) => format!("a reference to {}", e.a()),
+            Ty::Error => "unknown".into(),
+        }
+    }
+
+    pub fn is_numeric(self) -> bool {
+        matches!(self, Ty::Number | Ty::Duration | Ty::Error)
+    }
+}
+
+fn list_codes(e: &EnumDef) -> String {
+    e.values
+        .iter()
+        .map(|(c, l)| format!("{c} {l}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl PartialEq for &'static EnumDef {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(*self, *other)
+    }
+}
+
+/// A checked policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub name: Option<String>,
+    /// IANA time zone, if the policy names one.
+    pub timezone: Option<String>,
+    /// Default cron schedule (6 fields, seconds first).
+    pub schedule: Option<String>,
+    /// Task kinds declared with `tasktype` (the standard ones live in the
+    /// schema).
+    pub task_kinds: Vec<TaskKind>,
+    pub defines: Vec<Define>,
+    pub templates: Vec<Template>,
+    pub rules: Vec<Rule>,
+    /// `sha256:…` of every file's name and text, in order.
+    pub hash: String,
+    pub sources: SourceMap,
+}
+
+impl Policy {
+    pub fn rule(&self, name: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.name == name)
+    }
+
+    pub fn template(&self, name: &str) -> Option<&Template> {
+        self.templates.iter().find(|t| t.name == name)
+    }
+
+    /// The label of a task kind code (standard or declared).
+    pub fn task_kind_label(&self, code: &str) -> Option<String> {
+        crate::schema::standard_task_kind(code)
+            .map(|(_, l)| l.to_string())
+            .or_else(|| {
+                self.task_kinds
+                    .iter()
+                    .find(|k| k.code == code)
+                    .map(|k| k.label.clone())
+            })
+    }
+
+    /// The source text of an expression, whitespace folded.
+    pub fn text_of(&self, e: &Expr) -> String {
+        fold_ws(self.sources.text(e.file, &e.span))
+    }
+}
+
+pub fn fold_ws(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskKind {
+    pub code: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Define {
+    pub entity: Entity,
+    pub name: String,
+    pub expr: Expr,
+}
+
+/// A notice template; `{{ paths }}` are rooted at the entity name.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub name: String,
+    pub subject: String,
+    pub body: String,
+    /// The entity its paths are rooted at, if it uses any.
+    pub entity: Option<Entity>,
+    /// Every record path it reads, resolved.
+    pub paths: Vec<TemplatePath>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplatePath {
+    /// As written, rooted at the entity (`problem.inspection.organization.name`).
+    pub text: String,
+    pub path: FieldPath,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    pub title: Option<String>,
+    pub entity: Entity,
+    /// Cron (6 fields, seconds first), if the rule gives its own.
+    pub schedule: Option<String>,
+    pub when: Expr,
+    pub actions: Vec<Action>,
+    pub repeat_days: Option<i64>,
+    /// What the condition reads, recorded in the audit of each firing.
+    pub facts: Vec<Fact>,
+    pub file: usize,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fact {
+    pub label: String,
+    pub expr: Expr,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Task {
+        kind: String,
+        target: PersonPath,
+        /// Given with `by`, or the subject's organization's discipline officer.
+        assignee: PersonPath,
+        due_days: i64,
+    },
+    Notify {
+        to: Vec<Recipient>,
+        template: Option<String>,
+    },
+}
+
+/// A path from the subject to a person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonPath {
+    pub text: String,
+    pub refs: Vec<FieldId>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recipient {
+    Person(PersonPath),
+    Email(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: Ty,
+    pub file: usize,
+    pub span: Span,
+}
+
+/// Two expressions are equal when they compute the same thing, wherever
+/// they stand.
+impl PartialEq for Expr {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggFunc {
+    Count,
+    Exists,
+    Rate,
+    Sum,
+    Avg,
+    Min,
+    Max,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    Number(f64),
+    Text(String),
+    Bool(bool),
+    Date(chrono::NaiveDate),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    Literal(Literal),
+    Today,
+    Field(FieldPath),
+    Not(Box<Expr>),
+    Neg(Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    /// False when either side is missing (also `!=`).
+    Compare(CmpOp, Box<Expr>, Box<Expr>),
+    /// Missing when either side is missing; `date ± days`, `date - date`.
+    Arith(ArithOp, Box<Expr>, Box<Expr>),
+    /// False when the value is missing.
+    In(Box<Expr>, Vec<Expr>),
+    Present(Box<Expr>),
+    Missing(Box<Expr>),
+    DaysSince(Box<Expr>),
+    DaysUntil(Box<Expr>),
+    Aggregate {
+        func: AggFunc,
+        coll: CollPath,
+        filter: Option<Box<Expr>>,
+        value: Option<Box<Expr>>,
+    },
+}
+
+/// A value reached from a record in scope: through zero or more references
+/// to a field or a define.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldPath {
+    /// 0 is the rule's subject (or the define's record); each collection
+    /// function's element opens the next scope.
+    pub scope: usize,
+    pub refs: Vec<FieldId>,
+    pub end: PathEnd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PathEnd {
+    Field(FieldId),
+    /// Index into `Policy::defines`.
+    Define(usize),
+}
+
+/// A collection reached from a record in scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollPath {
+    pub scope: usize,
+    pub refs: Vec<FieldId>,
+    pub coll: CollId,
+}
+
+impl CollPath {
+    pub fn element(&self) -> Entity {
+        self.coll.def().element
+    }
+}

@@ -1,0 +1,67 @@
+//! Reading a policy from disk: a `.rules` file, or every `.rules` file of a
+//! folder in name order, decoded (UTF-8 or GBK) and checked.
+
+use crate::error::{Error, Result};
+use crate::lang::check::{Checked, check};
+use crate::lang::diagnostics::SourceMap;
+use std::path::{Path, PathBuf};
+
+/// The `.rules` files named by `paths` (files as given, folders expanded in
+/// name order).
+pub fn rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| {
+                    Error::invalid(format!("cannot read the folder {}: {e}", p.display()))
+                })?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "rules") && f.is_file())
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                return Err(Error::invalid(format!(
+                    "{}: no .rules files in this folder",
+                    p.display()
+                )));
+            }
+            files.extend(found);
+        } else if p.is_file() {
+            files.push(p.clone());
+        } else {
+            return Err(Error::invalid(format!(
+                "{}: no such file or folder",
+                p.display()
+            )));
+        }
+    }
+    Ok(files)
+}
+
+/// Reads the files into a source map.
+pub fn read_sources(files: &[PathBuf]) -> Result<SourceMap> {
+    let mut sources = SourceMap::default();
+    for f in files {
+        let bytes = std::fs::read(f)
+            .map_err(|e| Error::invalid(format!("cannot read {}: {e}", f.display())))?;
+        let text = crate::text::decode(&bytes).map_err(|enc| {
+            Error::invalid(format!(
+                "{}: not valid text (tried {enc}); save it as UTF-8",
+                f.display()
+            ))
+        })?;
+        sources.add(display_name(f), text);
+    }
+    Ok(sources)
+}
+
+/// Reads and checks a policy.
+pub fn load(paths: &[PathBuf]) -> Result<Checked> {
+    let files = rule_files(paths)?;
+    Ok(check(read_sources(&files)?))
+}
+
+fn display_name(p: &Path) -> String {
+    p.strip_prefix("./").unwrap_or(p).display().to_string()
+}
