@@ -1,8 +1,11 @@
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod error;
+pub mod example;
 pub mod lang;
 pub mod policy;
 pub mod schedule;
 pub mod schema;
+pub mod store;
 pub mod text;

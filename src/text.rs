@@ -43,3 +43,30 @@ mod tests {
         assert_eq!(sniff(&"市教育局".as_bytes()[..5]), UTF_8);
     }
 }
+
+/// A date as offices write it: `2026-01-05`, `2026/1/5`, `2026年1月5日`
+/// (a time after it, as some exports add, is ignored).
+pub fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
+    let s = s.trim();
+    let day = s.split([' ', 'T']).next().unwrap_or(s);
+    ["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y.%m.%d"]
+        .iter()
+        .find_map(|f| chrono::NaiveDate::parse_from_str(day, f).ok())
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::parse_date;
+
+    #[test]
+    fn office_date_forms() {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 1, 5);
+        assert_eq!(parse_date("2026-01-05"), d);
+        assert_eq!(parse_date("2026/1/5"), d);
+        assert_eq!(parse_date("2026年1月5日"), d);
+        assert_eq!(parse_date("2026-01-05 00:00:00"), d);
+        assert_eq!(parse_date("2026-13-01"), None);
+        assert_eq!(parse_date("2026-02-30"), None);
+        assert_eq!(parse_date("soon"), None);
+    }
+}

@@ -3,7 +3,10 @@
 //! and the environment; nothing below them does.
 
 mod check;
+mod demo;
 mod fmt;
+mod import;
+mod init;
 
 use crate::error::{Error, Result};
 use clap::{Parser, Subcommand};
@@ -35,8 +38,11 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    Init(init::Args),
+    Demo(demo::Args),
     Check(check::Args),
     Fmt(fmt::Args),
+    Import(import::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -48,6 +54,9 @@ pub fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Init(args) => init::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Import(args) => import::run(&cli.config, args),
         Command::Check(args) => check::run(&cli.config, args),
         Command::Fmt(args) => fmt::run(&cli.config, args),
     };

@@ -1,0 +1,101 @@
+//! `duban demo [--scale N]`: a demo office on disk, ready to use.
+
+use crate::config::{DEFAULT_FILE, TEMPLATE};
+use crate::demo::{Counts, CsvSink, DbSink, Options, generate};
+use crate::error::{Context, Error, Result};
+use chrono::NaiveDate;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The file that marks a folder as a demo office duban may replace.
+const MARKER: &str = ".duban-demo";
+
+/// Build a demo office: realistic Chinese organizations, persons, rounds,
+/// inspections and problems around today, with the example policy.
+///
+/// Everything lands in one folder (default ./duban-demo): duban.toml,
+/// rules/, duban.db, ledgers/ (the same data as CSV, in the import format).
+/// Running demo again replaces the demo office it made before.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  duban demo                       a district office, about 600 problems\n  duban demo --scale 1700          about a million problems (a benchmark)\n  duban demo --dir /tmp/office --seed 7 --as-of 2026-12-01"
+)]
+pub struct Args {
+    /// Size: each unit is a district of 12 organizations and about 600 problems.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    scale: u64,
+    /// The same seed and date give the same office.
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+    /// The office folder.
+    #[arg(long, default_value = "duban-demo")]
+    dir: PathBuf,
+    /// "Today" for the generated data (default: today).
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<NaiveDate>,
+    /// Also write the data as CSV ledgers into this folder.
+    #[arg(long, value_name = "DIR")]
+    csv: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let today = args
+        .as_of
+        .unwrap_or_else(|| chrono::Local::now().date_naive());
+    prepare_dir(&args.dir)?;
+    let opts = Options {
+        scale: args.scale,
+        seed: args.seed,
+        today,
+    };
+    let config = args.dir.join(DEFAULT_FILE);
+    std::fs::write(&config, TEMPLATE).context(|| format!("writing {}", config.display()))?;
+    crate::example::write_policy(&args.dir.join("rules")).context(|| "writing rules/".into())?;
+    let db = args.dir.join("duban.db");
+    let mut conn = crate::store::create(&db)?;
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message(format!("generating a demo office at scale {}", args.scale));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let tx = conn.transaction()?;
+    let counts = generate(&opts, &mut DbSink::new(&tx))?;
+    tx.commit()?;
+    spinner.finish_and_clear();
+    let ledgers = args.csv.clone().unwrap_or_else(|| args.dir.join("ledgers"));
+    if args.csv.is_some() || args.scale <= 10 {
+        let mut sink = CsvSink::new(&ledgers)?;
+        generate(&opts, &mut sink)?;
+        sink.finish()?;
+    }
+    print_office(&args.dir, &counts, today);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Creates the folder, or empties one that an earlier demo made.
+fn prepare_dir(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        let empty = std::fs::read_dir(dir)?.next().is_none();
+        if dir.join(MARKER).exists() {
+            std::fs::remove_dir_all(dir)
+                .context(|| format!("clearing the old demo in {}", dir.display()))?;
+        } else if !empty {
+            return Err(Error::invalid(format!(
+                "{} exists and is not a demo office; give another --dir",
+                dir.display()
+            )));
+        }
+    }
+    std::fs::create_dir_all(dir).context(|| format!("creating {}", dir.display()))?;
+    std::fs::write(
+        dir.join(MARKER),
+        "made by `duban demo`; running it again replaces this folder\n",
+    )?;
+    Ok(())
+}
+
+fn print_office(dir: &Path, c: &Counts, today: NaiveDate) {
+    println!("demo office in {} (as of {today}):", dir.display());
+    println!(
+        "  {} organizations, {} persons, {} rounds, {} inspections, {} problems, {} earlier reminder talks",
+        c.organizations, c.persons, c.rounds, c.inspections, c.problems, c.tasks
+    );
+}

@@ -1,0 +1,54 @@
+//! `duban init [DIR]`: a new office — config, example policy, empty database.
+
+use crate::config::{DEFAULT_FILE, TEMPLATE};
+use crate::error::{Context, Error, Result};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Set up a new office: duban.toml, the example policy in rules/, and an
+/// empty case database.
+///
+/// Refuses to overwrite anything that is already there.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Next steps:\n  duban import ledgers/      bring in your 问题清单 and 整改台账\n  duban check                check the policy in rules/\n  duban dry-run              see what a run would do"
+)]
+pub struct Args {
+    /// The office folder (default: the current folder).
+    #[arg(value_name = "DIR", default_value = ".")]
+    dir: PathBuf,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let dir = args.dir;
+    let config = dir.join(DEFAULT_FILE);
+    let rules = dir.join("rules");
+    let db = dir.join("duban.db");
+    let existing: Vec<String> = [&config, &rules, &db]
+        .iter()
+        .filter(|p| p.exists())
+        .map(|p| p.display().to_string())
+        .collect();
+    if !existing.is_empty() {
+        return Err(Error::invalid(format!(
+            "{} already exist{}; duban init does not overwrite anything",
+            existing.join(", "),
+            if existing.len() == 1 { "s" } else { "" }
+        )));
+    }
+    std::fs::create_dir_all(&dir).context(|| format!("creating {}", dir.display()))?;
+    crate::store::create(&db)?;
+    std::fs::write(&config, TEMPLATE).context(|| format!("writing {}", config.display()))?;
+    crate::example::write_policy(&rules).context(|| format!("writing {}", rules.display()))?;
+    println!("created {}", config.display());
+    println!(
+        "created {} (the example policy: edit it to your office's rules)",
+        rules.display()
+    );
+    println!("created {} (empty)", db.display());
+    println!();
+    println!(
+        "next: `duban import LEDGERS` to bring in your cases, `duban check` and `duban dry-run` before `duban run`"
+    );
+    Ok(ExitCode::SUCCESS)
+}

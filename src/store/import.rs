@@ -1,0 +1,449 @@
+//! Importing ledgers into the case database: all or nothing.
+//!
+//! Tables are taken in dependency order; each row is checked against the
+//! schema module (dates in the office's forms, enums by code or Chinese
+//! label, required values) and upserted by id — only the columns the file
+//! has are written, and a row that changes nothing is not touched. After
+//! the last table every reference is checked, also references to records
+//! that arrive in the same import. Any error rejects the whole import (the
+//! transaction is rolled back) and every error is listed as
+//! `problems.csv:17: deadline: "2026-13-01" is not a date`.
+
+use super::sources::{Cell, TableInput};
+use crate::error::Result;
+use crate::schema::{self, Entity, FieldDef, FieldType};
+use rusqlite::types::Value;
+use rusqlite::{Connection, TransactionBehavior, params};
+
+/// At most this many errors are listed; the rest are counted.
+pub const MAX_LISTED_ERRORS: usize = 200;
+
+/// Told how far the import has come (for a progress bar).
+pub trait Observer {
+    fn table_started(&self, _table: &TableInput<'_>) {}
+    fn advance(&self, _table: &TableInput<'_>) {}
+    fn table_finished(&self, _table: &TableInput<'_>) {}
+}
+
+/// An observer that shows nothing.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSummary {
+    pub entity: Entity,
+    pub rows: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Per table, in import order (committed only when `errors` is empty).
+    pub tables: Vec<TableSummary>,
+    pub warnings: Vec<String>,
+    /// Listed errors, in file and line order.
+    pub errors: Vec<RowProblem>,
+    /// Errors beyond those listed.
+    pub more_errors: usize,
+}
+
+impl Outcome {
+    pub fn ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    fn error(&mut self, origin: &str, line: usize, message: String) {
+        if self.errors.len() < MAX_LISTED_ERRORS {
+            self.errors.push(RowProblem {
+                origin: origin.to_string(),
+                line,
+                message,
+            });
+        } else {
+            self.more_errors += 1;
+        }
+    }
+}
+
+/// One bad row or cell: `problems.csv:17: deadline: "2026-13-01" is not a date`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RowProblem {
+    pub origin: String,
+    pub line: usize,
+    /// `field: what is wrong`, or what is wrong with the whole row.
+    pub message: String,
+}
+
+impl std::fmt::Display for RowProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.origin, self.line, self.message)
+    }
+}
+
+/// Imports the tables in one transaction; commits only when every row of
+/// every table is valid.
+pub fn import(
+    conn: &mut Connection,
+    mut tables: Vec<TableInput<'_>>,
+    observer: &dyn Observer,
+) -> Result<Outcome> {
+    tables.sort_by_key(|t| Entity::IMPORT_ORDER.iter().position(|e| *e == t.entity));
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS import_rows (
+           tbl TEXT NOT NULL, id TEXT NOT NULL, origin TEXT NOT NULL, line INTEGER NOT NULL,
+           PRIMARY KEY (tbl, id)) WITHOUT ROWID;
+         DELETE FROM temp.import_rows;",
+    )?;
+    let mut out = Outcome::default();
+    for table in &mut tables {
+        observer.table_started(table);
+        let summary = import_table(&tx, table, observer, &mut out)?;
+        observer.table_finished(table);
+        match out.tables.iter_mut().find(|s| s.entity == summary.entity) {
+            Some(s) => {
+                s.rows += summary.rows;
+                s.inserted += summary.inserted;
+                s.updated += summary.updated;
+                s.unchanged += summary.unchanged;
+            }
+            None => out.tables.push(summary),
+        }
+    }
+    check_references(&tx, &mut out)?;
+    out.errors.sort();
+    if out.ok() {
+        tx.commit()?;
+    } else {
+        tx.rollback()?;
+    }
+    Ok(out)
+}
+
+/// How a header cell maps to a field: by column (`inspection_id`), field
+/// name (`inspection`) or Chinese label (`巡察`).
+fn field_for_column<'s>(entity: Entity, column: &str) -> Option<&'s FieldDef> {
+    let c = column.trim();
+    entity.def().fields.iter().find(|f| {
+        f.column().is_some_and(|col| col.eq_ignore_ascii_case(c))
+            || f.name.eq_ignore_ascii_case(c)
+            || f.zh == c
+    })
+}
+
+fn import_table(
+    tx: &Connection,
+    table: &mut TableInput<'_>,
+    observer: &dyn Observer,
+    out: &mut Outcome,
+) -> Result<TableSummary> {
+    let entity = table.entity;
+    let def = entity.def();
+    let origin = table.origin.clone();
+    let mut summary = TableSummary {
+        entity,
+        rows: 0,
+        inserted: 0,
+        updated: 0,
+        unchanged: 0,
+    };
+    // Columns → fields.
+    let mut mapped: Vec<Option<&'static FieldDef>> = Vec::new();
+    for col in &table.header {
+        let f = field_for_column(entity, col);
+        match f {
+            Some(f) if !f.is_stored() => {
+                out.warnings.push(format!(
+                    "{origin}: column `{col}` is computed by duban ({}); its values are ignored",
+                    f.name
+                ));
+                mapped.push(None);
+            }
+            Some(f) if mapped.iter().flatten().any(|m| std::ptr::eq(*m, f)) => {
+                out.error(
+                    &origin,
+                    1,
+                    format!("{col}: a second column for `{}`", f.name),
+                );
+                mapped.push(None);
+            }
+            Some(f) => mapped.push(Some(f)),
+            None if col.is_empty() => mapped.push(None),
+            None => {
+                out.warnings.push(format!(
+                    "{origin}: column `{col}` is not a field of {}; ignored (the columns are: {})",
+                    entity,
+                    columns_of(entity)
+                ));
+                mapped.push(None);
+            }
+        }
+    }
+    let missing: Vec<String> = def
+        .fields
+        .iter()
+        .filter(|f| f.required && f.default.is_none() && f.is_stored())
+        .filter(|f| !mapped.iter().flatten().any(|m| std::ptr::eq(*m, *f)))
+        .filter_map(|f| f.column())
+        .collect();
+    if !missing.is_empty() {
+        out.error(
+            &origin,
+            1,
+            format!(
+                "missing required column{} {} (the header is the first line)",
+                if missing.len() == 1 { "" } else { "s" },
+                missing
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+        return Ok(summary);
+    }
+    let id_pos = mapped
+        .iter()
+        .position(|m| m.is_some_and(|f| f.name == "id"));
+    let cols: Vec<(usize, &'static FieldDef)> = mapped
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| m.map(|f| (i, f)))
+        .collect();
+    let col_names: Vec<String> = cols.iter().filter_map(|(_, f)| f.column()).collect();
+    let updates: Vec<&String> = col_names.iter().filter(|c| c.as_str() != "id").collect();
+    let upsert = if updates.is_empty() {
+        format!(
+            "INSERT INTO {t} (id) VALUES (?1) ON CONFLICT(id) DO NOTHING",
+            t = def.table
+        )
+    } else {
+        format!(
+            "INSERT INTO {t} ({cols}) VALUES ({params}) ON CONFLICT(id) DO UPDATE SET {sets} WHERE {changed}",
+            t = def.table,
+            cols = col_names.join(", "),
+            params = (1..=col_names.len())
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            sets = updates
+                .iter()
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            changed = updates
+                .iter()
+                .map(|c| format!("{c} IS NOT excluded.{c}"))
+                .collect::<Vec<_>>()
+                .join(" OR "),
+        )
+    };
+    let mut upsert = tx.prepare(&upsert)?;
+    let mut seen = tx.prepare(
+        "INSERT INTO temp.import_rows (tbl, id, origin, line) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+    )?;
+    let mut first_seen =
+        tx.prepare("SELECT origin, line FROM temp.import_rows WHERE tbl = ?1 AND id = ?2")?;
+    let count = |tx: &Connection| -> Result<u64> {
+        Ok(
+            tx.query_row(&format!("SELECT count(*) FROM {}", def.table), [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64,
+        )
+    };
+    let before = count(tx)?;
+    let mut changes = 0u64;
+    let mut values: Vec<Value> = Vec::with_capacity(cols.len());
+    let mut n = 0u64;
+    while let Some(row) = table.rows.next() {
+        n += 1;
+        if n.is_multiple_of(4096) {
+            observer.advance(table);
+        }
+        let row = match row {
+            Ok(r) => r,
+            Err(e) => {
+                out.error(&origin, e.line, e.message);
+                continue;
+            }
+        };
+        summary.rows += 1;
+        let line = row.line;
+        if row.cells.len() > table.header.len()
+            && row.cells[table.header.len()..]
+                .iter()
+                .any(|c| *c != Cell::Empty)
+        {
+            out.error(
+                &origin,
+                line,
+                format!(
+                    "{} cells but the header has {} columns",
+                    row.cells.len(),
+                    table.header.len()
+                ),
+            );
+            continue;
+        }
+        let id = id_pos
+            .and_then(|i| row.cells.get(i))
+            .map(Cell::display)
+            .unwrap_or_default();
+        if id.is_empty() {
+            out.error(&origin, line, "id: missing (every row needs an id)".into());
+            continue;
+        }
+        if seen.execute(params![def.table, id, origin, line as i64])? == 0 {
+            let (o, l): (String, i64) =
+                first_seen.query_row(params![def.table, id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            out.error(
+                &origin,
+                line,
+                format!("id: \"{id}\" appears twice (first at {o}:{l})"),
+            );
+            continue;
+        }
+        values.clear();
+        let mut row_ok = true;
+        for (i, f) in &cols {
+            let cell = row.cells.get(*i).unwrap_or(&Cell::Empty);
+            match convert(f, cell) {
+                Ok(v) => values.push(v),
+                Err(msg) => {
+                    row_ok = false;
+                    out.error(
+                        &origin,
+                        line,
+                        format!("{}: {msg}", f.column().unwrap_or_default()),
+                    );
+                }
+            }
+        }
+        if row_ok {
+            changes += upsert.execute(rusqlite::params_from_iter(values.iter()))? as u64;
+        }
+    }
+    observer.advance(table);
+    let after = count(tx)?;
+    summary.inserted = after - before;
+    summary.updated = changes.saturating_sub(summary.inserted);
+    summary.unchanged = summary.rows.saturating_sub(changes);
+    Ok(summary)
+}
+
+fn columns_of(entity: Entity) -> String {
+    entity
+        .def()
+        .fields
+        .iter()
+        .filter_map(|f| f.column())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One cell as the value stored for a field.
+fn convert(f: &FieldDef, cell: &Cell) -> std::result::Result<Value, String> {
+    if *cell == Cell::Empty {
+        return match (f.default, f.required) {
+            (Some(d), _) => Ok(Value::Text(d.to_string())),
+            (None, true) => Err(format!("missing (every {} needs one)", f.name)),
+            (None, false) => Ok(Value::Null),
+        };
+    }
+    let text = cell.display();
+    match f.ty {
+        FieldType::Text | FieldType::Ref(_) => Ok(Value::Text(text)),
+        FieldType::Number => match cell {
+            Cell::Number(n) => Ok(Value::Real(*n)),
+            _ => text
+                .parse::<f64>()
+                .map(Value::Real)
+                .map_err(|_| format!("\"{text}\" is not a number")),
+        },
+        FieldType::Date => {
+            let date = match cell {
+                Cell::Date(d) => Some(*d),
+                // An Excel date serial in a cell not formatted as a date.
+                Cell::Number(n) if (1.0..=2_958_465.0).contains(n) && n.fract() == 0.0 => {
+                    chrono::NaiveDate::from_ymd_opt(1899, 12, 30)
+                        .and_then(|epoch| epoch.checked_add_days(chrono::Days::new(*n as u64)))
+                }
+                _ => crate::text::parse_date(&text),
+            };
+            date.map(|d| Value::Text(d.to_string())).ok_or_else(|| {
+                format!("\"{text}\" is not a date (write 2026-01-05, 2026/1/5 or 2026年1月5日)")
+            })
+        }
+        FieldType::Enum(e) => e
+            .code_of(&text)
+            .map(|c| Value::Text(c.to_string()))
+            .ok_or_else(|| {
+                format!(
+                    "\"{text}\" is not a {}; use {}",
+                    e.name,
+                    e.values
+                        .iter()
+                        .map(|(c, l)| format!("{c} ({l})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }),
+        FieldType::TaskKind => Ok(Value::Text(
+            schema::standard_task_kind(&text)
+                .map(|(c, _)| c.to_string())
+                .unwrap_or(text),
+        )),
+    }
+}
+
+/// Every reference written by this import must name a record that exists,
+/// in the database or in the import.
+fn check_references(tx: &Connection, out: &mut Outcome) -> Result<()> {
+    for d in schema::ENTITIES {
+        for f in d.fields {
+            let (FieldType::Ref(target), Some(col)) = (f.ty, f.column()) else {
+                continue;
+            };
+            let sql = format!(
+                "SELECT r.origin, r.line, t.{col} FROM temp.import_rows r JOIN {table} t ON t.id = r.id
+                 WHERE r.tbl = ?1 AND t.{col} IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM {target} x WHERE x.id = t.{col})
+                   AND NOT EXISTS (SELECT 1 FROM temp.import_rows y WHERE y.tbl = ?2 AND y.id = t.{col})
+                 ORDER BY r.origin, r.line",
+                table = d.table,
+                target = target.table()
+            );
+            let mut stmt = tx.prepare(&sql)?;
+            let mut rows = stmt.query(params![d.table, target.table()])?;
+            while let Some(r) = rows.next()? {
+                let (origin, line, value): (String, i64, String) =
+                    (r.get(0)?, r.get(1)?, r.get(2)?);
+                out.error(&origin, line as usize, format!(
+                    "{col}: no {target} \"{value}\" (neither in the database nor in this import)"
+                ));
+            }
+        }
+    }
+    // A task names its subject by type and id.
+    for subject in [Entity::Problem, Entity::Inspection, Entity::Organization] {
+        let sql = format!(
+            "SELECT r.origin, r.line, t.subject_id FROM temp.import_rows r JOIN tasks t ON t.id = r.id
+             WHERE r.tbl = 'tasks' AND t.subject_type = ?1
+               AND NOT EXISTS (SELECT 1 FROM {table} x WHERE x.id = t.subject_id)
+               AND NOT EXISTS (SELECT 1 FROM temp.import_rows y WHERE y.tbl = '{table}' AND y.id = t.subject_id)
+             ORDER BY r.origin, r.line",
+            table = subject.table()
+        );
+        let mut stmt = tx.prepare(&sql)?;
+        let mut rows = stmt.query(params![subject.name()])?;
+        while let Some(r) = rows.next()? {
+            let (origin, line, value): (String, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            out.error(&origin, line as usize, format!(
+                "subject_id: no {subject} \"{value}\" (neither in the database nor in this import)"
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,207 @@
+//! Versioned migrations, applied on open (`PRAGMA user_version`).
+//!
+//! Migration 1 creates the six case tables from the schema module — every
+//! stored field a column, every reference an indexed `_id` column — and the
+//! engine's own tables: episodes, runs, audit, outbox, schedule state.
+//! A later change to the schema module needs a new migration here; the
+//! test at the bottom fails until the database and the schema agree.
+
+use crate::schema::{ENTITIES, Entity, FieldType};
+use rusqlite_migration::{M, Migrations};
+
+/// The columns of a case table that the engine adds beyond the schema's
+/// fields (tasks only): provenance of the tasks duban creates.
+pub const TASK_ENGINE_COLUMNS: &[(&str, &str)] = &[
+    ("seq", "INTEGER"),
+    ("episode_id", "INTEGER"),
+    ("policy_hash", "TEXT"),
+    ("facts", "TEXT"),
+    ("created_at", "TEXT"),
+    ("closed_by", "TEXT"),
+    ("closed_at", "TEXT"),
+    ("cancel_reason", "TEXT"),
+];
+
+/// `CREATE TABLE` and `CREATE INDEX` statements for the case tables.
+pub fn case_tables_sql() -> String {
+    let mut sql = String::new();
+    for d in ENTITIES {
+        let mut cols = Vec::new();
+        let mut indexes = Vec::new();
+        for f in d.fields.iter().filter(|f| f.is_stored()) {
+            let Some(col) = f.column() else { continue };
+            let ty = if matches!(f.ty, FieldType::Number) {
+                "REAL"
+            } else {
+                "TEXT"
+            };
+            let mut def = format!("{col} {ty}");
+            if f.name == "id" {
+                def.push_str(" PRIMARY KEY NOT NULL");
+            } else if f.required {
+                def.push_str(" NOT NULL");
+            }
+            if let Some(default) = f.default {
+                def.push_str(&format!(" DEFAULT '{default}'"));
+            }
+            match f.ty {
+                FieldType::Enum(e) => {
+                    let codes: Vec<String> =
+                        e.values.iter().map(|(c, _)| format!("'{c}'")).collect();
+                    def.push_str(&format!(" CHECK ({col} IN ({}))", codes.join(", ")));
+                }
+                FieldType::Ref(target) => {
+                    def.push_str(&format!(
+                        " REFERENCES {}(id) DEFERRABLE INITIALLY DEFERRED",
+                        target.table()
+                    ));
+                    indexes.push(format!(
+                        "CREATE INDEX {t}_{col} ON {t}({col});",
+                        t = d.table
+                    ));
+                }
+                _ => {}
+            }
+            cols.push(def);
+        }
+        if d.entity == Entity::Task {
+            for (col, ty) in TASK_ENGINE_COLUMNS {
+                cols.push(format!("{col} {ty}"));
+            }
+            indexes.push("CREATE INDEX tasks_subject ON tasks(subject_type, subject_id);".into());
+            indexes
+                .push("CREATE UNIQUE INDEX tasks_seq ON tasks(seq) WHERE seq IS NOT NULL;".into());
+        }
+        sql.push_str(&format!(
+            "CREATE TABLE {} (\n  {}\n) STRICT;\n",
+            d.table,
+            cols.join(",\n  ")
+        ));
+        for i in indexes {
+            sql.push_str(&i);
+            sql.push('\n');
+        }
+    }
+    sql
+}
+
+const ENGINE_TABLES: &str = r#"
+-- One row per (rule, subject) episode: it starts when the rule starts to
+-- hold and ends when it stops holding. Keyed by rule name, so it survives
+-- restarts and edits of the rule's body.
+CREATE TABLE episodes (
+  id INTEGER PRIMARY KEY,
+  rule TEXT NOT NULL,
+  subject_type TEXT NOT NULL,
+  subject_id TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  last_fired_at TEXT NOT NULL,
+  fired INTEGER NOT NULL DEFAULT 1,
+  ended_at TEXT
+) STRICT;
+CREATE UNIQUE INDEX episodes_open ON episodes(rule, subject_id) WHERE ended_at IS NULL;
+
+-- One row per evaluation (run, scheduled run, catch-up).
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  as_of TEXT NOT NULL,
+  policy_hash TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  rules INTEGER NOT NULL DEFAULT 0,
+  fired INTEGER NOT NULL DEFAULT 0,
+  tasks INTEGER NOT NULL DEFAULT 0,
+  notices INTEGER NOT NULL DEFAULT 0,
+  skipped INTEGER NOT NULL DEFAULT 0,
+  error TEXT
+) STRICT;
+
+-- One row per firing: the facts the condition read, what was done and
+-- skipped, under which policy, at which evaluation time.
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER REFERENCES runs(id),
+  rule TEXT NOT NULL,
+  subject_type TEXT NOT NULL,
+  subject_id TEXT NOT NULL,
+  episode_id INTEGER NOT NULL REFERENCES episodes(id),
+  as_of TEXT NOT NULL,
+  policy_hash TEXT NOT NULL,
+  facts TEXT NOT NULL,
+  actions TEXT NOT NULL,
+  skipped TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_subject ON audit(subject_type, subject_id);
+CREATE INDEX audit_rule ON audit(rule);
+
+-- Notices waiting for, or done with, delivery.
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY,
+  message_id TEXT NOT NULL UNIQUE,
+  rule TEXT NOT NULL,
+  subject_type TEXT NOT NULL,
+  subject_id TEXT NOT NULL,
+  task_id TEXT,
+  recipients TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  body TEXT NOT NULL,
+  ics TEXT,
+  status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sending', 'sent', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at TEXT NOT NULL,
+  last_error TEXT,
+  created_at TEXT NOT NULL,
+  sent_at TEXT
+) STRICT;
+CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+
+-- The last scheduled time each rule was evaluated for (daemon catch-up).
+CREATE TABLE schedule_state (
+  rule TEXT PRIMARY KEY NOT NULL,
+  last_scheduled_at TEXT NOT NULL
+) STRICT;
+"#;
+
+static V1: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{}\n{}", case_tables_sql(), ENGINE_TABLES));
+
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1.as_str())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    #[test]
+    fn migrations_are_valid() {
+        assert!(migrations().validate().is_ok());
+    }
+
+    /// Every stored field of the schema module is a column of its table.
+    #[test]
+    fn database_matches_the_schema_module() {
+        let mut conn = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        migrations()
+            .to_latest(&mut conn)
+            .unwrap_or_else(|e| panic!("{e}"));
+        for d in ENTITIES {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT name FROM pragma_table_info('{}')",
+                    d.table
+                ))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let cols: Vec<String> = stmt
+                .query_map([], |r| r.get(0))
+                .and_then(|rows| rows.collect())
+                .unwrap_or_else(|e| panic!("{e}"));
+            for f in d.fields.iter().filter(|f| f.is_stored()) {
+                let col = f.column().unwrap_or_default();
+                assert!(cols.contains(&col), "{}.{col} missing", d.table);
+            }
+        }
+    }
+}

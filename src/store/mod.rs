@@ -1,0 +1,92 @@
+//! The case database (SQLite): opening it safely, migrations, and the
+//! modules that read and write it — import, tasks, outbox, audit.
+//!
+//! Opening applies the migrations, turns on WAL, foreign keys and a busy
+//! timeout, and creates a new file readable by its owner only.
+
+pub mod import;
+pub mod migrations;
+pub mod sources;
+
+use crate::error::{Error, Result};
+use rusqlite::Connection;
+use std::path::Path;
+use std::time::Duration;
+
+/// How long a writer waits for another (the daemon, an import) before
+/// giving up with "database is locked".
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Opens an existing case database.
+pub fn open(path: &Path) -> Result<Connection> {
+    if !path.exists() {
+        return Err(Error::invalid(format!(
+            "no case database at {}: run `duban init` to create one (or `duban demo` for a demo office)",
+            path.display()
+        )));
+    }
+    connect(path)
+}
+
+/// Creates a case database; refuses to touch an existing file.
+pub fn create(path: &Path) -> Result<Connection> {
+    if path.exists() {
+        return Err(Error::invalid(format!(
+            "{} already exists; duban will not overwrite it",
+            path.display()
+        )));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    create_private_file(path)?;
+    connect(path)
+}
+
+#[cfg(unix)]
+fn create_private_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(|_| ())
+        .map_err(|e| Error::operational(format!("creating {}: {e}", path.display())))
+}
+
+#[cfg(not(unix))]
+fn create_private_file(path: &Path) -> Result<()> {
+    std::fs::File::create_new(path)
+        .map(|_| ())
+        .map_err(|e| Error::operational(format!("creating {}: {e}", path.display())))
+}
+
+fn connect(path: &Path) -> Result<Connection> {
+    let mut conn = Connection::open(path)
+        .map_err(|e| Error::operational(format!("opening {}: {e}", path.display())))?;
+    configure(&conn)?;
+    migrations::migrations()
+        .to_latest(&mut conn)
+        .map_err(|e| Error::operational(format!("migrating {}: {e}", path.display())))?;
+    Ok(conn)
+}
+
+/// The pragmas every connection runs with.
+pub fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+/// An in-memory database with the full schema (policy tests, fixtures).
+pub fn in_memory() -> Result<Connection> {
+    let mut conn = Connection::open_in_memory()?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrations::migrations()
+        .to_latest(&mut conn)
+        .map_err(|e| Error::operational(format!("migrating: {e}")))?;
+    Ok(conn)
+}
