@@ -1,6 +1,10 @@
 pub mod cli;
+pub mod clock;
+pub mod compile;
 pub mod config;
+pub mod deliver;
 pub mod demo;
+pub mod engine;
 pub mod error;
 pub mod example;
 pub mod lang;
@@ -9,3 +13,4 @@ pub mod schedule;
 pub mod schema;
 pub mod store;
 pub mod text;
+pub mod value;

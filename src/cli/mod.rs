@@ -4,9 +4,11 @@
 
 mod check;
 mod demo;
+mod evaluate;
 mod fmt;
 mod import;
 mod init;
+mod report;
 
 use crate::error::{Error, Result};
 use clap::{Parser, Subcommand};
@@ -43,6 +45,9 @@ enum Command {
     Check(check::Args),
     Fmt(fmt::Args),
     Import(import::Args),
+    Run(evaluate::RunArgs),
+    DryRun(evaluate::DryRunArgs),
+    Diff(evaluate::DiffArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -58,6 +63,9 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Import(args) => import::run(&cli.config, args),
         Command::Check(args) => check::run(&cli.config, args),
+        Command::Run(args) => evaluate::run(&cli.config, args),
+        Command::DryRun(args) => evaluate::dry_run(&cli.config, args),
+        Command::Diff(args) => evaluate::diff(&cli.config, args),
         Command::Fmt(args) => fmt::run(&cli.config, args),
     };
     match result {

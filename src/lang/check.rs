@@ -530,7 +530,7 @@ impl<'a> Checker<'a> {
         let mut paths = Vec::new();
         let mut ok = true;
         for s in [subject, body] {
-            let env = minijinja::Environment::new();
+            let env = super::template::environment();
             let vars = match env.template_from_str(&s.value) {
                 Ok(tmpl) => tmpl.undeclared_variables(true),
                 Err(e) => {

@@ -7,3 +7,4 @@ pub mod diagnostics;
 pub mod format;
 pub mod ir;
 pub mod parse;
+pub mod template;

@@ -394,15 +394,30 @@ struct Lower<'d> {
     diags: &'d mut Vec<Diagnostic>,
 }
 
+/// Where a pair's last real token ends.
+fn content_end(pair: &Pair<'_, Rule>) -> usize {
+    match pair
+        .clone()
+        .into_inner()
+        .filter(|p| p.as_rule() != Rule::COMMENT)
+        .last()
+    {
+        Some(last) => content_end(&last),
+        None => pair.as_span().end(),
+    }
+}
+
 /// The children of a pair, without comments.
 fn children(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
     pair.into_inner().filter(|p| p.as_rule() != Rule::COMMENT)
 }
 
 impl Lower<'_> {
+    /// A pair's span without the white space and comments pest may have
+    /// consumed after its last token.
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        self.base + s.start()..self.base + s.end()
+        self.base + s.start()..self.base + content_end(pair)
     }
 
     fn kw(&self, pair: &Pair<'_, Rule>) -> Kw {

@@ -96,6 +96,9 @@ CREATE TABLE episodes (
   subject_id TEXT NOT NULL,
   started_at TEXT NOT NULL,
   last_fired_at TEXT NOT NULL,
+  -- the day of the last firing in the policy's time zone: `repeat every`
+  -- counts whole days
+  last_fired_on TEXT NOT NULL,
   fired INTEGER NOT NULL DEFAULT 1,
   ended_at TEXT
 ) STRICT;
@@ -149,7 +152,8 @@ CREATE TABLE outbox (
   ics TEXT,
   status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sending', 'sent', 'failed')),
   attempts INTEGER NOT NULL DEFAULT 0,
-  next_attempt_at TEXT NOT NULL,
+  -- UTC, `YYYY-MM-DDTHH:MM:SSZ`; NULL: due now
+  next_attempt_at TEXT,
   last_error TEXT,
   created_at TEXT NOT NULL,
   sent_at TEXT

@@ -1,0 +1,186 @@
+//! `duban run`, `duban dry-run` and `duban diff`: evaluating a policy.
+
+use super::report::{DiffPrinter, Report};
+use super::{Format, policy_paths};
+use crate::clock::{AsOf, Clock, SystemClock};
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::lang::ir::Policy;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Evaluate the policy now: record tasks, episodes and audit, queue
+/// notices, deliver them.
+///
+/// Each rule is one transaction: if duban is stopped midway, every rule is
+/// either wholly recorded or not at all, and the next run carries on.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  duban run\n  duban run --rule overdue_reminder\n  duban run --as-of 2026-12-01"
+)]
+pub struct RunArgs {
+    /// Evaluation time: a date (the start of that day) or an RFC 3339 time.
+    #[arg(long, value_name = "T")]
+    as_of: Option<String>,
+    /// Only this rule.
+    #[arg(long, value_name = "NAME")]
+    rule: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// List every firing, not a few per rule.
+    #[arg(long)]
+    all: bool,
+}
+
+/// Show what `duban run` would do, writing nothing.
+///
+/// RULES: a policy to try (files or a folder) instead of the configured one.
+/// --fresh ignores the episodes already running, as if the policy had never
+/// run.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  duban dry-run\n  duban dry-run new-rules/ --fresh\n  duban dry-run --rule low_rate --as-of 2026-12-01 --format json"
+)]
+pub struct DryRunArgs {
+    /// .rules files or folders (default: the configured rules folder).
+    #[arg(value_name = "RULES")]
+    paths: Vec<PathBuf>,
+    #[arg(long, value_name = "T")]
+    as_of: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    rule: Option<String>,
+    /// As if no episode had started yet.
+    #[arg(long)]
+    fresh: bool,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// List every firing, not a few per rule.
+    #[arg(long)]
+    all: bool,
+}
+
+/// The actions policy NEW would add and remove compared with OLD, on the
+/// same data and episode state.
+#[derive(clap::Args)]
+#[command(after_help = "Example:\n  duban diff rules/ proposed-rules/ --as-of 2026-12-01")]
+pub struct DiffArgs {
+    /// The policy as it is (a .rules file or folder).
+    old: PathBuf,
+    /// The policy as proposed.
+    new: PathBuf,
+    #[arg(long, value_name = "T")]
+    as_of: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+/// Loads and checks a policy; on errors prints them and fails with exit 1.
+pub(crate) fn load_policy(paths: &[PathBuf]) -> Result<Policy> {
+    let checked = crate::policy::load(paths)?;
+    let errors = checked.error_count();
+    match checked.policy {
+        Some(p) => Ok(p),
+        None => {
+            let color = super::color_stderr();
+            for d in &checked.diagnostics {
+                eprint!("{}", checked.sources.render(d, color));
+            }
+            Err(Error::invalid(format!(
+                "the policy has {errors} error{}; `duban check` shows them, nothing was evaluated",
+                if errors == 1 { "" } else { "s" }
+            )))
+        }
+    }
+}
+
+/// The time zone of `today`: the policy's, else the config's.
+pub(crate) fn timezone(policy: &Policy, cfg: &Config) -> chrono_tz::Tz {
+    policy
+        .timezone
+        .as_deref()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(cfg.timezone)
+}
+
+pub(crate) fn as_of(arg: Option<&str>, tz: chrono_tz::Tz, clock: &dyn Clock) -> Result<AsOf> {
+    match arg {
+        Some(t) => AsOf::parse(t, tz).map_err(Error::usage),
+        None => Ok(AsOf::new(clock.now(), tz)),
+    }
+}
+
+/// The domain of the sender address, for Message-IDs and calendar UIDs.
+pub(crate) fn mail_domain(cfg: &Config) -> String {
+    let from = cfg.mail.from.trim().trim_end_matches('>');
+    from.rsplit_once('@')
+        .map(|(_, d)| d.trim().to_string())
+        .filter(|d| !d.is_empty() && d.is_ascii())
+        .unwrap_or_else(|| "duban.localhost".into())
+}
+
+fn rules_of(engine: &Engine<'_>, only: Option<&str>) -> Result<Vec<usize>> {
+    engine.select(only).map_err(Error::usage)
+}
+
+pub fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<ExitCode> {
+    let cfg = Config::load(config.as_deref())?;
+    let policy = load_policy(std::slice::from_ref(&cfg.rules))?;
+    let mut conn = crate::store::open(&cfg.database)?;
+    let clock = SystemClock;
+    let as_of = as_of(args.as_of.as_deref(), timezone(&policy, &cfg), &clock)?;
+    let engine = Engine::new(&policy, mail_domain(&cfg));
+    let rules = rules_of(&engine, args.rule.as_deref())?;
+    let mut report = Report::new(args.format, &policy, args.all);
+    report.begin(&as_of, "run")?;
+    let outcomes = engine.run(&mut conn, &rules, &as_of, "run", &clock, &mut |p| {
+        report.firing(p)
+    })?;
+    report.finish(&outcomes, "fired")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn dry_run(config: &Option<PathBuf>, args: DryRunArgs) -> Result<ExitCode> {
+    let cfg = Config::load(config.as_deref())?;
+    let paths = policy_paths(config, &args.paths)?;
+    let policy = load_policy(&paths)?;
+    let mut conn = crate::store::open(&cfg.database)?;
+    let as_of = as_of(args.as_of.as_deref(), timezone(&policy, &cfg), &SystemClock)?;
+    let engine = Engine::new(&policy, mail_domain(&cfg));
+    let rules = rules_of(&engine, args.rule.as_deref())?;
+    let mut report = Report::new(args.format, &policy, args.all);
+    report.begin(&as_of, "dry-run")?;
+    let outcomes = engine.dry_run(&mut conn, &rules, &as_of, args.fresh, &mut |p| {
+        report.firing(p)
+    })?;
+    report.finish(&outcomes, "would fire")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn diff(config: &Option<PathBuf>, args: DiffArgs) -> Result<ExitCode> {
+    let cfg = Config::load(config.as_deref())?;
+    let old = load_named(&args.old, "OLD")?;
+    let new = load_named(&args.new, "NEW")?;
+    let mut conn = crate::store::open(&cfg.database)?;
+    let as_of = as_of(args.as_of.as_deref(), timezone(&new, &cfg), &SystemClock)?;
+    let domain = mail_domain(&cfg);
+    let (old_engine, new_engine) = (Engine::new(&old, domain.clone()), Engine::new(&new, domain));
+    let printer = std::cell::RefCell::new(DiffPrinter::new(args.format));
+    crate::engine::diff::diff(
+        &mut conn,
+        &old_engine,
+        &new_engine,
+        &as_of,
+        &mut |a| printer.borrow_mut().added(&a),
+        &mut |a| printer.borrow_mut().removed(&a),
+    )?;
+    printer.into_inner().finish()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load_named(path: &Path, which: &str) -> Result<Policy> {
+    load_policy(std::slice::from_ref(&path.to_path_buf())).map_err(|e| match e {
+        Error::Invalid(m) => Error::Invalid(format!("{which} ({}): {m}", path.display())),
+        other => other,
+    })
+}

@@ -1,0 +1,4 @@
+//! Getting notices to people: what they say (`notice`), and later their
+//! delivery from the outbox.
+
+pub mod notice;

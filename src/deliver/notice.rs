@@ -1,0 +1,224 @@
+//! What a notice says: a policy template rendered at firing time, the
+//! built-in notice (rule, subject and facts) when a rule names none, and the
+//! notice to a task's assignee with its iCalendar entry. Values from the
+//! ledger never reach a header unescaped: subjects are made one line.
+
+use crate::lang::ir::{Policy, Rule, Template, Ty};
+use crate::value::Value;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Map, Value as Json};
+
+/// A rendered notice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub subject: String,
+    pub body: String,
+}
+
+/// Everything a notice of one firing may show.
+pub struct NoticeContext<'a> {
+    pub policy: &'a Policy,
+    pub rule: &'a Rule,
+    pub subject_id: &'a str,
+    pub today: NaiveDate,
+    /// The facts the condition read: label, value, type.
+    pub facts: &'a [(String, Value, Ty)],
+    /// The values the rule's templates read: path, value, type.
+    pub values: &'a [(String, Value, Ty)],
+}
+
+impl NoticeContext<'_> {
+    fn display(&self, v: &Value, ty: Ty) -> String {
+        v.display(ty, |k| self.policy.task_kind_label(k))
+    }
+
+    fn rule_title(&self) -> &str {
+        self.rule.title.as_deref().unwrap_or(&self.rule.name)
+    }
+
+    /// The template context: the subject under its entity name (nested
+    /// along the paths), `rule`, `today` and `facts`.
+    fn template_context(&self) -> minijinja::Value {
+        let mut root = Map::new();
+        for (path, v, ty) in self.values {
+            let text = Json::String(self.display(v, *ty));
+            let value = match (v, ty) {
+                (Value::Number(_), _) => v.to_json(),
+                _ => text,
+            };
+            insert_path(&mut root, path, value);
+        }
+        let facts: Map<String, Json> = self
+            .facts
+            .iter()
+            .map(|(label, v, ty)| (label.clone(), Json::String(self.display(v, *ty))))
+            .collect();
+        root.insert(
+            "rule".into(),
+            serde_json::json!({"name": self.rule.name, "title": self.rule_title()}),
+        );
+        root.insert("today".into(), Json::String(self.today.to_string()));
+        root.insert("facts".into(), Json::Object(facts));
+        minijinja::Value::from(minijinja::value::Serde(Json::Object(root)))
+    }
+
+    /// A policy template, rendered.
+    pub fn render(&self, t: &Template) -> Result<Rendered, String> {
+        let env = crate::lang::template::environment();
+        let ctx = self.template_context();
+        let subject = env
+            .render_str(&t.subject, ctx.clone())
+            .map_err(|e| e.to_string())?;
+        let body = env.render_str(&t.body, ctx).map_err(|e| e.to_string())?;
+        Ok(Rendered {
+            subject: one_line(&subject),
+            body,
+        })
+    }
+
+    /// The built-in notice: the rule, the subject and the facts.
+    pub fn default_notice(&self) -> Rendered {
+        let entity = self.rule.entity.def().zh;
+        let mut body = format!(
+            "{}\n\n规则：{}\n对象：{entity} {}\n日期：{}\n依据：\n",
+            self.rule_title(),
+            self.rule.name,
+            self.subject_id,
+            self.today
+        );
+        for (label, v, ty) in self.facts {
+            body.push_str(&format!("  · {label}：{}\n", self.display(v, *ty)));
+        }
+        body.push_str("\n—— 巡察整改督办（duban）\n");
+        Rendered {
+            subject: one_line(&format!(
+                "【督办】{}：{entity} {}",
+                self.rule_title(),
+                self.subject_id
+            )),
+            body,
+        }
+    }
+
+    /// The notice to a task's assignee.
+    pub fn task_notice(&self, task: &TaskInfo<'_>) -> Rendered {
+        let entity = self.rule.entity.def().zh;
+        let mut body = format!(
+            "{} 同志：\n\n根据督办规则“{}”，请于 {} 前对 {} 开展{}。\n\n事由：{entity} {}\n依据：\n",
+            task.assignee_name,
+            self.rule_title(),
+            task.due,
+            task.target_name,
+            task.kind_label,
+            self.subject_id,
+        );
+        for (label, v, ty) in self.facts {
+            body.push_str(&format!("  · {label}：{}\n", self.display(v, *ty)));
+        }
+        body.push_str(&format!(
+            "\n任务编号：{}。完成后请登记结果：duban tasks done {} --outcome \"…\"\n日程已附于本邮件（.ics）。\n\n—— 巡察整改督办（duban）\n",
+            task.id, task.id
+        ));
+        Rendered {
+            subject: one_line(&format!(
+                "【督办】请开展{}：{}（截止 {}）",
+                task.kind_label, task.target_name, task.due
+            )),
+            body,
+        }
+    }
+}
+
+/// What a task notice names.
+pub struct TaskInfo<'a> {
+    pub id: &'a str,
+    pub kind_label: &'a str,
+    pub target_name: &'a str,
+    pub assignee_name: &'a str,
+    pub due: NaiveDate,
+}
+
+/// An all-day iCalendar entry on the task's due date.
+pub fn task_ics(
+    task: &TaskInfo<'_>,
+    summary: &str,
+    description: &str,
+    stamp: DateTime<Utc>,
+    domain: &str,
+) -> String {
+    use icalendar::{Calendar, Component, Event, EventLike};
+    let event = Event::new()
+        .uid(&format!("{}@{domain}", task.id))
+        .timestamp(stamp)
+        .summary(summary)
+        .description(description)
+        .all_day(task.due)
+        .done();
+    Calendar::new()
+        .name("督办任务")
+        .push(event)
+        .done()
+        .to_string()
+}
+
+/// A header value on one line: control characters (CR, LF …) become spaces,
+/// so ledger text cannot add a header.
+pub fn one_line(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn insert_path(root: &mut Map<String, Json>, path: &str, value: Json) {
+    let mut segs = path.split('.').peekable();
+    let mut at = root;
+    while let Some(seg) = segs.next() {
+        if segs.peek().is_none() {
+            // An object already there (a longer path) wins over the id.
+            at.entry(seg.to_string()).or_insert(value);
+            return;
+        }
+        let entry = at
+            .entry(seg.to_string())
+            .or_insert_with(|| Json::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Json::Object(Map::new());
+        }
+        match entry {
+            Json::Object(m) => at = m,
+            _ => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_removes_header_breaks() {
+        assert_eq!(
+            one_line("张三\r\nBcc: evil@example.org"),
+            "张三 Bcc: evil@example.org"
+        );
+    }
+
+    #[test]
+    fn paths_nest() {
+        let mut m = Map::new();
+        insert_path(
+            &mut m,
+            "problem.inspection.organization.name",
+            Json::String("局".into()),
+        );
+        insert_path(
+            &mut m,
+            "problem.deadline",
+            Json::String("2026-01-01".into()),
+        );
+        assert_eq!(m["problem"]["inspection"]["organization"]["name"], "局");
+        assert_eq!(m["problem"]["deadline"], "2026-01-01");
+    }
+}
