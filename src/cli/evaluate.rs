@@ -31,6 +31,9 @@ pub struct RunArgs {
     /// List every firing, not a few per rule.
     #[arg(long)]
     all: bool,
+    /// Queue notices but do not deliver them now.
+    #[arg(long)]
+    no_deliver: bool,
 }
 
 /// Show what `duban run` would do, writing nothing.
@@ -137,7 +140,10 @@ pub fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<ExitCode> {
         report.firing(p)
     })?;
     report.finish(&outcomes, "fired")?;
-    Ok(ExitCode::SUCCESS)
+    if args.no_deliver {
+        return Ok(ExitCode::SUCCESS);
+    }
+    super::deliver::deliver_and_report(&cfg, &conn, &clock)
 }
 
 pub fn dry_run(config: &Option<PathBuf>, args: DryRunArgs) -> Result<ExitCode> {

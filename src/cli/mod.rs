@@ -3,12 +3,16 @@
 //! and the environment; nothing below them does.
 
 mod check;
+mod deliver;
 mod demo;
 mod evaluate;
 mod fmt;
 mod import;
 mod init;
+mod notices;
 mod report;
+mod status;
+mod tasks;
 
 use crate::error::{Error, Result};
 use clap::{Parser, Subcommand};
@@ -48,6 +52,9 @@ enum Command {
     Run(evaluate::RunArgs),
     DryRun(evaluate::DryRunArgs),
     Diff(evaluate::DiffArgs),
+    Tasks(tasks::Args),
+    Notices(notices::Args),
+    Status(status::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -66,6 +73,9 @@ pub fn main() -> ExitCode {
         Command::Run(args) => evaluate::run(&cli.config, args),
         Command::DryRun(args) => evaluate::dry_run(&cli.config, args),
         Command::Diff(args) => evaluate::diff(&cli.config, args),
+        Command::Tasks(args) => tasks::run(&cli.config, args),
+        Command::Notices(args) => notices::run(&cli.config, args),
+        Command::Status(args) => status::run(&cli.config, args),
         Command::Fmt(args) => fmt::run(&cli.config, args),
     };
     match result {

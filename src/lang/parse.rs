@@ -394,16 +394,25 @@ struct Lower<'d> {
     diags: &'d mut Vec<Diagnostic>,
 }
 
-/// Where a pair's last real token ends.
+/// Where a pair's last real token ends: pest counts the white space and
+/// comments it skipped after it as part of the pair.
 fn content_end(pair: &Pair<'_, Rule>) -> usize {
-    match pair
+    let span = pair.as_span();
+    let text = pair.get_input();
+    let comments: Vec<(usize, usize)> = pair
         .clone()
         .into_inner()
-        .filter(|p| p.as_rule() != Rule::COMMENT)
-        .last()
-    {
-        Some(last) => content_end(&last),
-        None => pair.as_span().end(),
+        .flatten()
+        .filter(|p| p.as_rule() == Rule::COMMENT)
+        .map(|p| (p.as_span().start(), p.as_span().end()))
+        .collect();
+    let mut end = span.end();
+    loop {
+        let trimmed = span.start() + text[span.start()..end].trim_end().len();
+        match comments.iter().find(|(_, e)| *e == trimmed) {
+            Some((s, _)) => end = *s,
+            None => return trimmed,
+        }
     }
 }
 

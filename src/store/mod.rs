@@ -7,6 +7,7 @@
 pub mod import;
 pub mod migrations;
 pub mod sources;
+pub mod tasks;
 
 use crate::error::{Error, Result};
 use rusqlite::Connection;

@@ -1,0 +1,55 @@
+//! Delivering the outbox from the command line (after `run`, on `notices
+//! retry`, in `demo`).
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::deliver::outbox::{Settings, Stats, deliver_due};
+use crate::deliver::transport;
+use crate::error::{Error, Result};
+use rusqlite::Connection;
+use std::process::ExitCode;
+
+/// How long a claimed notice stays claimed: longer than any send takes.
+pub(crate) fn settings(cfg: &Config) -> Settings<'_> {
+    let timeout = cfg.mail.smtp.as_ref().map(|s| s.timeout_s).unwrap_or(30);
+    Settings {
+        from: &cfg.mail.from,
+        delivery: cfg.delivery,
+        claim_for: chrono::Duration::seconds((3 * timeout + 60) as i64),
+    }
+}
+
+pub(crate) fn deliver(cfg: &Config, conn: &Connection, clock: &dyn Clock) -> Result<Stats> {
+    let mut t = transport::from_config(cfg)?;
+    deliver_due(conn, t.as_mut(), &settings(cfg), clock)
+}
+
+/// Delivers and says how it went; exit 3 when the mail server failed.
+pub(crate) fn deliver_and_report(
+    cfg: &Config,
+    conn: &Connection,
+    clock: &dyn Clock,
+) -> Result<ExitCode> {
+    let s = deliver(cfg, conn, clock)?;
+    let queued: i64 = conn.query_row(
+        "SELECT count(*) FROM outbox WHERE status = 'queued'",
+        [],
+        |r| r.get(0),
+    )?;
+    let place = match cfg.mail.transport {
+        crate::config::Transport::File => format!(" to {}", cfg.mail.outbox_dir.display()),
+        crate::config::Transport::Smtp => String::new(),
+    };
+    println!(
+        "delivered {} notice{}{place}; {queued} waiting, {} failed now",
+        s.sent,
+        if s.sent == 1 { "" } else { "s" },
+        s.failed
+    );
+    match s.last_error {
+        Some(e) if s.deferred > 0 || s.failed > 0 => Err(Error::operational(format!(
+            "the mail server did not take every notice ({e}); they stay queued and are retried with backoff (`duban notices list`)"
+        ))),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
