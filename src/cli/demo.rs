@@ -1,7 +1,10 @@
 //! `duban demo [--scale N]`: a demo office on disk, ready to use.
 
-use crate::config::{DEFAULT_FILE, TEMPLATE};
+use super::evaluate::{load_policy, mail_domain, timezone};
+use crate::clock::{AsOf, Clock, SystemClock};
+use crate::config::{Config, DEFAULT_FILE, TEMPLATE};
 use crate::demo::{Counts, CsvSink, DbSink, Options, generate};
+use crate::engine::Engine;
 use crate::error::{Context, Error, Result};
 use chrono::NaiveDate;
 use std::path::{Path, PathBuf};
@@ -36,6 +39,9 @@ pub struct Args {
     /// Also write the data as CSV ledgers into this folder.
     #[arg(long, value_name = "DIR")]
     csv: Option<PathBuf>,
+    /// Only build the office; do not run the policy.
+    #[arg(long)]
+    no_run: bool,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -67,6 +73,60 @@ pub fn run(args: Args) -> Result<ExitCode> {
         sink.finish()?;
     }
     print_office(&args.dir, &counts, today);
+    if args.no_run {
+        return Ok(ExitCode::SUCCESS);
+    }
+    run_policy(&args.dir, &mut conn, args.as_of)
+}
+
+/// Runs the example policy once and delivers to the file outbox.
+fn run_policy(
+    dir: &Path,
+    conn: &mut rusqlite::Connection,
+    as_of: Option<NaiveDate>,
+) -> Result<ExitCode> {
+    let cfg = Config::load(Some(&dir.join(DEFAULT_FILE)))?;
+    let policy = load_policy(std::slice::from_ref(&cfg.rules))?;
+    let tz = timezone(&policy, &cfg);
+    let clock = SystemClock;
+    let at = match as_of {
+        Some(d) => AsOf::start_of(d, tz),
+        None => AsOf::new(clock.now(), tz),
+    };
+    let engine = Engine::new(&policy, mail_domain(&cfg));
+    let rules: Vec<usize> = (0..policy.rules.len()).collect();
+    let outcomes = engine.run(conn, &rules, &at, "run", &clock, &mut |_| Ok(()))?;
+    let stats = super::deliver::deliver(&cfg, conn, &clock)?;
+    println!(
+        "\nran the example policy ({} rules) as of {}:",
+        policy.rules.len(),
+        at.rfc3339()
+    );
+    let mut by_kind = conn.prepare(
+        "SELECT kind, count(*) FROM tasks WHERE seq IS NOT NULL GROUP BY kind ORDER BY 2 DESC, 1",
+    )?;
+    let rows = by_kind.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    for row in rows {
+        let (kind, n) = row?;
+        let label = policy.task_kind_label(&kind).unwrap_or_default();
+        println!("  {n:>6}  {label} ({kind})");
+    }
+    let skipped: u64 = outcomes.iter().map(|o| o.skipped).sum();
+    println!(
+        "  {} notices delivered to {}{}",
+        stats.sent,
+        cfg.mail.outbox_dir.display(),
+        if skipped > 0 {
+            format!("; {skipped} actions skipped (people without an email or a responsible person)")
+        } else {
+            String::new()
+        }
+    );
+    println!("\nnext, in {}:", dir.display());
+    println!("  duban status                   what was done and what waits");
+    println!("  duban tasks list --open        the interview tasks");
+    println!("  duban dry-run                  what the next run would do");
+    println!("  ls outbox/                     the notices, one .eml each");
     Ok(ExitCode::SUCCESS)
 }
 

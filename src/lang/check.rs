@@ -486,8 +486,12 @@ impl<'a> Checker<'a> {
                 continue;
             }
             seen.insert(name.clone(), (file, t.name.span.clone()));
-            if let Some(template) = self.template(file, t) {
-                self.templates.push(template);
+            match self.template(file, t) {
+                Some(template) => self.templates.push(template),
+                // Its errors are reported; its uses are not errors too.
+                None => {
+                    self.broken_templates.insert(name.clone());
+                }
             }
         }
     }
@@ -1294,12 +1298,17 @@ impl<'a> Checker<'a> {
             } else {
                 "both sides of a comparison must be of the same type".to_string()
             };
+            let message = match (a, b) {
+                (Enum(e), Enum(_)) if ordering => format!("a {} has no order", e.name),
+                _ if ordering && a == b => format!("{} has no order", a.describe()),
+                _ => format!("cannot compare {} with {}", a.describe(), b.describe()),
+            };
             self.error(
                 Diagnostic::new(
                     Code::TypeMismatch,
                     cx.file,
                     lhs.span.start..rhs.span.end,
-                    format!("cannot compare {} with {}", a.describe(), b.describe()),
+                    message,
                 )
                 .label("these do not compare")
                 .help(help),
@@ -1424,10 +1433,7 @@ impl<'a> Checker<'a> {
                 .label("no function of this name")
                 .help(help),
             );
-            // Check the arguments anyway, for their own errors.
-            for a in args {
-                self.expr(&a.expr, cx);
-            }
+            // Its arguments are not checked: what they should be is unknown.
             return error_expr(cx.file, e.span.clone());
         };
         let mk = |kind: ExprKind, ty: Ty| Expr {

@@ -299,10 +299,10 @@ impl SourceMap {
             Severity::Warning => ReportKind::Warning,
         };
         let name = file.name.as_str();
-        let mut label = Label::new((name, start..end));
-        if let Some(text) = &d.label {
-            label = label.with_message(text);
-        }
+        // Without a message ariadne draws no underline; every diagnostic
+        // gets one.
+        let label =
+            Label::new((name, start..end)).with_message(d.label.as_deref().unwrap_or("here"));
         let mut report = Report::build(kind, (name, start..end))
             .with_config(
                 Config::default()

@@ -164,32 +164,44 @@ impl Formatter<'_> {
     }
 
     /// `when A and B …` on one line, or broken before each top-level
-    /// `and`/`or` when long or when comments stand inside it.
+    /// `and`/`or` when long or when comments stand inside it; an operand
+    /// that is itself a long chain breaks the same way, indented further.
     fn when(&mut self, kw: &Kw, e: &Expr, clause: &Span) {
-        let one_line = format!("{} {}", self.kw(kw), self.expr(e));
+        let prefix = self.kw(kw).to_string();
+        self.chain(&prefix, clause.start, e, 2, 4, Some(clause.end));
+    }
+
+    fn chain(
+        &mut self,
+        prefix: &str,
+        start: usize,
+        e: &Expr,
+        indent: usize,
+        cont: usize,
+        end: Option<usize>,
+    ) {
+        let one_line = format!("{prefix} {}", self.expr(e));
         let has_comment = self
             .comments
             .iter()
             .any(|c| c.span.start > e.span.start && c.span.start < e.span.end);
         let chain = top_chain(e);
-        if chain.len() < 2 || (!has_comment && 2 + one_line.width() <= MAX_WIDTH) {
-            self.line(2, one_line, clause.clone());
+        if chain.len() < 2 || (!has_comment && indent + one_line.width() <= MAX_WIDTH) {
+            self.line(indent, one_line, start..end.unwrap_or(e.span.end));
             return;
         }
-        let Some(((_, first), rest)) = chain.split_first() else {
-            return;
-        };
-        let text = format!("{} {}", self.kw(kw), self.expr(first));
-        self.line(2, text, kw.0.start..first.span.end);
-        for (op, operand) in rest {
-            let op_text = op
-                .as_ref()
-                .map(|s| self.text(s))
-                .unwrap_or("and")
-                .to_string();
-            let text = format!("{op_text} {}", self.expr(operand));
-            let start = op.as_ref().map(|s| s.start).unwrap_or(operand.span.start);
-            self.line(4, text, start..operand.span.end);
+        for (i, (op, operand)) in chain.iter().enumerate() {
+            if i == 0 {
+                self.chain(prefix, start, operand, indent, cont + 2, None);
+            } else {
+                let op_text = op
+                    .as_ref()
+                    .map(|s| self.text(s))
+                    .unwrap_or("and")
+                    .to_string();
+                let op_start = op.as_ref().map(|s| s.start).unwrap_or(operand.span.start);
+                self.chain(&op_text, op_start, operand, cont, cont + 2, None);
+            }
         }
     }
 

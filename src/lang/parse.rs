@@ -4,7 +4,7 @@
 //! recovers after a syntax error so that every broken item is reported.
 
 use super::ast::*;
-use super::diagnostics::{Code, Diagnostic};
+use super::diagnostics::{Code, Diagnostic, did_you_mean};
 use pest::Parser as _;
 use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
@@ -245,11 +245,33 @@ fn syntax_error(file: usize, text: &str, at: usize, err: &pest::error::Error<Rul
         format!("expected {expected}, found {found}"),
     )
     .label("not expected here");
+    let clause_words = [
+        "for",
+        "when",
+        "then",
+        "schedule",
+        "repeat",
+        "针对",
+        "当",
+        "则",
+        "执行时间",
+        "重复",
+    ];
+    let starts_word = token.chars().next().is_some_and(is_ident_char);
     if let Some(help) = keyword_glued_hint(&token) {
         d = d.help(help);
-    } else if token == "==" {
-        d = d.help("compare with a single `=`");
-    } else if expected.contains("`for`") && expected.contains("`when`") {
+    } else if expected.contains("a clause")
+        && starts_word
+        && did_you_mean(&token, clause_words).is_some()
+    {
+        d = d.help(did_you_mean(&token, clause_words).unwrap_or_default());
+    } else if expected.contains("`)`") {
+        d = d.help("a `(` is not closed: add `)`");
+    } else if expected.contains("an operator") && starts_word {
+        d = d.help(format!(
+            "is an operator missing before `{token}`? e.g. `overdue_days >= 30`, `a and b`"
+        ));
+    } else if expected.contains("a clause") {
         d = d.help("a rule is `rule NAME \"title\"` then its clauses: `for ENTITY`, `when CONDITION`, `then ACTION`");
     }
     d
@@ -369,6 +391,7 @@ fn describe_rule(r: Rule) -> String {
         Rule::duration => "a duration such as `7 days`".into(),
         Rule::number | Rule::percent => "a number".into(),
         Rule::EOI => "a new item (`rule`, `define`, `template` …)".into(),
+        Rule::close_paren => "`)`".into(),
         Rule::op_eq
         | Rule::op_ne
         | Rule::op_lt
@@ -416,9 +439,11 @@ fn content_end(pair: &Pair<'_, Rule>) -> usize {
     }
 }
 
-/// The children of a pair, without comments.
+/// The children of a pair, without comments and closing parentheses (a
+/// pair only so that errors can name it).
 fn children(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
-    pair.into_inner().filter(|p| p.as_rule() != Rule::COMMENT)
+    pair.into_inner()
+        .filter(|p| !matches!(p.as_rule(), Rule::COMMENT | Rule::close_paren))
 }
 
 impl Lower<'_> {

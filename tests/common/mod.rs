@@ -1,0 +1,196 @@
+//! Helpers for tests that drive the `duban` binary the way a user does: an
+//! office folder with its config, policy and SQLite database.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The binary, without colours.
+pub fn duban() -> Command {
+    let mut c = Command::cargo_bin("duban").unwrap_or_else(|e| panic!("{e}"));
+    c.env("NO_COLOR", "1").env_remove("RUST_LOG");
+    c
+}
+
+pub fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+}
+
+/// An office folder in a temporary directory.
+pub struct Office {
+    pub dir: tempfile::TempDir,
+}
+
+impl Office {
+    /// `duban init` in a fresh folder, with an empty policy folder.
+    pub fn empty() -> Office {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        duban().arg("init").arg(dir.path()).assert().success();
+        let office = Office { dir };
+        std::fs::remove_dir_all(office.path("rules")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir(office.path("rules")).unwrap_or_else(|e| panic!("{e}"));
+        office
+    }
+
+    /// The small office of `tests/fixtures/office`, imported.
+    pub fn fixture() -> Office {
+        let o = Office::empty();
+        o.cmd()
+            .arg("import")
+            .arg(fixture("office"))
+            .assert()
+            .success();
+        o
+    }
+
+    /// A generated demo office.
+    pub fn demo(scale: u64, as_of: &str) -> Office {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let office_dir = dir.path().join("office");
+        duban()
+            .args([
+                "demo",
+                "--scale",
+                &scale.to_string(),
+                "--seed",
+                "7",
+                "--as-of",
+                as_of,
+                "--no-run",
+                "--dir",
+            ])
+            .arg(&office_dir)
+            .assert()
+            .success();
+        // Keep the office as the temp dir's content.
+        let office = Office { dir };
+        for entry in std::fs::read_dir(&office_dir).unwrap_or_else(|e| panic!("{e}")) {
+            let entry = entry.unwrap_or_else(|e| panic!("{e}"));
+            std::fs::rename(
+                entry.path(),
+                office.path(&entry.file_name().to_string_lossy()),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+        office
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// The binary, run in the office folder.
+    pub fn cmd(&self) -> Command {
+        let mut c = duban();
+        c.current_dir(self.dir.path());
+        c
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let p = self.path(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+        }
+        std::fs::write(p, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Replaces the office's policy with one file.
+    pub fn policy(&self, text: &str) {
+        let _ = std::fs::remove_dir_all(self.path("rules"));
+        self.write("rules/policy.rules", text);
+    }
+
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.path("duban.db")).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Every row of every table, in a stable order: equal dumps mean equal
+    /// content.
+    pub fn dump(&self) -> String {
+        let db = self.db();
+        let mut tables: Vec<String> = {
+            let mut s = db
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+                .unwrap_or_else(|e| panic!("{e}"));
+            s.query_map([], |r| r.get(0))
+                .and_then(|r| r.collect())
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        tables.sort();
+        let mut out = String::new();
+        for t in tables {
+            let mut s = db
+                .prepare(&format!("SELECT * FROM {t} ORDER BY 1"))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let n = s.column_count();
+            let rows: Vec<String> = s
+                .query_map([], |r| {
+                    let cells: Vec<String> = (0..n)
+                        .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).ok()))
+                        .collect();
+                    Ok(cells.join("|"))
+                })
+                .and_then(|r| r.collect())
+                .unwrap_or_else(|e| panic!("{e}"));
+            out.push_str(&format!("== {t}\n{}\n", rows.join("\n")));
+        }
+        out
+    }
+
+    /// `dry-run --format json` parsed.
+    pub fn dry_run(&self, args: &[&str]) -> serde_json::Value {
+        let out = self
+            .cmd()
+            .arg("dry-run")
+            .args(args)
+            .args(["--format", "json"])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            out.status.success(),
+            "dry-run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+    }
+}
+
+/// (rule, subject) of every action of a dry-run or diff list.
+pub fn firings(actions: &serde_json::Value) -> BTreeSet<(String, String)> {
+    actions
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    (
+                        x["rule"].as_str().unwrap_or("").to_string(),
+                        x["subject"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The subjects a rule fired for.
+pub fn subjects_of(actions: &serde_json::Value, rule: &str) -> BTreeSet<String> {
+    firings(actions)
+        .into_iter()
+        .filter(|(r, _)| r == rule)
+        .map(|(_, s)| s)
+        .collect()
+}
+
+pub fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
