@@ -169,24 +169,34 @@ pub fn csv_table(path: &Path, entity: Entity) -> Result<TableInput<'static>> {
     let n = read_up_to(&mut file, &mut sample)?;
     sample.truncate(n);
     let encoding = crate::text::sniff(&sample);
-    file.seek(SeekFrom::Start(0))?;
-    let progress = Arc::new(AtomicU64::new(0));
+    let is_gbk = encoding != encoding_rs::UTF_8;
+    let bom = if !is_gbk && sample.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        3
+    } else {
+        0
+    };
+    file.seek(SeekFrom::Start(bom))?;
+    let progress = Arc::new(AtomicU64::new(bom));
     let counted = Counting {
         inner: BufReader::with_capacity(256 * 1024, file),
         count: progress.clone(),
     };
-    // UTF-8 passes through undecoded, so that bad bytes are an error with a
-    // line number rather than silently replaced.
-    let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
-        .encoding(Some(encoding))
-        .utf8_passthru(true)
-        .strip_bom(true)
-        .build(counted);
-    let is_gbk = encoding != encoding_rs::UTF_8;
+    // UTF-8 is read as it is, so that a bad byte is an error with its line
+    // (the CSV reader checks); GBK is decoded as it streams, and a byte it
+    // cannot decode shows as U+FFFD, caught below.
+    let input: Box<dyn Read> = if is_gbk {
+        Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding))
+                .build(counted),
+        )
+    } else {
+        Box::new(counted)
+    };
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(true)
-        .from_reader(decoded);
+        .from_reader(input);
     let header: Vec<String> = match reader.headers() {
         Ok(h) => h
             .iter()

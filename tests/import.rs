@@ -1,0 +1,514 @@
+//! Setting up an office and importing its ledgers, through the binary, on
+//! real SQLite files: `init`, every table round-tripped, each kind of bad
+//! input rejected with file:line:field and the database untouched, GBK and
+//! Excel ledgers, and idempotent re-imports.
+
+mod common;
+use common::{Office, duban, fixture};
+use predicates::str::contains;
+
+fn stderr_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn init_sets_up_an_office_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    duban().arg("init").arg(dir.path()).assert().success();
+    for f in ["duban.toml", "rules/00-policy.rules", "duban.db"] {
+        assert!(dir.path().join(f).exists(), "{f}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("duban.db"))
+            .map(|m| m.permissions().mode())
+            .unwrap_or(0);
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the database is readable by its owner only"
+        );
+    }
+    duban()
+        .current_dir(dir.path())
+        .arg("check")
+        .assert()
+        .success();
+    std::fs::write(dir.path().join("duban.toml"), "# mine\n").unwrap_or_else(|e| panic!("{e}"));
+    duban()
+        .arg("init")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stderr(contains("does not overwrite"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("duban.toml")).unwrap_or_default(),
+        "# mine\n"
+    );
+}
+
+#[test]
+fn every_table_round_trips_through_csv() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let demo = dir.path().join("demo");
+    let ledgers = dir.path().join("ledgers");
+    duban()
+        .args([
+            "demo",
+            "--scale",
+            "2",
+            "--as-of",
+            "2026-11-22",
+            "--no-run",
+            "--dir",
+        ])
+        .arg(&demo)
+        .arg("--csv")
+        .arg(&ledgers)
+        .assert()
+        .success();
+    let office = Office::empty();
+    office
+        .cmd()
+        .arg("import")
+        .arg(&ledgers)
+        .assert()
+        .success()
+        .stdout(contains("inserted"));
+    let theirs =
+        rusqlite::Connection::open(demo.join("duban.db")).unwrap_or_else(|e| panic!("{e}"));
+    let ours = office.db();
+    for table in [
+        "persons",
+        "organizations",
+        "rounds",
+        "inspections",
+        "problems",
+        "tasks",
+    ] {
+        let rows = |db: &rusqlite::Connection| -> Vec<String> {
+            let mut s = db
+                .prepare(&format!("SELECT * FROM {table} ORDER BY id"))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let n = s.column_count();
+            s.query_map([], |r| {
+                Ok((0..n)
+                    .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).ok()))
+                    .collect::<Vec<_>>()
+                    .join("|"))
+            })
+            .and_then(|r| r.collect())
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let (a, b) = (rows(&theirs), rows(&ours));
+        assert!(!a.is_empty(), "{table} is empty in the demo");
+        assert_eq!(a, b, "{table} differs after the round trip");
+    }
+}
+
+#[test]
+fn the_same_import_twice_changes_nothing() {
+    let office = Office::fixture();
+    let before = office.dump();
+    office
+        .cmd()
+        .arg("import")
+        .arg(fixture("office"))
+        .assert()
+        .success()
+        .stdout(contains("6 rows: 0 inserted, 0 updated, 6 unchanged"));
+    assert_eq!(office.dump(), before);
+    // A changed cell updates that row only.
+    office.write("u/problems.csv", "id,inspection_id,status\np1,i1,整改中\n");
+    office
+        .cmd()
+        .args(["import", "u/problems.csv"])
+        .assert()
+        .success()
+        .stdout(contains("1 rows: 0 inserted, 1 updated"));
+    assert_eq!(
+        office.count(
+            "SELECT count(*) FROM problems WHERE status = 'rectifying' AND deadline = '2026-04-01'"
+        ),
+        1
+    );
+}
+
+/// Each bad ledger is rejected whole, says where, and leaves the database
+/// as it was.
+#[test]
+fn bad_ledgers_are_rejected_with_file_line_and_field() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "problems.csv",
+            "id,inspection_id,deadline\nq1,i1,2026-01-31\nq2,i1,2026-13-01\n",
+            "problems.csv:3: deadline: \"2026-13-01\" is not a date",
+        ),
+        (
+            "problems.csv",
+            "id,inspection_id,status\nq1,i1,done\n",
+            "problems.csv:2: status: \"done\" is not a problem status",
+        ),
+        (
+            "problems.csv",
+            "id,inspection_id,severity\nq1,i1,很严重\n",
+            "problems.csv:2: severity: \"很严重\" is not a severity",
+        ),
+        (
+            "problems.csv",
+            "id,inspection_id\nq1,i9\n",
+            "problems.csv:2: inspection_id: no inspection \"i9\"",
+        ),
+        (
+            "problems.csv",
+            "id,inspection_id\nq1,i1\nq1,i1\n",
+            "problems.csv:3: id: \"q1\" appears twice (first at problems.csv:2)",
+        ),
+        (
+            "problems.csv",
+            "id,deadline\nq1,2026-01-01\n",
+            "problems.csv:1: missing required column `inspection_id`",
+        ),
+        (
+            "problems.csv",
+            "id,inspection_id\n,i1\n",
+            "problems.csv:2: id: missing",
+        ),
+        (
+            "problems.csv",
+            "id,inspection_id\nq1,i1,extra\n",
+            "problems.csv:2: 3 cells but the header has 2 columns",
+        ),
+        (
+            "inspections.csv",
+            "id,round_id,organization_id\ni9,r1,\n",
+            "inspections.csv:2: organization_id: missing",
+        ),
+        (
+            "tasks.csv",
+            "id,subject_type,subject_id,kind\nt9,problem,p99,reminder_talk\n",
+            "tasks.csv:2: subject_id: no problem \"p99\"",
+        ),
+        (
+            "tasks.csv",
+            "id,subject_type,subject_id,kind\nt9,person,u1,reminder_talk\n",
+            "tasks.csv:2: subject_type: \"person\" is not a subject type",
+        ),
+        (
+            "persons.csv",
+            "id,name,organization_id\nu9,新人,o9\n",
+            "persons.csv:2: organization_id: no organization \"o9\"",
+        ),
+        (
+            "ledger.csv",
+            "id,name\nx,y\n",
+            "cannot tell which table this is",
+        ),
+    ];
+    for (file, text, expected) in cases {
+        let office = Office::fixture();
+        let before = office.dump();
+        office.write(&format!("in/{file}"), text);
+        let out = office
+            .cmd()
+            .args(["import", &format!("in/{file}")])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{file}: {text}\n{err}");
+        assert!(
+            err.contains(expected),
+            "{file}: expected `{expected}` in:\n{err}"
+        );
+        assert_eq!(office.dump(), before, "{file}: the database changed");
+    }
+}
+
+#[test]
+fn one_bad_file_rejects_the_whole_import() {
+    let office = Office::fixture();
+    let before = office.dump();
+    office.write("in/persons.csv", "id,name\nu8,新同志\n");
+    office.write(
+        "in/problems.csv",
+        "id,inspection_id,found_on\nq1,i1,昨天\nq2,i1,2026/2/30\n",
+    );
+    let out = office
+        .cmd()
+        .args(["import", "in"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1));
+    // Every error is listed, not just the first.
+    assert!(
+        err.contains("problems.csv:2: found_on") && err.contains("problems.csv:3: found_on"),
+        "{err}"
+    );
+    assert!(err.contains("the database is unchanged"), "{err}");
+    assert_eq!(office.dump(), before);
+}
+
+#[test]
+fn references_may_arrive_in_the_same_import() {
+    let office = Office::empty();
+    office.write(
+        "in/problems.csv",
+        "id,inspection_id,deadline\nq1,i1,2026-01-05\n",
+    );
+    office.write(
+        "in/inspections.csv",
+        "id,round_id,organization_id,leader_id\ni1,r1,o1,u1\n",
+    );
+    office.write("in/rounds.csv", "id,name\nr1,第一轮\n");
+    // Persons and organizations name each other.
+    office.write(
+        "in/organizations.csv",
+        "id,name,secretary_id\no1,市教育局,u1\n",
+    );
+    office.write("in/persons.csv", "id,name,organization_id\nu1,张三,o1\n");
+    office.cmd().args(["import", "in"]).assert().success();
+    assert_eq!(office.count("SELECT count(*) FROM problems"), 1);
+}
+
+#[test]
+fn office_date_forms_chinese_labels_and_unknown_columns() {
+    let office = Office::fixture();
+    office.write(
+        "in/problems.csv",
+        "编号,巡察,严重程度,整改期限,状态,备注\nq1,i1,严重,2026年1月5日,整改中,hello\nq2,i1,minor,2026/1/6,rectified,\n",
+    );
+    let out = office
+        .cmd()
+        .args(["import", "in/problems.csv"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("column `备注` is not a field of problem"));
+    assert_eq!(office.count("SELECT count(*) FROM problems WHERE id = 'q1' AND severity = 'serious' AND deadline = '2026-01-05' AND status = 'rectifying'"), 1);
+    assert_eq!(
+        office.count("SELECT count(*) FROM problems WHERE id = 'q2' AND deadline = '2026-01-06'"),
+        1
+    );
+}
+
+#[test]
+fn gbk_ledgers_import_with_correct_chinese() {
+    let office = Office::fixture();
+    let text = "id,name,email,title\nu7,欧阳修远,ouyang@example.org,纪检组长\n";
+    let (gbk, _, _) = encoding_rs::GBK.encode(text);
+    assert!(std::str::from_utf8(&gbk).is_err(), "the file really is GBK");
+    office.write("in/persons.csv", "");
+    std::fs::write(office.path("in/persons.csv"), &gbk).unwrap_or_else(|e| panic!("{e}"));
+    office
+        .cmd()
+        .args(["import", "in/persons.csv"])
+        .assert()
+        .success();
+    let name: String = office
+        .db()
+        .query_row(
+            "SELECT name || '/' || title FROM persons WHERE id = 'u7'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or_default();
+    assert_eq!(name, "欧阳修远/纪检组长");
+    // With a byte-order mark, UTF-8 works the same.
+    office.write("in/persons.csv", "\u{feff}id,name\nu6,司马光\n");
+    office
+        .cmd()
+        .args(["import", "in/persons.csv"])
+        .assert()
+        .success();
+    assert_eq!(
+        office.count("SELECT count(*) FROM persons WHERE name = '司马光'"),
+        1
+    );
+}
+
+#[test]
+fn bytes_that_are_no_text_are_an_error_with_a_line() {
+    let office = Office::fixture();
+    let before = office.dump();
+    // Valid UTF-8 for the first 64 KiB, then a stray byte.
+    let mut bytes = b"id,name\n".to_vec();
+    for i in 0..8000 {
+        bytes.extend(format!("x{i},张三{i}\n").as_bytes());
+    }
+    bytes.extend(b"bad,\xff\xfe\n");
+    std::fs::create_dir_all(office.path("in")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(office.path("in/persons.csv"), &bytes).unwrap_or_else(|e| panic!("{e}"));
+    let out = office
+        .cmd()
+        .args(["import", "in/persons.csv"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_of(&out).contains("persons.csv:8002: not valid UTF-8"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(office.dump(), before);
+}
+
+#[test]
+fn excel_workbooks_import_a_sheet_per_table() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let office = Office::fixture();
+    let mut wb = Workbook::new();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let sheet = wb
+        .add_worksheet()
+        .set_name("问题")
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (c, h) in ["编号", "巡察", "整改期限", "状态", "责任人"]
+        .iter()
+        .enumerate()
+    {
+        sheet
+            .write_string(0, c as u16, *h)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    sheet
+        .write_number(1, 0, 1001.0)
+        .unwrap_or_else(|e| panic!("{e}"));
+    sheet
+        .write_string(1, 1, "i1")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let d = ExcelDateTime::from_ymd(2026, 3, 15).unwrap_or_else(|e| panic!("{e}"));
+    sheet
+        .write_datetime_with_format(1, 2, &d, &date)
+        .unwrap_or_else(|e| panic!("{e}"));
+    sheet
+        .write_string(1, 3, "未整改")
+        .unwrap_or_else(|e| panic!("{e}"));
+    sheet
+        .write_string(1, 4, "u1")
+        .unwrap_or_else(|e| panic!("{e}"));
+    sheet
+        .write_number(2, 0, 1002.0)
+        .unwrap_or_else(|e| panic!("{e}"));
+    sheet
+        .write_string(2, 1, "i1")
+        .unwrap_or_else(|e| panic!("{e}"));
+    sheet
+        .write_string(2, 2, "2026年4月1日")
+        .unwrap_or_else(|e| panic!("{e}"));
+    sheet
+        .write_string(2, 3, "不存在")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let notes = wb
+        .add_worksheet()
+        .set_name("说明")
+        .unwrap_or_else(|e| panic!("{e}"));
+    notes
+        .write_string(0, 0, "本台账由巡察办整理")
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(office.path("in")).unwrap_or_else(|e| panic!("{e}"));
+    wb.save(office.path("in/整改台账.xlsx"))
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // Row 3 has a bad status: rejected, with the sheet named.
+    let before = office.dump();
+    let out = office
+        .cmd()
+        .args(["import", "in/整改台账.xlsx"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr_of(&out).contains("整改台账.xlsx[问题]:3: status: \"不存在\""),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(
+        stderr_of(&out).contains("[说明]: sheet not named after a table; skipped"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(office.dump(), before);
+
+    // Fixed, it imports: Excel dates and numeric ids come through as text.
+    let mut wb = Workbook::new();
+    let sheet = wb
+        .add_worksheet()
+        .set_name("problems")
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (c, h) in ["id", "inspection_id", "deadline"].iter().enumerate() {
+        sheet
+            .write_string(0, c as u16, *h)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    sheet
+        .write_number(1, 0, 1001.0)
+        .unwrap_or_else(|e| panic!("{e}"));
+    sheet
+        .write_string(1, 1, "i1")
+        .unwrap_or_else(|e| panic!("{e}"));
+    sheet
+        .write_datetime_with_format(1, 2, &d, &date)
+        .unwrap_or_else(|e| panic!("{e}"));
+    wb.save(office.path("in/整改台账.xlsx"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    office
+        .cmd()
+        .args(["import", "in/整改台账.xlsx"])
+        .assert()
+        .success();
+    assert_eq!(
+        office.count("SELECT count(*) FROM problems WHERE id = '1001' AND deadline = '2026-03-15'"),
+        1
+    );
+}
+
+#[test]
+fn no_progress_bar_when_not_a_terminal() {
+    let office = Office::empty();
+    let out = office
+        .cmd()
+        .arg("import")
+        .arg(fixture("office"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success());
+    assert_eq!(stderr_of(&out), "", "nothing but the summary, on stdout");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("4 rows: 4 inserted"));
+}
+
+#[test]
+fn config_mistakes_name_the_key() {
+    let office = Office::empty();
+    office.write("duban.toml", "databse = \"x.db\"\n");
+    office
+        .cmd()
+        .args(["status"])
+        .assert()
+        .code(1)
+        .stderr(contains("databse"));
+    office.write("duban.toml", "[mail]\ntransport = \"pigeon\"\n");
+    office
+        .cmd()
+        .args(["status"])
+        .assert()
+        .code(1)
+        .stderr(contains("transport"));
+    office.write("duban.toml", "[delivery]\nmax_attempts = \"many\"\n");
+    office
+        .cmd()
+        .args(["status"])
+        .assert()
+        .code(1)
+        .stderr(contains("max_attempts"));
+    // Paths are relative to the config file, wherever duban runs.
+    office.write("duban.toml", "database = \"data/case.db\"\n");
+    duban()
+        .arg("--config")
+        .arg(office.path("duban.toml"))
+        .arg("status")
+        .assert()
+        .code(1)
+        .stderr(contains("data/case.db"));
+}
