@@ -17,18 +17,23 @@ pub enum Value {
 
 impl Value {
     /// A value read from SQLite, given the type the checker gave it.
-    pub fn from_sql(v: &rusqlite::types::Value, ty: Ty) -> Value {
-        use rusqlite::types::Value as S;
+    pub fn from_sql(v: rusqlite::types::ValueRef<'_>, ty: Ty) -> Value {
+        use rusqlite::types::ValueRef as S;
         match (v, ty) {
             (S::Null, _) => Value::Missing,
-            (S::Integer(i), Ty::Bool) => Value::Bool(*i != 0),
-            (S::Real(r), Ty::Bool) => Value::Bool(*r != 0.0),
-            (S::Integer(i), _) => Value::Number(*i as f64),
-            (S::Real(r), _) => Value::Number(*r),
-            (S::Text(t), Ty::Date) => NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                .map(Value::Date)
-                .unwrap_or_else(|_| Value::Text(t.clone())),
-            (S::Text(t), _) => Value::Text(t.clone()),
+            (S::Integer(i), Ty::Bool) => Value::Bool(i != 0),
+            (S::Real(r), Ty::Bool) => Value::Bool(r != 0.0),
+            (S::Integer(i), _) => Value::Number(i as f64),
+            (S::Real(r), _) => Value::Number(r),
+            (S::Text(t), ty) => {
+                let t = String::from_utf8_lossy(t);
+                match ty {
+                    Ty::Date => NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+                        .map(Value::Date)
+                        .unwrap_or_else(|_| Value::Text(t.into_owned())),
+                    _ => Value::Text(t.into_owned()),
+                }
+            }
             (S::Blob(_), _) => Value::Missing,
         }
     }

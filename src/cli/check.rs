@@ -20,6 +20,9 @@ pub struct Args {
     paths: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
+    /// Also print the SQL each rule compiles to (?1 is today).
+    #[arg(long)]
+    show_sql: bool,
 }
 
 pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
@@ -28,6 +31,14 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     match args.format {
         Format::Table => print_human(&checked),
         Format::Json => print_json(&checked),
+    }
+    if let (true, Some(policy)) = (args.show_sql, &checked.policy) {
+        for c in crate::compile::compile_policy(policy) {
+            println!("\n-- {}\n{};", c.rule, c.sql);
+            if !c.params.is_empty() {
+                println!("-- parameters ?2…: {:?}", c.params);
+            }
+        }
     }
     Ok(if checked.error_count() > 0 {
         ExitCode::from(1)

@@ -241,7 +241,7 @@ fn describe_firing(policy: &Policy, p: &Plan<'_>) -> String {
             Planned::Notify { template, to } => {
                 let names: Vec<String> = to
                     .iter()
-                    .map(|r| r.name.clone().unwrap_or_else(|| r.email.clone()))
+                    .map(|r| r.name.unwrap_or(r.email).to_string())
                     .collect();
                 let using = template
                     .as_ref()

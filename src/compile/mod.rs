@@ -22,35 +22,42 @@ pub struct CompiledRule {
     /// `SELECT subject, facts…, persons…, template values… FROM … WHERE …`,
     /// the columns named c0, c1 …
     pub sql: String,
+    /// The parts of `sql`, for queries built around it: the column list,
+    /// the joins after `FROM table s`, and the condition (0 or 1).
+    pub select: String,
+    pub joins: String,
+    pub condition: String,
     /// Parameters ?2, ?3 …; ?1 is today (`YYYY-MM-DD`).
     pub params: Vec<Value>,
-    /// How many fact columns follow the subject column.
-    pub facts: usize,
-    /// The person paths whose id, name and email follow the facts.
+    /// The column of each fact (an expression computed once, even if
+    /// several facts or template values need it).
+    fact_cols: Vec<usize>,
+    /// The person paths whose id, name and email the query returns.
     pub persons: Vec<String>,
-    /// The template paths whose values follow the persons, with their types.
+    person_cols: Vec<usize>,
+    /// The template paths the rule's notices read, with their types.
     pub template_values: Vec<(String, Ty)>,
+    template_cols: Vec<usize>,
+    width: usize,
 }
 
 impl CompiledRule {
     pub fn fact_column(&self, i: usize) -> usize {
-        1 + i
+        self.fact_cols.get(i).copied().unwrap_or(0)
     }
 
     /// The column of the person's id; their name and email follow it.
     pub fn person_column(&self, path: &str) -> Option<usize> {
-        self.persons
-            .iter()
-            .position(|p| p == path)
-            .map(|i| 1 + self.facts + 3 * i)
+        let i = self.persons.iter().position(|p| p == path)?;
+        self.person_cols.get(i).copied()
     }
 
     pub fn template_column(&self, i: usize) -> usize {
-        1 + self.facts + 3 * self.persons.len() + i
+        self.template_cols.get(i).copied().unwrap_or(0)
     }
 
     pub fn column_count(&self) -> usize {
-        1 + self.facts + 3 * self.persons.len() + self.template_values.len()
+        self.width
     }
 }
 
@@ -78,9 +85,22 @@ pub fn compile_rule(policy: &Policy, rule: &Rule) -> CompiledRule {
     let roots = vec![root.clone()];
     let cond = c.expr(&rule.when, &roots);
     let mut columns = vec![format!("{}.id", root.alias)];
-    for f in &rule.facts {
-        columns.push(c.expr(&f.expr, &roots));
-    }
+    // A true-or-false fact that is one of the condition's `and`-ed parts is
+    // true on every row the query returns.
+    let mut conjuncts = Vec::new();
+    top_conjuncts(&rule.when, &mut conjuncts);
+    let fact_cols: Vec<usize> = rule
+        .facts
+        .iter()
+        .map(|f| {
+            let sql = if f.expr.ty == Ty::Bool && conjuncts.contains(&&f.expr) {
+                "1".to_string()
+            } else {
+                c.expr(&f.expr, &roots)
+            };
+            column(&mut columns, sql)
+        })
+        .collect();
     let mut persons: Vec<&PersonPath> = Vec::new();
     for a in &rule.actions {
         let paths: Vec<&PersonPath> = match a {
@@ -101,13 +121,16 @@ pub fn compile_rule(policy: &Policy, rule: &Rule) -> CompiledRule {
             }
         }
     }
+    let mut person_cols = Vec::new();
     for p in &persons {
         let alias = c.join(&root, &p.refs);
+        person_cols.push(columns.len());
         columns.push(format!("{alias}.id"));
         columns.push(format!("{alias}.name"));
         columns.push(format!("{alias}.email"));
     }
     let mut template_values = Vec::new();
+    let mut template_cols = Vec::new();
     for a in &rule.actions {
         let Action::Notify {
             template: Some(name),
@@ -123,7 +146,8 @@ pub fn compile_rule(policy: &Policy, rule: &Rule) -> CompiledRule {
             if template_values.iter().any(|(text, _)| *text == tp.text) {
                 continue;
             }
-            columns.push(c.field(&tp.path, &roots));
+            let sql = c.field(&tp.path, &roots);
+            template_cols.push(column(&mut columns, sql));
             template_values.push((tp.text.clone(), path_type(policy, &tp.path)));
         }
     }
@@ -132,22 +156,27 @@ pub fn compile_rule(policy: &Policy, rule: &Rule) -> CompiledRule {
         .enumerate()
         .map(|(i, c)| format!("{c} AS c{i}"))
         .collect();
+    let columns_len = columns.len();
+    let select = columns.join(", ");
+    let joins = std::mem::take(&mut c.levels[0].sql);
     let sql = format!(
-        "SELECT {} FROM {} {}{} WHERE {}",
-        columns.join(", "),
-        rule.entity.table(),
-        root.alias,
-        c.levels[0].sql,
-        cond
+        "SELECT {select} FROM {} s{joins} WHERE {cond}",
+        rule.entity.table()
     );
     CompiledRule {
         rule: rule.name.clone(),
         entity: rule.entity,
         sql,
+        select,
+        joins,
+        condition: cond,
         params: c.params,
-        facts: rule.facts.len(),
+        fact_cols,
         persons: persons.iter().map(|p| p.text.clone()).collect(),
+        person_cols,
         template_values,
+        template_cols,
+        width: columns_len,
     }
 }
 
@@ -289,6 +318,9 @@ impl Compiler<'_> {
             ExprKind::And(a, b) => format!("({} AND {})", self.expr(a, roots), self.expr(b, roots)),
             ExprKind::Or(a, b) => format!("({} OR {})", self.expr(a, roots), self.expr(b, roots)),
             ExprKind::Compare(op, a, b) => {
+                if let Some(sql) = self.day_comparison(*op, a, b, roots) {
+                    return sql;
+                }
                 let op = match op {
                     CmpOp::Eq => "=",
                     CmpOp::Ne => "<>",
@@ -323,6 +355,112 @@ impl Compiler<'_> {
                 filter,
                 value,
             } => self.aggregate(*func, coll, filter.as_deref(), value.as_deref(), roots),
+        }
+    }
+
+    /// A count of days compared with a number, as a comparison of the date
+    /// itself with a date computed once per query:
+    /// `days_since(feedback_on) >= 90` becomes
+    /// `feedback_on <= date(today, '-90 days')`, as one would write it by
+    /// hand, instead of day arithmetic on every row.
+    /// Counts of days are whole numbers, so a bound `N` rounds to the whole
+    /// days that satisfy it. The result means exactly what the general form
+    /// means, missing values included.
+    fn day_comparison(&mut self, op: CmpOp, a: &Expr, b: &Expr, roots: &[Root]) -> Option<String> {
+        let (days, op, n) = match (&a.kind, &b.kind) {
+            (_, ExprKind::Literal(Literal::Number(n))) => (a, op, *n),
+            (ExprKind::Literal(Literal::Number(n)), _) => (b, flip(op), *n),
+            _ => return None,
+        };
+        // The counted date, and whether the count runs forward from it
+        // (days since) or towards it (days until).
+        enum Count<'e> {
+            Since(&'e Expr),
+            Until(&'e Expr),
+            OpenDays(&'e FieldPath),
+            OverdueDays(&'e FieldPath),
+        }
+        let count = match &days.kind {
+            ExprKind::DaysSince(x) => Count::Since(x),
+            ExprKind::DaysUntil(x) => Count::Until(x),
+            ExprKind::Field(p) => match p.end {
+                PathEnd::Field(f) if f.def().derived == Some(Derived::OpenDays) => {
+                    Count::OpenDays(p)
+                }
+                PathEnd::Field(f) if f.def().derived == Some(Derived::OverdueDays) => {
+                    Count::OverdueDays(p)
+                }
+                _ => return None,
+            },
+            _ => return None,
+        };
+        // Whole-day bounds: `d >= lo` and/or `d <= hi`.
+        let (lo, hi): (Option<i64>, Option<i64>) = match op {
+            CmpOp::Ge => (Some(n.ceil() as i64), None),
+            CmpOp::Gt => (Some(n.floor() as i64 + 1), None),
+            CmpOp::Le => (None, Some(n.floor() as i64)),
+            CmpOp::Lt => (None, Some(n.ceil() as i64 - 1)),
+            CmpOp::Eq if n.fract() == 0.0 => (Some(n as i64), Some(n as i64)),
+            _ => return None,
+        };
+        let shifted = |this: &mut Self, k: i64| {
+            let offset = this.param(Value::Text(format!("{k:+} days")));
+            format!("date(?1, {offset})")
+        };
+        match count {
+            Count::Since(_) | Count::Until(_) | Count::OpenDays(_) => {
+                let (date, forward) = match count {
+                    Count::Since(x) => (self.expr(x, roots), false),
+                    Count::Until(x) => (self.expr(x, roots), true),
+                    Count::OpenDays(p) => {
+                        let alias =
+                            self.join(&roots[p.scope.min(roots.len() - 1)].clone(), &p.refs);
+                        (format!("{alias}.found_on"), false)
+                    }
+                    Count::OverdueDays(_) => return None,
+                };
+                // since: d = today - date, so d >= k ⇔ date <= today - k;
+                // until: d = date - today, so d >= k ⇔ date >= today + k.
+                let mut terms = Vec::new();
+                if let Some(k) = lo {
+                    terms.push(if forward {
+                        format!("{date} >= {}", shifted(self, k))
+                    } else {
+                        format!("{date} <= {}", shifted(self, -k))
+                    });
+                }
+                if let Some(k) = hi {
+                    terms.push(if forward {
+                        format!("{date} <= {}", shifted(self, k))
+                    } else {
+                        format!("{date} >= {}", shifted(self, -k))
+                    });
+                }
+                Some(format!("coalesce({}, 0)", terms.join(" AND ")))
+            }
+            Count::OverdueDays(p) => {
+                // overdue_days is 0 unless the problem is unrectified and
+                // past its deadline, then today - deadline; never missing.
+                let alias = self.join(&roots[p.scope.min(roots.len() - 1)].clone(), &p.refs);
+                let at_least = |this: &mut Self, k: i64| -> String {
+                    if k <= 0 {
+                        "1".into()
+                    } else {
+                        format!(
+                            "coalesce({alias}.status <> 'rectified' AND {alias}.deadline <= {}, 0)",
+                            shifted(this, -k)
+                        )
+                    }
+                };
+                Some(match (lo, hi) {
+                    (Some(k), None) => at_least(self, k),
+                    (None, Some(k)) => format!("(NOT {})", at_least(self, k + 1)),
+                    (Some(k), Some(_)) => {
+                        format!("({} AND NOT {})", at_least(self, k), at_least(self, k + 1))
+                    }
+                    (None, None) => return None,
+                })
+            }
         }
     }
 
@@ -408,6 +546,38 @@ impl Compiler<'_> {
                 )
             }
         }
+    }
+}
+
+/// The index of a column computing `sql`, adding it if no column does.
+fn column(columns: &mut Vec<String>, sql: String) -> usize {
+    match columns.iter().position(|c| *c == sql) {
+        Some(i) => i,
+        None => {
+            columns.push(sql);
+            columns.len() - 1
+        }
+    }
+}
+
+/// The parts of a condition joined by `and` at its top.
+fn top_conjuncts<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match &e.kind {
+        ExprKind::And(a, b) => {
+            top_conjuncts(a, out);
+            top_conjuncts(b, out);
+        }
+        _ => out.push(e),
+    }
+}
+
+fn flip(op: CmpOp) -> CmpOp {
+    match op {
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::Le => CmpOp::Ge,
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::Ge => CmpOp::Le,
+        other => other,
     }
 }
 

@@ -45,7 +45,7 @@ impl<'c, 'e> Writer<'c, 'e> {
         let mut h = Sha256::new();
         for part in [
             p.rule.name.as_str(),
-            p.subject.as_str(),
+            p.subject,
             &episode.to_string(),
             &fired.to_string(),
             &k.to_string(),
@@ -118,17 +118,19 @@ impl<'c, 'e> Writer<'c, 'e> {
     pub fn apply(&mut self, p: &Plan<'_>) -> Result<()> {
         let (episode, fired) = self.episode(p)?;
         let policy = self.engine.policy;
+        let facts_list = p.facts();
+        let values = p.template_values();
         let ctx = NoticeContext {
             policy,
             rule: p.rule,
-            subject_id: &p.subject,
+            subject_id: p.subject,
             today: self.as_of.today,
-            facts: &p.facts,
-            values: &p.template_values,
+            facts: &facts_list,
+            values: &values,
         };
         let facts = p.facts_json();
         let mut done = Vec::new();
-        let mut notes: Vec<serde_json::Value> = p.skipped_json().iter().map(|s| json!(s)).collect();
+        let mut notes: Vec<serde_json::Value> = p.skipped_json().map(|s| json!(s)).collect();
         for (k, (a, shown)) in p.actions.iter().zip(p.actions_json()).enumerate() {
             let mut record = json!(shown);
             match a {
@@ -149,7 +151,7 @@ impl<'c, 'e> Writer<'c, 'e> {
                             p.subject,
                             kind,
                             target.id,
-                            assignee.as_ref().map(|x| &x.id),
+                            assignee.as_ref().map(|x| x.id),
                             due.to_string(),
                             self.as_of.today.to_string(),
                             p.rule.name,
@@ -163,14 +165,16 @@ impl<'c, 'e> Writer<'c, 'e> {
                     self.next_seq += 1;
                     record["task_id"] = json!(task_id);
                     if let Some(person) = assignee
-                        && let Some(email) = &person.email
+                        && let Some(email) = person.email
                     {
-                        let label = policy.task_kind_label(kind).unwrap_or_else(|| kind.clone());
+                        let label = policy
+                            .task_kind_label(kind)
+                            .unwrap_or_else(|| kind.to_string());
                         let info = TaskInfo {
                             id: &task_id,
                             kind_label: &label,
-                            target_name: &target.name,
-                            assignee_name: &person.name,
+                            target_name: target.name,
+                            assignee_name: person.name,
                             due: *due,
                         };
                         let notice = ctx.task_notice(&info);
@@ -188,7 +192,7 @@ impl<'c, 'e> Writer<'c, 'e> {
                     }
                 }
                 Planned::Notify { template, to } => {
-                    let rendered = match template.as_deref().and_then(|t| policy.template(t)) {
+                    let rendered = match template.and_then(|t| policy.template(t)) {
                         Some(t) => ctx.render(t).unwrap_or_else(|e| {
                             notes.push(json!({"action": "notify", "reason": format!("template `{}` failed ({e}); the built-in notice was used", t.name)}));
                             ctx.default_notice()

@@ -16,8 +16,8 @@ use crate::compile::{CompiledRule, compile_policy};
 use crate::error::Result;
 use crate::lang::ir::Policy;
 use plan::{Episode, Plan};
-use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, TransactionBehavior, params, params_from_iter};
+use rusqlite::types::{Value as Sql, ValueRef as SqlRef};
+use rusqlite::{Connection, TransactionBehavior, params};
 
 /// A checked policy with its rules compiled once.
 pub struct Engine<'p> {
@@ -90,6 +90,13 @@ impl<'p> Engine<'p> {
     /// Evaluates rule `i` on `conn` (inside the caller's transaction),
     /// handing each firing's plan to `sink` — after recording it, in
     /// `Apply` mode.
+    ///
+    /// One query finds the firings: the subjects for which the rule holds,
+    /// joined with their open episode, keeping those without one (a new
+    /// episode) and those due under `repeat every`. A second finds the
+    /// episodes that end, evaluating the condition only for the subjects
+    /// that have one open. Reports stream; a run first collects the
+    /// firings in a temporary table, since it writes episodes as it goes.
     pub fn evaluate_rule(
         &self,
         conn: &Connection,
@@ -100,106 +107,155 @@ impl<'p> Engine<'p> {
     ) -> Result<RuleOutcome> {
         let rule = &self.policy.rules[i];
         let c = &self.compiled[i];
-        let today = as_of.today.to_string();
         let mut out = RuleOutcome {
             rule: rule.name.clone(),
             ..RuleOutcome::default()
         };
-        conn.execute_batch("DROP TABLE IF EXISTS temp.holds; DROP TABLE IF EXISTS temp.firing;")?;
-        let mut bound: Vec<Sql> = Vec::with_capacity(c.params.len() + 1);
-        bound.push(Sql::Text(today.clone()));
-        bound.extend(c.params.iter().cloned());
-        let mut create = conn.prepare(&format!("CREATE TEMP TABLE holds AS {}", c.sql))?;
-        // A rule that reads neither `today` nor a literal binds nothing.
-        let used = create.parameter_count();
-        create.execute(params_from_iter(bound.iter().take(used)))?;
-        drop(create);
-        conn.execute_batch("CREATE INDEX temp.holds_subject ON holds(c0);")?;
-        out.holds = conn.query_row("SELECT count(*) FROM temp.holds", [], |r| {
-            r.get::<_, i64>(0)
-        })? as u64;
         let fresh = matches!(mode, Mode::Report { fresh: true });
-        if fresh {
-            conn.execute_batch(
-                "CREATE TEMP TABLE firing AS SELECT h.*, NULL AS episode_id, NULL AS fired FROM temp.holds h;",
+        let repeat_from = rule.repeat_days.and_then(|d| {
+            as_of
+                .today
+                .checked_sub_days(chrono::Days::new(d.max(0) as u64))
+                .map(|x| x.to_string())
+        });
+        // ?1 today, ?2… the rule's literals, then the rule's name and the
+        // last day a firing may have been to be due again.
+        let mut bound: Vec<Sql> = Vec::with_capacity(c.params.len() + 3);
+        bound.push(Sql::Text(as_of.today.to_string()));
+        bound.extend(c.params.iter().cloned());
+        let p_rule = bound.len() + 1;
+        bound.push(Sql::Text(rule.name.clone()));
+        let p_repeat = bound.len() + 1;
+        bound.push(repeat_from.map(Sql::Text).unwrap_or(Sql::Null));
+        let table = rule.entity.table();
+        // A rule with no open episode (new, or never fired) needs no look
+        // at them per subject.
+        let has_open: bool = !fresh
+            && conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM episodes WHERE rule = ?1 AND ended_at IS NULL)",
+                params![rule.name],
+                |r| r.get(0),
             )?;
+        let firing_sql = if !has_open {
+            format!(
+                "SELECT {}, NULL, NULL FROM {table} s{} WHERE {}",
+                c.select, c.joins, c.condition
+            )
         } else {
-            let repeat_from = rule.repeat_days.and_then(|d| {
-                as_of
-                    .today
-                    .checked_sub_days(chrono::Days::new(d.max(0) as u64))
-                    .map(|x| x.to_string())
-            });
-            conn.execute(
-                "CREATE TEMP TABLE firing AS
-                 SELECT h.*, e.id AS episode_id, e.fired AS fired
-                 FROM temp.holds h
-                 LEFT JOIN episodes e ON e.rule = ?1 AND e.subject_id = h.c0 AND e.ended_at IS NULL
-                 WHERE e.id IS NULL OR (?2 IS NOT NULL AND e.last_fired_on <= ?2)",
-                params![rule.name, repeat_from],
-            )?;
-        }
+            format!(
+                "SELECT {}, ep.id, ep.fired FROM {table} s{}
+                 LEFT JOIN episodes ep ON ep.rule = ?{p_rule} AND ep.subject_id = s.id AND ep.ended_at IS NULL
+                 WHERE {} AND (ep.id IS NULL OR (?{p_repeat} IS NOT NULL AND ep.last_fired_on <= ?{p_repeat}))",
+                c.select, c.joins, c.condition
+            )
+        };
         let mut writer = match mode {
-            Mode::Apply { run_id } => Some(apply::Writer::new(conn, self, as_of, run_id)?),
+            Mode::Apply { run_id } => {
+                // Writing episodes while reading a query that joins them is
+                // not allowed: collect the firings first.
+                conn.execute_batch("DROP TABLE IF EXISTS temp.firing;")?;
+                bind_all(
+                    conn,
+                    &format!("CREATE TEMP TABLE firing AS {firing_sql}"),
+                    &bound,
+                )?
+                .raw_execute()?;
+                Some(apply::Writer::new(conn, self, as_of, run_id)?)
+            }
             Mode::Report { .. } => None,
         };
         let width = c.column_count();
-        let mut stmt = conn.prepare("SELECT * FROM temp.firing ORDER BY c0")?;
-        let mut rows = stmt.query([])?;
-        let mut values: Vec<Sql> = Vec::with_capacity(width + 2);
-        while let Some(row) = rows.next()? {
-            values.clear();
-            for k in 0..width + 2 {
-                values.push(row.get::<_, Sql>(k)?);
-            }
-            let episode = match (&values[width], &values[width + 1]) {
-                (Sql::Integer(id), Sql::Integer(fired)) => Episode::Repeat {
-                    id: *id,
-                    fired: *fired,
-                },
-                _ => Episode::New,
+        {
+            let mut stmt = if writer.is_some() {
+                conn.prepare("SELECT * FROM temp.firing")?
+            } else {
+                bind_all(conn, &firing_sql, &bound)?
             };
-            match episode {
-                Episode::New => out.new_episodes += 1,
-                Episode::Repeat { .. } => out.repeats += 1,
-            }
-            let p = plan::plan(rule, c, &values[..width], episode, as_of.today);
-            out.skipped += p.skipped.len() as u64;
-            for a in &p.actions {
-                match a {
-                    plan::Planned::Task { assignee, .. } => {
-                        out.tasks += 1;
-                        // The task's notice to its assignee.
-                        if assignee.as_ref().is_some_and(|x| x.email.is_some()) {
-                            out.notices += 1;
-                        }
-                    }
-                    plan::Planned::Notify { .. } => out.notices += 1,
+            let mut rows = stmt.raw_query();
+            while let Some(row) = rows.next()? {
+                let mut values: Vec<SqlRef<'_>> = Vec::with_capacity(width + 2);
+                for k in 0..width + 2 {
+                    values.push(row.get_ref(k)?);
                 }
+                let episode = match (values[width], values[width + 1]) {
+                    (SqlRef::Integer(id), SqlRef::Integer(fired)) => Episode::Repeat { id, fired },
+                    _ => Episode::New,
+                };
+                match episode {
+                    Episode::New => out.new_episodes += 1,
+                    Episode::Repeat { .. } => out.repeats += 1,
+                }
+                let p = plan::plan(rule, c, &values[..width], episode, as_of.today);
+                out.skipped += p.skipped.len() as u64;
+                for a in &p.actions {
+                    match a {
+                        plan::Planned::Task { assignee, .. } => {
+                            out.tasks += 1;
+                            // The task's notice to its assignee.
+                            if assignee.as_ref().is_some_and(|x| x.email.is_some()) {
+                                out.notices += 1;
+                            }
+                        }
+                        plan::Planned::Notify { .. } => out.notices += 1,
+                    }
+                }
+                if let Some(w) = writer.as_mut() {
+                    w.apply(&p)?;
+                }
+                sink(&p)?;
             }
-            if let Some(w) = writer.as_mut() {
-                w.apply(&p)?;
-            }
-            sink(&p)?;
         }
-        drop(rows);
-        drop(stmt);
-        if !fresh {
-            let ending = "FROM episodes WHERE rule = ?1 AND ended_at IS NULL
-                 AND NOT EXISTS (SELECT 1 FROM temp.holds h WHERE h.c0 = episodes.subject_id)";
+        if writer.is_some() {
+            conn.execute_batch("DROP TABLE IF EXISTS temp.firing;")?;
+        }
+        if has_open {
+            // Open episodes whose subject no longer satisfies the condition
+            // (or is gone).
+            let ending = format!(
+                "SELECT ep.id FROM episodes ep LEFT JOIN {table} s ON s.id = ep.subject_id{}
+                 WHERE ep.rule = ?{p_rule} AND ep.ended_at IS NULL AND (s.id IS NULL OR NOT ({}))",
+                c.joins, c.condition
+            );
             out.ended = match mode {
-                Mode::Apply { .. } => conn.execute(
-                    &format!("UPDATE episodes SET ended_at = ?2 WHERE id IN (SELECT id {ending})"),
-                    params![rule.name, as_of.rfc3339()],
-                )? as u64,
-                Mode::Report { .. } => conn.query_row(
-                    &format!("SELECT count(*) {ending}"),
-                    params![rule.name],
-                    |r| r.get::<_, i64>(0),
-                )? as u64,
+                Mode::Apply { .. } => {
+                    let p_at = bound.len() + 1;
+                    let mut with_at = bound.clone();
+                    with_at.push(Sql::Text(as_of.rfc3339()));
+                    bind_all(
+                        conn,
+                        &format!("UPDATE episodes SET ended_at = ?{p_at} WHERE id IN ({ending})"),
+                        &with_at,
+                    )?
+                    .raw_execute()? as u64
+                }
+                Mode::Report { .. } => {
+                    let mut stmt =
+                        bind_all(conn, &format!("SELECT count(*) FROM ({ending})"), &bound)?;
+                    let mut rows = stmt.raw_query();
+                    match rows.next()? {
+                        Some(r) => r.get::<_, i64>(0)? as u64,
+                        None => 0,
+                    }
+                }
             };
         }
-        conn.execute_batch("DROP TABLE IF EXISTS temp.holds; DROP TABLE IF EXISTS temp.firing;")?;
+        out.holds = out.firings();
+        if has_open {
+            // Subjects that hold but fire nothing now (an episode running).
+            let mut stmt = bind_all(
+                conn,
+                &format!(
+                    "SELECT count(*) FROM episodes ep JOIN {table} s ON s.id = ep.subject_id{}
+                     WHERE ep.rule = ?{p_rule} AND ep.ended_at IS NULL AND {} AND NOT (?{p_repeat} IS NOT NULL AND ep.last_fired_on <= ?{p_repeat})",
+                    c.joins, c.condition
+                ),
+                &bound,
+            )?;
+            let mut rows = stmt.raw_query();
+            if let Some(r) = rows.next()? {
+                out.holds += r.get::<_, i64>(0)? as u64;
+            }
+        }
         Ok(out)
     }
 
@@ -260,6 +316,22 @@ impl<'p> Engine<'p> {
         )?;
         Ok(outcomes)
     }
+}
+
+/// A statement with the first parameters of `values` bound: as many as
+/// the statement uses (a rule that reads neither `today` nor a literal uses
+/// none of the first ones; numbering keeps the rest in place).
+fn bind_all<'c>(
+    conn: &'c Connection,
+    sql: &str,
+    values: &[Sql],
+) -> Result<rusqlite::Statement<'c>> {
+    let mut stmt = conn.prepare(sql)?;
+    let used = stmt.parameter_count();
+    for (k, v) in values.iter().take(used).enumerate() {
+        stmt.raw_bind_parameter(k + 1, v)?;
+    }
+    Ok(stmt)
 }
 
 /// UTC as stored for comparisons: `YYYY-MM-DDTHH:MM:SSZ`.

@@ -3,13 +3,17 @@
 //! (a missing person, a person without an email). Shared by `run` (which
 //! then writes it) and `dry-run`/`diff` (which report it), so both say the
 //! same thing.
+//!
+//! A plan borrows the query row: reporting a million firings copies no
+//! names or ids.
 
 use crate::compile::CompiledRule;
 use crate::lang::ir::{self, Rule, Ty};
 use crate::value::Value;
 use chrono::NaiveDate;
-use rusqlite::types::Value as Sql;
-use serde::Serialize;
+use rusqlite::types::ValueRef as Sql;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// Whether a firing starts an episode or repeats within one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,33 +23,33 @@ pub enum Episode {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Person {
-    pub id: String,
-    pub name: String,
-    pub email: Option<String>,
+pub struct Person<'r> {
+    pub id: &'r str,
+    pub name: &'r str,
+    pub email: Option<&'r str>,
 }
 
 /// Someone a notice goes to: a person with an email, or a literal address.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Recipient {
+pub struct Recipient<'r> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<&'r str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    pub email: String,
+    pub name: Option<&'r str>,
+    pub email: &'r str,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Planned {
+pub enum Planned<'r> {
     Task {
-        kind: String,
-        target: Person,
-        assignee: Option<Person>,
+        kind: &'r str,
+        target: Person<'r>,
+        assignee: Option<Person<'r>>,
         due: NaiveDate,
     },
     Notify {
-        template: Option<String>,
-        to: Vec<Recipient>,
+        template: Option<&'r str>,
+        to: Vec<Recipient<'r>>,
     },
 }
 
@@ -60,37 +64,73 @@ pub struct Skip {
 #[derive(Debug, Clone)]
 pub struct Plan<'r> {
     pub rule: &'r Rule,
-    pub subject: String,
+    compiled: &'r CompiledRule,
+    row: &'r [Sql<'r>],
+    pub subject: &'r str,
     pub episode: Episode,
-    pub facts: Vec<(String, Value, Ty)>,
-    pub template_values: Vec<(String, Value, Ty)>,
-    pub actions: Vec<Planned>,
+    pub actions: Vec<Planned<'r>>,
     pub skipped: Vec<Skip>,
 }
 
 /// An action as `dry-run --format json` and `diff` print it (SPEC §5).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
-pub struct ActionJson {
-    pub rule: String,
-    pub entity: String,
-    pub subject: String,
-    #[serde(flatten)]
-    pub body: ActionBody,
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ActionJson<'a> {
+    #[serde(borrow)]
+    pub rule: Cow<'a, str>,
+    #[serde(borrow)]
+    pub entity: Cow<'a, str>,
+    #[serde(borrow)]
+    pub subject: Cow<'a, str>,
+    #[serde(flatten, borrow)]
+    pub body: ActionBody<'a>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
-pub enum ActionBody {
+pub enum ActionBody<'a> {
     Task {
-        kind: String,
-        target: String,
-        assignee: Option<String>,
+        #[serde(borrow)]
+        kind: Cow<'a, str>,
+        #[serde(borrow)]
+        target: Cow<'a, str>,
+        #[serde(borrow)]
+        assignee: Option<Cow<'a, str>>,
         due: String,
     },
     Notify {
-        template: Option<String>,
-        to: Vec<String>,
+        #[serde(borrow)]
+        template: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        to: Vec<Cow<'a, str>>,
     },
+}
+
+impl ActionJson<'_> {
+    pub fn into_owned(self) -> ActionJson<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        ActionJson {
+            rule: own(self.rule),
+            entity: own(self.entity),
+            subject: own(self.subject),
+            body: match self.body {
+                ActionBody::Task {
+                    kind,
+                    target,
+                    assignee,
+                    due,
+                } => ActionBody::Task {
+                    kind: own(kind),
+                    target: own(target),
+                    assignee: assignee.map(own),
+                    due,
+                },
+                ActionBody::Notify { template, to } => ActionBody::Notify {
+                    template: template.map(own),
+                    to: to.into_iter().map(own).collect(),
+                },
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -102,47 +142,58 @@ pub struct SkippedJson {
     pub reason: String,
 }
 
-impl Plan<'_> {
-    pub fn actions_json(&self) -> Vec<ActionJson> {
-        self.actions
-            .iter()
-            .map(|a| ActionJson {
-                rule: self.rule.name.clone(),
-                entity: self.rule.entity.name().to_string(),
-                subject: self.subject.clone(),
-                body: match a {
-                    Planned::Task {
-                        kind,
-                        target,
-                        assignee,
-                        due,
-                    } => ActionBody::Task {
-                        kind: kind.clone(),
-                        target: target.id.clone(),
-                        assignee: assignee.as_ref().map(|p| p.id.clone()),
-                        due: due.to_string(),
-                    },
-                    Planned::Notify { template, to } => ActionBody::Notify {
-                        template: template.clone(),
-                        to: to
-                            .iter()
-                            .map(|r| r.id.clone().unwrap_or_else(|| r.email.clone()))
-                            .collect(),
-                    },
+impl<'r> Plan<'r> {
+    pub fn actions_json(&self) -> impl Iterator<Item = ActionJson<'r>> + '_ {
+        self.actions.iter().map(|a| ActionJson {
+            rule: Cow::Borrowed(self.rule.name.as_str()),
+            entity: Cow::Borrowed(self.rule.entity.name()),
+            subject: Cow::Borrowed(self.subject),
+            body: match a {
+                Planned::Task {
+                    kind,
+                    target,
+                    assignee,
+                    due,
+                } => ActionBody::Task {
+                    kind: Cow::Borrowed(kind),
+                    target: Cow::Borrowed(target.id),
+                    assignee: assignee.as_ref().map(|p| Cow::Borrowed(p.id)),
+                    due: due.to_string(),
                 },
-            })
-            .collect()
+                Planned::Notify { template, to } => ActionBody::Notify {
+                    template: template.map(Cow::Borrowed),
+                    to: to
+                        .iter()
+                        .map(|r| Cow::Borrowed(r.id.unwrap_or(r.email)))
+                        .collect(),
+                },
+            },
+        })
     }
 
-    pub fn skipped_json(&self) -> Vec<SkippedJson> {
-        self.skipped
+    pub fn skipped_json(&self) -> impl Iterator<Item = SkippedJson> + '_ {
+        self.skipped.iter().map(|s| SkippedJson {
+            rule: self.rule.name.clone(),
+            entity: self.rule.entity.name().to_string(),
+            subject: self.subject.to_string(),
+            action: s.action.to_string(),
+            reason: s.reason.clone(),
+        })
+    }
+
+    /// The facts the condition read: label, value, type.
+    pub fn facts(&self) -> Vec<(String, Value, Ty)> {
+        self.rule
+            .facts
             .iter()
-            .map(|s| SkippedJson {
-                rule: self.rule.name.clone(),
-                entity: self.rule.entity.name().to_string(),
-                subject: self.subject.clone(),
-                action: s.action.to_string(),
-                reason: s.reason.clone(),
+            .enumerate()
+            .map(|(i, f)| {
+                let v = self
+                    .row
+                    .get(self.compiled.fact_column(i))
+                    .map(|v| Value::from_sql(*v, f.expr.ty))
+                    .unwrap_or(Value::Missing);
+                (f.label.clone(), v, f.expr.ty)
             })
             .collect()
     }
@@ -150,70 +201,62 @@ impl Plan<'_> {
     /// The facts as a JSON object (codes, not labels).
     pub fn facts_json(&self) -> serde_json::Value {
         let map: serde_json::Map<String, serde_json::Value> = self
-            .facts
-            .iter()
-            .map(|(l, v, _)| (l.clone(), v.to_json()))
+            .facts()
+            .into_iter()
+            .map(|(l, v, _)| (l, v.to_json()))
             .collect();
         serde_json::Value::Object(map)
     }
+
+    /// The values the rule's templates read: path, value, type.
+    pub fn template_values(&self) -> Vec<(String, Value, Ty)> {
+        self.compiled
+            .template_values
+            .iter()
+            .enumerate()
+            .map(|(i, (path, ty))| {
+                let v = self
+                    .row
+                    .get(self.compiled.template_column(i))
+                    .map(|v| Value::from_sql(*v, *ty))
+                    .unwrap_or(Value::Missing);
+                (path.clone(), v, *ty)
+            })
+            .collect()
+    }
 }
 
-fn text(v: Option<&Sql>) -> Option<String> {
+fn text<'r>(v: Option<&Sql<'r>>) -> Option<&'r str> {
     match v {
-        Some(Sql::Text(t)) => Some(t.clone()),
-        Some(Sql::Integer(i)) => Some(i.to_string()),
+        Some(Sql::Text(t)) => std::str::from_utf8(t).ok(),
         _ => None,
     }
 }
 
-fn person_at(c: &CompiledRule, row: &[Sql], path: &str) -> Option<Person> {
+fn person_at<'r>(c: &CompiledRule, row: &'r [Sql<'r>], path: &str) -> Option<Person<'r>> {
     let col = c.person_column(path)?;
     let id = text(row.get(col))?;
     Some(Person {
-        name: text(row.get(col + 1)).unwrap_or_else(|| id.clone()),
-        email: text(row.get(col + 2)).filter(|e| !e.trim().is_empty()),
         id,
+        name: text(row.get(col + 1)).unwrap_or(id),
+        email: text(row.get(col + 2)).filter(|e| !e.trim().is_empty()),
     })
 }
 
-fn describe(p: &Person) -> String {
+fn describe(p: &Person<'_>) -> String {
     format!("{} ({})", p.name, p.id)
 }
 
 /// The plan of one firing, from its query row.
 pub fn plan<'r>(
     rule: &'r Rule,
-    c: &CompiledRule,
-    row: &[Sql],
+    c: &'r CompiledRule,
+    row: &'r [Sql<'r>],
     episode: Episode,
     today: NaiveDate,
 ) -> Plan<'r> {
     let subject = text(row.first()).unwrap_or_default();
-    let facts = rule
-        .facts
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let v = row
-                .get(c.fact_column(i))
-                .map(|v| Value::from_sql(v, f.expr.ty))
-                .unwrap_or(Value::Missing);
-            (f.label.clone(), v, f.expr.ty)
-        })
-        .collect();
-    let template_values = c
-        .template_values
-        .iter()
-        .enumerate()
-        .map(|(i, (path, ty))| {
-            let v = row
-                .get(c.template_column(i))
-                .map(|v| Value::from_sql(v, *ty))
-                .unwrap_or(Value::Missing);
-            (path.clone(), v, *ty)
-        })
-        .collect();
-    let mut actions = Vec::new();
+    let mut actions = Vec::with_capacity(rule.actions.len());
     let mut skipped = Vec::new();
     for a in &rule.actions {
         match a {
@@ -252,27 +295,27 @@ pub fn plan<'r>(
                     .checked_add_days(chrono::Days::new((*due_days).max(0) as u64))
                     .unwrap_or(today);
                 actions.push(Planned::Task {
-                    kind: kind.clone(),
+                    kind,
                     target: t,
                     assignee: a,
                     due,
                 });
             }
             ir::Action::Notify { to, template } => {
-                let mut recipients: Vec<Recipient> = Vec::new();
+                let mut recipients: Vec<Recipient<'r>> = Vec::with_capacity(to.len());
                 for r in to {
                     match r {
                         ir::Recipient::Email(e) => recipients.push(Recipient {
                             id: None,
                             name: None,
-                            email: e.clone(),
+                            email: e,
                         }),
                         ir::Recipient::Person(p) => match person_at(c, row, &p.text) {
                             None => skipped.push(Skip {
                                 action: "notify",
                                 reason: format!("nobody at `{}` to notify", p.text),
                             }),
-                            Some(person) => match &person.email {
+                            Some(person) => match person.email {
                                 None => skipped.push(Skip {
                                     action: "notify",
                                     reason: format!(
@@ -282,11 +325,11 @@ pub fn plan<'r>(
                                     ),
                                 }),
                                 Some(email) => {
-                                    if !recipients.iter().any(|x| x.email == *email) {
+                                    if !recipients.iter().any(|x| x.email == email) {
                                         recipients.push(Recipient {
-                                            id: Some(person.id.clone()),
-                                            name: Some(person.name.clone()),
-                                            email: email.clone(),
+                                            id: Some(person.id),
+                                            name: Some(person.name),
+                                            email,
                                         });
                                     }
                                 }
@@ -301,7 +344,7 @@ pub fn plan<'r>(
                     });
                 } else {
                     actions.push(Planned::Notify {
-                        template: template.clone(),
+                        template: template.as_deref(),
                         to: recipients,
                     });
                 }
@@ -310,10 +353,10 @@ pub fn plan<'r>(
     }
     Plan {
         rule,
+        compiled: c,
+        row,
         subject,
         episode,
-        facts,
-        template_values,
         actions,
         skipped,
     }
