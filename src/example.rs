@@ -1,7 +1,7 @@
 //! The example policy (`rules/`), built into the binary so that `duban
 //! init` and `duban demo` can write it anywhere.
 
-/// `(file name, text)` of every file in `rules/`.
+/// `(file name, text)` of every policy file in `rules/`.
 pub const POLICY: &[(&str, &str)] = &[
     ("00-policy.rules", include_str!("../rules/00-policy.rules")),
     (
@@ -22,30 +22,66 @@ pub const POLICY: &[(&str, &str)] = &[
     ),
 ];
 
-/// Writes the example policy into `dir` (which must not hold it yet).
+/// `(file name, text)` of the example policy's tests, in `rules/tests/`.
+pub const TESTS: &[(&str, &str)] = &[
+    (
+        "escalation.test.toml",
+        include_str!("../rules/tests/escalation.test.toml"),
+    ),
+    (
+        "inspections.test.toml",
+        include_str!("../rules/tests/inspections.test.toml"),
+    ),
+    (
+        "organizations.test.toml",
+        include_str!("../rules/tests/organizations.test.toml"),
+    ),
+    (
+        "problems.test.toml",
+        include_str!("../rules/tests/problems.test.toml"),
+    ),
+];
+
+/// Writes the example policy and its tests into `dir` (which must not hold
+/// them yet).
 pub fn write_policy(dir: &std::path::Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+    std::fs::create_dir_all(dir.join("tests"))?;
     for (name, text) in POLICY {
         std::fs::write(dir.join(name), text)?;
+    }
+    for (name, text) in TESTS {
+        std::fs::write(dir.join("tests").join(name), text)?;
     }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    /// Every file of `rules/` is built in, and nothing else.
-    #[test]
-    fn built_in_policy_is_the_rules_folder() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
-        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+    fn files(dir: &str) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
             .map(|rd| {
                 rd.filter_map(|e| e.ok())
+                    .filter(|e| e.path().is_file())
                     .map(|e| e.file_name().to_string_lossy().into_owned())
                     .collect()
             })
             .unwrap_or_default();
-        on_disk.sort();
+        names.sort();
+        names
+    }
+
+    /// Every file of `rules/` is built in, and nothing else.
+    #[test]
+    fn built_in_policy_is_the_rules_folder() {
         let built_in: Vec<String> = super::POLICY.iter().map(|(n, _)| n.to_string()).collect();
-        assert_eq!(on_disk, built_in);
+        assert_eq!(
+            files(concat!(env!("CARGO_MANIFEST_DIR"), "/rules")),
+            built_in
+        );
+        let tests: Vec<String> = super::TESTS.iter().map(|(n, _)| n.to_string()).collect();
+        assert_eq!(
+            files(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/tests")),
+            tests
+        );
     }
 }

@@ -65,6 +65,9 @@ fn copy_office(from: &Office) -> Office {
     std::fs::create_dir(office.path("rules")).unwrap_or_else(|e| panic!("{e}"));
     for f in std::fs::read_dir(from.path("rules")).unwrap_or_else(|e| panic!("{e}")) {
         let f = f.unwrap_or_else(|e| panic!("{e}"));
+        if !f.path().is_file() {
+            continue;
+        }
         std::fs::copy(f.path(), office.path("rules").join(f.file_name()))
             .unwrap_or_else(|e| panic!("{e}"));
     }

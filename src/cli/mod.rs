@@ -6,13 +6,16 @@ mod check;
 mod deliver;
 mod demo;
 mod evaluate;
+mod explain;
 mod fmt;
 mod import;
 mod init;
 mod notices;
 mod report;
+mod simulate;
 mod status;
 mod tasks;
+mod test;
 
 use crate::error::{Error, Result};
 use clap::{Parser, Subcommand};
@@ -52,6 +55,9 @@ enum Command {
     Run(evaluate::RunArgs),
     DryRun(evaluate::DryRunArgs),
     Diff(evaluate::DiffArgs),
+    Explain(explain::Args),
+    Test(test::Args),
+    Simulate(simulate::Args),
     Tasks(tasks::Args),
     Notices(notices::Args),
     Status(status::Args),
@@ -73,6 +79,9 @@ pub fn main() -> ExitCode {
         Command::Run(args) => evaluate::run(&cli.config, args),
         Command::DryRun(args) => evaluate::dry_run(&cli.config, args),
         Command::Diff(args) => evaluate::diff(&cli.config, args),
+        Command::Explain(args) => explain::run(&cli.config, args),
+        Command::Test(args) => test::run(&cli.config, args),
+        Command::Simulate(args) => simulate::run(&cli.config, args),
         Command::Tasks(args) => tasks::run(&cli.config, args),
         Command::Notices(args) => notices::run(&cli.config, args),
         Command::Status(args) => status::run(&cli.config, args),

@@ -218,7 +218,7 @@ fn plural(n: u64) -> &'static str {
 }
 
 /// One firing on a line or two: the subject, then each action.
-fn describe_firing(policy: &Policy, p: &Plan<'_>) -> String {
+pub(crate) fn describe_firing(policy: &Policy, p: &Plan<'_>) -> String {
     let mut parts = Vec::new();
     for a in &p.actions {
         match a {

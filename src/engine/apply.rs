@@ -63,28 +63,6 @@ impl<'c, 'e> Writer<'c, 'e> {
         format!("<{hex}.duban@{}>", self.engine.domain)
     }
 
-    fn episode(&self, p: &Plan<'_>) -> Result<(i64, i64)> {
-        let at = self.as_of.rfc3339();
-        let on = self.as_of.today.to_string();
-        match p.episode {
-            Episode::New => {
-                self.conn.execute(
-                    "INSERT INTO episodes (rule, subject_type, subject_id, started_at, last_fired_at, last_fired_on, fired)
-                     VALUES (?1, ?2, ?3, ?4, ?4, ?5, 1)",
-                    params![p.rule.name, p.rule.entity.name(), p.subject, at, on],
-                )?;
-                Ok((self.conn.last_insert_rowid(), 1))
-            }
-            Episode::Repeat { id, fired } => {
-                self.conn.execute(
-                    "UPDATE episodes SET last_fired_at = ?2, last_fired_on = ?3, fired = fired + 1 WHERE id = ?1",
-                    params![id, at, on],
-                )?;
-                Ok((id, fired + 1))
-            }
-        }
-    }
-
     #[allow(clippy::too_many_arguments)]
     fn queue(
         &self,
@@ -116,7 +94,7 @@ impl<'c, 'e> Writer<'c, 'e> {
 
     /// Records one firing.
     pub fn apply(&mut self, p: &Plan<'_>) -> Result<()> {
-        let (episode, fired) = self.episode(p)?;
+        let (episode, fired) = record_episode(self.conn, "episodes", p, &self.as_of)?;
         let policy = self.engine.policy;
         let facts_list = p.facts();
         let values = p.template_values();
@@ -223,5 +201,35 @@ impl<'c, 'e> Writer<'c, 'e> {
             ],
         )?;
         Ok(())
+    }
+}
+
+/// Starts the firing's episode, or counts a repeat in it, in `table`
+/// (`episodes`, or the simulation's copy); returns its id and how many
+/// times it has fired.
+pub fn record_episode(
+    conn: &Connection,
+    table: &str,
+    p: &Plan<'_>,
+    as_of: &AsOf,
+) -> Result<(i64, i64)> {
+    let at = as_of.rfc3339();
+    let on = as_of.today.to_string();
+    match p.episode {
+        Episode::New => {
+            conn.prepare_cached(&format!(
+                "INSERT INTO {table} (rule, subject_type, subject_id, started_at, last_fired_at, last_fired_on, fired)
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5, 1)"
+            ))?
+            .execute(params![p.rule.name, p.rule.entity.name(), p.subject, at, on])?;
+            Ok((conn.last_insert_rowid(), 1))
+        }
+        Episode::Repeat { id, fired } => {
+            conn.prepare_cached(&format!(
+                "UPDATE {table} SET last_fired_at = ?2, last_fired_on = ?3, fired = fired + 1 WHERE id = ?1"
+            ))?
+            .execute(params![id, at, on])?;
+            Ok((id, fired + 1))
+        }
     }
 }

@@ -10,6 +10,7 @@
 pub mod apply;
 pub mod diff;
 pub mod plan;
+pub mod simulate;
 
 use crate::clock::{AsOf, Clock};
 use crate::compile::{CompiledRule, compile_policy};
@@ -34,6 +35,25 @@ pub enum Mode {
     Report { fresh: bool },
     /// Record tasks, notices, episodes and audit, under this run.
     Apply { run_id: i64 },
+    /// Record episodes only, in the simulation's copy of them
+    /// (`temp.sim_episodes`).
+    Simulate,
+}
+
+impl Mode {
+    /// The table of episodes this mode reads and writes.
+    fn episodes(self) -> &'static str {
+        match self {
+            Mode::Simulate => "temp.sim_episodes",
+            _ => "episodes",
+        }
+    }
+
+    /// Whether firings are recorded as they are read (so must be collected
+    /// first).
+    fn records(self) -> bool {
+        matches!(self, Mode::Apply { .. } | Mode::Simulate)
+    }
 }
 
 /// What one rule's evaluation found.
@@ -105,6 +125,38 @@ impl<'p> Engine<'p> {
         mode: Mode,
         sink: &mut dyn FnMut(&Plan<'_>) -> Result<()>,
     ) -> Result<RuleOutcome> {
+        self.evaluate(conn, i, as_of, mode, None, sink)
+    }
+
+    /// What a run would do now for one subject of rule `i` (nothing when
+    /// the rule does not hold or its episode is running), writing nothing.
+    pub fn evaluate_subject(
+        &self,
+        conn: &Connection,
+        i: usize,
+        as_of: &AsOf,
+        subject: &str,
+        sink: &mut dyn FnMut(&Plan<'_>) -> Result<()>,
+    ) -> Result<RuleOutcome> {
+        self.evaluate(
+            conn,
+            i,
+            as_of,
+            Mode::Report { fresh: false },
+            Some(subject),
+            sink,
+        )
+    }
+
+    fn evaluate(
+        &self,
+        conn: &Connection,
+        i: usize,
+        as_of: &AsOf,
+        mode: Mode,
+        subject: Option<&str>,
+        sink: &mut dyn FnMut(&Plan<'_>) -> Result<()>,
+    ) -> Result<RuleOutcome> {
         let rule = &self.policy.rules[i];
         let c = &self.compiled[i];
         let mut out = RuleOutcome {
@@ -127,46 +179,82 @@ impl<'p> Engine<'p> {
         bound.push(Sql::Text(rule.name.clone()));
         let p_repeat = bound.len() + 1;
         bound.push(repeat_from.map(Sql::Text).unwrap_or(Sql::Null));
+        let only = match subject {
+            Some(s) => {
+                bound.push(Sql::Text(s.to_string()));
+                format!(" AND s.id = ?{}", bound.len())
+            }
+            None => String::new(),
+        };
         let table = rule.entity.table();
+        let episodes = mode.episodes();
         // A rule with no open episode (new, or never fired) needs no look
         // at them per subject.
         let has_open: bool = !fresh
             && conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM episodes WHERE rule = ?1 AND ended_at IS NULL)",
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM {episodes} WHERE rule = ?1 AND ended_at IS NULL)"
+                ),
                 params![rule.name],
                 |r| r.get(0),
             )?;
-        let firing_sql = if !has_open {
+        // Recording with episodes open (a run or simulation in its steady
+        // state): evaluate the condition once into a set of subjects, and
+        // take the firings, the ended episodes and the count from it.
+        let held = mode.records() && has_open && subject.is_none();
+        if held {
+            conn.execute_batch(
+                "DROP TABLE IF EXISTS temp.holds;
+                 CREATE TEMP TABLE holds (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;",
+            )?;
+            bind_all(
+                conn,
+                &format!(
+                    "INSERT INTO temp.holds SELECT s.id FROM {table} s{} WHERE {}",
+                    c.joins, c.condition
+                ),
+                &bound,
+            )?
+            .raw_execute()?;
+        }
+        let firing_sql = if held {
             format!(
-                "SELECT {}, NULL, NULL FROM {table} s{} WHERE {}",
+                "SELECT {}, ep.id, ep.fired FROM temp.holds h CROSS JOIN {table} s{}
+                 LEFT JOIN {episodes} ep ON ep.rule = ?{p_rule} AND ep.subject_id = s.id AND ep.ended_at IS NULL
+                 WHERE s.id = h.id AND (ep.id IS NULL OR (?{p_repeat} IS NOT NULL AND ep.last_fired_on <= ?{p_repeat}))",
+                c.select, c.joins
+            )
+        } else if !has_open {
+            format!(
+                "SELECT {}, NULL, NULL FROM {table} s{} WHERE {}{only}",
                 c.select, c.joins, c.condition
             )
         } else {
             format!(
                 "SELECT {}, ep.id, ep.fired FROM {table} s{}
-                 LEFT JOIN episodes ep ON ep.rule = ?{p_rule} AND ep.subject_id = s.id AND ep.ended_at IS NULL
-                 WHERE {} AND (ep.id IS NULL OR (?{p_repeat} IS NOT NULL AND ep.last_fired_on <= ?{p_repeat}))",
+                 LEFT JOIN {episodes} ep ON ep.rule = ?{p_rule} AND ep.subject_id = s.id AND ep.ended_at IS NULL
+                 WHERE {} AND (ep.id IS NULL OR (?{p_repeat} IS NOT NULL AND ep.last_fired_on <= ?{p_repeat})){only}",
                 c.select, c.joins, c.condition
             )
         };
+        if mode.records() {
+            // Writing episodes while reading a query that joins them is not
+            // allowed: collect the firings first.
+            conn.execute_batch("DROP TABLE IF EXISTS temp.firing;")?;
+            bind_all(
+                conn,
+                &format!("CREATE TEMP TABLE firing AS {firing_sql}"),
+                &bound,
+            )?
+            .raw_execute()?;
+        }
         let mut writer = match mode {
-            Mode::Apply { run_id } => {
-                // Writing episodes while reading a query that joins them is
-                // not allowed: collect the firings first.
-                conn.execute_batch("DROP TABLE IF EXISTS temp.firing;")?;
-                bind_all(
-                    conn,
-                    &format!("CREATE TEMP TABLE firing AS {firing_sql}"),
-                    &bound,
-                )?
-                .raw_execute()?;
-                Some(apply::Writer::new(conn, self, as_of, run_id)?)
-            }
-            Mode::Report { .. } => None,
+            Mode::Apply { run_id } => Some(apply::Writer::new(conn, self, as_of, run_id)?),
+            _ => None,
         };
         let width = c.column_count();
         {
-            let mut stmt = if writer.is_some() {
+            let mut stmt = if mode.records() {
                 conn.prepare("SELECT * FROM temp.firing")?
             } else {
                 bind_all(conn, &firing_sql, &bound)?
@@ -201,51 +289,53 @@ impl<'p> Engine<'p> {
                 }
                 if let Some(w) = writer.as_mut() {
                     w.apply(&p)?;
+                } else if mode == Mode::Simulate {
+                    apply::record_episode(conn, episodes, &p, as_of)?;
                 }
                 sink(&p)?;
             }
         }
-        if writer.is_some() {
+        if mode.records() {
             conn.execute_batch("DROP TABLE IF EXISTS temp.firing;")?;
         }
-        if has_open {
+        if held {
+            // The ended episodes: open, and their subject not in the set.
+            out.ended = conn
+                .prepare_cached(&format!(
+                    "UPDATE {episodes} SET ended_at = ?2 WHERE rule = ?1 AND ended_at IS NULL
+                     AND subject_id NOT IN (SELECT id FROM temp.holds)"
+                ))?
+                .execute(params![rule.name, as_of.rfc3339()])? as u64;
+            out.holds = conn.query_row("SELECT count(*) FROM temp.holds", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64;
+            conn.execute_batch("DROP TABLE IF EXISTS temp.holds;")?;
+            return Ok(out);
+        }
+        if has_open && subject.is_none() {
             // Open episodes whose subject no longer satisfies the condition
-            // (or is gone).
-            let ending = format!(
-                "SELECT ep.id FROM episodes ep LEFT JOIN {table} s ON s.id = ep.subject_id{}
-                 WHERE ep.rule = ?{p_rule} AND ep.ended_at IS NULL AND (s.id IS NULL OR NOT ({}))",
-                c.joins, c.condition
-            );
-            out.ended = match mode {
-                Mode::Apply { .. } => {
-                    let p_at = bound.len() + 1;
-                    let mut with_at = bound.clone();
-                    with_at.push(Sql::Text(as_of.rfc3339()));
-                    bind_all(
-                        conn,
-                        &format!("UPDATE episodes SET ended_at = ?{p_at} WHERE id IN ({ending})"),
-                        &with_at,
-                    )?
-                    .raw_execute()? as u64
-                }
-                Mode::Report { .. } => {
-                    let mut stmt =
-                        bind_all(conn, &format!("SELECT count(*) FROM ({ending})"), &bound)?;
-                    let mut rows = stmt.raw_query();
-                    match rows.next()? {
-                        Some(r) => r.get::<_, i64>(0)? as u64,
-                        None => 0,
-                    }
-                }
-            };
+            // (or is gone): counted for a report.
+            let mut stmt = bind_all(
+                conn,
+                &format!(
+                    "SELECT count(*) FROM {episodes} ep LEFT JOIN {table} s ON s.id = ep.subject_id{}
+                     WHERE ep.rule = ?{p_rule} AND ep.ended_at IS NULL AND (s.id IS NULL OR NOT ({}))",
+                    c.joins, c.condition
+                ),
+                &bound,
+            )?;
+            let mut rows = stmt.raw_query();
+            if let Some(r) = rows.next()? {
+                out.ended = r.get::<_, i64>(0)? as u64;
+            }
         }
         out.holds = out.firings();
-        if has_open {
+        if has_open && subject.is_none() {
             // Subjects that hold but fire nothing now (an episode running).
             let mut stmt = bind_all(
                 conn,
                 &format!(
-                    "SELECT count(*) FROM episodes ep JOIN {table} s ON s.id = ep.subject_id{}
+                    "SELECT count(*) FROM {episodes} ep JOIN {table} s ON s.id = ep.subject_id{}
                      WHERE ep.rule = ?{p_rule} AND ep.ended_at IS NULL AND {} AND NOT (?{p_repeat} IS NOT NULL AND ep.last_fired_on <= ?{p_repeat})",
                     c.joins, c.condition
                 ),
@@ -257,6 +347,38 @@ impl<'p> Engine<'p> {
             }
         }
         Ok(out)
+    }
+
+    /// Whether the compiled condition of rule `i` holds for `subject` (the
+    /// SQL path's answer, beside the interpreter's in `explain`). `None`
+    /// when there is no such subject.
+    pub fn sql_holds(
+        &self,
+        conn: &Connection,
+        i: usize,
+        as_of: &AsOf,
+        subject: &str,
+    ) -> Result<Option<bool>> {
+        let c = &self.compiled[i];
+        let mut bound: Vec<Sql> = vec![Sql::Text(as_of.today.to_string())];
+        bound.extend(c.params.iter().cloned());
+        bound.push(Sql::Text(subject.to_string()));
+        let sql = format!(
+            "SELECT {} FROM {} s{} WHERE s.id = ?{}",
+            c.condition,
+            self.policy.rules[i].entity.table(),
+            c.joins,
+            bound.len()
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        for (k, v) in bound.iter().enumerate() {
+            stmt.raw_bind_parameter(k + 1, v)?;
+        }
+        let mut rows = stmt.raw_query();
+        Ok(match rows.next()? {
+            Some(r) => Some(r.get::<_, i64>(0)? != 0),
+            None => None,
+        })
     }
 
     /// Reports what a run would do, in one read transaction (a consistent
@@ -316,6 +438,34 @@ impl<'p> Engine<'p> {
         )?;
         Ok(outcomes)
     }
+}
+
+/// The open episode of a rule for a subject.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OpenEpisode {
+    pub started_at: String,
+    pub last_fired_at: String,
+    pub last_fired_on: String,
+    pub fired: i64,
+}
+
+pub fn open_episode(conn: &Connection, rule: &str, subject: &str) -> Result<Option<OpenEpisode>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row(
+            "SELECT started_at, last_fired_at, last_fired_on, fired FROM episodes
+             WHERE rule = ?1 AND subject_id = ?2 AND ended_at IS NULL",
+            params![rule, subject],
+            |r| {
+                Ok(OpenEpisode {
+                    started_at: r.get(0)?,
+                    last_fired_at: r.get(1)?,
+                    last_fired_on: r.get(2)?,
+                    fired: r.get(3)?,
+                })
+            },
+        )
+        .optional()?)
 }
 
 /// A statement with the first parameters of `values` bound: as many as

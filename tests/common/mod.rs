@@ -2,6 +2,8 @@
 //! office folder with its config, policy and SQLite database.
 #![allow(dead_code)]
 
+pub mod cases;
+
 use assert_cmd::Command;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,324 @@
+//! duban at the scale of a whole province: about a million problems.
+//!
+//!     cargo bench --bench scale                  # scale 1800: ≈1.01M problems
+//!     DUBAN_BENCH_SCALE=200 cargo bench --bench scale
+//!
+//! Needs GNU time (`/usr/bin/time`, Debian package `time`) for peak memory
+//! and the `sqlite3` command-line shell (Debian `sqlite3`) for the
+//! comparisons. Prints a Markdown table; README.md quotes it.
+//!
+//! What it measures, each as wall time and peak memory (max RSS):
+//! - `duban import` of the demo office's CSV ledgers into an empty office,
+//!   beside `sqlite3`'s `.import` of the same files into the same tables;
+//!   and the same import at a tenth of the size, to show memory does not
+//!   grow with the file;
+//! - `duban dry-run --format json` of the example policy, beside the
+//!   hand-written SQL of `benches/handwritten.sql` on the same file — the
+//!   two must agree on how many subjects each rule holds for;
+//! - `duban simulate --days 30` of the example policy;
+//! - `duban check` of a generated 1,000-rule policy.
+//!
+//! Timings are the fastest of several runs (the machine is shared); this is
+//! a benchmark, not a test, and asserts nothing about speed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const AS_OF: &str = "2026-11-22";
+const RUNS: usize = 5;
+
+struct Measure {
+    seconds: f64,
+    peak_kib: u64,
+}
+
+/// Runs `sh -c script` under GNU time; the fastest of `runs`.
+fn measure(script: &str, dir: &Path, runs: usize) -> Measure {
+    let mut best: Option<Measure> = None;
+    for _ in 0..runs {
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "%e %M", "sh", "-c", script])
+            .current_dir(dir)
+            .output()
+            .unwrap_or_else(|e| panic!("/usr/bin/time: {e}"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "`{script}` failed:\n{err}");
+        let last = err.lines().last().unwrap_or("");
+        let mut it = last.split_whitespace();
+        let seconds: f64 = it.next().and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
+        let peak_kib: u64 = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        if best.as_ref().is_none_or(|b| seconds < b.seconds) {
+            best = Some(Measure { seconds, peak_kib });
+        }
+    }
+    best.unwrap_or(Measure {
+        seconds: f64::NAN,
+        peak_kib: 0,
+    })
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.0} MiB", kib as f64 / 1024.0)
+}
+
+fn fresh_dir(p: &Path) {
+    let _ = std::fs::remove_dir_all(p);
+    std::fs::create_dir_all(p).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Builds a demo office with CSV ledgers, unless one of this scale exists.
+fn office(bin: &str, base: &Path, scale: u64) -> (PathBuf, PathBuf, u64) {
+    let dir = base.join(format!("office-{scale}"));
+    let ledgers = base.join(format!("ledgers-{scale}"));
+    if !dir.join("duban.db").exists() || !ledgers.join("problems.csv").exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&ledgers);
+        run(Command::new(bin)
+            .args([
+                "demo",
+                "--no-run",
+                "--as-of",
+                AS_OF,
+                "--seed",
+                "1",
+                "--scale",
+                &scale.to_string(),
+                "--dir",
+            ])
+            .arg(&dir)
+            .arg("--csv")
+            .arg(&ledgers));
+    }
+    let problems = std::fs::read_to_string(ledgers.join("problems.csv"))
+        .map(|t| t.lines().count() as u64 - 1)
+        .unwrap_or(0);
+    (dir, ledgers, problems)
+}
+
+/// `sqlite3 .import` of the ledgers into a database with duban's schema.
+fn sqlite_import_script(schema_db: &Path, ledgers: &Path, target: &Path) -> String {
+    let schema = run(Command::new("sqlite3")
+        .arg(schema_db)
+        .arg(".schema --indent"));
+    let schema_file = target.with_extension("schema.sql");
+    // The engine's own tables are not part of an import.
+    std::fs::write(&schema_file, schema).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = format!(
+        "rm -f {t}; sqlite3 {t} <<'EOF'\n.read {schema}\nBEGIN;\n",
+        t = target.display(),
+        schema = schema_file.display()
+    );
+    for table in [
+        "persons",
+        "organizations",
+        "rounds",
+        "inspections",
+        "problems",
+        "tasks",
+    ] {
+        s.push_str(&format!(
+            ".import --csv --skip 1 {} {table}\n",
+            ledgers.join(format!("{table}.csv")).display()
+        ));
+    }
+    s.push_str("COMMIT;\nEOF\n");
+    s
+}
+
+/// Subjects per rule of the hand-written SQL's output.
+fn hand_counts(out: &str) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for line in out.lines() {
+        let rule = line.split('|').next().unwrap_or("").to_string();
+        *m.entry(rule).or_insert(0) += 1;
+    }
+    m
+}
+
+/// Subjects per rule, from `dry-run --format json`.
+fn duban_counts(json: &str) -> BTreeMap<String, u64> {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}"));
+    v["rules"]
+        .as_array()
+        .map(|rules| {
+            rules
+                .iter()
+                .filter(|r| r["holds"].as_u64().unwrap_or(0) > 0)
+                .map(|r| {
+                    (
+                        r["rule"].as_str().unwrap_or("").to_string(),
+                        r["holds"].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A policy of `n` rules in the example's style.
+fn big_policy(n: usize) -> String {
+    let mut p =
+        String::from("define inspection.rate_ok = rate(problems where status = \"rectified\")\n\n");
+    for i in 0..n {
+        let d = 10 + i % 90;
+        p.push_str(&match i % 4 {
+            0 => format!("rule r{i} \"逾期{d}天\"\n  for problem\n  when status != \"rectified\" and overdue_days >= {d}\n  then task reminder_talk with responsible due 7 days\n\n"),
+            1 => format!("规则 规则{i}\n  针对 问题\n  当 状态 = \"整改中\" 且 距今天数(整改期限) > {d}\n  则 通知 责任人, 巡察.组织.书记\n\n"),
+            2 => format!("rule r{i}\n  for inspection\n  when days_since(feedback_on) >= {d} and rate_ok < {}%\n  then task written_self_criticism with organization.secretary\n  repeat every 30 days\n\n", 50 + i % 40),
+            _ => format!("rule r{i}\n  for organization\n  when sum(inspections, count(problems where overdue_days > {d})) >= {}\n  then notify secretary, \"office@example.org\"\n\n", 1 + i % 9),
+        });
+    }
+    p
+}
+
+fn main() {
+    // `cargo bench` passes --bench; a filter argument may follow.
+    let bin = env!("CARGO_BIN_EXE_duban");
+    let scale: u64 = std::env::var("DUBAN_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1800);
+    let base = PathBuf::from(
+        std::env::var("DUBAN_BENCH_DIR")
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-scale").into()),
+    );
+    std::fs::create_dir_all(&base).unwrap_or_else(|e| panic!("{e}"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut rows: Vec<(String, String, String, String)> = Vec::new();
+
+    eprintln!("building the demo office at scale {scale} …");
+    let (dir, ledgers, problems) = office(bin, &base, scale);
+    let small_scale = (scale / 10).max(1);
+    let (_, small_ledgers, small_problems) = office(bin, &base, small_scale);
+    eprintln!("{problems} problems (and {small_problems} at scale {small_scale})");
+
+    // Import, beside sqlite3's .import.
+    for (label, led, n) in [
+        ("import", &ledgers, problems),
+        ("import, a tenth", &small_ledgers, small_problems),
+    ] {
+        let target = base.join(format!("import-{n}"));
+        let script = format!(
+            "rm -rf {t} && {bin} init {t} >/dev/null && cd {t} && {bin} import {l} >/dev/null",
+            t = target.display(),
+            l = led.display()
+        );
+        let m = measure(&script, &base, 2);
+        let sq = measure(
+            &sqlite_import_script(
+                &dir.join("duban.db"),
+                led,
+                &base.join(format!("sqlite-{n}.db")),
+            ),
+            &base,
+            2,
+        );
+        rows.push((
+            format!("{label}: {n} problems, 6 CSV ledgers"),
+            format!("`duban import` {:.1} s, {}", m.seconds, mib(m.peak_kib)),
+            format!(
+                "`sqlite3 .import` {:.1} s, {}",
+                sq.seconds,
+                mib(sq.peak_kib)
+            ),
+            format!("{:.1}×", m.seconds / sq.seconds),
+        ));
+    }
+
+    // Dry-run, beside the hand-written SQL; both must agree.
+    let handwritten = root.join("benches/handwritten.sql");
+    let hand_out = run(Command::new("sqlite3")
+        .arg("-readonly")
+        .arg(dir.join("duban.db"))
+        .arg(format!(".read {}", handwritten.display())));
+    let dry_out = run(Command::new(bin)
+        .current_dir(&dir)
+        .args(["dry-run", "--as-of", AS_OF, "--format", "json"]));
+    let (h, d) = (hand_counts(&hand_out), duban_counts(&dry_out));
+    assert_eq!(h, d, "duban and the hand-written SQL disagree");
+    let firings: u64 = d.values().sum();
+    let dry = measure(
+        &format!("{bin} dry-run --as-of {AS_OF} --format json > /dev/null"),
+        &dir,
+        RUNS,
+    );
+    let hand = measure(
+        &format!(
+            "sqlite3 -readonly duban.db '.read {}' > /dev/null",
+            handwritten.display()
+        ),
+        &dir,
+        RUNS,
+    );
+    rows.push((
+        format!("dry-run of the example policy (13 rules): {firings} firings"),
+        format!(
+            "`duban dry-run --format json` {:.2} s, {}",
+            dry.seconds,
+            mib(dry.peak_kib)
+        ),
+        format!(
+            "hand-written SQL in `sqlite3` {:.2} s, {}",
+            hand.seconds,
+            mib(hand.peak_kib)
+        ),
+        format!("{:.2}×", dry.seconds / hand.seconds),
+    ));
+
+    // Simulation of the next 30 days.
+    let sim = measure(
+        &format!("{bin} simulate --days 30 --as-of {AS_OF} > /dev/null"),
+        &dir,
+        1,
+    );
+    rows.push((
+        "simulate 30 days of the example policy".into(),
+        format!(
+            "`duban simulate --days 30` {:.1} s, {}",
+            sim.seconds,
+            mib(sim.peak_kib)
+        ),
+        "—".into(),
+        "—".into(),
+    ));
+
+    // Checking a large policy.
+    let policy_dir = base.join("policy-1000");
+    fresh_dir(&policy_dir);
+    std::fs::write(policy_dir.join("big.rules"), big_policy(1000))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let check = measure(
+        &format!("{bin} check {} > /dev/null", policy_dir.display()),
+        &base,
+        RUNS,
+    );
+    rows.push((
+        "check a generated 1,000-rule policy".into(),
+        format!(
+            "`duban check` {:.3} s, {}",
+            check.seconds,
+            mib(check.peak_kib)
+        ),
+        "—".into(),
+        "—".into(),
+    ));
+
+    println!("\n| workload | duban | comparison | ratio |\n|---|---|---|---|");
+    for (w, a, b, r) in rows {
+        println!("| {w} | {a} | {b} | {r} |");
+    }
+    println!(
+        "\nfastest of {RUNS} runs (import: of 2), wall time and peak RSS; `cargo bench --bench scale`, DUBAN_BENCH_SCALE={scale}"
+    );
+}

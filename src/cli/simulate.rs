@@ -1,0 +1,231 @@
+//! `duban simulate [RULES] --days N`: what the next days' scheduled runs
+//! would do if the case data stayed as it is.
+
+use super::evaluate::{as_of, load_policy, mail_domain, timezone};
+use super::{Format, policy_paths};
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::engine::simulate::{Day, simulate};
+use crate::engine::{Engine, RuleOutcome};
+use crate::error::Result;
+use crate::lang::ir::Policy;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Replay the scheduled runs of the next N days on a copy of the episode
+/// state, the case data held as it is: how many tasks and notices each day
+/// and rule would bring if nobody rectified anything. Writes nothing.
+///
+/// With --against OLD, both policies are simulated and compared day by day.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  duban simulate --days 30\n  duban simulate proposed-rules/ --days 30 --against rules/"
+)]
+pub struct Args {
+    /// .rules files or folders (default: the configured rules folder).
+    #[arg(value_name = "RULES")]
+    paths: Vec<PathBuf>,
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3660))]
+    days: u32,
+    /// Start of the simulation (default: now).
+    #[arg(long, value_name = "T")]
+    as_of: Option<String>,
+    /// Compare with this policy.
+    #[arg(long, value_name = "OLD")]
+    against: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+}
+
+pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
+    let cfg = Config::load(config.as_deref())?;
+    let policy = load_policy(&policy_paths(config, &args.paths)?)?;
+    let old = match &args.against {
+        Some(p) => Some(load_policy(std::slice::from_ref(p))?),
+        None => None,
+    };
+    let mut conn = crate::store::open(&cfg.database)?;
+    let tz = timezone(&policy, &cfg);
+    let from = as_of(args.as_of.as_deref(), tz, &SystemClock)?;
+    let domain = mail_domain(&cfg);
+    let run_one = |conn: &mut rusqlite::Connection, p: &Policy| -> Result<Vec<Day>> {
+        let engine = Engine::new(p, domain.clone());
+        simulate(conn, &engine, &from, args.days, tz)
+    };
+    let new_days = run_one(&mut conn, &policy)?;
+    let old_days = match &old {
+        Some(p) => Some(run_one(&mut conn, p)?),
+        None => None,
+    };
+    match args.format {
+        Format::Json => {
+            let v = serde_json::json!({
+                "from": from.rfc3339(), "days": args.days, "policy": policy.hash,
+                "per_day": days_json(&new_days),
+                "per_rule": per_rule(&new_days).into_iter().map(|(r, t)| rule_json(&r, &t)).collect::<Vec<_>>(),
+                "against": old.as_ref().map(|p| serde_json::json!({
+                    "policy": p.hash,
+                    "per_day": old_days.as_deref().map(days_json),
+                })),
+            });
+            println!("{v}");
+        }
+        Format::Table => print_table(
+            &policy,
+            &from.rfc3339(),
+            args.days,
+            &new_days,
+            old_days.as_deref(),
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rule_json(rule: &str, t: &Totals) -> serde_json::Value {
+    serde_json::json!({"rule": rule, "firings": t.firings, "tasks": t.tasks, "notices": t.notices, "new_episodes": t.new_episodes, "ended": t.ended})
+}
+
+fn days_json(days: &[Day]) -> Vec<serde_json::Value> {
+    days.iter()
+        .map(|d| {
+            let t = totals(&d.rules);
+            serde_json::json!({
+                "date": d.date.map(|x| x.to_string()),
+                "firings": t.firings, "tasks": t.tasks, "notices": t.notices,
+                "rules": d.rules.iter().filter(|o| o.firings() > 0).map(|o| rule_json(&o.rule, &totals(std::slice::from_ref(o)))).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Totals {
+    firings: u64,
+    tasks: u64,
+    notices: u64,
+    new_episodes: u64,
+    ended: u64,
+}
+
+fn totals(outcomes: &[RuleOutcome]) -> Totals {
+    let mut t = Totals::default();
+    for o in outcomes {
+        t.firings += o.firings();
+        t.tasks += o.tasks;
+        t.notices += o.notices;
+        t.new_episodes += o.new_episodes;
+        t.ended += o.ended;
+    }
+    t
+}
+
+fn per_rule(days: &[Day]) -> BTreeMap<String, Totals> {
+    let mut m: BTreeMap<String, Totals> = BTreeMap::new();
+    for d in days {
+        for o in &d.rules {
+            let t = m.entry(o.rule.clone()).or_default();
+            let x = totals(std::slice::from_ref(o));
+            t.firings += x.firings;
+            t.tasks += x.tasks;
+            t.notices += x.notices;
+            t.new_episodes += x.new_episodes;
+            t.ended += x.ended;
+        }
+    }
+    m
+}
+
+fn print_table(policy: &Policy, from: &str, n: u32, days: &[Day], old: Option<&[Day]>) {
+    println!("simulating {n} days from {from}, the case data held as it is\n");
+    match old {
+        None => println!(
+            "{:<12} {:>8} {:>8} {:>8}   rules that fire",
+            "date", "firings", "tasks", "notices"
+        ),
+        Some(_) => println!(
+            "{:<12} {:>16} {:>16} {:>16}",
+            "date", "firings new/old", "tasks new/old", "notices new/old"
+        ),
+    }
+    let old_by_date: BTreeMap<_, _> = old
+        .unwrap_or(&[])
+        .iter()
+        .map(|d| (d.date, totals(&d.rules)))
+        .collect();
+    let mut dates: Vec<_> = days.iter().map(|d| d.date).collect();
+    dates.extend(old_by_date.keys().copied());
+    dates.sort();
+    dates.dedup();
+    for date in dates {
+        let day = days.iter().find(|d| d.date == date);
+        let t = day.map(|d| totals(&d.rules)).unwrap_or_default();
+        let label = date.map(|d| d.to_string()).unwrap_or_default();
+        match old {
+            None => {
+                let firing: Vec<String> = day
+                    .map(|d| {
+                        d.rules
+                            .iter()
+                            .filter(|o| o.firings() > 0)
+                            .map(|o| format!("{} {}", o.rule, o.firings()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                println!(
+                    "{label:<12} {:>8} {:>8} {:>8}   {}",
+                    t.firings,
+                    t.tasks,
+                    t.notices,
+                    firing.join(", ")
+                );
+            }
+            Some(_) => {
+                let o = old_by_date.get(&date).copied().unwrap_or_default();
+                let pair = |a: u64, b: u64| {
+                    let d = a as i64 - b as i64;
+                    format!(
+                        "{a}/{b}{}",
+                        if d == 0 {
+                            String::new()
+                        } else {
+                            format!(" ({d:+})")
+                        }
+                    )
+                };
+                println!(
+                    "{label:<12} {:>16} {:>16} {:>16}",
+                    pair(t.firings, o.firings),
+                    pair(t.tasks, o.tasks),
+                    pair(t.notices, o.notices)
+                );
+            }
+        }
+    }
+    let all = per_rule(days);
+    let sum = all.values().fold(Totals::default(), |mut a, t| {
+        a.firings += t.firings;
+        a.tasks += t.tasks;
+        a.notices += t.notices;
+        a
+    });
+    println!(
+        "\nover {n} days: {} firings · {} tasks · {} notices",
+        sum.firings, sum.tasks, sum.notices
+    );
+    for r in &policy.rules {
+        if let Some(t) = all.get(&r.name).filter(|t| t.firings > 0) {
+            let pad =
+                24usize.saturating_sub(unicode_width::UnicodeWidthStr::width(r.name.as_str()));
+            println!(
+                "  {}{} {:>7} firings · {:>7} tasks · {:>7} notices  {}",
+                r.name,
+                " ".repeat(pad),
+                t.firings,
+                t.tasks,
+                t.notices,
+                r.title.as_deref().unwrap_or("")
+            );
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Where the interpreter reads records: one record or one collection at a
+//! time, by id. The SQLite implementation fetches each record once and
+//! keeps it for the evaluation.
+
+use crate::error::Result;
+use crate::lang::ir::{CollId, FieldId};
+use crate::schema::{Entity, FieldType, Link};
+use crate::value::Value;
+use rusqlite::{Connection, OptionalExtension};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+pub trait Data {
+    /// A stored field of a record; missing when the record or the value is.
+    fn value(&self, entity: Entity, id: &str, field: FieldId) -> Result<Value>;
+    /// The ids of a collection's members, in id order.
+    fn members(&self, owner: Entity, id: &str, coll: CollId) -> Result<Vec<String>>;
+}
+
+/// A record's stored values, in schema order; `None` when there is none.
+type Record = Option<Vec<Value>>;
+
+/// Records read from the case database, each once.
+pub struct SqliteData<'c> {
+    conn: &'c Connection,
+    records: RefCell<HashMap<(Entity, String), Record>>,
+}
+
+impl<'c> SqliteData<'c> {
+    pub fn new(conn: &'c Connection) -> Self {
+        SqliteData {
+            conn,
+            records: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn load(&self, entity: Entity, id: &str) -> Result<Record> {
+        let fields: Vec<_> = entity
+            .def()
+            .fields
+            .iter()
+            .filter(|f| f.is_stored())
+            .collect();
+        let cols: Vec<String> = fields.iter().filter_map(|f| f.column()).collect();
+        let sql = format!(
+            "SELECT {} FROM {} WHERE id = ?1",
+            cols.join(", "),
+            entity.table()
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let row = stmt
+            .query_row([id], |r| {
+                let mut values = Vec::with_capacity(fields.len());
+                for (i, f) in fields.iter().enumerate() {
+                    let raw: Option<String> = match r.get_ref(i)? {
+                        rusqlite::types::ValueRef::Null => None,
+                        rusqlite::types::ValueRef::Text(t) => {
+                            Some(String::from_utf8_lossy(t).into_owned())
+                        }
+                        rusqlite::types::ValueRef::Integer(n) => Some(n.to_string()),
+                        rusqlite::types::ValueRef::Real(x) => Some(x.to_string()),
+                        rusqlite::types::ValueRef::Blob(_) => None,
+                    };
+                    values.push(typed(f.ty, raw));
+                }
+                Ok(values)
+            })
+            .optional()?;
+        Ok(row)
+    }
+}
+
+/// A stored text as the value of its field's type.
+fn typed(ty: FieldType, raw: Option<String>) -> Value {
+    let Some(t) = raw else { return Value::Missing };
+    match ty {
+        FieldType::Date => chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+            .map(Value::Date)
+            .unwrap_or(Value::Missing),
+        FieldType::Number => t.parse().map(Value::Number).unwrap_or(Value::Missing),
+        _ => Value::Text(t),
+    }
+}
+
+impl Data for SqliteData<'_> {
+    fn value(&self, entity: Entity, id: &str, field: FieldId) -> Result<Value> {
+        let key = (entity, id.to_string());
+        if !self.records.borrow().contains_key(&key) {
+            let loaded = self.load(entity, id)?;
+            self.records.borrow_mut().insert(key.clone(), loaded);
+        }
+        let records = self.records.borrow();
+        let Some(Some(values)) = records.get(&key) else {
+            return Ok(Value::Missing);
+        };
+        let position = entity
+            .def()
+            .fields
+            .iter()
+            .filter(|f| f.is_stored())
+            .position(|f| std::ptr::eq(f, field.def()));
+        Ok(position
+            .and_then(|p| values.get(p).cloned())
+            .unwrap_or(Value::Missing))
+    }
+
+    fn members(&self, owner: Entity, id: &str, coll: CollId) -> Result<Vec<String>> {
+        let element = coll.def().element;
+        let (sql, args): (String, Vec<&str>) = match coll.def().link {
+            Link::Backref(field) => {
+                let col = element
+                    .field(field)
+                    .and_then(|f| f.column())
+                    .unwrap_or_default();
+                (
+                    format!(
+                        "SELECT id FROM {} WHERE {col} = ?1 ORDER BY id",
+                        element.table()
+                    ),
+                    vec![id],
+                )
+            }
+            Link::TaskSubject => (
+                "SELECT id FROM tasks WHERE subject_type = ?1 AND subject_id = ?2 ORDER BY id"
+                    .into(),
+                vec![owner.name(), id],
+            ),
+            Link::TaskTarget => (
+                "SELECT id FROM tasks WHERE target_id = ?1 ORDER BY id".into(),
+                vec![id],
+            ),
+        };
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let ids = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(0))?;
+        Ok(ids.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+}
