@@ -438,7 +438,14 @@ fn describe_expect(e: &Expect, kind: Option<&str>, due: Option<&str>) -> String 
         kind,
         e.notify == Some(true) || e.template.is_some() || e.to.is_some(),
     ) {
-        (Some(k), _) => format!("a {k} task"),
+        (Some(k), _) => {
+            let article = if k.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
+            format!("{article} {k} task")
+        }
         (None, true) => "a notice".to_string(),
         (None, false) => "an action".to_string(),
     };

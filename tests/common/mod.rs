@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cases;
+pub mod smtp;
 
 use assert_cmd::Command;
 use std::collections::BTreeSet;
