@@ -137,6 +137,15 @@ struct RawMail {
 }
 
 impl Config {
+    /// The domain of the sender address, for Message-IDs and calendar UIDs.
+    pub fn mail_domain(&self) -> String {
+        let from = self.mail.from.trim().trim_end_matches('>');
+        from.rsplit_once('@')
+            .map(|(_, d)| d.trim().to_string())
+            .filter(|d| !d.is_empty() && d.is_ascii())
+            .unwrap_or_else(|| "duban.localhost".into())
+    }
+
     /// Reads `path`, or `./duban.toml` when none is given; without either,
     /// the defaults, relative to the current folder.
     pub fn load(path: Option<&Path>) -> Result<Config> {

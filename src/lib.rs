@@ -2,6 +2,7 @@ pub mod cli;
 pub mod clock;
 pub mod compile;
 pub mod config;
+pub mod daemon;
 pub mod deliver;
 pub mod demo;
 pub mod engine;

@@ -9,19 +9,9 @@ use crate::error::{Error, Result};
 use rusqlite::Connection;
 use std::process::ExitCode;
 
-/// How long a claimed notice stays claimed: longer than any send takes.
-pub(crate) fn settings(cfg: &Config) -> Settings<'_> {
-    let timeout = cfg.mail.smtp.as_ref().map(|s| s.timeout_s).unwrap_or(30);
-    Settings {
-        from: &cfg.mail.from,
-        delivery: cfg.delivery,
-        claim_for: chrono::Duration::seconds((3 * timeout + 60) as i64),
-    }
-}
-
 pub(crate) fn deliver(cfg: &Config, conn: &Connection, clock: &dyn Clock) -> Result<Stats> {
     let mut t = transport::from_config(cfg)?;
-    deliver_due(conn, t.as_mut(), &settings(cfg), clock)
+    deliver_due(conn, t.as_mut(), &Settings::from_config(cfg), clock)
 }
 
 /// Delivers and says how it went; exit 3 when the mail server failed.

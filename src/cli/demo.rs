@@ -4,7 +4,7 @@ use super::evaluate::{load_policy, mail_domain, timezone};
 use crate::clock::{AsOf, Clock, SystemClock};
 use crate::config::{Config, DEFAULT_FILE, TEMPLATE};
 use crate::demo::{Counts, CsvSink, DbSink, Options, generate};
-use crate::engine::Engine;
+use crate::engine::{Engine, RunOptions};
 use crate::error::{Context, Error, Result};
 use chrono::NaiveDate;
 use std::path::{Path, PathBuf};
@@ -95,7 +95,13 @@ fn run_policy(
     };
     let engine = Engine::new(&policy, mail_domain(&cfg));
     let rules: Vec<usize> = (0..policy.rules.len()).collect();
-    let outcomes = engine.run(conn, &rules, &at, "run", &clock, &mut |_| Ok(()))?;
+    let outcomes = engine.run(
+        conn,
+        &rules,
+        &at,
+        &RunOptions::new("run", &clock),
+        &mut |_| Ok(()),
+    )?;
     let stats = super::deliver::deliver(&cfg, conn, &clock)?;
     println!(
         "\nran the example policy ({} rules) as of {}:",

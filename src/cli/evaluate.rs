@@ -4,7 +4,7 @@ use super::report::{DiffPrinter, Report};
 use super::{Format, policy_paths};
 use crate::clock::{AsOf, Clock, SystemClock};
 use crate::config::Config;
-use crate::engine::Engine;
+use crate::engine::{Engine, RunOptions};
 use crate::error::{Error, Result};
 use crate::lang::ir::Policy;
 use std::path::{Path, PathBuf};
@@ -115,11 +115,7 @@ pub(crate) fn as_of(arg: Option<&str>, tz: chrono_tz::Tz, clock: &dyn Clock) -> 
 
 /// The domain of the sender address, for Message-IDs and calendar UIDs.
 pub(crate) fn mail_domain(cfg: &Config) -> String {
-    let from = cfg.mail.from.trim().trim_end_matches('>');
-    from.rsplit_once('@')
-        .map(|(_, d)| d.trim().to_string())
-        .filter(|d| !d.is_empty() && d.is_ascii())
-        .unwrap_or_else(|| "duban.localhost".into())
+    cfg.mail_domain()
 }
 
 fn rules_of(engine: &Engine<'_>, only: Option<&str>) -> Result<Vec<usize>> {
@@ -136,9 +132,13 @@ pub fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<ExitCode> {
     let rules = rules_of(&engine, args.rule.as_deref())?;
     let mut report = Report::new(args.format, &policy, args.all);
     report.begin(&as_of, "run")?;
-    let outcomes = engine.run(&mut conn, &rules, &as_of, "run", &clock, &mut |p| {
-        report.firing(p)
-    })?;
+    let outcomes = engine.run(
+        &mut conn,
+        &rules,
+        &as_of,
+        &RunOptions::new("run", &clock),
+        &mut |p| report.firing(p),
+    )?;
     report.finish(&outcomes, "fired")?;
     if args.no_deliver {
         return Ok(ExitCode::SUCCESS);

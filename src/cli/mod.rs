@@ -12,6 +12,7 @@ mod import;
 mod init;
 mod notices;
 mod report;
+mod serve;
 mod simulate;
 mod status;
 mod tasks;
@@ -58,6 +59,7 @@ enum Command {
     Explain(explain::Args),
     Test(test::Args),
     Simulate(simulate::Args),
+    Serve(serve::Args),
     Tasks(tasks::Args),
     Notices(notices::Args),
     Status(status::Args),
@@ -82,6 +84,7 @@ pub fn main() -> ExitCode {
         Command::Explain(args) => explain::run(&cli.config, args),
         Command::Test(args) => test::run(&cli.config, args),
         Command::Simulate(args) => simulate::run(&cli.config, args),
+        Command::Serve(args) => serve::run(&cli.config, args),
         Command::Tasks(args) => tasks::run(&cli.config, args),
         Command::Notices(args) => notices::run(&cli.config, args),
         Command::Status(args) => status::run(&cli.config, args),

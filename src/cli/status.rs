@@ -31,11 +31,12 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
         any = true;
         let finished: String = r.get(8)?;
         println!(
-            "  #{:<4} {:<9} as of {} · {} rules · {} fired · {} tasks · {} notices · {} skipped · {}",
+            "  #{:<4} {:<9} as of {} · {} rule{} · {} fired · {} tasks · {} notices · {} skipped · {}",
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
             r.get::<_, i64>(3)?,
+            if r.get::<_, i64>(3)? == 1 { "" } else { "s" },
             r.get::<_, i64>(4)?,
             r.get::<_, i64>(5)?,
             r.get::<_, i64>(6)?,

@@ -40,6 +40,21 @@ pub struct Settings<'a> {
     /// How long a claim holds before another deliverer may take the notice
     /// (longer than any send can take).
     pub claim_for: Duration,
+    /// Checked between notices: when set, delivery stops after the notice
+    /// in flight is marked.
+    pub stop: Option<&'a std::sync::atomic::AtomicBool>,
+}
+
+impl<'a> Settings<'a> {
+    pub fn from_config(cfg: &'a crate::config::Config) -> Self {
+        let timeout = cfg.mail.smtp.as_ref().map(|s| s.timeout_s).unwrap_or(30);
+        Settings {
+            from: &cfg.mail.from,
+            delivery: cfg.delivery,
+            claim_for: Duration::seconds((3 * timeout + 60) as i64),
+            stop: None,
+        }
+    }
 }
 
 /// Sends every notice that is due, until none is left or the server is
@@ -57,6 +72,11 @@ pub fn deliver_due(
         params![utc_text(now)],
     )?;
     loop {
+        if s.stop
+            .is_some_and(|x| x.load(std::sync::atomic::Ordering::SeqCst))
+        {
+            break;
+        }
         let now = clock.now();
         let next: Option<i64> = conn
             .query_row(

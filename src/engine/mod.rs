@@ -56,6 +56,30 @@ impl Mode {
     }
 }
 
+/// How a run is recorded.
+pub struct RunOptions<'a> {
+    /// `run`, `scheduled`, `catch-up`: shown by `status`.
+    pub kind: &'a str,
+    pub clock: &'a dyn Clock,
+    /// Checked between rules: when set, the run stops after the rule in
+    /// flight has committed.
+    pub stop: Option<&'a std::sync::atomic::AtomicBool>,
+    /// The scheduled time this run is for, recorded per rule in
+    /// `schedule_state` in the rule's own transaction (the daemon).
+    pub scheduled: Option<&'a str>,
+}
+
+impl<'a> RunOptions<'a> {
+    pub fn new(kind: &'a str, clock: &'a dyn Clock) -> Self {
+        RunOptions {
+            kind,
+            clock,
+            stop: None,
+            scheduled: None,
+        }
+    }
+}
+
 /// What one rule's evaluation found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuleOutcome {
@@ -407,34 +431,52 @@ impl<'p> Engine<'p> {
         conn: &mut Connection,
         rules: &[usize],
         as_of: &AsOf,
-        kind: &str,
-        clock: &dyn Clock,
+        opts: &RunOptions<'_>,
         sink: &mut dyn FnMut(&Plan<'_>) -> Result<()>,
     ) -> Result<Vec<RuleOutcome>> {
         conn.execute(
             "INSERT INTO runs (kind, as_of, policy_hash, started_at) VALUES (?1, ?2, ?3, ?4)",
             params![
-                kind,
+                opts.kind,
                 as_of.rfc3339(),
                 self.policy.hash,
-                utc_text(clock.now())
+                utc_text(opts.clock.now())
             ],
         )?;
         let run_id = conn.last_insert_rowid();
         let mut outcomes = Vec::new();
+        let mut stopped = false;
         for &i in rules {
+            if opts
+                .stop
+                .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+            {
+                stopped = true;
+                break;
+            }
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let o = self.evaluate_rule(&tx, i, as_of, Mode::Apply { run_id }, sink)?;
             tx.execute(
                 "UPDATE runs SET rules = rules + 1, fired = fired + ?2, tasks = tasks + ?3, notices = notices + ?4, skipped = skipped + ?5 WHERE id = ?1",
                 params![run_id, o.firings() as i64, o.tasks as i64, o.notices as i64, o.skipped as i64],
             )?;
+            if let Some(at) = opts.scheduled {
+                tx.execute(
+                    "INSERT INTO schedule_state (rule, last_scheduled_at) VALUES (?1, ?2)
+                     ON CONFLICT(rule) DO UPDATE SET last_scheduled_at = excluded.last_scheduled_at",
+                    params![self.policy.rules[i].name, at],
+                )?;
+            }
             tx.commit()?;
             outcomes.push(o);
         }
         conn.execute(
-            "UPDATE runs SET finished_at = ?2 WHERE id = ?1",
-            params![run_id, utc_text(clock.now())],
+            "UPDATE runs SET finished_at = ?2, error = ?3 WHERE id = ?1",
+            params![
+                run_id,
+                utc_text(opts.clock.now()),
+                stopped.then_some("stopped before the end")
+            ],
         )?;
         Ok(outcomes)
     }

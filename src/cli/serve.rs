@@ -1,0 +1,56 @@
+//! `duban serve`: the daemon.
+
+use crate::config::Config;
+use crate::error::Result;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Run as a service: evaluate each rule at its scheduled times, deliver
+/// notices continuously, reload the policy when its files change.
+///
+/// After downtime, a rule whose scheduled time passed runs once. A policy
+/// edit that fails `check` is refused and logged; the running policy stays.
+/// SIGTERM or Ctrl-C finishes the rule in flight and exits. Only one
+/// service per database. Logs go to stderr; RUST_LOG sets the level
+/// (default info).
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  duban serve\n  duban serve --log-format json\n  duban serve --once          from cron or a systemd timer: run what is due, deliver, exit\n\nSee examples/duban.service for a systemd unit."
+)]
+pub struct Args {
+    /// Run the rules that are due, deliver, and exit.
+    #[arg(long)]
+    once: bool,
+    #[arg(long, value_enum, default_value = "human")]
+    log_format: LogFormat,
+    /// Seconds between looks at the outbox.
+    #[arg(long, default_value_t = 10, value_name = "S")]
+    delivery_poll: u64,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
+    let cfg = Config::load(config.as_deref())?;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match args.log_format {
+        LogFormat::Human => builder.with_ansi(super::color_stderr()).try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    crate::daemon::serve(
+        cfg,
+        crate::daemon::Options {
+            once: args.once,
+            delivery_poll: std::time::Duration::from_secs(args.delivery_poll.max(1)),
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
