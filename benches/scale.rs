@@ -166,22 +166,6 @@ fn duban_counts(json: &str) -> BTreeMap<String, u64> {
         .unwrap_or_default()
 }
 
-/// A policy of `n` rules in the example's style.
-fn big_policy(n: usize) -> String {
-    let mut p =
-        String::from("define inspection.rate_ok = rate(problems where status = \"rectified\")\n\n");
-    for i in 0..n {
-        let d = 10 + i % 90;
-        p.push_str(&match i % 4 {
-            0 => format!("rule r{i} \"逾期{d}天\"\n  for problem\n  when status != \"rectified\" and overdue_days >= {d}\n  then task reminder_talk with responsible due 7 days\n\n"),
-            1 => format!("规则 规则{i}\n  针对 问题\n  当 状态 = \"整改中\" 且 距今天数(整改期限) > {d}\n  则 通知 责任人, 巡察.组织.书记\n\n"),
-            2 => format!("rule r{i}\n  for inspection\n  when days_since(feedback_on) >= {d} and rate_ok < {}%\n  then task written_self_criticism with organization.secretary\n  repeat every 30 days\n\n", 50 + i % 40),
-            _ => format!("rule r{i}\n  for organization\n  when sum(inspections, count(problems where overdue_days > {d})) >= {}\n  then notify secretary, \"office@example.org\"\n\n", 1 + i % 9),
-        });
-    }
-    p
-}
-
 fn main() {
     // `cargo bench` passes --bench; a filter argument may follow.
     let bin = env!("CARGO_BIN_EXE_duban");
@@ -296,7 +280,7 @@ fn main() {
     // Checking a large policy.
     let policy_dir = base.join("policy-1000");
     fresh_dir(&policy_dir);
-    std::fs::write(policy_dir.join("big.rules"), big_policy(1000))
+    std::fs::write(policy_dir.join("big.rules"), duban::demo::policy(1000))
         .unwrap_or_else(|e| panic!("{e}"));
     let check = measure(
         &format!("{bin} check {} > /dev/null", policy_dir.display()),
