@@ -280,3 +280,15 @@ fn check_reads_the_config_rules_folder_and_gbk_files() {
         .stderr(predicates::str::contains("rules"));
     let _ = fixture("spec.rules");
 }
+
+/// docs/LANGUAGE.md embeds `duban schema`'s output; they stay the same.
+#[test]
+fn the_language_reference_shows_the_schema_as_it_is() {
+    let doc = std::fs::read_to_string(root().join("docs/LANGUAGE.md")).unwrap_or_default();
+    let generated = duban::cli::schema::reference();
+    let expected = format!("<!-- duban schema: begin -->\n{generated}<!-- duban schema: end -->");
+    assert!(
+        doc.contains(&expected),
+        "docs/LANGUAGE.md is out of date: replace its schema section with the output of `duban schema`"
+    );
+}

@@ -21,7 +21,7 @@ const MARKER: &str = ".duban-demo";
 /// Running demo again replaces the demo office it made before.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  duban demo                       a district office, about 600 problems\n  duban demo --scale 1700          about a million problems (a benchmark)\n  duban demo --dir /tmp/office --seed 7 --as-of 2026-12-01"
+    after_help = "Examples:\n  duban demo                       a district office, about 600 problems\n  duban demo --scale 1800          about a million problems (a benchmark)\n  duban demo --dir /tmp/office --seed 7 --as-of 2026-12-01"
 )]
 pub struct Args {
     /// Size: each unit is a district of 12 organizations and about 600 problems.

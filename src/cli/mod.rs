@@ -12,6 +12,7 @@ mod import;
 mod init;
 mod notices;
 mod report;
+pub mod schema;
 mod serve;
 mod simulate;
 mod status;
@@ -60,6 +61,7 @@ enum Command {
     Test(test::Args),
     Simulate(simulate::Args),
     Serve(serve::Args),
+    Schema(schema::Args),
     Tasks(tasks::Args),
     Notices(notices::Args),
     Status(status::Args),
@@ -85,6 +87,7 @@ pub fn main() -> ExitCode {
         Command::Test(args) => test::run(&cli.config, args),
         Command::Simulate(args) => simulate::run(&cli.config, args),
         Command::Serve(args) => serve::run(&cli.config, args),
+        Command::Schema(args) => schema::run(args),
         Command::Tasks(args) => tasks::run(&cli.config, args),
         Command::Notices(args) => notices::run(&cli.config, args),
         Command::Status(args) => status::run(&cli.config, args),
