@@ -249,11 +249,8 @@ fn run_into(policy: &Policy, file: &Path, shown: &str, out: &mut Outcome) -> Res
     for e in &t.expect {
         let line = at_line(e.span());
         let e = e.get_ref();
-        if policy.rule(&e.rule).is_none() {
-            out.failures.push(format!(
-                "{shown}:{line}: the policy has no rule `{}`",
-                e.rule
-            ));
+        if let Some(f) = unknown_rule(policy, &e.rule, shown, line) {
+            out.failures.push(f);
             continue;
         }
         let kind = e.task.as_deref().map(|k| kind_code(policy, k));
@@ -299,11 +296,8 @@ fn run_into(policy: &Policy, file: &Path, shown: &str, out: &mut Outcome) -> Res
     for e in &t.expect_not {
         let line = at_line(e.span());
         let e = e.get_ref();
-        if policy.rule(&e.rule).is_none() {
-            out.failures.push(format!(
-                "{shown}:{line}: the policy has no rule `{}`",
-                e.rule
-            ));
+        if let Some(f) = unknown_rule(policy, &e.rule, shown, line) {
+            out.failures.push(f);
             continue;
         }
         let kind = e.task.as_deref().map(|k| kind_code(policy, k));
@@ -415,6 +409,17 @@ fn fixture_day(v: &toml::Value, tz: chrono_tz::Tz) -> std::result::Result<AsOf, 
     AsOf::parse(&toml_text(v), tz)
 }
 
+/// A failure for an expectation that names no rule of the policy.
+fn unknown_rule(policy: &Policy, rule: &str, shown: &str, line: usize) -> Option<String> {
+    policy.rule(rule).is_none().then(|| {
+        let names = policy.rules.iter().map(|r| r.name.as_str());
+        let hint = crate::lang::diagnostics::did_you_mean(rule, names)
+            .map(|h| format!("; {h}"))
+            .unwrap_or_default();
+        format!("{shown}:{line}: the policy has no rule `{rule}`{hint}")
+    })
+}
+
 fn kind_code(policy: &Policy, k: &str) -> String {
     crate::schema::standard_task_kind(k)
         .map(|(c, _)| c.to_string())
@@ -466,30 +471,7 @@ fn describe_expect(e: &Expect, kind: Option<&str>, due: Option<&str>) -> String 
 }
 
 fn describe_action(a: &ActionJson<'_>) -> String {
-    match &a.body {
-        ActionBody::Task {
-            kind,
-            target,
-            assignee,
-            due,
-        } => format!(
-            "{}: task {kind} → {target}{} due {due}",
-            a.subject,
-            assignee
-                .as_ref()
-                .map(|x| format!(" by {x}"))
-                .unwrap_or_default()
-        ),
-        ActionBody::Notify { template, to } => format!(
-            "{}: notify {}{}",
-            a.subject,
-            to.join(", "),
-            template
-                .as_ref()
-                .map(|t| format!(" using {t}"))
-                .unwrap_or_default()
-        ),
-    }
+    format!("{}: {}", a.subject, a.describe())
 }
 
 /// What a rule actually did, for a failure message.

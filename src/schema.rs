@@ -192,12 +192,8 @@ const fn field(name: &'static str, zh: &'static str, ty: FieldType) -> FieldDef 
 
 const fn required(name: &'static str, zh: &'static str, ty: FieldType) -> FieldDef {
     FieldDef {
-        name,
-        zh,
-        ty,
         required: true,
-        default: None,
-        derived: None,
+        ..field(name, zh, ty)
     }
 }
 
@@ -208,23 +204,15 @@ const fn with_default(
     default: &'static str,
 ) -> FieldDef {
     FieldDef {
-        name,
-        zh,
-        ty,
-        required: true,
         default: Some(default),
-        derived: None,
+        ..required(name, zh, ty)
     }
 }
 
 const fn derived(name: &'static str, zh: &'static str, how: Derived) -> FieldDef {
     FieldDef {
-        name,
-        zh,
-        ty: FieldType::Number,
-        required: false,
-        default: None,
         derived: Some(how),
+        ..field(name, zh, FieldType::Number)
     }
 }
 

@@ -3,21 +3,8 @@
 //! outcome feeding a later rule. And `status`.
 
 mod common;
-use common::Office;
+use common::{LADDER, Office};
 use predicates::str::contains;
-
-const LADDER: &str = r#"
-rule overdue_reminder "逾期30天 → 提醒谈话"
-  for problem
-  when status != "rectified" and overdue_days >= 30 and not exists(tasks where kind = "reminder_talk")
-  then task reminder_talk with responsible
-
-rule escalate "提醒谈话后30天仍未整改 → 诫勉谈话"
-  for problem
-  when status != "rectified"
-    and exists(tasks where kind = "reminder_talk" and status = "done" and days_since(done_on) >= 30)
-  then task admonishment_talk with responsible
-"#;
 
 fn office() -> Office {
     let o = Office::fixture();

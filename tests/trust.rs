@@ -3,21 +3,8 @@
 //! `simulate` shows the coming days — and none of them writes anything.
 
 mod common;
-use common::{Office, duban};
+use common::{LADDER, Office, duban};
 use predicates::str::contains;
-
-const LADDER: &str = r#"
-rule overdue_reminder "逾期30天 → 提醒谈话"
-  for problem
-  when status != "rectified" and overdue_days >= 30 and not exists(tasks where kind = "reminder_talk")
-  then task reminder_talk with responsible
-
-rule escalate "提醒谈话后30天仍未整改 → 诫勉谈话"
-  for problem
-  when status != "rectified"
-    and exists(tasks where kind = "reminder_talk" and status = "done" and days_since(done_on) >= 30)
-  then task admonishment_talk with responsible by inspection.organization.discipline_officer due 10 days
-"#;
 
 #[test]
 fn explain_shows_the_tree_the_members_and_the_episode() {

@@ -345,28 +345,11 @@ impl DiffPrinter {
 }
 
 fn one_action(a: &ActionJson) -> String {
-    use crate::engine::plan::ActionBody;
-    let what = match &a.body {
-        ActionBody::Task {
-            kind,
-            target,
-            assignee,
-            due,
-        } => format!(
-            "task {kind} → {target}{} due {due}",
-            assignee
-                .as_ref()
-                .map(|x| format!(" by {x}"))
-                .unwrap_or_default()
-        ),
-        ActionBody::Notify { template, to } => format!(
-            "notify {}{}",
-            to.join(", "),
-            template
-                .as_ref()
-                .map(|t| format!(" using {t}"))
-                .unwrap_or_default()
-        ),
-    };
-    format!("{:<20} {} {:<12} {what}", a.rule, a.entity, a.subject)
+    format!(
+        "{:<20} {} {:<12} {}",
+        a.rule,
+        a.entity,
+        a.subject,
+        a.describe()
+    )
 }

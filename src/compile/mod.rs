@@ -87,8 +87,7 @@ pub fn compile_rule(policy: &Policy, rule: &Rule) -> CompiledRule {
     let mut columns = vec![format!("{}.id", root.alias)];
     // A true-or-false fact that is one of the condition's `and`-ed parts is
     // true on every row the query returns.
-    let mut conjuncts = Vec::new();
-    top_conjuncts(&rule.when, &mut conjuncts);
+    let conjuncts = rule.when.conjuncts();
     let fact_cols: Vec<usize> = rule
         .facts
         .iter()
@@ -369,7 +368,7 @@ impl Compiler<'_> {
     fn day_comparison(&mut self, op: CmpOp, a: &Expr, b: &Expr, roots: &[Root]) -> Option<String> {
         let (days, op, n) = match (&a.kind, &b.kind) {
             (_, ExprKind::Literal(Literal::Number(n))) => (a, op, *n),
-            (ExprKind::Literal(Literal::Number(n)), _) => (b, flip(op), *n),
+            (ExprKind::Literal(Literal::Number(n)), _) => (b, op.flipped(), *n),
             _ => return None,
         };
         // The counted date, and whether the count runs forward from it
@@ -557,27 +556,6 @@ fn column(columns: &mut Vec<String>, sql: String) -> usize {
             columns.push(sql);
             columns.len() - 1
         }
-    }
-}
-
-/// The parts of a condition joined by `and` at its top.
-fn top_conjuncts<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-    match &e.kind {
-        ExprKind::And(a, b) => {
-            top_conjuncts(a, out);
-            top_conjuncts(b, out);
-        }
-        _ => out.push(e),
-    }
-}
-
-fn flip(op: CmpOp) -> CmpOp {
-    match op {
-        CmpOp::Lt => CmpOp::Gt,
-        CmpOp::Le => CmpOp::Ge,
-        CmpOp::Gt => CmpOp::Lt,
-        CmpOp::Ge => CmpOp::Le,
-        other => other,
     }
 }
 

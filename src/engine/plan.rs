@@ -106,6 +106,32 @@ pub enum ActionBody<'a> {
 }
 
 impl ActionJson<'_> {
+    /// The action in words: `task reminder_talk → u3 by u2 due 2026-06-08`,
+    /// `notify u1, u2 using overdue_notice`.
+    pub fn describe(&self) -> String {
+        match &self.body {
+            ActionBody::Task {
+                kind,
+                target,
+                assignee,
+                due,
+            } => {
+                let by = assignee
+                    .as_ref()
+                    .map(|x| format!(" by {x}"))
+                    .unwrap_or_default();
+                format!("task {kind} → {target}{by} due {due}")
+            }
+            ActionBody::Notify { template, to } => {
+                let using = template
+                    .as_ref()
+                    .map(|t| format!(" using {t}"))
+                    .unwrap_or_default();
+                format!("notify {}{using}", to.join(", "))
+            }
+        }
+    }
+
     pub fn into_owned(self) -> ActionJson<'static> {
         let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
         ActionJson {

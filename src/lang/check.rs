@@ -186,6 +186,36 @@ impl<'a> Checker<'a> {
         format!("{name}:{line}:{col}")
     }
 
+    /// Remembers where `key` was first declared and returns true; for a
+    /// second declaration reports it (pointing at the first) and returns
+    /// false.
+    fn first_declaration(
+        &mut self,
+        seen: &mut HashMap<String, (usize, Span)>,
+        key: &str,
+        what: &str,
+        file: usize,
+        span: &Span,
+        why: &str,
+    ) -> bool {
+        if let Some((f0, s0)) = seen.get(key) {
+            let first = self.location(*f0, s0);
+            self.error(
+                Diagnostic::new(
+                    Code::Duplicate,
+                    file,
+                    span.clone(),
+                    format!("{what} is declared twice"),
+                )
+                .label("declared again here")
+                .help(format!("the first declaration is at {first}{why}")),
+            );
+            return false;
+        }
+        seen.insert(key.to_string(), (file, span.clone()));
+        true
+    }
+
     /// Items of a kind across all files, with their file index.
     fn items(&self) -> impl Iterator<Item = (usize, &'a ast::Item)> + 'a {
         self.files
@@ -331,20 +361,16 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             }
-            if let Some((f0, s0)) = seen.get(name) {
-                let first = self.location(*f0, s0);
-                self.error(
-                    Diagnostic::new(
-                        Code::Duplicate,
-                        file,
-                        t.name.span.clone(),
-                        format!("task kind `{name}` is declared twice"),
-                    )
-                    .help(format!("the first declaration is at {first}")),
-                );
+            if !self.first_declaration(
+                &mut seen,
+                name,
+                &format!("task kind `{name}`"),
+                file,
+                &t.name.span,
+                "",
+            ) {
                 continue;
             }
-            seen.insert(name.clone(), (file, t.name.span.clone()));
             self.task_kinds.push(TaskKind {
                 code: name.clone(),
                 label: t.label.value.clone(),
@@ -353,7 +379,7 @@ impl<'a> Checker<'a> {
     }
 
     fn declare_defines(&mut self) {
-        let mut seen: HashMap<(Entity, String), (usize, Span)> = HashMap::new();
+        let mut seen: HashMap<String, (usize, Span)> = HashMap::new();
         for (file, item) in self.items() {
             let ast::Item::Define(d) = item else { continue };
             let Some(entity) = self.entity(file, &d.entity) else {
@@ -373,21 +399,17 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             }
-            let key = (entity, name.clone());
-            if let Some((f0, s0)) = seen.get(&key) {
-                let first = self.location(*f0, s0);
-                self.error(
-                    Diagnostic::new(
-                        Code::Duplicate,
-                        file,
-                        d.field.span.clone(),
-                        format!("`{entity}.{name}` is defined twice"),
-                    )
-                    .help(format!("the first definition is at {first}")),
-                );
+            let key = format!("{entity}.{name}");
+            if !self.first_declaration(
+                &mut seen,
+                &key,
+                &format!("`{key}`"),
+                file,
+                &d.field.span,
+                "",
+            ) {
                 continue;
             }
-            seen.insert(key, (file, d.field.span.clone()));
             self.defines.push(DefineSlot {
                 entity,
                 name: name.clone(),
@@ -472,20 +494,16 @@ impl<'a> Checker<'a> {
                 continue;
             };
             let name = &t.name.name;
-            if let Some((f0, s0)) = seen.get(name) {
-                let first = self.location(*f0, s0);
-                self.error(
-                    Diagnostic::new(
-                        Code::Duplicate,
-                        file,
-                        t.name.span.clone(),
-                        format!("template `{name}` is declared twice"),
-                    )
-                    .help(format!("the first declaration is at {first}")),
-                );
+            if !self.first_declaration(
+                &mut seen,
+                name,
+                &format!("template `{name}`"),
+                file,
+                &t.name.span,
+                "",
+            ) {
                 continue;
             }
-            seen.insert(name.clone(), (file, t.name.span.clone()));
             match self.template(file, t) {
                 Some(template) => self.templates.push(template),
                 // Its errors are reported; its uses are not errors too.
@@ -692,16 +710,18 @@ impl<'a> Checker<'a> {
         let mut rules = Vec::new();
         for (file, item) in self.items() {
             let ast::Item::Rule(r) = item else { continue };
-            if let Some((f0, s0)) = seen.get(&r.name.name) {
-                let first = self.location(*f0, s0);
-                self.error(
-                    Diagnostic::new(Code::Duplicate, file, r.name.span.clone(), format!("rule `{}` is declared twice", r.name.name))
-                        .label("a rule of this name exists")
-                        .help(format!("the first is at {first}; rule names must be unique, since episodes are kept by rule name")),
-                );
+            let name = &r.name.name;
+            let why = "; rule names must be unique, since episodes are kept by rule name";
+            if !self.first_declaration(
+                &mut seen,
+                name,
+                &format!("rule `{name}`"),
+                file,
+                &r.name.span,
+                why,
+            ) {
                 continue;
             }
-            seen.insert(r.name.name.clone(), (file, r.name.span.clone()));
             if let Some(rule) = self.rule(file, r) {
                 rules.push(rule);
             }
@@ -2006,8 +2026,7 @@ fn collect_facts(e: &Expr, sources: &SourceMap, out: &mut Vec<Fact>) {
 /// Why a condition can never hold, if a plain reading of its `and`-ed
 /// comparisons of one value with constants shows it.
 fn contradiction(e: &Expr) -> Option<String> {
-    let mut conjuncts = Vec::new();
-    flatten_and(e, &mut conjuncts);
+    let conjuncts = e.conjuncts();
     if conjuncts
         .iter()
         .any(|c| matches!(c.kind, ExprKind::Literal(Literal::Bool(false))))
@@ -2023,7 +2042,7 @@ fn contradiction(e: &Expr) -> Option<String> {
         };
         let (path, op, lit) = match (&l.kind, &r.kind) {
             (ExprKind::Field(p), ExprKind::Literal(lit)) => (p, *op, lit),
-            (ExprKind::Literal(lit), ExprKind::Field(p)) => (p, flip(*op), lit),
+            (ExprKind::Literal(lit), ExprKind::Field(p)) => (p, op.flipped(), lit),
             _ => continue,
         };
         match lit {
@@ -2073,24 +2092,4 @@ fn contradiction(e: &Expr) -> Option<String> {
         }
     }
     None
-}
-
-fn flatten_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
-    match &e.kind {
-        ExprKind::And(a, b) => {
-            flatten_and(a, out);
-            flatten_and(b, out);
-        }
-        _ => out.push(e),
-    }
-}
-
-fn flip(op: CmpOp) -> CmpOp {
-    match op {
-        CmpOp::Lt => CmpOp::Gt,
-        CmpOp::Le => CmpOp::Ge,
-        CmpOp::Gt => CmpOp::Lt,
-        CmpOp::Ge => CmpOp::Le,
-        other => other,
-    }
 }

@@ -247,6 +247,20 @@ pub struct Expr {
     pub span: Span,
 }
 
+impl Expr {
+    /// The parts joined by `and` at the top of a condition.
+    pub fn conjuncts(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::And(a, b) => {
+                let mut v = a.conjuncts();
+                v.extend(b.conjuncts());
+                v
+            }
+            _ => vec![self],
+        }
+    }
+}
+
 /// Two expressions are equal when they compute the same thing, wherever
 /// they stand.
 impl PartialEq for Expr {
@@ -263,6 +277,19 @@ pub enum CmpOp {
     Le,
     Gt,
     Ge,
+}
+
+impl CmpOp {
+    /// The operator with its operands swapped: `a < b` is `b > a`.
+    pub fn flipped(self) -> CmpOp {
+        match self {
+            CmpOp::Lt => CmpOp::Gt,
+            CmpOp::Le => CmpOp::Ge,
+            CmpOp::Gt => CmpOp::Lt,
+            CmpOp::Ge => CmpOp::Le,
+            other => other,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,21 @@ use assert_cmd::Command;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+/// The escalation ladder: a reminder talk when 30 days overdue, an
+/// admonishment talk 30 days after a reminder talk was held.
+pub const LADDER: &str = r#"
+rule overdue_reminder "逾期30天 → 提醒谈话"
+  for problem
+  when status != "rectified" and overdue_days >= 30 and not exists(tasks where kind = "reminder_talk")
+  then task reminder_talk with responsible
+
+rule escalate "提醒谈话后30天仍未整改 → 诫勉谈话"
+  for problem
+  when status != "rectified"
+    and exists(tasks where kind = "reminder_talk" and status = "done" and days_since(done_on) >= 30)
+  then task admonishment_talk with responsible by inspection.organization.discipline_officer due 10 days
+"#;
+
 /// The binary, without colours.
 pub fn duban() -> Command {
     let mut c = Command::cargo_bin("duban").unwrap_or_else(|e| panic!("{e}"));
