@@ -13,8 +13,10 @@ use std::process::ExitCode;
 /// The file that marks a folder as a demo office duban may replace.
 const MARKER: &str = ".duban-demo";
 
-/// Build a demo office: realistic Chinese organizations, persons, rounds,
-/// inspections and problems around today, with the example policy.
+/// Build a demo office on disk and run the example policy once.
+///
+/// Realistic Chinese organizations, persons, rounds, inspections and
+/// problems around today, with the example policy.
 ///
 /// Everything lands in one folder (default ./duban-demo): duban.toml,
 /// rules/, duban.db, ledgers/ (the same data as CSV, in the import format).

@@ -10,8 +10,9 @@ use crate::lang::ir::Policy;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Evaluate the policy now: record tasks, episodes and audit, queue
-/// notices, deliver them.
+/// Evaluate the policy now, record what it does, deliver the notices.
+///
+/// Tasks, episodes and audit are recorded, notices queued and delivered.
 ///
 /// Each rule is one transaction: if duban is stopped midway, every rule is
 /// either wholly recorded or not at all, and the next run carries on.
@@ -63,8 +64,9 @@ pub struct DryRunArgs {
     all: bool,
 }
 
-/// The actions policy NEW would add and remove compared with OLD, on the
-/// same data and episode state.
+/// Compare two policies: the actions NEW adds and removes against OLD.
+///
+/// Both are evaluated on the same data and episode state, writing nothing.
 #[derive(clap::Args)]
 #[command(after_help = "Example:\n  duban diff rules/ proposed-rules/ --as-of 2026-12-01")]
 pub struct DiffArgs {

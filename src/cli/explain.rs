@@ -12,9 +12,10 @@ use crate::interpret::{Interpreter, Scope, SqliteData};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Show why RULE holds or not for SUBJECT: its condition as a tree, every
-/// part with its value (and the members behind each count or rate), the
-/// episode, and what a run would do now.
+/// Show why a rule holds or not for one subject.
+///
+/// The condition as a tree, every part with its value (and the members
+/// behind each count or rate), the episode, and what a run would do now.
 #[derive(clap::Args)]
 #[command(
     after_help = "Examples:\n  duban explain overdue_reminder P00000012\n  duban explain low_rate I0000007 --as-of 2026-12-01 --format json"

@@ -5,7 +5,9 @@ use crate::error::{Context, Error, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Set up a new office: duban.toml, the example policy in rules/, and an
+/// Set up a new office: config, example policy, empty database.
+///
+/// Writes duban.toml, the example policy (and its tests) in rules/, and an
 /// empty case database.
 ///
 /// Refuses to overwrite anything that is already there.

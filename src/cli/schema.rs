@@ -7,8 +7,10 @@ use crate::lang::diagnostics::Code;
 use crate::schema::{ENTITIES, FieldType, Link, STANDARD_TASK_KINDS};
 use std::process::ExitCode;
 
-/// Print the case schema, the task kinds and the diagnostic codes
-/// (Markdown): every entity, field, Chinese alias, type and collection.
+/// Print the case schema, task kinds and diagnostic codes (Markdown).
+///
+/// Every entity, field, Chinese alias, type and collection, as
+/// docs/LANGUAGE.md shows them.
 #[derive(clap::Args)]
 pub struct Args {}
 

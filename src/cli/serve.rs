@@ -5,8 +5,10 @@ use crate::error::Result;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Run as a service: evaluate each rule at its scheduled times, deliver
-/// notices continuously, reload the policy when its files change.
+/// Run as a service: scheduled runs, delivery, reload on edits.
+///
+/// Evaluates each rule at its scheduled times, delivers notices
+/// continuously, reloads the policy when its files change.
 ///
 /// After downtime, a rule whose scheduled time passed runs once. A policy
 /// edit that fails `check` is refused and logged; the running policy stays.

@@ -13,9 +13,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Replay the scheduled runs of the next N days on a copy of the episode
-/// state, the case data held as it is: how many tasks and notices each day
-/// and rule would bring if nobody rectified anything. Writes nothing.
+/// Replay the scheduled runs of the next N days, writing nothing.
+///
+/// On a copy of the episode state, the case data held as it is: how many
+/// tasks and notices each day and rule would bring if nobody rectified
+/// anything.
 ///
 /// With --against OLD, both policies are simulated and compared day by day.
 #[derive(clap::Args)]

@@ -6,10 +6,11 @@ use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Run policy tests: `*.test.toml` files of fixture records, an evaluation
-/// date, and what the policy must (`[[expect]]`) and must not
-/// (`[[expect_not]]`) do. Prints a line per test and `N passed, M failed`;
-/// exit 1 when a test fails.
+/// Run the policy's tests (`*.test.toml`).
+///
+/// A test file holds fixture records, an evaluation date, and what the
+/// policy must (`[[expect]]`) and must not (`[[expect_not]]`) do. Prints a
+/// line per test and `N passed, M failed`; exit 1 when a test fails.
 ///
 /// PATH is a test file or a folder searched for them (default: the rules
 /// folder). The policy is the configured rules folder, or --rules.
