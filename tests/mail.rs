@@ -152,13 +152,13 @@ fn an_outage_delays_notices_and_loses_or_doubles_none() {
     let office = Office::fixture();
     office.write("duban.toml", &smtp_config(port, 5, 1));
     office.policy(POLICY);
-    // The server is down: the run records everything and says delivery failed.
+    // The server is down: the run records everything, the notices wait.
     office
         .cmd()
         .args(["run", "--as-of", "2026-06-01"])
         .assert()
-        .code(3)
-        .stderr(contains("stay queued"));
+        .success()
+        .stderr(contains("stay queued and are retried"));
     assert_eq!(
         office.count("SELECT count(*) FROM outbox WHERE status = 'queued'"),
         2
@@ -171,7 +171,12 @@ fn an_outage_delays_notices_and_loses_or_doubles_none() {
         office.count("SELECT count(*) FROM tasks WHERE seq IS NOT NULL"),
         1
     );
-    office.cmd().args(["notices", "retry"]).assert().code(3);
+    office
+        .cmd()
+        .args(["notices", "retry"])
+        .assert()
+        .success()
+        .stderr(contains("warning"));
     office
         .cmd()
         .args(["status"])
@@ -228,12 +233,18 @@ fn notices_fail_after_max_attempts_and_retry_on_demand() {
     let office = Office::fixture();
     office.write("duban.toml", &smtp_config(port, 2, 0));
     office.policy(POLICY);
+    // Once attempts are used up, the notice fails: an operational failure.
     office
         .cmd()
         .args(["run", "--as-of", "2026-06-01"])
         .assert()
-        .code(3);
-    office.cmd().args(["notices", "retry"]).assert().code(3);
+        .success();
+    office
+        .cmd()
+        .args(["notices", "retry"])
+        .assert()
+        .code(3)
+        .stderr(contains("failed for good"));
     assert_eq!(office.count("SELECT count(*) FROM outbox WHERE status = 'failed' AND attempts = 2 AND last_error LIKE '%onnection%'"), 1);
     office
         .cmd()

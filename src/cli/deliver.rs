@@ -37,9 +37,19 @@ pub(crate) fn deliver_and_report(
         s.failed
     );
     match s.last_error {
-        Some(e) if s.deferred > 0 || s.failed > 0 => Err(Error::operational(format!(
-            "the mail server did not take every notice ({e}); they stay queued and are retried with backoff (`duban notices list`)"
+        // After max_attempts (or refused for good): an operational failure.
+        Some(e) if s.failed > 0 => Err(Error::operational(format!(
+            "{} notice{} failed for good ({e}); `duban notices list --status failed` shows them, `duban notices retry --failed` tries again",
+            s.failed,
+            if s.failed == 1 { "" } else { "s" }
         ))),
-        _ => Ok(ExitCode::SUCCESS),
+        // The server is down or busy: the notices wait and are retried.
+        Some(e) => {
+            eprintln!(
+                "warning: the mail server did not take every notice ({e}); {queued} stay queued and are retried with backoff (`duban notices list`)"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        None => Ok(ExitCode::SUCCESS),
     }
 }
