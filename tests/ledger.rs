@@ -158,6 +158,25 @@ fn closing_a_task_is_validated_and_feeds_later_rules() {
 }
 
 #[test]
+fn task_ids_from_a_ledger_are_never_reused() {
+    let o = Office::fixture();
+    o.policy(LADDER);
+    o.write(
+        "in/tasks.csv",
+        "id,subject_type,subject_id,kind,status\nT000001,problem,p2,interview,done\nT000002,problem,p2,interview,done\n",
+    );
+    o.cmd().args(["import", "in/tasks.csv"]).assert().success();
+    o.cmd()
+        .args(["run", "--as-of", "2026-06-01"])
+        .assert()
+        .success();
+    // p1's reminder talk (t1) was held 42 days ago: escalate creates a task,
+    // numbered past the two ids the ledger already uses.
+    assert_eq!(o.count("SELECT count(*) FROM tasks WHERE id = 'T000003' AND rule = 'escalate' AND subject_id = 'p1'"), 1);
+    assert_eq!(o.count("SELECT count(*) FROM tasks WHERE kind = 'interview' AND status = 'done' AND id IN ('T000001', 'T000002')"), 2);
+}
+
+#[test]
 fn cancelling_records_the_reason() {
     let o = office();
     o.cmd()

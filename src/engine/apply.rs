@@ -39,6 +39,22 @@ impl<'c, 'e> Writer<'c, 'e> {
         })
     }
 
+    /// The next `T000123` id no task has: imported ledgers may use such ids
+    /// too.
+    fn free_task_id(&mut self) -> Result<String> {
+        loop {
+            let id = format!("T{:06}", self.next_seq);
+            let taken: bool = self
+                .conn
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM tasks WHERE id = ?1)")?
+                .query_row([&id], |r| r.get(0))?;
+            if !taken {
+                return Ok(id);
+            }
+            self.next_seq += 1;
+        }
+    }
+
     /// A stable Message-ID for the `k`-th notice of a firing: the same
     /// firing always gets the same one, whatever retries happen.
     fn message_id(&self, p: &Plan<'_>, episode: i64, fired: i64, k: usize, what: &str) -> String {
@@ -118,7 +134,7 @@ impl<'c, 'e> Writer<'c, 'e> {
                     assignee,
                     due,
                 } => {
-                    let task_id = format!("T{:06}", self.next_seq);
+                    let task_id = self.free_task_id()?;
                     self.conn.execute(
                         "INSERT INTO tasks (id, subject_type, subject_id, kind, status, target_id, assignee_id, due,
                                             created_on, rule, seq, episode_id, policy_hash, facts, created_at)
