@@ -266,47 +266,14 @@ fn diff_shows_added_and_removed_actions() {
         "new/p.rules",
         "rule late\n  for problem\n  when overdue_days > 10\n  then notify responsible\nrule serious\n  for problem\n  when severity = \"serious\"\n  then notify \"office@example.org\"\n",
     );
-    let out = office
-        .cmd()
-        .args([
-            "diff",
-            "old",
-            "new",
-            "--as-of",
-            "2026-06-01",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let v = office.json(&["diff", "old", "new", "--as-of", "2026-06-01"]);
     let added = common::firings(&v["added"]);
     assert!(added.contains(&("late".into(), "p2".into())), "{v}");
     assert!(added.contains(&("serious".into(), "p3".into())), "{v}");
     assert_eq!(added.len(), 2, "{v}");
     assert_eq!(v["removed"].as_array().map(|a| a.len()), Some(0));
     // And the other way round.
-    let out = office
-        .cmd()
-        .args([
-            "diff",
-            "new",
-            "old",
-            "--as-of",
-            "2026-06-01",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let v = office.json(&["diff", "new", "old", "--as-of", "2026-06-01"]);
     assert_eq!(common::firings(&v["removed"]).len(), 2, "{v}");
     // The table form says it in a line each.
     office

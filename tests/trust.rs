@@ -32,21 +32,7 @@ fn explain_shows_the_tree_the_members_and_the_episode() {
     );
 
     // As data, with the SQL path's second opinion.
-    let out = office
-        .cmd()
-        .args([
-            "explain",
-            "overdue_reminder",
-            "p2",
-            "--as-of",
-            "2026-06-01",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let v = office.json(&["explain", "overdue_reminder", "p2", "--as-of", "2026-06-01"]);
     assert_eq!(v["holds"], false);
     assert_eq!(v["sql_holds"], false);
     let parts = v["condition"]["children"]
@@ -207,26 +193,7 @@ fn simulate_replays_the_coming_days_and_writes_nothing() {
         "policy \"p\"\n  schedule \"0 9 * * *\"\n\nrule late\n  for problem\n  when overdue_days > 0\n  then task reminder_talk with responsible\n  repeat every 7 days\n\nrule weekly\n  schedule \"0 9 * * 1\"\n  for inspection\n  when count(problems) > 0\n  then notify leader\n",
     );
     let before = office.dump();
-    let out = office
-        .cmd()
-        .args([
-            "simulate",
-            "--days",
-            "14",
-            "--as-of",
-            "2026-06-01",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let v = office.json(&["simulate", "--days", "14", "--as-of", "2026-06-01"]);
     let fired_on = |rule: &str| -> Vec<(String, u64)> {
         v["per_day"]
             .as_array()

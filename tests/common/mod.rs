@@ -166,16 +166,23 @@ impl Office {
 
     /// `dry-run --format json` parsed.
     pub fn dry_run(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["dry-run"];
+        all.extend_from_slice(args);
+        self.json(&all)
+    }
+
+    /// A command run with `--format json`, which must succeed, its output
+    /// parsed.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
         let out = self
             .cmd()
-            .arg("dry-run")
             .args(args)
             .args(["--format", "json"])
             .output()
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(
             out.status.success(),
-            "dry-run failed: {}",
+            "{args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout)
