@@ -4,6 +4,11 @@
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
+/// Text that is neither a date nor an RFC 3339 time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a date or a time; write 2026-12-01 or 2026-12-01T09:00:00+08:00")]
+pub struct NotATime(pub String);
+
 /// An evaluation time and the day it is in the policy's time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AsOf {
@@ -22,7 +27,7 @@ impl AsOf {
     }
 
     /// `--as-of`: a date (the start of that day in `tz`) or an RFC 3339 time.
-    pub fn parse(text: &str, tz: Tz) -> Result<AsOf, String> {
+    pub fn parse(text: &str, tz: Tz) -> Result<AsOf, NotATime> {
         let t = text.trim();
         if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
             return Ok(AsOf::new(dt.with_timezone(&Utc), tz));
@@ -30,9 +35,7 @@ impl AsOf {
         if let Some(d) = crate::text::parse_date(t).filter(|_| !t.contains(':')) {
             return Ok(AsOf::start_of(d, tz));
         }
-        Err(format!(
-            "`{text}` is not a date or a time; write 2026-12-01 or 2026-12-01T09:00:00+08:00"
-        ))
+        Err(NotATime(text.to_string()))
     }
 
     /// The first moment of a day in `tz`.
@@ -56,6 +59,11 @@ impl AsOf {
     pub fn rfc3339(&self) -> String {
         self.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
     }
+}
+
+/// UTC as stored for comparisons: `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn utc_text(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// The wall clock, injected: the command line passes the system clock,

@@ -559,7 +559,7 @@ impl Sink for CsvSink {
 }
 
 fn csv_err(e: csv::Error) -> crate::error::Error {
-    crate::error::Error::operational(format!("writing CSV: {e}"))
+    crate::error::Error::failed("writing CSV", e)
 }
 
 #[cfg(test)]

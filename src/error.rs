@@ -1,17 +1,50 @@
 //! The one error type of duban's commands, and the exit code each kind
 //! maps to (SPEC §5): 1 invalid input, 2 usage, 3 operational failure.
+//!
+//! Input and usage errors are messages written for the user (what is
+//! wrong, where, what to do). Operational failures keep the error that
+//! caused them as their `source`, with what duban was doing.
 
-use std::fmt;
+/// A failure of something duban depends on, kept as its source.
+pub type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Bad input from the user (policy, data, config); the message says
     /// what and where. Exit 1.
+    #[error("{0}")]
     Invalid(String),
     /// A command used in a way it cannot be. Exit 2.
+    #[error("{0}")]
     Usage(String),
-    /// The database, the file system or the mail server failed. Exit 3.
-    Operational(String),
+    /// The database failed. Exit 3.
+    #[error("database: {0}")]
+    Database(#[from] rusqlite::Error),
+    /// The database could not be brought to the current schema. Exit 3.
+    #[error("migrating {what}: {source}")]
+    Migration {
+        what: String,
+        #[source]
+        source: rusqlite_migration::Error,
+    },
+    /// The file system failed. Exit 3.
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another part failed (the mail client, the runtime, an encoder):
+    /// what duban was doing, and the cause. Exit 3.
+    #[error("{what}: {source}")]
+    Failed {
+        what: String,
+        #[source]
+        source: Source,
+    },
+    /// Notices that ended `failed` after their retries. Exit 3.
+    #[error("{0}")]
+    Delivery(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -21,7 +54,11 @@ impl Error {
         match self {
             Error::Invalid(_) => 1,
             Error::Usage(_) => 2,
-            Error::Operational(_) => 3,
+            Error::Database(_)
+            | Error::Migration { .. }
+            | Error::Io { .. }
+            | Error::Failed { .. }
+            | Error::Delivery(_) => 3,
         }
     }
 
@@ -33,40 +70,34 @@ impl Error {
         Error::Usage(msg.into())
     }
 
-    pub fn operational(msg: impl Into<String>) -> Self {
-        Error::Operational(msg.into())
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Invalid(m) | Error::Usage(m) | Error::Operational(m) => f.write_str(m),
+    /// An operational failure: `what` was being done when `source` failed.
+    pub fn failed(what: impl Into<String>, source: impl Into<Source>) -> Self {
+        Error::Failed {
+            what: what.into(),
+            source: source.into(),
         }
     }
 }
 
-impl std::error::Error for Error {}
-
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        Error::Operational(format!("database: {e}"))
-    }
-}
-
 impl From<std::io::Error> for Error {
-    fn from(e: std::io::Error) -> Self {
-        Error::Operational(e.to_string())
+    fn from(source: std::io::Error) -> Self {
+        Error::Io {
+            what: "file system".into(),
+            source,
+        }
     }
 }
 
-/// Adds what was being done to an I/O error.
+/// Adds what was being done to a failure, keeping it as the source.
 pub trait Context<T> {
     fn context(self, what: impl FnOnce() -> String) -> Result<T>;
 }
 
-impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
+impl<T> Context<T> for std::result::Result<T, std::io::Error> {
     fn context(self, what: impl FnOnce() -> String) -> Result<T> {
-        self.map_err(|e| Error::Operational(format!("{}: {e}", what())))
+        self.map_err(|source| Error::Io {
+            what: what(),
+            source,
+        })
     }
 }

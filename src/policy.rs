@@ -56,10 +56,15 @@ pub fn read_sources(files: &[PathBuf]) -> Result<SourceMap> {
     Ok(sources)
 }
 
-/// Reads and checks a policy.
-pub fn load(paths: &[PathBuf]) -> Result<Checked> {
+/// Reads and checks a policy; `config_tz` is the zone of `today` when the
+/// policy names none.
+pub fn load(paths: &[PathBuf], config_tz: chrono_tz::Tz) -> Result<Checked> {
     let files = rule_files(paths)?;
-    Ok(check(read_sources(&files)?))
+    let mut checked = check(read_sources(&files)?);
+    if let Some(p) = checked.policy.as_mut() {
+        p.resolve_timezone(config_tz);
+    }
+    Ok(checked)
 }
 
 fn display_name(p: &Path) -> String {

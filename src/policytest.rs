@@ -222,18 +222,17 @@ fn run_into(policy: &Policy, file: &Path, shown: &str, out: &mut Outcome) -> Res
                 .map_err(|m| Error::invalid(format!("{shown}:{line}: episode: last_fired: {m}")))?,
             None => started,
         };
-        conn.execute(
-            "INSERT INTO episodes (rule, subject_type, subject_id, started_at, last_fired_at, last_fired_on, fired)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            rusqlite::params![
-                rule.name,
-                rule.entity.name(),
-                e.subject,
-                started.rfc3339(),
-                last.rfc3339(),
-                last.today.to_string(),
-                e.fired.unwrap_or(1)
-            ],
+        crate::store::episodes::insert_running(
+            &conn,
+            &crate::store::episodes::Running {
+                rule: &rule.name,
+                entity: rule.entity.name(),
+                subject: &e.subject,
+                started_at: &started.rfc3339(),
+                last_fired_at: &last.rfc3339(),
+                last_fired_on: &last.today.to_string(),
+                fired: e.fired.unwrap_or(1),
+            },
         )?;
     }
 
@@ -405,7 +404,10 @@ fn toml_text(v: &toml::Value) -> String {
     }
 }
 
-fn fixture_day(v: &toml::Value, tz: chrono_tz::Tz) -> std::result::Result<AsOf, String> {
+fn fixture_day(
+    v: &toml::Value,
+    tz: chrono_tz::Tz,
+) -> std::result::Result<AsOf, crate::clock::NotATime> {
     AsOf::parse(&toml_text(v), tz)
 }
 

@@ -7,6 +7,25 @@
 use chrono::{DateTime, TimeZone};
 use std::str::FromStr;
 
+/// Why a schedule is not one.
+#[derive(Debug, thiserror::Error)]
+pub enum CronError {
+    #[error(
+        "a schedule has 5 fields (minute hour day month weekday) or 6 with seconds first; this one has {0}"
+    )]
+    FieldCount(usize),
+    #[error("this schedule never comes round")]
+    Never,
+    #[error("`{0}` is not a step")]
+    Step(String),
+    #[error("weekday `{0}` is out of range 0–7 (0 and 7 are Sunday)")]
+    WeekdayRange(usize),
+    #[error("`{0}` is not a weekday (0–7 or sun, mon …)")]
+    Weekday(String),
+    #[error("{0}")]
+    Field(#[from] cron::error::Error),
+}
+
 #[derive(Debug, Clone)]
 pub struct Cron {
     /// As the user wrote it.
@@ -15,25 +34,21 @@ pub struct Cron {
 }
 
 impl Cron {
-    pub fn parse(text: &str) -> Result<Cron, String> {
+    pub fn parse(text: &str) -> Result<Cron, CronError> {
         let fields: Vec<&str> = text.split_whitespace().collect();
         let (seconds, rest) = match fields.len() {
             5 => ("0", &fields[..]),
             6 => (fields[0], &fields[1..]),
-            n => {
-                return Err(format!(
-                    "a schedule has 5 fields (minute hour day month weekday) or 6 with seconds first; this one has {n}"
-                ));
-            }
+            n => return Err(CronError::FieldCount(n)),
         };
         let weekday = unix_weekdays_to_cron(rest[4])?;
         let normalized = format!(
             "{seconds} {} {} {} {} {weekday}",
             rest[0], rest[1], rest[2], rest[3]
         );
-        let schedule = cron::Schedule::from_str(&normalized).map_err(|e| e.to_string())?;
+        let schedule = cron::Schedule::from_str(&normalized)?;
         if schedule.upcoming(chrono::Utc).next().is_none() {
-            return Err("this schedule never comes round".into());
+            return Err(CronError::Never);
         }
         Ok(Cron {
             text: text.to_string(),
@@ -69,7 +84,7 @@ const DAY_NAMES: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
 /// Rewrites a weekday field from Unix numbering (0–7, Sunday 0 and 7) to
 /// the `cron` crate's (1–7, Sunday 1) as an explicit list.
-fn unix_weekdays_to_cron(field: &str) -> Result<String, String> {
+fn unix_weekdays_to_cron(field: &str) -> Result<String, CronError> {
     if field == "*" || field == "?" {
         return Ok("*".into());
     }
@@ -81,7 +96,7 @@ fn unix_weekdays_to_cron(field: &str) -> Result<String, String> {
                 s.parse::<usize>()
                     .ok()
                     .filter(|s| *s > 0)
-                    .ok_or_else(|| format!("`{s}` is not a step"))?,
+                    .ok_or_else(|| CronError::Step(s.to_string()))?,
             ),
             None => (item, 1),
         };
@@ -108,21 +123,19 @@ fn unix_weekdays_to_cron(field: &str) -> Result<String, String> {
     Ok(list.join(","))
 }
 
-fn weekday(token: &str) -> Result<usize, String> {
+fn weekday(token: &str) -> Result<usize, CronError> {
     if let Ok(n) = token.parse::<usize>() {
         return match n {
             0..=6 => Ok(n),
             7 => Ok(7),
-            _ => Err(format!(
-                "weekday `{n}` is out of range 0–7 (0 and 7 are Sunday)"
-            )),
+            _ => Err(CronError::WeekdayRange(n)),
         };
     }
     let lower = token.to_lowercase();
     DAY_NAMES
         .iter()
         .position(|d| lower.starts_with(d))
-        .ok_or_else(|| format!("`{token}` is not a weekday (0–7 or sun, mon …)"))
+        .ok_or_else(|| CronError::Weekday(token.to_string()))
 }
 
 #[cfg(test)]

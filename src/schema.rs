@@ -54,12 +54,31 @@ pub static SEVERITY: EnumDef = EnumDef {
     values: &[("minor", "一般"), ("major", "较重"), ("serious", "严重")],
 };
 
+/// A problem's status codes, as stored; the SQL compiler and the store
+/// read them from here rather than spelling them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemStatus {
+    Open,
+    Rectifying,
+    Rectified,
+}
+
+impl ProblemStatus {
+    pub const fn code(self) -> &'static str {
+        match self {
+            ProblemStatus::Open => "open",
+            ProblemStatus::Rectifying => "rectifying",
+            ProblemStatus::Rectified => "rectified",
+        }
+    }
+}
+
 pub static PROBLEM_STATUS: EnumDef = EnumDef {
     name: "problem status",
     values: &[
-        ("open", "未整改"),
-        ("rectifying", "整改中"),
-        ("rectified", "已整改"),
+        (ProblemStatus::Open.code(), "未整改"),
+        (ProblemStatus::Rectifying.code(), "整改中"),
+        (ProblemStatus::Rectified.code(), "已整改"),
     ],
 };
 
@@ -72,12 +91,30 @@ pub static SUBJECT_TYPE: EnumDef = EnumDef {
     ],
 };
 
+/// A task's status codes, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskStatus {
+    Open,
+    Done,
+    Cancelled,
+}
+
+impl TaskStatus {
+    pub const fn code(self) -> &'static str {
+        match self {
+            TaskStatus::Open => "open",
+            TaskStatus::Done => "done",
+            TaskStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
 pub static TASK_STATUS: EnumDef = EnumDef {
     name: "task status",
     values: &[
-        ("open", "待办"),
-        ("done", "已完成"),
-        ("cancelled", "已取消"),
+        (TaskStatus::Open.code(), "待办"),
+        (TaskStatus::Done.code(), "已完成"),
+        (TaskStatus::Cancelled.code(), "已取消"),
     ],
 };
 

@@ -70,3 +70,10 @@ mod date_tests {
         assert_eq!(parse_date("soon"), None);
     }
 }
+
+/// Pads `s` on the right to `width` terminal columns (a Chinese character
+/// takes two), so columns line up whatever the script.
+pub fn pad(s: &str, width: usize) -> String {
+    let w = unicode_width::UnicodeWidthStr::width(s);
+    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
+}

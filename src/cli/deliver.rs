@@ -21,11 +21,7 @@ pub(crate) fn deliver_and_report(
     clock: &dyn Clock,
 ) -> Result<ExitCode> {
     let s = deliver(cfg, conn, clock)?;
-    let queued: i64 = conn.query_row(
-        "SELECT count(*) FROM outbox WHERE status = 'queued'",
-        [],
-        |r| r.get(0),
-    )?;
+    let queued = crate::store::outbox::counts(conn)?.queued;
     let place = match cfg.mail.transport {
         crate::config::Transport::File => format!(" to {}", cfg.mail.outbox_dir.display()),
         crate::config::Transport::Smtp => String::new(),
@@ -38,7 +34,7 @@ pub(crate) fn deliver_and_report(
     );
     match s.last_error {
         // After max_attempts (or refused for good): an operational failure.
-        Some(e) if s.failed > 0 => Err(Error::operational(format!(
+        Some(e) if s.failed > 0 => Err(Error::Delivery(format!(
             "{} notice{} failed for good ({e}); `duban notices list --status failed` shows them, `duban notices retry --failed` tries again",
             s.failed,
             if s.failed == 1 { "" } else { "s" }

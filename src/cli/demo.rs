@@ -1,6 +1,6 @@
 //! `duban demo [--scale N]`: a demo office on disk, ready to use.
 
-use super::evaluate::{load_policy, mail_domain, timezone};
+use super::evaluate::{load_policy, mail_domain};
 use crate::clock::{AsOf, Clock, SystemClock};
 use crate::config::{Config, DEFAULT_FILE, TEMPLATE};
 use crate::demo::{Counts, CsvSink, DbSink, Options, generate};
@@ -88,8 +88,8 @@ fn run_policy(
     as_of: Option<NaiveDate>,
 ) -> Result<ExitCode> {
     let cfg = Config::load(Some(&dir.join(DEFAULT_FILE)))?;
-    let policy = load_policy(std::slice::from_ref(&cfg.rules))?;
-    let tz = timezone(&policy, &cfg);
+    let policy = load_policy(std::slice::from_ref(&cfg.rules), &cfg)?;
+    let tz = policy.tz;
     let clock = SystemClock;
     let at = match as_of {
         Some(d) => AsOf::start_of(d, tz),
@@ -110,12 +110,7 @@ fn run_policy(
         policy.rules.len(),
         at.rfc3339()
     );
-    let mut by_kind = conn.prepare(
-        "SELECT kind, count(*) FROM tasks WHERE seq IS NOT NULL GROUP BY kind ORDER BY 2 DESC, 1",
-    )?;
-    let rows = by_kind.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-    for row in rows {
-        let (kind, n) = row?;
+    for (kind, n) in crate::store::tasks::created_by_kind(conn)? {
         let label = policy.task_kind_label(&kind).unwrap_or_default();
         println!("  {n:>6}  {label} ({kind})");
     }

@@ -81,8 +81,8 @@ pub struct DiffArgs {
 }
 
 /// Loads and checks a policy; on errors prints them and fails with exit 1.
-pub(crate) fn load_policy(paths: &[PathBuf]) -> Result<Policy> {
-    let checked = crate::policy::load(paths)?;
+pub(crate) fn load_policy(paths: &[PathBuf], cfg: &Config) -> Result<Policy> {
+    let checked = crate::policy::load(paths, cfg.timezone)?;
     let errors = checked.error_count();
     match checked.policy {
         Some(p) => Ok(p),
@@ -99,18 +99,30 @@ pub(crate) fn load_policy(paths: &[PathBuf]) -> Result<Policy> {
     }
 }
 
-/// The time zone of `today`: the policy's, else the config's.
-pub(crate) fn timezone(policy: &Policy, cfg: &Config) -> chrono_tz::Tz {
-    policy
-        .timezone
-        .as_deref()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(cfg.timezone)
+/// The zone of `today` for commands that read the ledger without
+/// evaluating (`status`, `tasks`): the configured policy's, as `run` uses;
+/// the config's when the policy does not check (with a warning).
+pub(crate) fn office_timezone(cfg: &Config) -> chrono_tz::Tz {
+    match crate::policy::load(std::slice::from_ref(&cfg.rules), cfg.timezone) {
+        Ok(checked) => match checked.policy {
+            Some(p) => return p.tz,
+            None => eprintln!(
+                "warning: the policy in {} does not check; dates are in the config's time zone {}",
+                cfg.rules.display(),
+                cfg.timezone
+            ),
+        },
+        Err(e) => eprintln!(
+            "warning: {e}; dates are in the config's time zone {}",
+            cfg.timezone
+        ),
+    }
+    cfg.timezone
 }
 
 pub(crate) fn as_of(arg: Option<&str>, tz: chrono_tz::Tz, clock: &dyn Clock) -> Result<AsOf> {
     match arg {
-        Some(t) => AsOf::parse(t, tz).map_err(Error::usage),
+        Some(t) => AsOf::parse(t, tz).map_err(|e| Error::usage(e.to_string())),
         None => Ok(AsOf::new(clock.now(), tz)),
     }
 }
@@ -121,15 +133,15 @@ pub(crate) fn mail_domain(cfg: &Config) -> String {
 }
 
 fn rules_of(engine: &Engine<'_>, only: Option<&str>) -> Result<Vec<usize>> {
-    engine.select(only).map_err(Error::usage)
+    engine.select(only).map_err(|e| Error::usage(e.to_string()))
 }
 
 pub fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
-    let policy = load_policy(std::slice::from_ref(&cfg.rules))?;
+    let policy = load_policy(std::slice::from_ref(&cfg.rules), &cfg)?;
     let mut conn = crate::store::open(&cfg.database)?;
     let clock = SystemClock;
-    let as_of = as_of(args.as_of.as_deref(), timezone(&policy, &cfg), &clock)?;
+    let as_of = as_of(args.as_of.as_deref(), policy.tz, &clock)?;
     let engine = Engine::new(&policy, mail_domain(&cfg));
     let rules = rules_of(&engine, args.rule.as_deref())?;
     let mut report = Report::new(args.format, &policy, args.all);
@@ -151,9 +163,9 @@ pub fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<ExitCode> {
 pub fn dry_run(config: &Option<PathBuf>, args: DryRunArgs) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
     let paths = policy_paths(config, &args.paths)?;
-    let policy = load_policy(&paths)?;
+    let policy = load_policy(&paths, &cfg)?;
     let mut conn = crate::store::open(&cfg.database)?;
-    let as_of = as_of(args.as_of.as_deref(), timezone(&policy, &cfg), &SystemClock)?;
+    let as_of = as_of(args.as_of.as_deref(), policy.tz, &SystemClock)?;
     let engine = Engine::new(&policy, mail_domain(&cfg));
     let rules = rules_of(&engine, args.rule.as_deref())?;
     let mut report = Report::new(args.format, &policy, args.all);
@@ -167,10 +179,10 @@ pub fn dry_run(config: &Option<PathBuf>, args: DryRunArgs) -> Result<ExitCode> {
 
 pub fn diff(config: &Option<PathBuf>, args: DiffArgs) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
-    let old = load_named(&args.old, "OLD")?;
-    let new = load_named(&args.new, "NEW")?;
+    let old = load_named(&args.old, "OLD", &cfg)?;
+    let new = load_named(&args.new, "NEW", &cfg)?;
     let mut conn = crate::store::open(&cfg.database)?;
-    let as_of = as_of(args.as_of.as_deref(), timezone(&new, &cfg), &SystemClock)?;
+    let as_of = as_of(args.as_of.as_deref(), new.tz, &SystemClock)?;
     let domain = mail_domain(&cfg);
     let (old_engine, new_engine) = (Engine::new(&old, domain.clone()), Engine::new(&new, domain));
     let printer = std::cell::RefCell::new(DiffPrinter::new(args.format));
@@ -186,8 +198,8 @@ pub fn diff(config: &Option<PathBuf>, args: DiffArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn load_named(path: &Path, which: &str) -> Result<Policy> {
-    load_policy(std::slice::from_ref(&path.to_path_buf())).map_err(|e| match e {
+fn load_named(path: &Path, which: &str, cfg: &Config) -> Result<Policy> {
+    load_policy(std::slice::from_ref(&path.to_path_buf()), cfg).map_err(|e| match e {
         Error::Invalid(m) => Error::Invalid(format!("{which} ({}): {m}", path.display())),
         other => other,
     })

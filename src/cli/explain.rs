@@ -2,13 +2,14 @@
 //! one subject, and what a run would do about it now.
 
 use super::Format;
-use super::evaluate::{as_of, load_policy, mail_domain, timezone};
+use super::evaluate::{as_of, load_policy, mail_domain};
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::engine::{Engine, open_episode};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::interpret::explain::Node;
 use crate::interpret::{Interpreter, Scope, SqliteData};
+use crate::store::episodes;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -33,11 +34,13 @@ pub struct Args {
 
 pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
-    let policy = load_policy(std::slice::from_ref(&cfg.rules))?;
+    let policy = load_policy(std::slice::from_ref(&cfg.rules), &cfg)?;
     let conn = crate::store::open(&cfg.database)?;
-    let at = as_of(args.as_of.as_deref(), timezone(&policy, &cfg), &SystemClock)?;
+    let at = as_of(args.as_of.as_deref(), policy.tz, &SystemClock)?;
     let engine = Engine::new(&policy, mail_domain(&cfg));
-    let i = engine.select(Some(&args.rule)).map_err(Error::usage)?[0];
+    let i = engine
+        .select(Some(&args.rule))
+        .map_err(|e| Error::usage(e.to_string()))?[0];
     let rule = &policy.rules[i];
     let Some(sql_holds) = engine.sql_holds(&conn, i, &at, &args.subject)? else {
         return Err(Error::invalid(format!(
@@ -57,7 +60,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     }];
     let tree = interp.explain(&rule.when, &scopes)?;
     let holds = tree.value == serde_json::Value::Bool(true);
-    let episode = open_episode(&conn, &rule.name, &args.subject)?;
+    let episode = episodes::open(&conn, &rule.name, &args.subject)?;
     let mut now_lines = Vec::new();
     let mut now_actions = Vec::new();
     let mut now_skipped = Vec::new();
@@ -103,9 +106,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
                 .unwrap_or(0)
                 .min(28);
             for (value, text) in lines {
-                let pad =
-                    width.saturating_sub(unicode_width::UnicodeWidthStr::width(value.as_str()));
-                println!("  {value}{}  {text}", " ".repeat(pad));
+                println!("  {}  {text}", crate::text::pad(&value, width));
             }
             if holds != sql_holds {
                 println!(

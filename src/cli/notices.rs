@@ -3,9 +3,8 @@
 use super::Format;
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::deliver::outbox::{RetryWhich, retry};
 use crate::error::{Error, Result};
-use rusqlite::params;
+use crate::store::outbox::{self, NoticeStatus, RetryWhich, retry};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -74,63 +73,51 @@ fn list(
     format: Format,
     limit: u64,
 ) -> Result<()> {
-    let mut stmt = conn.prepare(
-        "SELECT id, status, attempts, created_at, rule, subject_type, subject_id, recipients, subject,
-                coalesce(last_error, ''), coalesce(sent_at, ''), message_id, task_id
-         FROM outbox WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2",
-    )?;
-    let mut rows = stmt.query(params![status, limit as i64])?;
+    let status = status.as_deref().and_then(NoticeStatus::parse);
     let mut n = 0;
-    while let Some(r) = rows.next()? {
+    outbox::list(conn, status, limit, &mut |r| {
         n += 1;
-        let recipients: serde_json::Value =
-            serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default();
-        let to: Vec<String> = recipients
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|x| {
-                        x["name"]
-                            .as_str()
-                            .or(x["email"].as_str())
-                            .unwrap_or("")
-                            .to_string()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let recipients: serde_json::Value = serde_json::from_str(&r.recipients).unwrap_or_default();
         match format {
             Format::Json => {
                 let v = serde_json::json!({
-                    "id": r.get::<_, i64>(0)?, "status": r.get::<_, String>(1)?, "attempts": r.get::<_, i64>(2)?,
-                    "created_at": r.get::<_, String>(3)?, "rule": r.get::<_, String>(4)?,
-                    "entity": r.get::<_, String>(5)?, "subject": r.get::<_, String>(6)?,
-                    "to": recipients, "title": r.get::<_, String>(8)?, "last_error": r.get::<_, String>(9)?,
-                    "sent_at": r.get::<_, String>(10)?, "message_id": r.get::<_, String>(11)?,
-                    "task": r.get::<_, Option<String>>(12)?,
+                    "id": r.id, "status": r.status, "attempts": r.attempts,
+                    "created_at": r.created_at, "rule": r.rule,
+                    "entity": r.entity, "subject": r.subject_id,
+                    "to": recipients, "title": r.subject,
+                    "last_error": r.last_error.as_deref().unwrap_or(""),
+                    "sent_at": r.sent_at.as_deref().unwrap_or(""), "message_id": r.message_id,
+                    "task": r.task_id,
                 });
                 println!("{v}");
             }
             Format::Table => {
-                let error = r.get::<_, String>(9)?;
+                let to: Vec<&str> = recipients
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|x| x["name"].as_str().or(x["email"].as_str()).unwrap_or(""))
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 println!(
                     "#{:<5} {:<8} {} attempt{}  {} → {}  {}{}",
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    if r.get::<_, i64>(2)? == 1 { "" } else { "s" },
-                    r.get::<_, String>(6)?,
+                    r.id,
+                    r.status,
+                    r.attempts,
+                    if r.attempts == 1 { "" } else { "s" },
+                    r.subject_id,
                     to.join(", "),
-                    r.get::<_, String>(8)?,
-                    if error.is_empty() {
-                        String::new()
-                    } else {
-                        format!("\n        last error: {error}")
+                    r.subject,
+                    match r.last_error.as_deref() {
+                        Some(e) if !e.is_empty() => format!("\n        last error: {e}"),
+                        _ => String::new(),
                     }
                 );
             }
         }
-    }
+        Ok(())
+    })?;
     if format == Format::Table {
         println!("{n} notice{} shown", if n == 1 { "" } else { "s" });
     }

@@ -26,11 +26,14 @@ pub struct Report<'p> {
 }
 
 fn io(e: std::io::Error) -> Error {
-    Error::operational(format!("writing output: {e}"))
+    Error::Io {
+        what: "writing output".into(),
+        source: e,
+    }
 }
 
 fn json_text<T: serde::Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| Error::operational(e.to_string()))
+    serde_json::to_string(v).map_err(|e| Error::failed("encoding JSON", e))
 }
 
 impl<'p> Report<'p> {

@@ -1,7 +1,7 @@
 //! `duban simulate [RULES] --days N`: what the next days' scheduled runs
 //! would do if the case data stayed as it is.
 
-use super::evaluate::{as_of, load_policy, mail_domain, timezone};
+use super::evaluate::{as_of, load_policy, mail_domain};
 use super::{Format, policy_paths};
 use crate::clock::SystemClock;
 use crate::config::Config;
@@ -42,13 +42,13 @@ pub struct Args {
 
 pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
-    let policy = load_policy(&policy_paths(config, &args.paths)?)?;
+    let policy = load_policy(&policy_paths(config, &args.paths)?, &cfg)?;
     let old = match &args.against {
-        Some(p) => Some(load_policy(std::slice::from_ref(p))?),
+        Some(p) => Some(load_policy(std::slice::from_ref(p), &cfg)?),
         None => None,
     };
     let mut conn = crate::store::open(&cfg.database)?;
-    let tz = timezone(&policy, &cfg);
+    let tz = policy.tz;
     let from = as_of(args.as_of.as_deref(), tz, &SystemClock)?;
     let domain = mail_domain(&cfg);
     let run_one = |conn: &mut rusqlite::Connection, p: &Policy| -> Result<Vec<Day>> {
@@ -217,12 +217,9 @@ fn print_table(policy: &Policy, from: &str, n: u32, days: &[Day], old: Option<&[
     );
     for r in &policy.rules {
         if let Some(t) = all.get(&r.name).filter(|t| t.firings > 0) {
-            let pad =
-                24usize.saturating_sub(unicode_width::UnicodeWidthStr::width(r.name.as_str()));
             println!(
-                "  {}{} {:>7} firings · {:>7} tasks · {:>7} notices  {}",
-                r.name,
-                " ".repeat(pad),
+                "  {} {:>7} firings · {:>7} tasks · {:>7} notices  {}",
+                crate::text::pad(&r.name, 24),
                 t.firings,
                 t.tasks,
                 t.notices,

@@ -4,6 +4,8 @@
 use crate::clock::{AsOf, Clock, SystemClock};
 use crate::config::Config;
 use crate::error::Result;
+use crate::store::{outbox, runs, tasks};
+use crate::text::pad;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,80 +20,54 @@ pub struct Args {
 pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
     let conn = crate::store::open(&cfg.database)?;
-    let today = AsOf::new(SystemClock.now(), cfg.timezone).today.to_string();
+    let today = AsOf::new(SystemClock.now(), super::evaluate::office_timezone(&cfg)).today;
     println!("database {}", cfg.database.display());
     println!("\nlast runs:");
-    let mut stmt = conn.prepare(
-        "SELECT id, kind, as_of, rules, fired, tasks, notices, skipped, coalesce(finished_at, ''), substr(policy_hash, 1, 19)
-         FROM runs ORDER BY id DESC LIMIT ?1",
-    )?;
-    let mut rows = stmt.query([args.runs as i64])?;
-    let mut any = false;
-    while let Some(r) = rows.next()? {
-        any = true;
-        let finished: String = r.get(8)?;
+    let runs = runs::recent(&conn, args.runs)?;
+    for r in &runs {
         println!(
             "  #{:<4} {:<9} as of {} · {} rule{} · {} fired · {} tasks · {} notices · {} skipped · {}",
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            if r.get::<_, i64>(3)? == 1 { "" } else { "s" },
-            r.get::<_, i64>(4)?,
-            r.get::<_, i64>(5)?,
-            r.get::<_, i64>(6)?,
-            r.get::<_, i64>(7)?,
-            if finished.is_empty() {
-                "interrupted or running".to_string()
-            } else {
-                format!("finished {finished}")
+            r.id,
+            r.kind,
+            r.as_of,
+            r.rules,
+            if r.rules == 1 { "" } else { "s" },
+            r.fired,
+            r.tasks,
+            r.notices,
+            r.skipped,
+            match &r.finished_at {
+                Some(f) => format!("finished {f}"),
+                None => "interrupted or running".to_string(),
             },
         );
     }
-    if !any {
+    if runs.is_empty() {
         println!("  none yet: `duban run` evaluates the policy");
     }
-    let (open, overdue, done, cancelled): (i64, i64, i64, i64) = conn.query_row(
-        "SELECT count(*) FILTER (WHERE status = 'open'), count(*) FILTER (WHERE status = 'open' AND due < ?1),
-                count(*) FILTER (WHERE status = 'done'), count(*) FILTER (WHERE status = 'cancelled') FROM tasks",
-        [&today],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-    )?;
-    println!("\ntasks: {open} open ({overdue} overdue) · {done} done · {cancelled} cancelled");
-    let mut stmt = conn.prepare(
-        "SELECT kind, count(*), count(*) FILTER (WHERE due < ?1) FROM tasks WHERE status = 'open' GROUP BY kind ORDER BY 2 DESC",
-    )?;
-    let mut rows = stmt.query([&today])?;
-    while let Some(r) = rows.next()? {
-        let kind: String = r.get(0)?;
+    let t = tasks::counts(&conn, today)?;
+    println!(
+        "\ntasks: {} open ({} overdue) · {} done · {} cancelled",
+        t.open, t.overdue, t.done, t.cancelled
+    );
+    for (kind, open, overdue) in tasks::open_by_kind(&conn, today)? {
         let label = crate::schema::standard_task_kind(&kind)
             .map(|(_, l)| l)
             .unwrap_or("");
         println!(
-            "  {:<26} {:>6} open  {:>6} overdue",
-            format!("{kind} {label}"),
-            r.get::<_, i64>(1)?,
-            r.get::<_, i64>(2)?
+            "  {} {open:>6} open  {overdue:>6} overdue",
+            pad(&format!("{kind} {label}"), 32)
         );
     }
-    let (queued, sending, sent, failed): (i64, i64, i64, i64) = conn.query_row(
-        "SELECT count(*) FILTER (WHERE status = 'queued'), count(*) FILTER (WHERE status = 'sending'),
-                count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status = 'failed') FROM outbox",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-    )?;
-    println!("\nnotices: {queued} queued · {sending} sending · {sent} sent · {failed} failed");
-    let last_error: Option<String> = conn
-        .query_row(
-            "SELECT last_error FROM outbox WHERE last_error IS NOT NULL AND status IN ('queued', 'failed') ORDER BY id DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .ok();
-    if let Some(e) = last_error {
+    let n = outbox::counts(&conn)?;
+    println!(
+        "\nnotices: {} queued · {} sending · {} sent · {} failed",
+        n.queued, n.sending, n.sent, n.failed
+    );
+    if let Some(e) = outbox::last_error(&conn)? {
         println!("  last error: {e}");
     }
-    if failed > 0 {
+    if n.failed > 0 {
         println!(
             "  `duban notices list --status failed` shows them; `duban notices retry --failed` tries again"
         );

@@ -1,11 +1,12 @@
 //! `duban tasks list|show|done|cancel`: the task ledger.
 
 use super::Format;
+use crate::clock::utc_text;
 use crate::clock::{AsOf, Clock, SystemClock};
 use crate::config::Config;
-use crate::engine::utc_text;
 use crate::error::{Error, Result};
 use crate::store::tasks::{self, Filter, Task};
+use crate::text::pad;
 use chrono::NaiveDate;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -75,7 +76,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
     let conn = crate::store::open(&cfg.database)?;
     let clock = SystemClock;
-    let today = AsOf::new(clock.now(), cfg.timezone).today;
+    let today = AsOf::new(clock.now(), super::evaluate::office_timezone(&cfg)).today;
     match args.command {
         Command::List {
             open,
@@ -117,7 +118,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
         Command::Show { id } => {
             let t = tasks::get(&conn, &id)?;
             show(&t);
-            for (nid, status, subject) in tasks::notices_of(&conn, &id)? {
+            for (nid, status, subject) in crate::store::outbox::of_task(&conn, &id)? {
                 println!("notice #{nid} ({status}): {subject}");
             }
         }
@@ -176,13 +177,8 @@ fn person(id: &Option<String>, name: &Option<String>) -> String {
     }
 }
 
-fn pad(s: &str, width: usize) -> String {
-    let w = unicode_width::UnicodeWidthStr::width(s);
-    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
-}
-
 fn line(t: &Task, today: NaiveDate) -> String {
-    let overdue = t.status == "open"
+    let overdue = t.status == crate::schema::TaskStatus::Open.code()
         && t.due
             .as_deref()
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())

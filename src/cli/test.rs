@@ -29,7 +29,7 @@ pub struct Args {
 pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
     let policy_dir = args.rules.clone().unwrap_or_else(|| cfg.rules.clone());
-    let policy = load_policy(std::slice::from_ref(&policy_dir))?;
+    let policy = load_policy(std::slice::from_ref(&policy_dir), &cfg)?;
     let path = args.path.clone().unwrap_or_else(|| policy_dir.clone());
     let files = crate::policytest::find(&path)?;
     if files.is_empty() {

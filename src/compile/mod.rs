@@ -11,7 +11,7 @@
 //! [`CompiledRule`] for the column layout. Pure: builds text, runs nothing.
 
 use crate::lang::ir::*;
-use crate::schema::{Derived, Entity, FieldType, Link};
+use crate::schema::{Derived, Entity, FieldType, Link, ProblemStatus};
 use rusqlite::types::Value;
 
 /// One rule, ready to run.
@@ -182,14 +182,7 @@ pub fn compile_rule(policy: &Policy, rule: &Rule) -> CompiledRule {
 /// The type of a path's value.
 pub fn path_type(policy: &Policy, p: &FieldPath) -> Ty {
     match p.end {
-        PathEnd::Field(f) => match f.def().ty {
-            FieldType::Text => Ty::Text,
-            FieldType::Number => Ty::Number,
-            FieldType::Date => Ty::Date,
-            FieldType::Enum(e) => Ty::Enum(e),
-            FieldType::Ref(e) => Ty::Ref(e),
-            FieldType::TaskKind => Ty::TaskKind,
-        },
+        PathEnd::Field(f) => Ty::of_field(f.def().ty),
         PathEnd::Define(i) => policy
             .defines
             .get(i)
@@ -273,8 +266,9 @@ impl Compiler<'_> {
                 let def = f.def();
                 match (def.derived, def.column()) {
                     (Some(Derived::OverdueDays), _) => format!(
-                        "(CASE WHEN {alias}.status <> 'rectified' AND {alias}.deadline < ?1 \
-                         THEN CAST(julianday(?1) - julianday({alias}.deadline) AS INTEGER) ELSE 0 END)"
+                        "(CASE WHEN {alias}.status <> '{rectified}' AND {alias}.deadline < ?1 \
+                         THEN CAST(julianday(?1) - julianday({alias}.deadline) AS INTEGER) ELSE 0 END)",
+                        rectified = ProblemStatus::Rectified.code()
                     ),
                     (Some(Derived::OpenDays), _) => {
                         format!("CAST(julianday(?1) - julianday({alias}.found_on) AS INTEGER)")
@@ -446,8 +440,9 @@ impl Compiler<'_> {
                         "1".into()
                     } else {
                         format!(
-                            "coalesce({alias}.status <> 'rectified' AND {alias}.deadline <= {}, 0)",
-                            shifted(this, -k)
+                            "coalesce({alias}.status <> '{rectified}' AND {alias}.deadline <= {}, 0)",
+                            shifted(this, -k),
+                            rectified = ProblemStatus::Rectified.code()
                         )
                     }
                 };

@@ -29,16 +29,7 @@ pub struct Due {
 
 /// The scheduled time each rule last ran for.
 pub fn last_runs(conn: &Connection) -> Result<HashMap<String, DateTime<FixedOffset>>> {
-    let mut stmt = conn.prepare("SELECT rule, last_scheduled_at FROM schedule_state")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    let mut out = HashMap::new();
-    for row in rows {
-        let (rule, at) = row?;
-        if let Ok(t) = DateTime::parse_from_rfc3339(&at) {
-            out.insert(rule, t);
-        }
-    }
-    Ok(out)
+    crate::store::runs::last_scheduled(conn)
 }
 
 /// The latest scheduled time at or before `now`, looking back up to a year.

@@ -24,7 +24,10 @@ impl ServiceLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| Error::operational(format!("{}: {e}", path.display())))?;
+            .map_err(|source| Error::Io {
+                what: path.display().to_string(),
+                source,
+            })?;
         if file.try_lock().is_err() {
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);

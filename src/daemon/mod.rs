@@ -20,7 +20,7 @@
 pub mod due;
 pub mod lock;
 
-use crate::clock::{AsOf, Clock, SystemClock};
+use crate::clock::{AsOf, Clock};
 use crate::config::Config;
 use crate::engine::{Engine, RunOptions};
 use crate::error::{Error, Result};
@@ -33,11 +33,19 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tracing::{debug, error, info, warn};
 
+/// Opens a transport for one delivery round (the configured one; tests
+/// may give their own).
+pub type TransportFactory =
+    dyn Fn(&Config) -> Result<Box<dyn crate::deliver::transport::Transport>> + Send + Sync;
+
 pub struct Options {
     /// Run what is due, deliver, and exit.
     pub once: bool,
     /// How often the delivery worker looks at the outbox.
     pub delivery_poll: Duration,
+    /// The wall clock: the command line gives the system clock.
+    pub clock: Arc<dyn Clock>,
+    pub transport: Arc<TransportFactory>,
 }
 
 /// What the tasks of the service share.
@@ -45,6 +53,7 @@ struct Shared {
     cfg: Config,
     policy: Mutex<Arc<Policy>>,
     clock: Arc<dyn Clock>,
+    transport: Arc<TransportFactory>,
     /// Set on SIGTERM/SIGINT: take no new work.
     stop: AtomicBool,
     wake_delivery: Notify,
@@ -57,14 +66,6 @@ impl Shared {
             Ok(p) => p.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
-    }
-
-    fn tz(&self, policy: &Policy) -> Tz {
-        policy
-            .timezone
-            .as_deref()
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(self.cfg.timezone)
     }
 
     fn stopping(&self) -> bool {
@@ -82,7 +83,8 @@ pub fn serve(cfg: Config, opts: Options) -> Result<()> {
     let shared = Arc::new(Shared {
         cfg,
         policy: Mutex::new(Arc::new(policy)),
-        clock: Arc::new(SystemClock),
+        clock: opts.clock.clone(),
+        transport: opts.transport.clone(),
         stop: AtomicBool::new(false),
         wake_delivery: Notify::new(),
         domain,
@@ -91,7 +93,7 @@ pub fn serve(cfg: Config, opts: Options) -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::operational(format!("starting the service: {e}")))?;
+        .map_err(|e| Error::failed("starting the service", e))?;
     let result = runtime.block_on(service(shared, opts));
     drop(lock);
     result
@@ -99,7 +101,7 @@ pub fn serve(cfg: Config, opts: Options) -> Result<()> {
 
 /// Loads and checks the configured policy; its errors, rendered, on failure.
 fn load(cfg: &Config) -> Result<Policy> {
-    let checked = crate::policy::load(std::slice::from_ref(&cfg.rules))?;
+    let checked = crate::policy::load(std::slice::from_ref(&cfg.rules), cfg.timezone)?;
     let errors = checked.error_count();
     match checked.policy {
         Some(p) => Ok(p),
@@ -215,7 +217,7 @@ async fn next_run(shared: &Arc<Shared>) -> Option<DateTime<Tz>> {
         let conn = crate::store::open(&s.cfg.database)?;
         let last = due::last_runs(&conn)?;
         let engine = Engine::new(&policy, s.domain.clone());
-        let now = s.clock.now().with_timezone(&s.tz(&policy));
+        let now = s.clock.now().with_timezone(&policy.tz);
         Ok(due::next_times(&engine, &last, &now)?
             .into_iter()
             .flatten()
@@ -245,7 +247,7 @@ async fn run_due(shared: &Arc<Shared>, starting: bool) {
     let s = shared.clone();
     let result = tokio::task::spawn_blocking(move || -> Result<()> {
         let policy = s.policy();
-        let tz = s.tz(&policy);
+        let tz = policy.tz;
         let mut conn = crate::store::open(&s.cfg.database)?;
         let last = due::last_runs(&conn)?;
         let engine = Engine::new(&policy, s.domain.clone());
@@ -324,7 +326,7 @@ async fn deliver(shared: &Arc<Shared>) {
     let s = shared.clone();
     let result = tokio::task::spawn_blocking(move || -> Result<crate::deliver::outbox::Stats> {
         let conn = crate::store::open(&s.cfg.database)?;
-        let mut transport = crate::deliver::transport::from_config(&s.cfg)?;
+        let mut transport = (s.transport)(&s.cfg)?;
         let mut settings = crate::deliver::outbox::Settings::from_config(&s.cfg);
         settings.stop = Some(&s.stop);
         crate::deliver::outbox::deliver_due(&conn, transport.as_mut(), &settings, s.clock.as_ref())

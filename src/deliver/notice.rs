@@ -63,13 +63,11 @@ impl NoticeContext<'_> {
     }
 
     /// A policy template, rendered.
-    pub fn render(&self, t: &Template) -> Result<Rendered, String> {
+    pub fn render(&self, t: &Template) -> Result<Rendered, minijinja::Error> {
         let env = crate::lang::template::environment();
         let ctx = self.template_context();
-        let subject = env
-            .render_str(&t.subject, ctx.clone())
-            .map_err(|e| e.to_string())?;
-        let body = env.render_str(&t.body, ctx).map_err(|e| e.to_string())?;
+        let subject = env.render_str(&t.subject, ctx.clone())?;
+        let body = env.render_str(&t.body, ctx)?;
         Ok(Rendered {
             subject: one_line(&subject),
             body,

@@ -17,12 +17,12 @@
 
 use super::message::{Outgoing, RecipientRow, build};
 use super::transport::Transport;
-use crate::clock::Clock;
+use crate::clock::{Clock, utc_text};
 use crate::config::Delivery;
-use crate::engine::utc_text;
 use crate::error::Result;
+use crate::store::outbox;
 use chrono::Duration;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Stats {
@@ -66,11 +66,7 @@ pub fn deliver_due(
     clock: &dyn Clock,
 ) -> Result<Stats> {
     let mut stats = Stats::default();
-    let now = clock.now();
-    conn.execute(
-        "UPDATE outbox SET status = 'queued' WHERE status = 'sending' AND next_attempt_at <= ?1",
-        params![utc_text(now)],
-    )?;
+    outbox::release_expired_claims(conn, &utc_text(clock.now()))?;
     loop {
         if s.stop
             .is_some_and(|x| x.load(std::sync::atomic::Ordering::SeqCst))
@@ -78,21 +74,10 @@ pub fn deliver_due(
             break;
         }
         let now = clock.now();
-        let next: Option<i64> = conn
-            .query_row(
-                "SELECT id FROM outbox WHERE status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)
-                 ORDER BY id LIMIT 1",
-                params![utc_text(now)],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(id) = next else { break };
-        let claimed = conn.execute(
-            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?2
-             WHERE id = ?1 AND status = 'queued'",
-            params![id, utc_text(now + s.claim_for)],
-        )?;
-        if claimed == 0 {
+        let Some(id) = outbox::next_due(conn, &utc_text(now))? else {
+            break;
+        };
+        if !outbox::claim(conn, id, &utc_text(now + s.claim_for))? {
             continue;
         }
         let (notice, attempts) = load(conn, id)?;
@@ -104,26 +89,17 @@ pub fn deliver_due(
         };
         match outcome {
             Ok(()) => {
-                conn.execute(
-                    "UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = NULL, next_attempt_at = NULL WHERE id = ?1",
-                    params![id, utc_text(clock.now())],
-                )?;
+                outbox::mark_sent(conn, id, &utc_text(clock.now()))?;
                 stats.sent += 1;
             }
             Err((permanent, message)) => {
                 let give_up = permanent || attempts >= i64::from(s.delivery.max_attempts);
                 if give_up {
-                    conn.execute(
-                        "UPDATE outbox SET status = 'failed', last_error = ?2, next_attempt_at = NULL WHERE id = ?1",
-                        params![id, message],
-                    )?;
+                    outbox::mark_failed(conn, id, &message)?;
                     stats.failed += 1;
                 } else {
                     let wait = backoff(s.delivery.backoff_s, attempts);
-                    conn.execute(
-                        "UPDATE outbox SET status = 'queued', last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
-                        params![id, message, utc_text(clock.now() + wait)],
-                    )?;
+                    outbox::defer(conn, id, &message, &utc_text(clock.now() + wait))?;
                     stats.deferred += 1;
                 }
                 stats.last_error = Some(message);
@@ -145,62 +121,19 @@ pub fn backoff(backoff_s: u64, attempts: i64) -> Duration {
 }
 
 fn load(conn: &Connection, id: i64) -> Result<(Outgoing, i64)> {
-    let row = conn.query_row(
-        "SELECT message_id, recipients, subject, body, ics, attempts FROM outbox WHERE id = ?1",
-        params![id],
-        |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, i64>(5)?,
-            ))
-        },
-    )?;
-    let recipients: Vec<RecipientRow> = serde_json::from_str(&row.1).unwrap_or_default();
+    let n = outbox::load(conn, id)?;
+    let recipients: Vec<RecipientRow> = serde_json::from_str(&n.recipients).unwrap_or_default();
     Ok((
         Outgoing {
-            id,
-            message_id: row.0,
+            id: n.id,
+            message_id: n.message_id,
             recipients,
-            subject: row.2,
-            body: row.3,
-            ics: row.4,
+            subject: n.subject,
+            body: n.body,
+            ics: n.ics,
         },
-        row.5,
+        n.attempts,
     ))
-}
-
-/// Which notices `notices retry` takes.
-pub enum RetryWhich {
-    /// Every queued notice, now rather than after its backoff.
-    Queued,
-    /// Every failed notice, with its attempts counted afresh.
-    Failed,
-    One(i64),
-}
-
-/// Makes notices due now; returns how many.
-pub fn retry(conn: &Connection, which: RetryWhich) -> Result<usize> {
-    let n = match which {
-        RetryWhich::Queued => conn.execute(
-            "UPDATE outbox SET next_attempt_at = NULL WHERE status = 'queued'",
-            [],
-        )?,
-        RetryWhich::Failed => conn.execute(
-            "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = NULL WHERE status = 'failed'",
-            [],
-        )?,
-        RetryWhich::One(id) => conn.execute(
-            "UPDATE outbox SET status = 'queued', next_attempt_at = NULL,
-                    attempts = CASE WHEN status = 'failed' THEN 0 ELSE attempts END
-             WHERE id = ?1 AND status IN ('queued', 'failed')",
-            params![id],
-        )?,
-    };
-    Ok(n)
 }
 
 #[cfg(test)]

@@ -101,7 +101,7 @@ impl SmtpTransport {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| Error::operational(format!("starting the mail client: {e}")))?;
+            .map_err(|e| Error::failed("starting the mail client", e))?;
         Ok(SmtpTransport {
             runtime,
             settings: smtp.clone(),

@@ -7,7 +7,9 @@ use super::plan::{Episode, Plan, Planned};
 use crate::clock::AsOf;
 use crate::deliver::notice::{NoticeContext, Rendered, TaskInfo, task_ics};
 use crate::error::Result;
-use rusqlite::{Connection, params};
+use crate::store::episodes::{self, Episodes};
+use crate::store::{audit, outbox, tasks};
+use rusqlite::Connection;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -26,10 +28,7 @@ impl<'c, 'e> Writer<'c, 'e> {
         as_of: &AsOf,
         run_id: i64,
     ) -> Result<Self> {
-        let next_seq: i64 =
-            conn.query_row("SELECT coalesce(max(seq), 0) + 1 FROM tasks", [], |r| {
-                r.get(0)
-            })?;
+        let next_seq = tasks::next_seq(conn)?;
         Ok(Writer {
             conn,
             engine,
@@ -44,11 +43,7 @@ impl<'c, 'e> Writer<'c, 'e> {
     fn free_task_id(&mut self) -> Result<String> {
         loop {
             let id = format!("T{:06}", self.next_seq);
-            let taken: bool = self
-                .conn
-                .prepare_cached("SELECT EXISTS (SELECT 1 FROM tasks WHERE id = ?1)")?
-                .query_row([&id], |r| r.get(0))?;
-            if !taken {
+            if !tasks::exists(self.conn, &id)? {
                 return Ok(id);
             }
             self.next_seq += 1;
@@ -89,28 +84,27 @@ impl<'c, 'e> Writer<'c, 'e> {
         notice: &Rendered,
         ics: Option<&str>,
     ) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO outbox (message_id, rule, subject_type, subject_id, task_id, recipients, subject, body, ics, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
+        outbox::queue(
+            self.conn,
+            &outbox::NewNotice {
                 message_id,
-                p.rule.name,
-                p.rule.entity.name(),
-                p.subject,
+                rule: &p.rule.name,
+                entity: p.rule.entity.name(),
+                subject_id: p.subject,
                 task_id,
-                recipients.to_string(),
-                notice.subject,
-                notice.body,
+                recipients: &recipients.to_string(),
+                subject: &notice.subject,
+                body: &notice.body,
                 ics,
-                self.as_of.rfc3339()
-            ],
+                created_at: &self.as_of.rfc3339(),
+            },
         )?;
         Ok(())
     }
 
     /// Records one firing.
     pub fn apply(&mut self, p: &Plan<'_>) -> Result<()> {
-        let (episode, fired) = record_episode(self.conn, "episodes", p, &self.as_of)?;
+        let (episode, fired) = record_episode(self.conn, Episodes::Live, p, &self.as_of)?;
         let policy = self.engine.policy;
         let facts_list = p.facts();
         let values = p.template_values();
@@ -122,7 +116,7 @@ impl<'c, 'e> Writer<'c, 'e> {
             facts: &facts_list,
             values: &values,
         };
-        let facts = p.facts_json();
+        let facts_text = p.facts_json().to_string();
         let mut done = Vec::new();
         let mut notes: Vec<serde_json::Value> = p.skipped_json().map(|s| json!(s)).collect();
         for (k, (a, shown)) in p.actions.iter().zip(p.actions_json()).enumerate() {
@@ -135,32 +129,28 @@ impl<'c, 'e> Writer<'c, 'e> {
                     due,
                 } => {
                     let task_id = self.free_task_id()?;
-                    self.conn.execute(
-                        "INSERT INTO tasks (id, subject_type, subject_id, kind, status, target_id, assignee_id, due,
-                                            created_on, rule, seq, episode_id, policy_hash, facts, created_at)
-                         VALUES (?1, ?2, ?3, ?4, 'open', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                        params![
-                            task_id,
-                            p.rule.entity.name(),
-                            p.subject,
+                    tasks::insert(
+                        self.conn,
+                        &tasks::NewTask {
+                            id: &task_id,
+                            seq: self.next_seq,
+                            entity: p.rule.entity.name(),
+                            subject_id: p.subject,
                             kind,
-                            target.id,
-                            assignee.as_ref().map(|x| x.id),
-                            due.to_string(),
-                            self.as_of.today.to_string(),
-                            p.rule.name,
-                            self.next_seq,
-                            episode,
-                            policy.hash,
-                            facts.to_string(),
-                            self.as_of.rfc3339()
-                        ],
+                            target: target.id,
+                            assignee: assignee.as_ref().map(|x| x.id),
+                            due: *due,
+                            created_on: self.as_of.today,
+                            rule: &p.rule.name,
+                            episode_id: episode,
+                            policy_hash: &policy.hash,
+                            facts: &facts_text,
+                            created_at: &self.as_of.rfc3339(),
+                        },
                     )?;
                     self.next_seq += 1;
                     record["task_id"] = json!(task_id);
-                    if let Some(person) = assignee
-                        && let Some(email) = person.email
-                    {
+                    if let Some((person, email)) = a.assignee_notice() {
                         let label = policy
                             .task_kind_label(kind)
                             .unwrap_or_else(|| kind.to_string());
@@ -200,32 +190,31 @@ impl<'c, 'e> Writer<'c, 'e> {
             }
             done.push(record);
         }
-        self.conn.execute(
-            "INSERT INTO audit (run_id, rule, subject_type, subject_id, episode_id, as_of, policy_hash, facts, actions, skipped)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                self.run_id,
-                p.rule.name,
-                p.rule.entity.name(),
-                p.subject,
-                episode,
-                self.as_of.rfc3339(),
-                policy.hash,
-                facts.to_string(),
-                serde_json::Value::Array(done).to_string(),
-                serde_json::Value::Array(notes).to_string()
-            ],
+        audit::record(
+            self.conn,
+            &audit::Firing {
+                run_id: self.run_id,
+                rule: &p.rule.name,
+                entity: p.rule.entity.name(),
+                subject: p.subject,
+                episode_id: episode,
+                as_of: &self.as_of.rfc3339(),
+                policy_hash: &policy.hash,
+                facts: &facts_text,
+                actions: &serde_json::Value::Array(done).to_string(),
+                skipped: &serde_json::Value::Array(notes).to_string(),
+            },
         )?;
         Ok(())
     }
 }
 
-/// Starts the firing's episode, or counts a repeat in it, in `table`
-/// (`episodes`, or the simulation's copy); returns its id and how many
-/// times it has fired.
+/// Starts the firing's episode, or counts a repeat in it, in `which`
+/// (the live episodes, or the simulation's copy); returns its id and how
+/// many times it has fired.
 pub fn record_episode(
     conn: &Connection,
-    table: &str,
+    which: Episodes,
     p: &Plan<'_>,
     as_of: &AsOf,
 ) -> Result<(i64, i64)> {
@@ -233,18 +222,19 @@ pub fn record_episode(
     let on = as_of.today.to_string();
     match p.episode {
         Episode::New => {
-            conn.prepare_cached(&format!(
-                "INSERT INTO {table} (rule, subject_type, subject_id, started_at, last_fired_at, last_fired_on, fired)
-                 VALUES (?1, ?2, ?3, ?4, ?4, ?5, 1)"
-            ))?
-            .execute(params![p.rule.name, p.rule.entity.name(), p.subject, at, on])?;
-            Ok((conn.last_insert_rowid(), 1))
+            let id = episodes::start(
+                conn,
+                which,
+                &p.rule.name,
+                p.rule.entity.name(),
+                p.subject,
+                &at,
+                &on,
+            )?;
+            Ok((id, 1))
         }
         Episode::Repeat { id, fired } => {
-            conn.prepare_cached(&format!(
-                "UPDATE {table} SET last_fired_at = ?2, last_fired_on = ?3, fired = fired + 1 WHERE id = ?1"
-            ))?
-            .execute(params![id, at, on])?;
+            episodes::fire_again(conn, which, id, &at, &on)?;
             Ok((id, fired + 1))
         }
     }

@@ -35,8 +35,9 @@ pub fn diff(
                 super::Mode::Report { fresh: false },
                 &mut |p| {
                     for a in p.actions_json() {
-                        let text = serde_json::to_string(&a)
-                            .map_err(|e| crate::error::Error::operational(e.to_string()))?;
+                        let text = serde_json::to_string(&a).map_err(|e| {
+                            crate::error::Error::failed("diff: encoding an action", e)
+                        })?;
                         insert.execute(rusqlite::params![side, text])?;
                     }
                     Ok(())
@@ -56,7 +57,7 @@ pub fn diff(
         while let Some(r) = rows.next()? {
             let text: String = r.get(0)?;
             let action: ActionJson = serde_json::from_str(&text)
-                .map_err(|e| crate::error::Error::operational(format!("diff: {e}")))?;
+                .map_err(|e| crate::error::Error::failed("diff: decoding an action", e))?;
             sink(action)?;
         }
     }

@@ -12,13 +12,16 @@ pub mod diff;
 pub mod plan;
 pub mod simulate;
 
-use crate::clock::{AsOf, Clock};
+use crate::clock::{AsOf, Clock, utc_text};
 use crate::compile::{CompiledRule, compile_policy};
 use crate::error::Result;
 use crate::lang::ir::Policy;
+use crate::store::episodes::{self, Episodes};
+use crate::store::firings::{self, RuleSql, Shape};
+use crate::store::runs;
 use plan::{Episode, Plan};
 use rusqlite::types::{Value as Sql, ValueRef as SqlRef};
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior};
 
 /// A checked policy with its rules compiled once.
 pub struct Engine<'p> {
@@ -27,6 +30,11 @@ pub struct Engine<'p> {
     /// Domain for Message-IDs and calendar UIDs.
     pub domain: String,
 }
+
+/// A rule name the policy does not have (with a did-you-mean).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct NoSuchRule(String);
 
 /// What an evaluation does with its firings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,11 +49,11 @@ pub enum Mode {
 }
 
 impl Mode {
-    /// The table of episodes this mode reads and writes.
-    fn episodes(self) -> &'static str {
+    /// The episodes this mode reads and writes.
+    fn episodes(self) -> Episodes {
         match self {
-            Mode::Simulate => "temp.sim_episodes",
-            _ => "episodes",
+            Mode::Simulate => Episodes::Simulated,
+            _ => Episodes::Live,
         }
     }
 
@@ -112,7 +120,7 @@ impl<'p> Engine<'p> {
     }
 
     /// Indexes of the rules to evaluate: all, or the one named.
-    pub fn select(&self, only: Option<&str>) -> std::result::Result<Vec<usize>, String> {
+    pub fn select(&self, only: Option<&str>) -> std::result::Result<Vec<usize>, NoSuchRule> {
         match only {
             None => Ok((0..self.policy.rules.len()).collect()),
             Some(name) => self
@@ -126,7 +134,7 @@ impl<'p> Engine<'p> {
                     let hint = crate::lang::diagnostics::did_you_mean(name, names)
                         .map(|h| format!("; {h}"))
                         .unwrap_or_default();
-                    format!("the policy has no rule `{name}`{hint}")
+                    NoSuchRule(format!("the policy has no rule `{name}`{hint}"))
                 }),
         }
     }
@@ -194,94 +202,42 @@ impl<'p> Engine<'p> {
                 .checked_sub_days(chrono::Days::new(d.max(0) as u64))
                 .map(|x| x.to_string())
         });
-        // ?1 today, ?2… the rule's literals, then the rule's name and the
-        // last day a firing may have been to be due again.
-        let mut bound: Vec<Sql> = Vec::with_capacity(c.params.len() + 3);
-        bound.push(Sql::Text(as_of.today.to_string()));
-        bound.extend(c.params.iter().cloned());
-        let p_rule = bound.len() + 1;
-        bound.push(Sql::Text(rule.name.clone()));
-        let p_repeat = bound.len() + 1;
-        bound.push(repeat_from.map(Sql::Text).unwrap_or(Sql::Null));
-        let only = match subject {
-            Some(s) => {
-                bound.push(Sql::Text(s.to_string()));
-                format!(" AND s.id = ?{}", bound.len())
-            }
-            None => String::new(),
-        };
-        let table = rule.entity.table();
-        let episodes = mode.episodes();
+        let which = mode.episodes();
+        let q = firings::Query::new(
+            self.rule_sql(i),
+            which,
+            self.bound(i, as_of),
+            &rule.name,
+            repeat_from,
+            subject,
+        );
         // A rule with no open episode (new, or never fired) needs no look
         // at them per subject.
-        let has_open: bool = !fresh
-            && conn.query_row(
-                &format!(
-                    "SELECT EXISTS (SELECT 1 FROM {episodes} WHERE rule = ?1 AND ended_at IS NULL)"
-                ),
-                params![rule.name],
-                |r| r.get(0),
-            )?;
+        let has_open = !fresh && episodes::has_open(conn, which, &rule.name)?;
         // Recording with episodes open (a run or simulation in its steady
         // state): evaluate the condition once into a set of subjects, and
         // take the firings, the ended episodes and the count from it.
         let held = mode.records() && has_open && subject.is_none();
-        if held {
-            conn.execute_batch(
-                "DROP TABLE IF EXISTS temp.holds;
-                 CREATE TEMP TABLE holds (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;",
-            )?;
-            bind_all(
-                conn,
-                &format!(
-                    "INSERT INTO temp.holds SELECT s.id FROM {table} s{} WHERE {}",
-                    c.joins, c.condition
-                ),
-                &bound,
-            )?
-            .raw_execute()?;
-        }
-        let firing_sql = if held {
-            format!(
-                "SELECT {}, ep.id, ep.fired FROM temp.holds h CROSS JOIN {table} s{}
-                 LEFT JOIN {episodes} ep ON ep.rule = ?{p_rule} AND ep.subject_id = s.id AND ep.ended_at IS NULL
-                 WHERE s.id = h.id AND (ep.id IS NULL OR (?{p_repeat} IS NOT NULL AND ep.last_fired_on <= ?{p_repeat}))",
-                c.select, c.joins
-            )
-        } else if !has_open {
-            format!(
-                "SELECT {}, NULL, NULL FROM {table} s{} WHERE {}{only}",
-                c.select, c.joins, c.condition
-            )
+        let shape = if held {
+            q.collect_holds(conn)?;
+            Shape::Held
+        } else if has_open {
+            Shape::Joined
         } else {
-            format!(
-                "SELECT {}, ep.id, ep.fired FROM {table} s{}
-                 LEFT JOIN {episodes} ep ON ep.rule = ?{p_rule} AND ep.subject_id = s.id AND ep.ended_at IS NULL
-                 WHERE {} AND (ep.id IS NULL OR (?{p_repeat} IS NOT NULL AND ep.last_fired_on <= ?{p_repeat})){only}",
-                c.select, c.joins, c.condition
-            )
+            Shape::Fresh
         };
-        if mode.records() {
-            // Writing episodes while reading a query that joins them is not
-            // allowed: collect the firings first.
-            conn.execute_batch("DROP TABLE IF EXISTS temp.firing;")?;
-            bind_all(
-                conn,
-                &format!("CREATE TEMP TABLE firing AS {firing_sql}"),
-                &bound,
-            )?
-            .raw_execute()?;
-        }
         let mut writer = match mode {
             Mode::Apply { run_id } => Some(apply::Writer::new(conn, self, as_of, run_id)?),
             _ => None,
         };
         let width = c.column_count();
         {
+            // Writing episodes while reading a query that joins them is not
+            // allowed: a recording mode collects the firings first.
             let mut stmt = if mode.records() {
-                conn.prepare("SELECT * FROM temp.firing")?
+                q.collect(conn, shape)?
             } else {
-                bind_all(conn, &firing_sql, &bound)?
+                q.stream(conn, shape)?
             };
             let mut rows = stmt.raw_query();
             while let Some(row) = rows.next()? {
@@ -298,79 +254,52 @@ impl<'p> Engine<'p> {
                     Episode::Repeat { .. } => out.repeats += 1,
                 }
                 let p = plan::plan(rule, c, &values[..width], episode, as_of.today);
+                let counts = p.counts();
                 out.skipped += p.skipped.len() as u64;
-                for a in &p.actions {
-                    match a {
-                        plan::Planned::Task { assignee, .. } => {
-                            out.tasks += 1;
-                            // The task's notice to its assignee.
-                            if assignee.as_ref().is_some_and(|x| x.email.is_some()) {
-                                out.notices += 1;
-                            }
-                        }
-                        plan::Planned::Notify { .. } => out.notices += 1,
-                    }
-                }
+                out.tasks += counts.tasks;
+                out.notices += counts.notices;
                 if let Some(w) = writer.as_mut() {
                     w.apply(&p)?;
                 } else if mode == Mode::Simulate {
-                    apply::record_episode(conn, episodes, &p, as_of)?;
+                    apply::record_episode(conn, which, &p, as_of)?;
                 }
                 sink(&p)?;
             }
         }
         if mode.records() {
-            conn.execute_batch("DROP TABLE IF EXISTS temp.firing;")?;
+            firings::drop_collected(conn)?;
         }
         if held {
-            // The ended episodes: open, and their subject not in the set.
-            out.ended = conn
-                .prepare_cached(&format!(
-                    "UPDATE {episodes} SET ended_at = ?2 WHERE rule = ?1 AND ended_at IS NULL
-                     AND subject_id NOT IN (SELECT id FROM temp.holds)"
-                ))?
-                .execute(params![rule.name, as_of.rfc3339()])? as u64;
-            out.holds = conn.query_row("SELECT count(*) FROM temp.holds", [], |r| {
-                r.get::<_, i64>(0)
-            })? as u64;
-            conn.execute_batch("DROP TABLE IF EXISTS temp.holds;")?;
+            out.ended = episodes::end_unheld(conn, which, &rule.name, &as_of.rfc3339())?;
+            out.holds = firings::take_holds_count(conn)?;
             return Ok(out);
-        }
-        if has_open && subject.is_none() {
-            // Open episodes whose subject no longer satisfies the condition
-            // (or is gone): counted for a report.
-            let mut stmt = bind_all(
-                conn,
-                &format!(
-                    "SELECT count(*) FROM {episodes} ep LEFT JOIN {table} s ON s.id = ep.subject_id{}
-                     WHERE ep.rule = ?{p_rule} AND ep.ended_at IS NULL AND (s.id IS NULL OR NOT ({}))",
-                    c.joins, c.condition
-                ),
-                &bound,
-            )?;
-            let mut rows = stmt.raw_query();
-            if let Some(r) = rows.next()? {
-                out.ended = r.get::<_, i64>(0)? as u64;
-            }
         }
         out.holds = out.firings();
         if has_open && subject.is_none() {
-            // Subjects that hold but fire nothing now (an episode running).
-            let mut stmt = bind_all(
-                conn,
-                &format!(
-                    "SELECT count(*) FROM {episodes} ep JOIN {table} s ON s.id = ep.subject_id{}
-                     WHERE ep.rule = ?{p_rule} AND ep.ended_at IS NULL AND {} AND NOT (?{p_repeat} IS NOT NULL AND ep.last_fired_on <= ?{p_repeat})",
-                    c.joins, c.condition
-                ),
-                &bound,
-            )?;
-            let mut rows = stmt.raw_query();
-            if let Some(r) = rows.next()? {
-                out.holds += r.get::<_, i64>(0)? as u64;
-            }
+            out.ended = q.count_ending(conn)?;
+            out.holds += q.count_running(conn)?;
         }
         Ok(out)
+    }
+
+    /// Rule `i`'s compiled condition, as the store's queries take it.
+    fn rule_sql(&self, i: usize) -> RuleSql<'_> {
+        let c = &self.compiled[i];
+        RuleSql {
+            table: self.policy.rules[i].entity.table(),
+            joins: &c.joins,
+            condition: &c.condition,
+            select: &c.select,
+        }
+    }
+
+    /// Rule `i`'s parameters: `?1` today, then its literals.
+    fn bound(&self, i: usize, as_of: &AsOf) -> Vec<Sql> {
+        let c = &self.compiled[i];
+        let mut bound: Vec<Sql> = Vec::with_capacity(c.params.len() + 4);
+        bound.push(Sql::Text(as_of.today.to_string()));
+        bound.extend(c.params.iter().cloned());
+        bound
     }
 
     /// Whether the compiled condition of rule `i` holds for `subject` (the
@@ -383,26 +312,7 @@ impl<'p> Engine<'p> {
         as_of: &AsOf,
         subject: &str,
     ) -> Result<Option<bool>> {
-        let c = &self.compiled[i];
-        let mut bound: Vec<Sql> = vec![Sql::Text(as_of.today.to_string())];
-        bound.extend(c.params.iter().cloned());
-        bound.push(Sql::Text(subject.to_string()));
-        let sql = format!(
-            "SELECT {} FROM {} s{} WHERE s.id = ?{}",
-            c.condition,
-            self.policy.rules[i].entity.table(),
-            c.joins,
-            bound.len()
-        );
-        let mut stmt = conn.prepare(&sql)?;
-        for (k, v) in bound.iter().enumerate() {
-            stmt.raw_bind_parameter(k + 1, v)?;
-        }
-        let mut rows = stmt.raw_query();
-        Ok(match rows.next()? {
-            Some(r) => Some(r.get::<_, i64>(0)? != 0),
-            None => None,
-        })
+        firings::holds_for(conn, &self.rule_sql(i), self.bound(i, as_of), subject)
     }
 
     /// Reports what a run would do, in one read transaction (a consistent
@@ -434,16 +344,13 @@ impl<'p> Engine<'p> {
         opts: &RunOptions<'_>,
         sink: &mut dyn FnMut(&Plan<'_>) -> Result<()>,
     ) -> Result<Vec<RuleOutcome>> {
-        conn.execute(
-            "INSERT INTO runs (kind, as_of, policy_hash, started_at) VALUES (?1, ?2, ?3, ?4)",
-            params![
-                opts.kind,
-                as_of.rfc3339(),
-                self.policy.hash,
-                utc_text(opts.clock.now())
-            ],
+        let run_id = runs::start(
+            conn,
+            opts.kind,
+            &as_of.rfc3339(),
+            &self.policy.hash,
+            &utc_text(opts.clock.now()),
         )?;
-        let run_id = conn.last_insert_rowid();
         let mut outcomes = Vec::new();
         let mut stopped = false;
         for &i in rules {
@@ -456,77 +363,28 @@ impl<'p> Engine<'p> {
             }
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let o = self.evaluate_rule(&tx, i, as_of, Mode::Apply { run_id }, sink)?;
-            tx.execute(
-                "UPDATE runs SET rules = rules + 1, fired = fired + ?2, tasks = tasks + ?3, notices = notices + ?4, skipped = skipped + ?5 WHERE id = ?1",
-                params![run_id, o.firings() as i64, o.tasks as i64, o.notices as i64, o.skipped as i64],
+            runs::add_rule(
+                &tx,
+                run_id,
+                runs::RuleCounts {
+                    fired: o.firings(),
+                    tasks: o.tasks,
+                    notices: o.notices,
+                    skipped: o.skipped,
+                },
             )?;
             if let Some(at) = opts.scheduled {
-                tx.execute(
-                    "INSERT INTO schedule_state (rule, last_scheduled_at) VALUES (?1, ?2)
-                     ON CONFLICT(rule) DO UPDATE SET last_scheduled_at = excluded.last_scheduled_at",
-                    params![self.policy.rules[i].name, at],
-                )?;
+                runs::record_scheduled(&tx, &self.policy.rules[i].name, at)?;
             }
             tx.commit()?;
             outcomes.push(o);
         }
-        conn.execute(
-            "UPDATE runs SET finished_at = ?2, error = ?3 WHERE id = ?1",
-            params![
-                run_id,
-                utc_text(opts.clock.now()),
-                stopped.then_some("stopped before the end")
-            ],
+        runs::finish(
+            conn,
+            run_id,
+            &utc_text(opts.clock.now()),
+            stopped.then_some("stopped before the end"),
         )?;
         Ok(outcomes)
     }
-}
-
-/// The open episode of a rule for a subject.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct OpenEpisode {
-    pub started_at: String,
-    pub last_fired_at: String,
-    pub last_fired_on: String,
-    pub fired: i64,
-}
-
-pub fn open_episode(conn: &Connection, rule: &str, subject: &str) -> Result<Option<OpenEpisode>> {
-    use rusqlite::OptionalExtension;
-    Ok(conn
-        .query_row(
-            "SELECT started_at, last_fired_at, last_fired_on, fired FROM episodes
-             WHERE rule = ?1 AND subject_id = ?2 AND ended_at IS NULL",
-            params![rule, subject],
-            |r| {
-                Ok(OpenEpisode {
-                    started_at: r.get(0)?,
-                    last_fired_at: r.get(1)?,
-                    last_fired_on: r.get(2)?,
-                    fired: r.get(3)?,
-                })
-            },
-        )
-        .optional()?)
-}
-
-/// A statement with the first parameters of `values` bound: as many as
-/// the statement uses (a rule that reads neither `today` nor a literal uses
-/// none of the first ones; numbering keeps the rest in place).
-fn bind_all<'c>(
-    conn: &'c Connection,
-    sql: &str,
-    values: &[Sql],
-) -> Result<rusqlite::Statement<'c>> {
-    let mut stmt = conn.prepare(sql)?;
-    let used = stmt.parameter_count();
-    for (k, v) in values.iter().take(used).enumerate() {
-        stmt.raw_bind_parameter(k + 1, v)?;
-    }
-    Ok(stmt)
-}
-
-/// UTC as stored for comparisons: `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn utc_text(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

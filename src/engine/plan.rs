@@ -168,7 +168,44 @@ pub struct SkippedJson {
     pub reason: String,
 }
 
+/// How many tasks and notices a firing creates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub tasks: u64,
+    /// The rule's own notices and those to task assignees.
+    pub notices: u64,
+}
+
+impl<'r> Planned<'r> {
+    /// The assignee a task's notice goes to, with their email: none when
+    /// the task has no assignee or the assignee has no email.
+    pub fn assignee_notice(&self) -> Option<(&Person<'r>, &'r str)> {
+        match self {
+            Planned::Task {
+                assignee: Some(p), ..
+            } => p.email.map(|e| (p, e)),
+            _ => None,
+        }
+    }
+}
+
 impl<'r> Plan<'r> {
+    /// What the firing creates: the one count `run`, `dry-run` and
+    /// `simulate` report, and the same decisions `apply` records.
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for a in &self.actions {
+            match a {
+                Planned::Task { .. } => {
+                    c.tasks += 1;
+                    c.notices += u64::from(a.assignee_notice().is_some());
+                }
+                Planned::Notify { .. } => c.notices += 1,
+            }
+        }
+        c
+    }
+
     pub fn actions_json(&self) -> impl Iterator<Item = ActionJson<'r>> + '_ {
         self.actions.iter().map(|a| ActionJson {
             rule: Cow::Borrowed(self.rule.name.as_str()),

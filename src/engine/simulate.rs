@@ -53,17 +53,7 @@ pub fn simulate(
 ) -> Result<Vec<Day>> {
     let crons = schedules(engine)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-    tx.execute_batch(
-        "DROP TABLE IF EXISTS temp.sim_episodes;
-         CREATE TEMP TABLE sim_episodes (
-           id INTEGER PRIMARY KEY, rule TEXT NOT NULL, subject_type TEXT NOT NULL, subject_id TEXT NOT NULL,
-           started_at TEXT NOT NULL, last_fired_at TEXT NOT NULL, last_fired_on TEXT NOT NULL,
-           fired INTEGER NOT NULL, ended_at TEXT);
-         INSERT INTO temp.sim_episodes
-           SELECT id, rule, subject_type, subject_id, started_at, last_fired_at, last_fired_on, fired, ended_at
-           FROM episodes WHERE ended_at IS NULL;
-         CREATE INDEX temp.sim_episodes_open ON sim_episodes(rule, subject_id) WHERE ended_at IS NULL;",
-    )?;
+    crate::store::episodes::copy_for_simulation(&tx)?;
     let start = from.at.with_timezone(&tz);
     let end = start + Duration::days(i64::from(days));
     let mut out = Vec::new();

@@ -106,32 +106,21 @@ impl Data for SqliteData<'_> {
 
     fn members(&self, owner: Entity, id: &str, coll: CollId) -> Result<Vec<String>> {
         let element = coll.def().element;
-        let (sql, args): (String, Vec<&str>) = match coll.def().link {
+        match coll.def().link {
             Link::Backref(field) => {
                 let col = element
                     .field(field)
                     .and_then(|f| f.column())
                     .unwrap_or_default();
-                (
-                    format!(
-                        "SELECT id FROM {} WHERE {col} = ?1 ORDER BY id",
-                        element.table()
-                    ),
-                    vec![id],
-                )
+                let mut stmt = self.conn.prepare_cached(&format!(
+                    "SELECT id FROM {} WHERE {col} = ?1 ORDER BY id",
+                    element.table()
+                ))?;
+                let ids = stmt.query_map([id], |r| r.get::<_, String>(0))?;
+                Ok(ids.collect::<rusqlite::Result<Vec<_>>>()?)
             }
-            Link::TaskSubject => (
-                "SELECT id FROM tasks WHERE subject_type = ?1 AND subject_id = ?2 ORDER BY id"
-                    .into(),
-                vec![owner.name(), id],
-            ),
-            Link::TaskTarget => (
-                "SELECT id FROM tasks WHERE target_id = ?1 ORDER BY id".into(),
-                vec![id],
-            ),
-        };
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let ids = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(0))?;
-        Ok(ids.collect::<rusqlite::Result<Vec<_>>>()?)
+            Link::TaskSubject => crate::store::tasks::ids_of_subject(self.conn, owner.name(), id),
+            Link::TaskTarget => crate::store::tasks::ids_of_target(self.conn, id),
+        }
     }
 }

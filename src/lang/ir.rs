@@ -13,6 +13,22 @@ pub struct FieldId {
     pub index: u8,
 }
 
+impl Ty {
+    /// The type of a schema field's value: the one mapping from the
+    /// schema's field types to the language's.
+    pub fn of_field(t: crate::schema::FieldType) -> Ty {
+        use crate::schema::FieldType;
+        match t {
+            FieldType::Text => Ty::Text,
+            FieldType::Number => Ty::Number,
+            FieldType::Date => Ty::Date,
+            FieldType::Enum(e) => Ty::Enum(e),
+            FieldType::Ref(e) => Ty::Ref(e),
+            FieldType::TaskKind => Ty::TaskKind,
+        }
+    }
+}
+
 impl FieldId {
     pub fn def(self) -> &'static FieldDef {
         &self.entity.def().fields[self.index as usize]
@@ -113,6 +129,9 @@ pub struct Policy {
     pub name: Option<String>,
     /// IANA time zone, if the policy names one.
     pub timezone: Option<String>,
+    /// The zone of `today`: the policy's own, else the configuration's
+    /// (see [`Policy::resolve_timezone`]; UTC until resolved).
+    pub tz: chrono_tz::Tz,
     /// Default cron schedule (6 fields, seconds first).
     pub schedule: Option<String>,
     /// Task kinds declared with `tasktype` (the standard ones live in the
@@ -127,6 +146,17 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// Decides the zone of `today` once: the policy's `timezone`, else
+    /// `config`'s. Every command reads [`Policy::tz`] afterwards, so `run`,
+    /// `status` and `tasks list` agree on what day it is.
+    pub fn resolve_timezone(&mut self, config: chrono_tz::Tz) {
+        self.tz = self
+            .timezone
+            .as_deref()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(config);
+    }
+
     pub fn rule(&self, name: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.name == name)
     }

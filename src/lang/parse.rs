@@ -32,53 +32,84 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
         .op(Op::prefix(Rule::op_neg))
 });
 
-/// The keywords that begin a top-level item, in both spellings.
-const ITEM_KEYWORDS: &[&str] = &[
-    "policy",
-    "规则集",
-    "tasktype",
-    "任务类别",
-    "define",
-    "定义",
-    "template",
-    "模板",
-    "rule",
-    "规则",
+/// Where a keyword stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Begins a top-level item (`rule`, `define` …).
+    Item,
+    /// Begins a clause of a rule (`for`, `when` …).
+    Clause,
+    Word,
+}
+
+/// A keyword in both spellings.
+#[derive(Debug, Clone, Copy)]
+pub struct Keyword {
+    pub en: &'static str,
+    pub zh: &'static str,
+    pub role: Role,
+}
+
+impl Keyword {
+    const fn new(en: &'static str, zh: &'static str, role: Role) -> Keyword {
+        Keyword { en, zh, role }
+    }
+
+    fn spellings(&self) -> [&'static str; 2] {
+        [self.en, self.zh]
+    }
+}
+
+/// Every keyword, English and Chinese: the one table the item splitter,
+/// the syntax messages and the "write `当 状态`" hint read.
+pub const KEYWORDS: &[Keyword] = &[
+    Keyword::new("policy", "规则集", Role::Item),
+    Keyword::new("timezone", "时区", Role::Word),
+    Keyword::new("schedule", "执行时间", Role::Clause),
+    Keyword::new("tasktype", "任务类别", Role::Item),
+    Keyword::new("define", "定义", Role::Item),
+    Keyword::new("template", "模板", Role::Item),
+    Keyword::new("subject", "标题", Role::Word),
+    Keyword::new("body", "正文", Role::Word),
+    Keyword::new("rule", "规则", Role::Item),
+    Keyword::new("for", "针对", Role::Clause),
+    Keyword::new("when", "当", Role::Clause),
+    Keyword::new("then", "则", Role::Clause),
+    Keyword::new("repeat", "重复", Role::Clause),
+    Keyword::new("every", "每", Role::Word),
+    Keyword::new("task", "交办", Role::Word),
+    Keyword::new("with", "与", Role::Word),
+    Keyword::new("by", "由", Role::Word),
+    Keyword::new("due", "期限", Role::Word),
+    Keyword::new("notify", "通知", Role::Word),
+    Keyword::new("using", "使用", Role::Word),
+    Keyword::new("where", "其中", Role::Word),
+    Keyword::new("and", "且", Role::Word),
+    Keyword::new("or", "或", Role::Word),
+    Keyword::new("not", "非", Role::Word),
+    Keyword::new("in", "属于", Role::Word),
+    Keyword::new("days", "天", Role::Word),
+    Keyword::new("weeks", "周", Role::Word),
+    Keyword::new("today", "今天", Role::Word),
+    Keyword::new("true", "是", Role::Word),
+    Keyword::new("false", "否", Role::Word),
 ];
 
-/// Every keyword spelling, for the "write `当 状态`" hint.
-pub const KEYWORDS: &[(&str, &str)] = &[
-    ("policy", "规则集"),
-    ("timezone", "时区"),
-    ("schedule", "执行时间"),
-    ("tasktype", "任务类别"),
-    ("define", "定义"),
-    ("template", "模板"),
-    ("subject", "标题"),
-    ("body", "正文"),
-    ("rule", "规则"),
-    ("for", "针对"),
-    ("when", "当"),
-    ("then", "则"),
-    ("repeat", "重复"),
-    ("every", "每"),
-    ("task", "交办"),
-    ("with", "与"),
-    ("by", "由"),
-    ("due", "期限"),
-    ("notify", "通知"),
-    ("using", "使用"),
-    ("where", "其中"),
-    ("and", "且"),
-    ("or", "或"),
-    ("not", "非"),
-    ("in", "属于"),
-    ("days", "天"),
-    ("weeks", "周"),
-    ("today", "今天"),
-    ("true", "是"),
-    ("false", "否"),
-];
+/// The spellings of the keywords in one role.
+fn spellings(role: Role) -> impl Iterator<Item = &'static str> {
+    KEYWORDS
+        .iter()
+        .filter(move |k| k.role == role)
+        .flat_map(Keyword::spellings)
+}
+
+/// A keyword as syntax messages show it: `` `when` (当) ``.
+fn shown(en: &str) -> String {
+    match KEYWORDS.iter().find(|k| k.en == en) {
+        Some(k) => format!("`{}` ({})", k.en, k.zh),
+        None => format!("`{en}`"),
+    }
+}
 
 /// Parses one file. Always returns an AST of the items that parsed; every
 /// syntax error is a diagnostic.
@@ -136,7 +167,7 @@ fn item_starts(text: &str) -> Vec<usize> {
     for line in text.split_inclusive('\n') {
         let trimmed = line.trim_start();
         let indent = line.len() - trimmed.len();
-        if !in_triple && ITEM_KEYWORDS.iter().any(|kw| starts_with_word(trimmed, kw)) {
+        if !in_triple && spellings(Role::Item).any(|kw| starts_with_word(trimmed, kw)) {
             offsets.push(line_start + indent);
         }
         let code = match comment_start(line) {
@@ -197,8 +228,8 @@ fn broken_item(stretch: &str) -> Option<BrokenItem> {
     let first = words.next()?;
     let keyword = KEYWORDS
         .iter()
-        .find(|(en, zh)| ITEM_KEYWORDS.contains(en) && (first == *en || first == *zh))?
-        .0;
+        .find(|k| k.role == Role::Item && (first == k.en || first == k.zh))?
+        .en;
     let name = words.next()?.trim_matches('"').to_string();
     Some(BrokenItem { keyword, name })
 }
@@ -245,26 +276,15 @@ fn syntax_error(file: usize, text: &str, at: usize, err: &pest::error::Error<Rul
         format!("expected {expected}, found {found}"),
     )
     .label("not expected here");
-    let clause_words = [
-        "for",
-        "when",
-        "then",
-        "schedule",
-        "repeat",
-        "针对",
-        "当",
-        "则",
-        "执行时间",
-        "重复",
-    ];
+    let clause_words: Vec<&str> = spellings(Role::Clause).collect();
     let starts_word = token.chars().next().is_some_and(is_ident_char);
     if let Some(help) = keyword_glued_hint(&token) {
         d = d.help(help);
     } else if expected.contains("a clause")
         && starts_word
-        && did_you_mean(&token, clause_words).is_some()
+        && did_you_mean(&token, clause_words.iter().copied()).is_some()
     {
-        d = d.help(did_you_mean(&token, clause_words).unwrap_or_default());
+        d = d.help(did_you_mean(&token, clause_words.iter().copied()).unwrap_or_default());
     } else if expected.contains("`)`") {
         d = d.help("a `(` is not closed: add `)`");
     } else if expected.contains("an operator") && starts_word {
@@ -302,7 +322,7 @@ fn token_at(text: &str, at: usize) -> String {
 pub fn keyword_glued_hint(word: &str) -> Option<String> {
     KEYWORDS
         .iter()
-        .flat_map(|(en, zh)| [*zh, *en])
+        .flat_map(Keyword::spellings)
         .filter(|kw| word.len() > kw.len() && word.starts_with(kw))
         .max_by_key(|kw| kw.len())
         .map(|kw| {
@@ -361,30 +381,29 @@ fn describe_expected(positives: &[Rule]) -> String {
 }
 
 fn describe_rule(r: Rule) -> String {
-    let kw = |en: &str, zh: &str| format!("`{en}` ({zh})");
     match r {
-        Rule::kw_policy => kw("policy", "规则集"),
-        Rule::kw_timezone => kw("timezone", "时区"),
-        Rule::kw_schedule => kw("schedule", "执行时间"),
-        Rule::kw_tasktype => kw("tasktype", "任务类别"),
-        Rule::kw_define => kw("define", "定义"),
-        Rule::kw_template => kw("template", "模板"),
-        Rule::kw_subject => kw("subject", "标题"),
-        Rule::kw_body => kw("body", "正文"),
-        Rule::kw_rule => kw("rule", "规则"),
-        Rule::kw_for => kw("for", "针对"),
-        Rule::kw_when => kw("when", "当"),
-        Rule::kw_then => kw("then", "则"),
-        Rule::kw_repeat => kw("repeat", "重复"),
-        Rule::kw_every => kw("every", "每"),
-        Rule::kw_task => kw("task", "交办"),
-        Rule::kw_with => kw("with", "与"),
-        Rule::kw_by => kw("by", "由"),
-        Rule::kw_due => kw("due", "期限"),
-        Rule::kw_notify => kw("notify", "通知"),
-        Rule::kw_using => kw("using", "使用"),
-        Rule::kw_where => kw("where", "其中"),
-        Rule::kw_in => kw("in", "属于"),
+        Rule::kw_policy => shown("policy"),
+        Rule::kw_timezone => shown("timezone"),
+        Rule::kw_schedule => shown("schedule"),
+        Rule::kw_tasktype => shown("tasktype"),
+        Rule::kw_define => shown("define"),
+        Rule::kw_template => shown("template"),
+        Rule::kw_subject => shown("subject"),
+        Rule::kw_body => shown("body"),
+        Rule::kw_rule => shown("rule"),
+        Rule::kw_for => shown("for"),
+        Rule::kw_when => shown("when"),
+        Rule::kw_then => shown("then"),
+        Rule::kw_repeat => shown("repeat"),
+        Rule::kw_every => shown("every"),
+        Rule::kw_task => shown("task"),
+        Rule::kw_with => shown("with"),
+        Rule::kw_by => shown("by"),
+        Rule::kw_due => shown("due"),
+        Rule::kw_notify => shown("notify"),
+        Rule::kw_using => shown("using"),
+        Rule::kw_where => shown("where"),
+        Rule::kw_in => shown("in"),
         Rule::unit_days | Rule::unit_weeks => "a unit (`days` 天 or `weeks` 周)".into(),
         Rule::ident | Rule::path => "a name".into(),
         Rule::string | Rule::plain_string | Rule::triple_string => "a string".into(),

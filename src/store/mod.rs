@@ -1,11 +1,19 @@
-//! The case database (SQLite): opening it safely, migrations, and the
-//! modules that read and write it — import, tasks, outbox, audit.
+//! The database (SQLite): opening it safely, migrations, and every
+//! statement on duban's own tables — tasks, outbox, audit, episodes, runs,
+//! schedule state — behind typed functions. The case tables are generated
+//! from [`crate::schema`]; nothing outside this module spells a table of
+//! duban's own in SQL (a test in `tests/` greps for it).
 //!
 //! Opening applies the migrations, turns on WAL, foreign keys and a busy
 //! timeout, and creates a new file readable by its owner only.
 
+pub mod audit;
+pub mod episodes;
+pub mod firings;
 pub mod import;
 pub mod migrations;
+pub mod outbox;
+pub mod runs;
 pub mod sources;
 pub mod tasks;
 
@@ -53,23 +61,32 @@ fn create_private_file(path: &Path) -> Result<()> {
         .mode(0o600)
         .open(path)
         .map(|_| ())
-        .map_err(|e| Error::operational(format!("creating {}: {e}", path.display())))
+        .map_err(|source| Error::Io {
+            what: format!("creating {}", path.display()),
+            source,
+        })
 }
 
 #[cfg(not(unix))]
 fn create_private_file(path: &Path) -> Result<()> {
     std::fs::File::create_new(path)
         .map(|_| ())
-        .map_err(|e| Error::operational(format!("creating {}: {e}", path.display())))
+        .map_err(|source| Error::Io {
+            what: format!("creating {}", path.display()),
+            source,
+        })
 }
 
 fn connect(path: &Path) -> Result<Connection> {
     let mut conn = Connection::open(path)
-        .map_err(|e| Error::operational(format!("opening {}: {e}", path.display())))?;
+        .map_err(|source| Error::failed(format!("opening {}", path.display()), source))?;
     configure(&conn)?;
     migrations::migrations()
         .to_latest(&mut conn)
-        .map_err(|e| Error::operational(format!("migrating {}: {e}", path.display())))?;
+        .map_err(|source| Error::Migration {
+            what: path.display().to_string(),
+            source,
+        })?;
     Ok(conn)
 }
 
@@ -92,6 +109,9 @@ pub fn in_memory() -> Result<Connection> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     migrations::migrations()
         .to_latest(&mut conn)
-        .map_err(|e| Error::operational(format!("migrating: {e}")))?;
+        .map_err(|source| Error::Migration {
+            what: "an in-memory database".into(),
+            source,
+        })?;
     Ok(conn)
 }

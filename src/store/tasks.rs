@@ -4,6 +4,7 @@
 //! records who closed it and when.
 
 use crate::error::{Error, Result};
+use crate::schema::TaskStatus;
 use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
@@ -78,12 +79,18 @@ pub struct Filter {
 
 pub fn list(conn: &Connection, f: &Filter, each: &mut dyn FnMut(Task) -> Result<()>) -> Result<()> {
     let sql = format!(
-        "{SELECT} WHERE (?1 = 0 OR t.status = 'open') AND (?2 IS NULL OR t.assignee_id = ?2) AND (?3 IS NULL OR t.kind = ?3)
+        "{SELECT} WHERE (?1 = 0 OR t.status = ?5) AND (?2 IS NULL OR t.assignee_id = ?2) AND (?3 IS NULL OR t.kind = ?3)
          ORDER BY t.due IS NULL, t.due, t.id LIMIT ?4"
     );
     let mut stmt = conn.prepare(&sql)?;
     let limit = f.limit.map(|l| l as i64).unwrap_or(-1);
-    let mut rows = stmt.query(params![f.open_only as i64, f.assignee, f.kind, limit])?;
+    let mut rows = stmt.query(params![
+        f.open_only as i64,
+        f.assignee,
+        f.kind,
+        limit,
+        TaskStatus::Open.code()
+    ])?;
     while let Some(r) = rows.next()? {
         each(from_row(r)?)?;
     }
@@ -129,9 +136,17 @@ pub fn done(
         )));
     }
     let n = conn.execute(
-        "UPDATE tasks SET status = 'done', done_on = ?2, outcome = ?3, closed_by = ?4, closed_at = ?5
-         WHERE id = ?1 AND status = 'open'",
-        params![id, on.to_string(), outcome.trim(), by, at],
+        "UPDATE tasks SET status = ?6, done_on = ?2, outcome = ?3, closed_by = ?4, closed_at = ?5
+         WHERE id = ?1 AND status = ?7",
+        params![
+            id,
+            on.to_string(),
+            outcome.trim(),
+            by,
+            at,
+            TaskStatus::Done.code(),
+            TaskStatus::Open.code()
+        ],
     )?;
     if n == 0 {
         return Err(Error::invalid(format!("task {id} was closed meanwhile")));
@@ -149,9 +164,16 @@ pub fn cancel(conn: &Connection, id: &str, reason: &str, by: &str, at: &str) -> 
         ));
     }
     let n = conn.execute(
-        "UPDATE tasks SET status = 'cancelled', cancel_reason = ?2, closed_by = ?3, closed_at = ?4
-         WHERE id = ?1 AND status = 'open'",
-        params![id, reason.trim(), by, at],
+        "UPDATE tasks SET status = ?5, cancel_reason = ?2, closed_by = ?3, closed_at = ?4
+         WHERE id = ?1 AND status = ?6",
+        params![
+            id,
+            reason.trim(),
+            by,
+            at,
+            TaskStatus::Cancelled.code(),
+            TaskStatus::Open.code()
+        ],
     )?;
     if n == 0 {
         return Err(Error::invalid(format!("task {id} was closed meanwhile")));
@@ -160,26 +182,150 @@ pub fn cancel(conn: &Connection, id: &str, reason: &str, by: &str, at: &str) -> 
 }
 
 fn require_open(t: &Task) -> Result<()> {
-    match t.status.as_str() {
-        "open" => Ok(()),
-        "done" => Err(Error::invalid(format!(
+    let status = t.status.as_str();
+    if status == TaskStatus::Open.code() {
+        Ok(())
+    } else if status == TaskStatus::Done.code() {
+        Err(Error::invalid(format!(
             "task {} is already done (on {}, outcome: {})",
             t.id,
             t.done_on.as_deref().unwrap_or("?"),
             t.outcome.as_deref().unwrap_or("")
-        ))),
-        _ => Err(Error::invalid(format!(
+        )))
+    } else {
+        Err(Error::invalid(format!(
             "task {} was cancelled ({})",
             t.id,
             t.cancel_reason.as_deref().unwrap_or("no reason given")
-        ))),
+        )))
     }
 }
 
-/// Notices of a task (its assignee notice), for `tasks show`.
-pub fn notices_of(conn: &Connection, id: &str) -> Result<Vec<(i64, String, String)>> {
-    let mut stmt =
-        conn.prepare("SELECT id, status, subject FROM outbox WHERE task_id = ?1 ORDER BY id")?;
-    let rows = stmt.query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+/// The first `seq` (the number in `T000123`) no duban task has yet.
+pub fn next_seq(conn: &Connection) -> Result<i64> {
+    Ok(
+        conn.query_row("SELECT coalesce(max(seq), 0) + 1 FROM tasks", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+/// Whether some task (duban's or an imported ledger's) has this id.
+pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM tasks WHERE id = ?1)")?
+        .query_row([id], |r| r.get(0))?)
+}
+
+/// A task a firing creates.
+pub struct NewTask<'a> {
+    pub id: &'a str,
+    pub seq: i64,
+    pub entity: &'a str,
+    pub subject_id: &'a str,
+    pub kind: &'a str,
+    pub target: &'a str,
+    pub assignee: Option<&'a str>,
+    pub due: NaiveDate,
+    pub created_on: NaiveDate,
+    pub rule: &'a str,
+    pub episode_id: i64,
+    pub policy_hash: &'a str,
+    /// JSON text.
+    pub facts: &'a str,
+    pub created_at: &'a str,
+}
+
+/// Records an open task (in the firing's transaction).
+pub fn insert(conn: &Connection, t: &NewTask<'_>) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO tasks (id, subject_type, subject_id, kind, status, target_id, assignee_id, due,
+                            created_on, rule, seq, episode_id, policy_hash, facts, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?15, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        t.id,
+        t.entity,
+        t.subject_id,
+        t.kind,
+        t.target,
+        t.assignee,
+        t.due.to_string(),
+        t.created_on.to_string(),
+        t.rule,
+        t.seq,
+        t.episode_id,
+        t.policy_hash,
+        t.facts,
+        t.created_at,
+        TaskStatus::Open.code()
+    ])?;
+    Ok(())
+}
+
+/// Tasks by status, and the open ones past their due date at `today`.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Counts {
+    pub open: i64,
+    pub overdue: i64,
+    pub done: i64,
+    pub cancelled: i64,
+}
+
+pub fn counts(conn: &Connection, today: NaiveDate) -> Result<Counts> {
+    Ok(conn.query_row(
+        "SELECT count(*) FILTER (WHERE status = ?2), count(*) FILTER (WHERE status = ?2 AND due < ?1),
+                count(*) FILTER (WHERE status = ?3), count(*) FILTER (WHERE status = ?4) FROM tasks",
+        params![
+            today.to_string(),
+            TaskStatus::Open.code(),
+            TaskStatus::Done.code(),
+            TaskStatus::Cancelled.code()
+        ],
+        |r| {
+            Ok(Counts {
+                open: r.get(0)?,
+                overdue: r.get(1)?,
+                done: r.get(2)?,
+                cancelled: r.get(3)?,
+            })
+        },
+    )?)
+}
+
+/// Open tasks per kind: (kind, open, overdue at `today`), most first.
+pub fn open_by_kind(conn: &Connection, today: NaiveDate) -> Result<Vec<(String, i64, i64)>> {
+    let mut stmt = conn.prepare(
+        "SELECT kind, count(*), count(*) FILTER (WHERE due < ?1) FROM tasks WHERE status = ?2
+         GROUP BY kind ORDER BY 2 DESC, 1",
+    )?;
+    let rows = stmt.query_map(params![today.to_string(), TaskStatus::Open.code()], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Tasks duban created, per kind: (kind, count), most first.
+pub fn created_by_kind(conn: &Connection) -> Result<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare(
+        "SELECT kind, count(*) FROM tasks WHERE seq IS NOT NULL GROUP BY kind ORDER BY 2 DESC, 1",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Ids of the tasks whose subject is a record (`problem`, `P-1`).
+pub fn ids_of_subject(conn: &Connection, entity: &str, id: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM tasks WHERE subject_type = ?1 AND subject_id = ?2 ORDER BY id",
+    )?;
+    let ids = stmt.query_map(params![entity, id], |r| r.get::<_, String>(0))?;
+    Ok(ids.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Ids of the tasks whose target is a person.
+pub fn ids_of_target(conn: &Connection, person: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT id FROM tasks WHERE target_id = ?1 ORDER BY id")?;
+    let ids = stmt.query_map(params![person], |r| r.get::<_, String>(0))?;
+    Ok(ids.collect::<rusqlite::Result<Vec<_>>>()?)
 }

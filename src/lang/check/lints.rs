@@ -1,0 +1,183 @@
+//! Warnings that need the checked IR: a rule that can never fire, two rules
+//! with the same subject, condition and actions; and the facts a condition
+//! reads (shown by the audit and `explain`).
+
+use super::*;
+
+impl Checker<'_> {
+    pub(super) fn warn_never_fires(&mut self, file: usize, w: &ast::Expr, e: &Expr, rule: &str) {
+        if let Some(why) = contradiction(e) {
+            self.error(
+                Diagnostic::new(
+                    Code::NeverFires,
+                    file,
+                    w.span.clone(),
+                    format!("rule `{rule}` can never fire"),
+                )
+                .label(why.lines().last().unwrap_or("").trim().to_string())
+                .help("check the bounds: no value satisfies all of them at once"),
+            );
+        }
+    }
+
+    pub(super) fn warn_identical_rules(&mut self, rules: &[Rule]) {
+        let mut groups: HashMap<(Entity, String), Vec<usize>> = HashMap::new();
+        for (i, r) in rules.iter().enumerate() {
+            groups
+                .entry((r.entity, format!("{:?}", r.actions)))
+                .or_default()
+                .push(i);
+        }
+        let mut found = Vec::new();
+        for idxs in groups.values() {
+            for (n, &a) in idxs.iter().enumerate() {
+                for &b in &idxs[n + 1..] {
+                    if rules[a].when == rules[b].when {
+                        let (first, second) = if (rules[a].file, rules[a].span.start)
+                            < (rules[b].file, rules[b].span.start)
+                        {
+                            (a, b)
+                        } else {
+                            (b, a)
+                        };
+                        found.push((first, second));
+                    }
+                }
+            }
+        }
+        found.sort();
+        for (a, b) in found {
+            let first = self.location(rules[a].file, &rules[a].span);
+            self.error(
+                Diagnostic::new(
+                    Code::SameAsOtherRule,
+                    rules[b].file,
+                    rules[b].span.clone(),
+                    format!(
+                        "rule `{}` does the same as rule `{}`",
+                        rules[b].name, rules[a].name
+                    ),
+                )
+                .label("same subject, condition and actions")
+                .help(format!(
+                    "`{}` is at {first}; both would create the same tasks and notices",
+                    rules[a].name
+                )),
+            );
+        }
+    }
+}
+
+/// The facts a condition reads: the subject's fields and each collection
+/// function or day count, outermost, labelled with their text.
+pub fn facts_of(e: &Expr, sources: &SourceMap) -> Vec<Fact> {
+    let mut out: Vec<Fact> = Vec::new();
+    collect_facts(e, sources, &mut out);
+    out
+}
+
+fn collect_facts(e: &Expr, sources: &SourceMap, out: &mut Vec<Fact>) {
+    let mut push = |e: &Expr| {
+        let label = fold_ws(sources.text(e.file, &e.span));
+        if !out.iter().any(|f| f.label == label) {
+            out.push(Fact {
+                label,
+                expr: e.clone(),
+            });
+        }
+    };
+    match &e.kind {
+        ExprKind::Field(_)
+        | ExprKind::Aggregate { .. }
+        | ExprKind::DaysSince(_)
+        | ExprKind::DaysUntil(_) => push(e),
+        ExprKind::Literal(_) | ExprKind::Today => {}
+        ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Present(x) | ExprKind::Missing(x) => {
+            collect_facts(x, sources, out)
+        }
+        ExprKind::And(a, b)
+        | ExprKind::Or(a, b)
+        | ExprKind::Compare(_, a, b)
+        | ExprKind::Arith(_, a, b) => {
+            collect_facts(a, sources, out);
+            collect_facts(b, sources, out);
+        }
+        ExprKind::In(x, items) => {
+            collect_facts(x, sources, out);
+            for i in items {
+                collect_facts(i, sources, out);
+            }
+        }
+    }
+}
+
+/// Why a condition can never hold, if a plain reading of its `and`-ed
+/// comparisons of one value with constants shows it.
+fn contradiction(e: &Expr) -> Option<String> {
+    let conjuncts = e.conjuncts();
+    if conjuncts
+        .iter()
+        .any(|c| matches!(c.kind, ExprKind::Literal(Literal::Bool(false))))
+    {
+        return Some("the condition contains `false`".into());
+    }
+    // Numeric bounds per field: (low, low inclusive, high, high inclusive).
+    let mut bounds: Vec<(&FieldPath, f64, bool, f64, bool)> = Vec::new();
+    let mut equals: Vec<(&FieldPath, &str)> = Vec::new();
+    for c in conjuncts {
+        let ExprKind::Compare(op, l, r) = &c.kind else {
+            continue;
+        };
+        let (path, op, lit) = match (&l.kind, &r.kind) {
+            (ExprKind::Field(p), ExprKind::Literal(lit)) => (p, *op, lit),
+            (ExprKind::Literal(lit), ExprKind::Field(p)) => (p, op.flipped(), lit),
+            _ => continue,
+        };
+        match lit {
+            Literal::Number(n) => {
+                let n = *n;
+                let entry = match bounds.iter_mut().find(|b| b.0 == path) {
+                    Some(b) => b,
+                    None => {
+                        bounds.push((path, f64::NEG_INFINITY, false, f64::INFINITY, false));
+                        let last = bounds.len() - 1;
+                        &mut bounds[last]
+                    }
+                };
+                let (lo, hi) = match op {
+                    CmpOp::Gt => (Some((n, false)), None),
+                    CmpOp::Ge => (Some((n, true)), None),
+                    CmpOp::Lt => (None, Some((n, false))),
+                    CmpOp::Le => (None, Some((n, true))),
+                    CmpOp::Eq => (Some((n, true)), Some((n, true))),
+                    CmpOp::Ne => (None, None),
+                };
+                if let Some((v, inc)) = lo
+                    && (v > entry.1 || (v == entry.1 && !inc))
+                {
+                    entry.1 = v;
+                    entry.2 = inc;
+                }
+                if let Some((v, inc)) = hi
+                    && (v < entry.3 || (v == entry.3 && !inc))
+                {
+                    entry.3 = v;
+                    entry.4 = inc;
+                }
+                if entry.1 > entry.3 || (entry.1 == entry.3 && !(entry.2 && entry.4)) {
+                    return Some("no number satisfies these bounds together".into());
+                }
+            }
+            Literal::Text(s) if op == CmpOp::Eq => {
+                if let Some((_, other)) = equals.iter().find(|(p, _)| *p == path)
+                    && *other != s
+                {
+                    return Some(format!("one value cannot be both \"{other}\" and \"{s}\""));
+                }
+                equals.push((path, s));
+            }
+            _ => {}
+        }
+    }
+    None
+}

@@ -1,0 +1,150 @@
+//! Episodes: per (rule, subject), the stretch of time the rule holds. A
+//! row starts when the rule starts to hold (its actions fire), counts each
+//! `repeat every` firing, and ends when the rule stops holding.
+//!
+//! `simulate` works on a copy of the open episodes in a temporary table
+//! ([`Episodes::Simulated`]); every function here takes which one.
+
+use crate::error::Result;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Which episode table: the live one, or the simulation's copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Episodes {
+    Live,
+    Simulated,
+}
+
+impl Episodes {
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            Episodes::Live => "episodes",
+            Episodes::Simulated => "temp.sim_episodes",
+        }
+    }
+}
+
+/// An episode that was already running (policy test fixtures).
+pub struct Running<'a> {
+    pub rule: &'a str,
+    pub entity: &'a str,
+    pub subject: &'a str,
+    pub started_at: &'a str,
+    pub last_fired_at: &'a str,
+    pub last_fired_on: &'a str,
+    pub fired: i64,
+}
+
+/// Whether `rule` has any open episode.
+pub fn has_open(conn: &Connection, which: Episodes, rule: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT EXISTS (SELECT 1 FROM {} WHERE rule = ?1 AND ended_at IS NULL)",
+            which.table()
+        ))?
+        .query_row(params![rule], |r| r.get(0))?)
+}
+
+/// Starts an episode (`fired` 1); returns its id.
+pub fn start(
+    conn: &Connection,
+    which: Episodes,
+    rule: &str,
+    entity: &str,
+    subject: &str,
+    at: &str,
+    on: &str,
+) -> Result<i64> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO {} (rule, subject_type, subject_id, started_at, last_fired_at, last_fired_on, fired)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5, 1)",
+        which.table()
+    ))?
+    .execute(params![rule, entity, subject, at, on])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Counts a repeat firing of episode `id`.
+pub fn fire_again(conn: &Connection, which: Episodes, id: i64, at: &str, on: &str) -> Result<()> {
+    conn.prepare_cached(&format!(
+        "UPDATE {} SET last_fired_at = ?2, last_fired_on = ?3, fired = fired + 1 WHERE id = ?1",
+        which.table()
+    ))?
+    .execute(params![id, at, on])?;
+    Ok(())
+}
+
+/// Records an episode that was running before (a policy test's fixture).
+pub fn insert_running(conn: &Connection, e: &Running<'_>) -> Result<()> {
+    conn.execute(
+        "INSERT INTO episodes (rule, subject_type, subject_id, started_at, last_fired_at, last_fired_on, fired)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            e.rule,
+            e.entity,
+            e.subject,
+            e.started_at,
+            e.last_fired_at,
+            e.last_fired_on,
+            e.fired
+        ],
+    )?;
+    Ok(())
+}
+
+/// Ends the open episodes of `rule` whose subject is not in the set of
+/// subjects that hold (`temp.holds`, see [`super::firings`]); returns how
+/// many ended.
+pub fn end_unheld(conn: &Connection, which: Episodes, rule: &str, at: &str) -> Result<u64> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "UPDATE {} SET ended_at = ?2 WHERE rule = ?1 AND ended_at IS NULL
+             AND subject_id NOT IN (SELECT id FROM temp.holds)",
+            which.table()
+        ))?
+        .execute(params![rule, at])? as u64)
+}
+
+/// The open episode of a rule for a subject.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OpenEpisode {
+    pub started_at: String,
+    pub last_fired_at: String,
+    pub last_fired_on: String,
+    pub fired: i64,
+}
+
+pub fn open(conn: &Connection, rule: &str, subject: &str) -> Result<Option<OpenEpisode>> {
+    Ok(conn
+        .query_row(
+            "SELECT started_at, last_fired_at, last_fired_on, fired FROM episodes
+             WHERE rule = ?1 AND subject_id = ?2 AND ended_at IS NULL",
+            params![rule, subject],
+            |r| {
+                Ok(OpenEpisode {
+                    started_at: r.get(0)?,
+                    last_fired_at: r.get(1)?,
+                    last_fired_on: r.get(2)?,
+                    fired: r.get(3)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Copies the open episodes into the simulation's table (inside the
+/// caller's transaction: rolling it back removes the copy).
+pub fn copy_for_simulation(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "DROP TABLE IF EXISTS temp.sim_episodes;
+         CREATE TEMP TABLE sim_episodes (
+           id INTEGER PRIMARY KEY, rule TEXT NOT NULL, subject_type TEXT NOT NULL, subject_id TEXT NOT NULL,
+           started_at TEXT NOT NULL, last_fired_at TEXT NOT NULL, last_fired_on TEXT NOT NULL,
+           fired INTEGER NOT NULL, ended_at TEXT);
+         INSERT INTO temp.sim_episodes
+           SELECT id, rule, subject_type, subject_id, started_at, last_fired_at, last_fired_on, fired, ended_at
+           FROM episodes WHERE ended_at IS NULL;
+         CREATE INDEX temp.sim_episodes_open ON sim_episodes(rule, subject_id) WHERE ended_at IS NULL;",
+    )?;
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! The queries that find a rule's firings: the rule's compiled condition
+//! (from `compile`, given here as SQL text) joined with its episodes.
+//!
+//! Four shapes, chosen by the engine:
+//! - no open episode: every subject that holds fires (a new episode);
+//! - open episodes, reporting: the condition joined with the open episode
+//!   of each subject, keeping those without one and those due again under
+//!   `repeat every`;
+//! - open episodes, recording: the condition evaluated once into
+//!   `temp.holds`, and the firings, ended episodes and count taken from it;
+//! - one subject (`explain`, the web's "what would happen").
+//!
+//! Parameters: `?1` is today, then the rule's literals, then the rule's
+//! name (`p_rule`), the last day a firing may have been to be due again
+//! (`p_repeat`), and the one subject when there is one.
+
+use super::episodes::Episodes;
+use crate::error::Result;
+use rusqlite::types::Value as Sql;
+use rusqlite::{Connection, Statement};
+
+/// A rule's compiled condition, as SQL text over its subject table `s`.
+pub struct RuleSql<'a> {
+    pub table: &'a str,
+    pub joins: &'a str,
+    pub condition: &'a str,
+    pub select: &'a str,
+}
+
+/// One evaluation's query: the rule, the episodes it reads, its bound
+/// parameters.
+pub struct Query<'a> {
+    pub rule: RuleSql<'a>,
+    pub episodes: Episodes,
+    pub bound: Vec<Sql>,
+    p_rule: usize,
+    p_repeat: usize,
+    only: Option<usize>,
+}
+
+/// Which firings query to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// No open episode: every subject that holds starts one.
+    Fresh,
+    /// The condition joined with the open episodes.
+    Joined,
+    /// From `temp.holds` (see [`collect_holds`]).
+    Held,
+}
+
+impl<'a> Query<'a> {
+    /// `today` and `literals` are the compiled rule's parameters; `repeat_from`
+    /// the last day a firing may have been to be due again (none without
+    /// `repeat every`); `subject` restricts to one.
+    pub fn new(
+        rule: RuleSql<'a>,
+        episodes: Episodes,
+        mut bound: Vec<Sql>,
+        rule_name: &str,
+        repeat_from: Option<String>,
+        subject: Option<&str>,
+    ) -> Self {
+        bound.push(Sql::Text(rule_name.to_string()));
+        let p_rule = bound.len();
+        bound.push(repeat_from.map(Sql::Text).unwrap_or(Sql::Null));
+        let p_repeat = bound.len();
+        let only = subject.map(|s| {
+            bound.push(Sql::Text(s.to_string()));
+            bound.len()
+        });
+        Query {
+            rule,
+            episodes,
+            bound,
+            p_rule,
+            p_repeat,
+            only,
+        }
+    }
+
+    fn only(&self) -> String {
+        self.only
+            .map(|k| format!(" AND s.id = ?{k}"))
+            .unwrap_or_default()
+    }
+
+    /// The firings: the rule's select columns, then the open episode's id
+    /// and firing count (NULL for a new episode).
+    fn firings_sql(&self, shape: Shape) -> String {
+        let RuleSql {
+            table,
+            joins,
+            condition,
+            select,
+        } = &self.rule;
+        let (episodes, p_rule, p_repeat, only) = (
+            self.episodes.table(),
+            self.p_rule,
+            self.p_repeat,
+            self.only(),
+        );
+        let join_open = format!(
+            "LEFT JOIN {episodes} ep ON ep.rule = ?{p_rule} AND ep.subject_id = s.id AND ep.ended_at IS NULL"
+        );
+        let due = format!(
+            "(ep.id IS NULL OR (?{p_repeat} IS NOT NULL AND ep.last_fired_on <= ?{p_repeat}))"
+        );
+        match shape {
+            Shape::Held => format!(
+                "SELECT {select}, ep.id, ep.fired FROM temp.holds h CROSS JOIN {table} s{joins}
+                 {join_open} WHERE s.id = h.id AND {due}"
+            ),
+            Shape::Fresh => {
+                format!("SELECT {select}, NULL, NULL FROM {table} s{joins} WHERE {condition}{only}")
+            }
+            Shape::Joined => format!(
+                "SELECT {select}, ep.id, ep.fired FROM {table} s{joins}
+                 {join_open} WHERE {condition} AND {due}{only}"
+            ),
+        }
+    }
+
+    /// A statement over the firings, to read as it streams (reports).
+    pub fn stream<'c>(&self, conn: &'c Connection, shape: Shape) -> Result<Statement<'c>> {
+        bind(conn, &self.firings_sql(shape), &self.bound)
+    }
+
+    /// Collects the firings into `temp.firing` (a run writes episodes as it
+    /// reads them, which a query joining them cannot see through), and
+    /// returns a statement reading them.
+    pub fn collect<'c>(&self, conn: &'c Connection, shape: Shape) -> Result<Statement<'c>> {
+        conn.execute_batch("DROP TABLE IF EXISTS temp.firing;")?;
+        bind(
+            conn,
+            &format!("CREATE TEMP TABLE firing AS {}", self.firings_sql(shape)),
+            &self.bound,
+        )?
+        .raw_execute()?;
+        Ok(conn.prepare("SELECT * FROM temp.firing")?)
+    }
+
+    /// Evaluates the condition once into `temp.holds`: the subjects for
+    /// which the rule holds.
+    pub fn collect_holds(&self, conn: &Connection) -> Result<()> {
+        conn.execute_batch(
+            "DROP TABLE IF EXISTS temp.holds;
+             CREATE TEMP TABLE holds (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;",
+        )?;
+        let RuleSql {
+            table,
+            joins,
+            condition,
+            ..
+        } = &self.rule;
+        bind(
+            conn,
+            &format!("INSERT INTO temp.holds SELECT s.id FROM {table} s{joins} WHERE {condition}"),
+            &self.bound,
+        )?
+        .raw_execute()?;
+        Ok(())
+    }
+
+    /// Open episodes whose subject no longer satisfies the condition (or
+    /// is gone).
+    pub fn count_ending(&self, conn: &Connection) -> Result<u64> {
+        let RuleSql {
+            table,
+            joins,
+            condition,
+            ..
+        } = &self.rule;
+        let (episodes, p_rule) = (self.episodes.table(), self.p_rule);
+        count(
+            conn,
+            &format!(
+                "SELECT count(*) FROM {episodes} ep LEFT JOIN {table} s ON s.id = ep.subject_id{joins}
+                 WHERE ep.rule = ?{p_rule} AND ep.ended_at IS NULL AND (s.id IS NULL OR NOT ({condition}))"
+            ),
+            &self.bound,
+        )
+    }
+
+    /// Subjects that hold but fire nothing now (an episode running, not
+    /// due again).
+    pub fn count_running(&self, conn: &Connection) -> Result<u64> {
+        let RuleSql {
+            table,
+            joins,
+            condition,
+            ..
+        } = &self.rule;
+        let (episodes, p_rule, p_repeat) = (self.episodes.table(), self.p_rule, self.p_repeat);
+        count(
+            conn,
+            &format!(
+                "SELECT count(*) FROM {episodes} ep JOIN {table} s ON s.id = ep.subject_id{joins}
+                 WHERE ep.rule = ?{p_rule} AND ep.ended_at IS NULL AND {condition}
+                   AND NOT (?{p_repeat} IS NOT NULL AND ep.last_fired_on <= ?{p_repeat})"
+            ),
+            &self.bound,
+        )
+    }
+}
+
+/// How many subjects are in `temp.holds`; drops it.
+pub fn take_holds_count(conn: &Connection) -> Result<u64> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM temp.holds", [], |r| r.get(0))?;
+    conn.execute_batch("DROP TABLE IF EXISTS temp.holds;")?;
+    Ok(n as u64)
+}
+
+/// Drops `temp.firing` after it was read.
+pub fn drop_collected(conn: &Connection) -> Result<()> {
+    conn.execute_batch("DROP TABLE IF EXISTS temp.firing;")?;
+    Ok(())
+}
+
+/// Whether the condition holds for one subject: the condition as a value.
+/// `None` when there is no such subject.
+pub fn holds_for(
+    conn: &Connection,
+    rule: &RuleSql<'_>,
+    mut bound: Vec<Sql>,
+    subject: &str,
+) -> Result<Option<bool>> {
+    bound.push(Sql::Text(subject.to_string()));
+    let sql = format!(
+        "SELECT {} FROM {} s{} WHERE s.id = ?{}",
+        rule.condition,
+        rule.table,
+        rule.joins,
+        bound.len()
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    for (k, v) in bound.iter().enumerate() {
+        stmt.raw_bind_parameter(k + 1, v)?;
+    }
+    let mut rows = stmt.raw_query();
+    Ok(match rows.next()? {
+        Some(r) => Some(r.get::<_, i64>(0)? != 0),
+        None => None,
+    })
+}
+
+fn count(conn: &Connection, sql: &str, bound: &[Sql]) -> Result<u64> {
+    let mut stmt = bind(conn, sql, bound)?;
+    let mut rows = stmt.raw_query();
+    Ok(match rows.next()? {
+        Some(r) => r.get::<_, i64>(0)? as u64,
+        None => 0,
+    })
+}
+
+/// A statement with the first parameters of `values` bound: as many as
+/// the statement uses (a rule that reads neither `today` nor a literal uses
+/// none of the first ones; numbering keeps the rest in place).
+fn bind<'c>(conn: &'c Connection, sql: &str, values: &[Sql]) -> Result<Statement<'c>> {
+    let mut stmt = conn.prepare(sql)?;
+    let used = stmt.parameter_count();
+    for (k, v) in values.iter().take(used).enumerate() {
+        stmt.raw_bind_parameter(k + 1, v)?;
+    }
+    Ok(stmt)
+}
