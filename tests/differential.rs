@@ -4,18 +4,21 @@
 //! operator, call, path and missing-value case — over generated data in
 //! which a fifth of all values are missing.
 //!
+//! They agree on values too: for every firing, the facts the audit records
+//! and the values the rule's templates render, SQL against the interpreter.
+//!
 //! A disagreement prints the policy and the seed; its case then belongs in
 //! `REGRESSIONS` below.
 
 use duban::clock::AsOf;
 use duban::engine::Engine;
-use duban::interpret::{Interpreter, SqliteData};
+use duban::interpret::{Interpreter, Scope, SqliteData};
 use duban::lang::check::check;
 use duban::lang::diagnostics::SourceMap;
-use duban::lang::ir::Policy;
+use duban::lang::ir::{Action, Expr, ExprKind, Policy, Rule, Ty};
 use proptest::prelude::*;
 use rusqlite::Connection;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 mod common;
 
@@ -41,16 +44,29 @@ fn policy(text: &str) -> Policy {
     }
 }
 
-/// Every (rule, subject) on which the two paths disagree.
+/// What the SQL path recorded of one firing: its audit facts and its
+/// template values, as JSON by label.
+type Recorded = (serde_json::Value, BTreeMap<String, serde_json::Value>);
+
+/// Every (rule, subject) on which the two paths disagree, on whether the
+/// rule holds or on a value it records.
 fn disagreements(conn: &mut Connection, p: &Policy) -> Vec<String> {
     let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap_or(chrono_tz::Tz::UTC);
     let as_of = AsOf::parse(TODAY, tz).unwrap_or_else(|e| panic!("{e}"));
     let engine = Engine::new(p, "example.org");
-    let mut by_sql: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut by_sql: BTreeMap<(String, String), Recorded> = BTreeMap::new();
     let rules: Vec<usize> = (0..p.rules.len()).collect();
     engine
         .dry_run(conn, &rules, &as_of, true, &mut |plan| {
-            by_sql.insert((plan.rule.name.clone(), plan.subject.to_string()));
+            let values = plan
+                .template_values()
+                .into_iter()
+                .map(|(path, v, _)| (path, v.to_json()))
+                .collect();
+            by_sql.insert(
+                (plan.rule.name.clone(), plan.subject.to_string()),
+                (plan.facts_json(), values),
+            );
             Ok(())
         })
         .unwrap_or_else(|e| panic!("{e}"));
@@ -73,18 +89,83 @@ fn disagreements(conn: &mut Connection, p: &Policy) -> Vec<String> {
             .and_then(|r| r.collect())
             .unwrap_or_else(|e| panic!("{e}"));
         for id in ids {
-            let sql = by_sql.contains(&(rule.name.clone(), id.clone()));
-            let interp = interp.holds(rule, &id).unwrap_or_else(|e| panic!("{e}"));
-            if sql != interp {
+            let recorded = by_sql.get(&(rule.name.clone(), id.clone()));
+            let sql = recorded.is_some();
+            let holds = interp.holds(rule, &id).unwrap_or_else(|e| panic!("{e}"));
+            if sql != holds {
                 wrong.push(format!(
-                    "rule {} on {id}: SQL says {sql}, interpreter says {interp}; when {}",
+                    "rule {} on {id}: SQL says {sql}, interpreter says {holds}; when {}",
                     rule.name,
                     p.text_of(&rule.when)
                 ));
+            } else if let Some((facts, values)) = recorded {
+                wrong.extend(value_disagreements(&interp, p, rule, &id, facts, values));
             }
         }
     }
     wrong
+}
+
+/// The facts and template values of one firing, as the interpreter
+/// computes them, against what the SQL path recorded.
+fn value_disagreements(
+    interp: &Interpreter<'_>,
+    p: &Policy,
+    rule: &Rule,
+    id: &str,
+    facts: &serde_json::Value,
+    values: &BTreeMap<String, serde_json::Value>,
+) -> Vec<String> {
+    let scopes = [Scope {
+        entity: rule.entity,
+        id: Some(id.to_string()),
+    }];
+    let eval = |e: &Expr| {
+        interp
+            .eval(e, &scopes)
+            .unwrap_or_else(|err| panic!("{err}"))
+            .to_json()
+    };
+    let mut wrong = Vec::new();
+    for f in &rule.facts {
+        let mine = eval(&f.expr);
+        if !same(&facts[&f.label], &mine) {
+            wrong.push(format!(
+                "rule {} on {id}: fact `{}` is {} in SQL, {mine} in the interpreter",
+                rule.name, f.label, facts[&f.label]
+            ));
+        }
+    }
+    let used = rule.actions.iter().filter_map(|a| match a {
+        Action::Notify {
+            template: Some(t), ..
+        } => p.template(t),
+        _ => None,
+    });
+    for tp in used.flat_map(|t| &t.paths) {
+        let mine = eval(&Expr {
+            kind: ExprKind::Field(tp.path.clone()),
+            ty: Ty::Error,
+            file: 0,
+            span: 0..0,
+        });
+        let theirs = values.get(&tp.text).cloned().unwrap_or_default();
+        if !same(&theirs, &mine) {
+            wrong.push(format!(
+                "rule {} on {id}: template value `{}` is {theirs} in SQL, {mine} in the interpreter",
+                rule.name, tp.text
+            ));
+        }
+    }
+    wrong
+}
+
+/// Equal JSON values, numbers within rounding.
+fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+        _ => a == b,
+    }
 }
 
 fn load(conn: &mut Connection, dir: &std::path::Path) {

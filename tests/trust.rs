@@ -235,3 +235,68 @@ fn simulate_replays_the_coming_days_and_writes_nothing() {
         .stdout(contains("2026-06-08"))
         .stdout(contains("2/0 (+2)"));
 }
+
+/// `duban test FOLDER` with `.rules` files in FOLDER tests that policy, as
+/// `check` and `dry-run` take a folder — not the configured one.
+#[test]
+fn test_takes_a_policy_folder_as_the_policy_under_test() {
+    let office = Office::empty();
+    office.policy(
+        "rule unrelated\n  for problem\n  when overdue_days > 1000\n  then notify responsible\n",
+    );
+    office.write("proposed/policy.rules", LADDER);
+    office.write(
+        "proposed/tests/ladder.test.toml",
+        r#"
+as_of = "2026-06-01"
+[[person]]
+id = "u1"
+name = "王五"
+[[organization]]
+id = "o1"
+name = "市财政局"
+discipline_officer = "u1"
+[[round]]
+id = "r1"
+name = "第一轮"
+[[inspection]]
+id = "i1"
+round = "r1"
+organization = "o1"
+[[problem]]
+id = "p1"
+inspection = "i1"
+deadline = 2026-03-01
+responsible = "u1"
+[[expect]]
+rule = "overdue_reminder"
+subject = "p1"
+task = "reminder_talk"
+"#,
+    );
+    office
+        .cmd()
+        .args(["test", "proposed"])
+        .assert()
+        .success()
+        .stdout(contains("1 passed, 0 failed"));
+}
+
+/// A rate reads as a percentage in `explain`, not as 0.571428571.
+#[test]
+fn explain_shows_rates_as_percentages() {
+    let office = Office::fixture();
+    office.policy("define inspection.rr = rate(problems where status = \"rectified\")\nrule low\n  for inspection\n  when rr < 50%\n  then notify leader\n");
+    let out = office
+        .cmd()
+        .args(["explain", "low", "i1", "--as-of", "2026-06-01"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rate_lines: Vec<&str> = text.lines().filter(|l| l.contains("rr =")).collect();
+    assert!(!rate_lines.is_empty(), "{text}");
+    for l in rate_lines {
+        let value = l.split_whitespace().next().unwrap_or("");
+        assert!(value.ends_with('%'), "a rate shown as {value:?}:\n{text}");
+    }
+}

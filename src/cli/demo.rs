@@ -125,12 +125,42 @@ fn run_policy(
             String::new()
         }
     );
-    println!("\nnext, in {}:", dir.display());
-    println!("  duban status                   what was done and what waits");
-    println!("  duban tasks list --open        the interview tasks");
-    println!("  duban dry-run                  what the next run would do");
-    println!("  ls outbox/                     the notices, one .eml each");
+    let duban = invocation();
+    println!("\nnext:");
+    println!("  cd {}", dir.display());
+    for (args, what) in [
+        ("status", "what was done and what waits"),
+        ("tasks list --open", "the interview tasks"),
+        ("dry-run", "what the next run would do"),
+    ] {
+        println!(
+            "  {}  {what}",
+            crate::text::pad(&format!("{duban} {args}"), 30)
+        );
+    }
+    println!(
+        "  {}  the notices, one .eml each",
+        crate::text::pad("ls outbox/", 30)
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// How to run this duban from a shell: `duban` when that name on the PATH
+/// is this program, else the program's own path (after `cargo run`).
+fn invocation() -> String {
+    let Ok(me) = std::env::current_exe().and_then(|p| p.canonicalize()) else {
+        return "duban".into();
+    };
+    let on_path = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths)
+            .filter_map(|d| d.join("duban").canonicalize().ok())
+            .any(|p| p == me)
+    });
+    if on_path {
+        "duban".into()
+    } else {
+        me.display().to_string()
+    }
 }
 
 /// Creates the folder, or empties one that an earlier demo made.

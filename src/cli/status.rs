@@ -20,8 +20,10 @@ pub struct Args {
 pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
     let conn = crate::store::open(&cfg.database)?;
-    let today = AsOf::new(SystemClock.now(), super::evaluate::office_timezone(&cfg)).today;
+    let tz = super::evaluate::office_timezone(&cfg);
+    let today = AsOf::new(SystemClock.now(), tz).today;
     println!("database {}", cfg.database.display());
+    println!("today {today} ({tz}, the policy's time zone)");
     println!("\nlast runs:");
     let runs = runs::recent(&conn, args.runs)?;
     for r in &runs {

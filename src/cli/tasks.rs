@@ -106,7 +106,13 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
             tasks::list(&conn, &filter, &mut |t| {
                 n += 1;
                 match format {
-                    Format::Json => println!("{}", serde_json::to_string(&t).unwrap_or_default()),
+                    Format::Json => {
+                        let shown = Listed {
+                            overdue: is_overdue(&t, today),
+                            task: &t,
+                        };
+                        println!("{}", serde_json::to_string(&shown).unwrap_or_default())
+                    }
                     Format::Table => println!("{}", line(&t, today)),
                 }
                 Ok(())
@@ -177,12 +183,26 @@ fn person(id: &Option<String>, name: &Option<String>) -> String {
     }
 }
 
-fn line(t: &Task, today: NaiveDate) -> String {
-    let overdue = t.status == crate::schema::TaskStatus::Open.code()
+/// A task as `tasks list --format json` prints it: whether it is overdue
+/// beside its fields.
+#[derive(serde::Serialize)]
+struct Listed<'a> {
+    #[serde(flatten)]
+    task: &'a Task,
+    overdue: bool,
+}
+
+/// Open and past its due date at `today`.
+fn is_overdue(t: &Task, today: NaiveDate) -> bool {
+    t.status == crate::schema::TaskStatus::Open.code()
         && t.due
             .as_deref()
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            .is_some_and(|d| d < today);
+            .is_some_and(|d| d < today)
+}
+
+fn line(t: &Task, today: NaiveDate) -> String {
+    let overdue = is_overdue(t, today);
     let due = format!(
         "{}{}",
         t.due.as_deref().unwrap_or("—"),

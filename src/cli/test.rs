@@ -13,7 +13,9 @@ use std::process::ExitCode;
 /// line per test and `N passed, M failed`; exit 1 when a test fails.
 ///
 /// PATH is a test file or a folder searched for them (default: the rules
-/// folder). The policy is the configured rules folder, or --rules.
+/// folder). The policy is --rules; else PATH when it is a folder holding
+/// `.rules` files (as `check` and `dry-run` take a folder); else the
+/// configured rules folder.
 #[derive(clap::Args)]
 #[command(
     after_help = "Examples:\n  duban test\n  duban test rules/tests/escalation.test.toml\n  duban test --rules proposed-rules/ rules/tests/"
@@ -26,9 +28,22 @@ pub struct Args {
     rules: Option<PathBuf>,
 }
 
+/// A folder with `.rules` files in it: a policy.
+fn holds_rules(p: &Path) -> bool {
+    std::fs::read_dir(p).is_ok_and(|entries| {
+        entries
+            .filter_map(|e| e.ok())
+            .any(|e| e.path().extension().is_some_and(|x| x == "rules"))
+    })
+}
+
 pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
-    let policy_dir = args.rules.clone().unwrap_or_else(|| cfg.rules.clone());
+    let policy_dir = args
+        .rules
+        .clone()
+        .or_else(|| args.path.clone().filter(|p| holds_rules(p)))
+        .unwrap_or_else(|| cfg.rules.clone());
     let policy = load_policy(std::slice::from_ref(&policy_dir), &cfg)?;
     let path = args.path.clone().unwrap_or_else(|| policy_dir.clone());
     let files = crate::policytest::find(&path)?;

@@ -49,7 +49,12 @@ impl Interpreter<'_> {
         let mut node = Node {
             text: self.policy.text_of(e),
             value: value.to_json(),
-            shown: self.show(&value, e.ty),
+            shown: match value {
+                Value::Number(x) if self.policy.is_share(e) => {
+                    crate::lang::template::percent_text(x)
+                }
+                _ => self.show(&value, e.ty),
+            },
             children: Vec::new(),
             members: None,
         };

@@ -157,6 +157,22 @@ impl Policy {
             .unwrap_or(config);
     }
 
+    /// Whether `e` is a share in 0..1 (a `rate`, or a define of one),
+    /// shown as a percentage.
+    pub fn is_share(&self, e: &Expr) -> bool {
+        match &e.kind {
+            ExprKind::Aggregate {
+                func: AggFunc::Rate,
+                ..
+            } => true,
+            ExprKind::Field(FieldPath {
+                end: PathEnd::Define(i),
+                ..
+            }) => self.defines.get(*i).is_some_and(|d| self.is_share(&d.expr)),
+            _ => false,
+        }
+    }
+
     pub fn rule(&self, name: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.name == name)
     }

@@ -14,16 +14,16 @@ pub fn environment() -> Environment<'static> {
 
 /// `0.4321 | percent` → `43.2%`; missing stays empty.
 fn percent(v: Value) -> String {
-    match f64::try_from(v) {
-        Ok(x) => {
-            let p = x * 100.0;
-            if (p - p.round()).abs() < 0.05 {
-                format!("{}%", p.round() as i64)
-            } else {
-                format!("{p:.1}%")
-            }
-        }
-        Err(_) => String::new(),
+    f64::try_from(v).map(percent_text).unwrap_or_default()
+}
+
+/// A share as people read it: `0.4321` → `43.2%`, `0.7` → `70%`.
+pub fn percent_text(x: f64) -> String {
+    let p = x * 100.0;
+    if (p - p.round()).abs() < 0.05 {
+        format!("{}%", p.round() as i64)
+    } else {
+        format!("{p:.1}%")
     }
 }
 
