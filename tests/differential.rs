@@ -18,7 +18,7 @@ use duban::lang::diagnostics::SourceMap;
 use duban::lang::ir::{Action, Expr, ExprKind, Policy, Rule, Ty};
 use proptest::prelude::*;
 use rusqlite::Connection;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 mod common;
 
