@@ -168,6 +168,75 @@ fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     }
 }
 
+/// Where `simulate`'s windowed replay and its day-by-day replay first
+/// differ, after a run ten days before has left episodes running.
+fn simulations_disagree(conn: &mut Connection, p: &Policy) -> Option<String> {
+    use duban::engine::simulate::{Replay, simulate};
+    let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap_or(chrono_tz::Tz::UTC);
+    let engine = Engine::new(p, "example.org");
+    let before = AsOf::parse("2026-05-22T09:00:00+08:00", tz).unwrap_or_else(|e| panic!("{e}"));
+    let rules: Vec<usize> = (0..p.rules.len()).collect();
+    let clock = duban::clock::FixedClock(before.utc());
+    engine
+        .run(
+            conn,
+            &rules,
+            &before,
+            &duban::engine::RunOptions::new("run", &clock),
+            &mut |_| Ok(()),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let from = AsOf::parse(TODAY, tz).unwrap_or_else(|e| panic!("{e}"));
+    let days = 45;
+    let oracle = simulate(conn, &engine, &from, days, tz, Replay::DayByDay)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let fast = simulate(conn, &engine, &from, days, tz, Replay::Windowed)
+        .unwrap_or_else(|e| panic!("{e}"));
+    if oracle.is_empty() || oracle.len() != fast.len() {
+        return Some(format!("{} days against {}", oracle.len(), fast.len()));
+    }
+    oracle.iter().zip(&fast).find_map(|(a, b)| {
+        (a != b).then(|| {
+            format!(
+                "on {:?}:\nday by day {:?}\nwindowed   {:?}",
+                a.date, a.rules, b.rules
+            )
+        })
+    })
+}
+
+/// A policy of rules in the shapes the windowed replay takes: today-free
+/// parts and thresholds on day counts, in every direction, one or several,
+/// inside `exists` too, with and without `repeat every`.
+const WINDOWED: &str = r#"
+rule overdue for problem
+  when status != "rectified" and overdue_days >= 12 and not exists(tasks where kind = "reminder_talk")
+  then task reminder_talk with responsible
+rule soon for problem
+  when days_until(deadline) >= 0 and days_until(deadline) <= 9
+  then notify responsible
+rule exactly for problem
+  when days_since(found_on) = 40 and severity != "minor"
+  then notify responsible
+rule both for problem
+  when open_days >= 20 and days_since(deadline) < 15 and severity != "minor"
+  then notify responsible
+  repeat every 4 days
+rule after_talk for problem
+  when exists(tasks where status = "done" and days_since(done_on) >= 7)
+  then task admonishment_talk with responsible
+rule recent_talk for problem
+  when exists(tasks where days_since(created_on) <= 10 and kind = "reminder_talk")
+  then notify responsible
+  repeat every 3 days
+rule feedback for inspection
+  when days_since(feedback_on) > 30 and count(problems where status = "open") >= 1
+  then notify leader
+rule never_overdue for problem
+  when overdue_days >= 0 and status = "open"
+  then notify responsible
+"#;
+
 fn load(conn: &mut Connection, dir: &std::path::Path) {
     use duban::store::sources::{InputFile, csv_table, discover};
     let tables = discover(&[dir.to_path_buf()])
@@ -215,6 +284,23 @@ fn agree_on_the_example_policy_over_a_demo_office() {
     let p = policy(&text);
     let wrong = disagreements(&mut conn, &p);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    if let Some(d) = simulations_disagree(&mut conn, &p) {
+        panic!("simulate: {d}");
+    }
+}
+
+/// Every rule of `WINDOWED` is windowed (else the test below tests less
+/// than it says).
+#[test]
+fn the_windowed_shapes_are_windowed() {
+    let p = policy(WINDOWED);
+    for r in &p.rules {
+        assert!(
+            duban::compile::window(&p, r).is_some(),
+            "rule {} is not windowed",
+            r.name
+        );
+    }
 }
 
 // ───────────────────────── generated data ─────────────────────────
@@ -676,5 +762,31 @@ proptest! {
         let mut conn = generated_office(data_seed);
         let wrong = disagreements(&mut conn, &p);
         prop_assert!(wrong.is_empty(), "data seed {data_seed}, policy:\n{text}\n{}", wrong.join("\n"));
+    }
+}
+
+proptest! {
+    // Each case simulates twice over 45 days: a tenth as many cases.
+    #![proptest_config(ProptestConfig { cases: cases() / 10, ..ProptestConfig::default() })]
+
+    /// Generated policies: `simulate` replays them windowed where it can,
+    /// and the result equals the day-by-day replay.
+    #[test]
+    fn simulate_agrees_on_generated_policies(data_seed in any::<u64>(), policy_seed in any::<u64>()) {
+        let mut g = Gen { rng: fastrand::Rng::with_seed(policy_seed) };
+        let text = g.policy(6);
+        let p = policy(&text);
+        let mut conn = generated_office(data_seed);
+        let sim = simulations_disagree(&mut conn, &p);
+        prop_assert!(sim.is_none(), "data seed {data_seed}, policy:\n{text}\nsimulate: {}", sim.unwrap_or_default());
+    }
+
+    /// The windowed replay of `simulate` equals the day-by-day one.
+    #[test]
+    fn simulate_windowed_equals_day_by_day(data_seed in any::<u64>()) {
+        let p = policy(WINDOWED);
+        let mut conn = generated_office(data_seed);
+        let sim = simulations_disagree(&mut conn, &p);
+        prop_assert!(sim.is_none(), "data seed {data_seed}: {}", sim.unwrap_or_default());
     }
 }

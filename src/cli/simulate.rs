@@ -5,7 +5,7 @@ use super::evaluate::{as_of, load_policy, mail_domain};
 use super::{Format, policy_paths};
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::engine::simulate::{Day, simulate};
+use crate::engine::simulate::{Day, Replay, simulate};
 use crate::engine::{Engine, RuleOutcome};
 use crate::error::Result;
 use crate::lang::ir::Policy;
@@ -38,6 +38,10 @@ pub struct Args {
     against: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
+    /// Evaluate every rule on every scheduled day as a run would: slower at
+    /// scale, and the reference the default replay is tested against.
+    #[arg(long)]
+    day_by_day: bool,
 }
 
 pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
@@ -53,7 +57,12 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let domain = mail_domain(&cfg);
     let run_one = |conn: &mut rusqlite::Connection, p: &Policy| -> Result<Vec<Day>> {
         let engine = Engine::new(p, domain.clone());
-        simulate(conn, &engine, &from, args.days, tz)
+        let replay = if args.day_by_day {
+            Replay::DayByDay
+        } else {
+            Replay::Windowed
+        };
+        simulate(conn, &engine, &from, args.days, tz, replay)
     };
     let new_days = run_one(&mut conn, &policy)?;
     let old_days = match &old {

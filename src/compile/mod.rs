@@ -10,6 +10,10 @@
 //! person ids its actions need, then the values its templates read — see
 //! [`CompiledRule`] for the column layout. Pure: builds text, runs nothing.
 
+mod window;
+
+pub use window::{WindowRule, window};
+
 use crate::lang::ir::*;
 use crate::schema::{Derived, Entity, FieldType, Link, ProblemStatus};
 use rusqlite::types::Value;
@@ -71,17 +75,8 @@ pub fn compile_policy(policy: &Policy) -> Vec<CompiledRule> {
 }
 
 pub fn compile_rule(policy: &Policy, rule: &Rule) -> CompiledRule {
-    let mut c = Compiler {
-        policy,
-        params: Vec::new(),
-        levels: vec![Level::default()],
-        next_alias: 0,
-    };
-    let root = Root {
-        alias: "s".into(),
-        entity: rule.entity,
-        level: 0,
-    };
+    let mut c = Compiler::new(policy);
+    let root = Root::subject(rule.entity);
     let roots = vec![root.clone()];
     let cond = c.expr(&rule.when, &roots);
     let mut columns = vec![format!("{}.id", root.alias)];
@@ -215,7 +210,27 @@ struct Compiler<'p> {
     next_alias: usize,
 }
 
-impl Compiler<'_> {
+impl Root {
+    /// The rule's subject, `s` in the main query.
+    fn subject(entity: Entity) -> Root {
+        Root {
+            alias: "s".into(),
+            entity,
+            level: 0,
+        }
+    }
+}
+
+impl<'p> Compiler<'p> {
+    fn new(policy: &'p Policy) -> Self {
+        Compiler {
+            policy,
+            params: Vec::new(),
+            levels: vec![Level::default()],
+            next_alias: 0,
+        }
+    }
+
     fn alias(&mut self, prefix: &str) -> String {
         self.next_alias += 1;
         format!("{prefix}{}", self.next_alias)
@@ -360,42 +375,7 @@ impl Compiler<'_> {
     /// days that satisfy it. The result means exactly what the general form
     /// means, missing values included.
     fn day_comparison(&mut self, op: CmpOp, a: &Expr, b: &Expr, roots: &[Root]) -> Option<String> {
-        let (days, op, n) = match (&a.kind, &b.kind) {
-            (_, ExprKind::Literal(Literal::Number(n))) => (a, op, *n),
-            (ExprKind::Literal(Literal::Number(n)), _) => (b, op.flipped(), *n),
-            _ => return None,
-        };
-        // The counted date, and whether the count runs forward from it
-        // (days since) or towards it (days until).
-        enum Count<'e> {
-            Since(&'e Expr),
-            Until(&'e Expr),
-            OpenDays(&'e FieldPath),
-            OverdueDays(&'e FieldPath),
-        }
-        let count = match &days.kind {
-            ExprKind::DaysSince(x) => Count::Since(x),
-            ExprKind::DaysUntil(x) => Count::Until(x),
-            ExprKind::Field(p) => match p.end {
-                PathEnd::Field(f) if f.def().derived == Some(Derived::OpenDays) => {
-                    Count::OpenDays(p)
-                }
-                PathEnd::Field(f) if f.def().derived == Some(Derived::OverdueDays) => {
-                    Count::OverdueDays(p)
-                }
-                _ => return None,
-            },
-            _ => return None,
-        };
-        // Whole-day bounds: `d >= lo` and/or `d <= hi`.
-        let (lo, hi): (Option<i64>, Option<i64>) = match op {
-            CmpOp::Ge => (Some(n.ceil() as i64), None),
-            CmpOp::Gt => (Some(n.floor() as i64 + 1), None),
-            CmpOp::Le => (None, Some(n.floor() as i64)),
-            CmpOp::Lt => (None, Some(n.ceil() as i64 - 1)),
-            CmpOp::Eq if n.fract() == 0.0 => (Some(n as i64), Some(n as i64)),
-            _ => return None,
-        };
+        let (count, lo, hi) = day_count(op, a, b)?;
         let shifted = |this: &mut Self, k: i64| {
             let offset = this.param(Value::Text(format!("{k:+} days")));
             format!("date(?1, {offset})")
@@ -473,17 +453,16 @@ impl Compiler<'_> {
         }
     }
 
-    fn aggregate(
+    /// A collection as a correlated subquery: its FROM clause (the element
+    /// table and the joins `body` needs), the condition linking elements to
+    /// their owner, and what `body` compiled in the element's scope.
+    fn subquery<T>(
         &mut self,
-        func: AggFunc,
         coll: &CollPath,
-        filter: Option<&Expr>,
-        value: Option<&Expr>,
         roots: &[Root],
-    ) -> String {
-        let Some(owner_root) = roots.get(coll.scope).cloned() else {
-            return "NULL".into();
-        };
+        body: impl FnOnce(&mut Self, &[Root]) -> T,
+    ) -> Option<(String, String, T)> {
+        let owner_root = roots.get(coll.scope).cloned()?;
         let owner = self.join(&owner_root, &coll.refs);
         let element = coll.element();
         let alias = self.alias("e");
@@ -509,10 +488,28 @@ impl Compiler<'_> {
             ),
             Link::TaskTarget => format!("{alias}.target_id = {owner}.id"),
         };
-        let filter_sql = filter.map(|f| self.expr(f, &inner));
-        let value_sql = value.map(|v| self.expr(v, &inner));
+        let compiled = body(self, &inner);
         let level_sql = self.levels.pop().map(|l| l.sql).unwrap_or_default();
         let from = format!("{} {alias}{level_sql}", element.table());
+        Some((from, link, compiled))
+    }
+
+    fn aggregate(
+        &mut self,
+        func: AggFunc,
+        coll: &CollPath,
+        filter: Option<&Expr>,
+        value: Option<&Expr>,
+        roots: &[Root],
+    ) -> String {
+        let Some((from, link, (filter_sql, value_sql))) = self.subquery(coll, roots, |c, inner| {
+            (
+                filter.map(|f| c.expr(f, inner)),
+                value.map(|v| c.expr(v, inner)),
+            )
+        }) else {
+            return "NULL".into();
+        };
         let filtered = match &filter_sql {
             Some(f) => format!("{link} AND {f}"),
             None => link.clone(),
@@ -541,6 +538,51 @@ impl Compiler<'_> {
             }
         }
     }
+}
+
+/// A count of days: the counted date, and whether the count runs forward
+/// from it (days since) or towards it (days until).
+enum Count<'e> {
+    Since(&'e Expr),
+    Until(&'e Expr),
+    OpenDays(&'e FieldPath),
+    OverdueDays(&'e FieldPath),
+}
+
+/// A count of days compared with a number, as the count and the whole
+/// days it must be at least (`lo`) and at most (`hi`). Counts of days are
+/// whole numbers, so a bound `N` rounds to the whole days that satisfy it.
+fn day_count<'e>(
+    op: CmpOp,
+    a: &'e Expr,
+    b: &'e Expr,
+) -> Option<(Count<'e>, Option<i64>, Option<i64>)> {
+    let (days, op, n) = match (&a.kind, &b.kind) {
+        (_, ExprKind::Literal(Literal::Number(n))) => (a, op, *n),
+        (ExprKind::Literal(Literal::Number(n)), _) => (b, op.flipped(), *n),
+        _ => return None,
+    };
+    let count = match &days.kind {
+        ExprKind::DaysSince(x) => Count::Since(x),
+        ExprKind::DaysUntil(x) => Count::Until(x),
+        ExprKind::Field(p) => match p.end {
+            PathEnd::Field(f) if f.def().derived == Some(Derived::OpenDays) => Count::OpenDays(p),
+            PathEnd::Field(f) if f.def().derived == Some(Derived::OverdueDays) => {
+                Count::OverdueDays(p)
+            }
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let (lo, hi) = match op {
+        CmpOp::Ge => (Some(n.ceil() as i64), None),
+        CmpOp::Gt => (Some(n.floor() as i64 + 1), None),
+        CmpOp::Le => (None, Some(n.floor() as i64)),
+        CmpOp::Lt => (None, Some(n.ceil() as i64 - 1)),
+        CmpOp::Eq if n.fract() == 0.0 => (Some(n as i64), Some(n as i64)),
+        _ => return None,
+    };
+    Some((count, lo, hi))
 }
 
 /// The index of a column computing `sql`, adding it if no column does.

@@ -46,13 +46,17 @@ pub enum Mode {
     /// Record episodes only, in the simulation's copy of them
     /// (`temp.sim_episodes`).
     Simulate,
+    /// As `Simulate`, for the subjects the caller put in `temp.holds`
+    /// (a windowed rule's day, see [`simulate`]): fire those that start or
+    /// are due again; ending episodes and counting holds is the caller's.
+    SimulateGiven,
 }
 
 impl Mode {
     /// The episodes this mode reads and writes.
     fn episodes(self) -> Episodes {
         match self {
-            Mode::Simulate => Episodes::Simulated,
+            Mode::Simulate | Mode::SimulateGiven => Episodes::Simulated,
             _ => Episodes::Live,
         }
     }
@@ -60,7 +64,10 @@ impl Mode {
     /// Whether firings are recorded as they are read (so must be collected
     /// first).
     fn records(self) -> bool {
-        matches!(self, Mode::Apply { .. } | Mode::Simulate)
+        matches!(
+            self,
+            Mode::Apply { .. } | Mode::Simulate | Mode::SimulateGiven
+        )
     }
 }
 
@@ -217,8 +224,11 @@ impl<'p> Engine<'p> {
         // Recording with episodes open (a run or simulation in its steady
         // state): evaluate the condition once into a set of subjects, and
         // take the firings, the ended episodes and the count from it.
-        let held = mode.records() && has_open && subject.is_none();
-        let shape = if held {
+        let given = mode == Mode::SimulateGiven;
+        let held = given || (mode.records() && has_open && subject.is_none());
+        let shape = if given {
+            Shape::Held
+        } else if held {
             q.collect_holds(conn)?;
             Shape::Held
         } else if has_open {
@@ -260,7 +270,7 @@ impl<'p> Engine<'p> {
                 out.notices += counts.notices;
                 if let Some(w) = writer.as_mut() {
                     w.apply(&p)?;
-                } else if mode == Mode::Simulate {
+                } else if matches!(mode, Mode::Simulate | Mode::SimulateGiven) {
                     apply::record_episode(conn, which, &p, as_of)?;
                 }
                 sink(&p)?;
@@ -268,6 +278,10 @@ impl<'p> Engine<'p> {
         }
         if mode.records() {
             firings::drop_collected(conn)?;
+        }
+        if given {
+            firings::take_holds_count(conn)?;
+            return Ok(out);
         }
         if held {
             out.ended = episodes::end_unheld(conn, which, &rule.name, &as_of.rfc3339())?;

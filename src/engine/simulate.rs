@@ -11,14 +11,17 @@ use super::{Engine, Mode, RuleOutcome};
 use crate::clock::AsOf;
 use crate::error::{Error, Result};
 use crate::schedule::Cron;
+use crate::store::firings::RuleSql;
+use crate::store::window;
 use chrono::{Duration, NaiveDate, TimeZone};
 use chrono_tz::Tz;
+use rusqlite::types::Value as Sql;
 use rusqlite::{Connection, TransactionBehavior};
 
 /// When a policy and its rules name no schedule: every morning at nine.
 pub const DEFAULT_SCHEDULE: &str = "0 9 * * *";
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Day {
     pub date: Option<NaiveDate>,
     /// Per rule that ran that day (in policy order).
@@ -43,6 +46,17 @@ pub fn schedules(engine: &Engine<'_>) -> Result<Vec<Cron>> {
         .collect()
 }
 
+/// How the days are replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    /// Each scheduled evaluation as a run does it: the oracle.
+    DayByDay,
+    /// Rules whose condition holds on an interval of days per subject
+    /// ([`crate::compile::window`]) are evaluated once for the whole span;
+    /// each later day only their changes are read. The result is the same.
+    Windowed,
+}
+
 /// Replays `days` days after `from`, in `tz`.
 pub fn simulate(
     conn: &mut Connection,
@@ -50,12 +64,20 @@ pub fn simulate(
     from: &AsOf,
     days: u32,
     tz: Tz,
+    replay: Replay,
 ) -> Result<Vec<Day>> {
     let crons = schedules(engine)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
     crate::store::episodes::copy_for_simulation(&tx)?;
     let start = from.at.with_timezone(&tz);
     let end = start + Duration::days(i64::from(days));
+    let windowed = match replay {
+        Replay::DayByDay => vec![false; crons.len()],
+        Replay::Windowed => windows(&tx, engine, start.date_naive(), end.date_naive())?,
+    };
+    // Per windowed rule: the day it was last evaluated and how many
+    // subjects held then.
+    let mut last: Vec<Option<(NaiveDate, u64)>> = vec![None; crons.len()];
     let mut out = Vec::new();
     let mut day = start.date_naive();
     while day <= end.date_naive() {
@@ -80,13 +102,14 @@ pub fn simulate(
                 continue;
             };
             let at = AsOf::new(t.with_timezone(&chrono::Utc), tz);
-            report.rules.push(engine.evaluate_rule(
-                &tx,
-                i,
-                &at,
-                Mode::Simulate,
-                &mut |_| Ok(()),
-            )?);
+            let outcome = match last[i] {
+                Some((prev, held)) if windowed[i] => step(&tx, engine, i, &at, prev, held)?,
+                _ => engine.evaluate_rule(&tx, i, &at, Mode::Simulate, &mut |_| Ok(()))?,
+            };
+            if windowed[i] {
+                last[i] = Some((at.today, outcome.holds));
+            }
+            report.rules.push(outcome);
         }
         if !report.rules.is_empty() {
             out.push(report);
@@ -99,4 +122,68 @@ pub fn simulate(
     // The copy was made inside the transaction: rolling back removes it.
     tx.rollback()?;
     Ok(out)
+}
+
+/// Records the days each windowed rule holds on, for every subject at
+/// once; returns which rules are windowed.
+fn windows(
+    conn: &Connection,
+    engine: &Engine<'_>,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<Vec<bool>> {
+    window::create(conn)?;
+    let mut windowed = Vec::new();
+    for (i, rule) in engine.policy.rules.iter().enumerate() {
+        let Some(w) = crate::compile::window(engine.policy, rule) else {
+            windowed.push(false);
+            continue;
+        };
+        let mut bound = vec![Sql::Text(first.to_string())];
+        bound.extend(w.params.iter().cloned());
+        let sql = RuleSql {
+            table: rule.entity.table(),
+            joins: &w.joins,
+            condition: &w.condition,
+            select: "",
+        };
+        let interval = window::Interval {
+            sql,
+            from: w.from.as_deref(),
+            until: w.until.as_deref(),
+            bound: &bound,
+        };
+        window::fill(conn, i, &interval, &first.to_string(), &last.to_string())?;
+        windowed.push(true);
+    }
+    window::index(conn)?;
+    Ok(windowed)
+}
+
+/// A windowed rule's evaluation on `at`'s day, after one on `prev` at
+/// which `held` subjects held: the episodes of those that stopped holding
+/// end, those that started fire, and so do those due again.
+fn step(
+    conn: &Connection,
+    engine: &Engine<'_>,
+    i: usize,
+    at: &AsOf,
+    prev: NaiveDate,
+    held: u64,
+) -> Result<RuleOutcome> {
+    let rule = &engine.policy.rules[i];
+    let (prev, day) = (prev.to_string(), at.today.to_string());
+    let ended = window::end_leaving(conn, i, &rule.name, &prev, &day, &at.rfc3339())?;
+    let repeat_from = rule
+        .repeat_days
+        .and_then(|d| {
+            at.today
+                .checked_sub_days(chrono::Days::new(d.max(0) as u64))
+        })
+        .map(|d| d.to_string());
+    window::firing_candidates(conn, i, &rule.name, &prev, &day, repeat_from.as_deref())?;
+    let mut o = engine.evaluate_rule(conn, i, at, Mode::SimulateGiven, &mut |_| Ok(()))?;
+    o.ended = ended;
+    o.holds = (held + o.new_episodes).saturating_sub(ended);
+    Ok(o)
 }

@@ -157,6 +157,41 @@ impl Policy {
             .unwrap_or(config);
     }
 
+    /// Whether the value of `e` can change with `today` alone, the data
+    /// held still: it reads `today`, a day count or a derived field
+    /// counted in days, here or in a define or collection it uses.
+    pub fn depends_on_today(&self, e: &Expr) -> bool {
+        use crate::schema::Derived;
+        match &e.kind {
+            ExprKind::Literal(_) => false,
+            ExprKind::Today | ExprKind::DaysSince(_) | ExprKind::DaysUntil(_) => true,
+            ExprKind::Field(p) => match p.end {
+                PathEnd::Field(f) => matches!(
+                    f.def().derived,
+                    Some(Derived::OverdueDays | Derived::OpenDays)
+                ),
+                PathEnd::Define(i) => self
+                    .defines
+                    .get(i)
+                    .is_some_and(|d| self.depends_on_today(&d.expr)),
+            },
+            ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Present(x) | ExprKind::Missing(x) => {
+                self.depends_on_today(x)
+            }
+            ExprKind::And(a, b)
+            | ExprKind::Or(a, b)
+            | ExprKind::Compare(_, a, b)
+            | ExprKind::Arith(_, a, b) => self.depends_on_today(a) || self.depends_on_today(b),
+            ExprKind::In(x, items) => {
+                self.depends_on_today(x) || items.iter().any(|i| self.depends_on_today(i))
+            }
+            ExprKind::Aggregate { filter, value, .. } => {
+                filter.as_deref().is_some_and(|f| self.depends_on_today(f))
+                    || value.as_deref().is_some_and(|v| self.depends_on_today(v))
+            }
+        }
+    }
+
     /// Whether `e` is a share in 0..1 (a `rate`, or a define of one),
     /// shown as a percentage.
     pub fn is_share(&self, e: &Expr) -> bool {

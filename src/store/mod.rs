@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod runs;
 pub mod sources;
 pub mod tasks;
+pub mod window;
 
 use crate::error::{Error, Result};
 use rusqlite::Connection;

@@ -1,0 +1,220 @@
+//! A rule over a span of days, the data held still (`simulate`).
+//!
+//! Many conditions change with `today` only through thresholds on day
+//! counts: `overdue_days >= 30`, `days_until(deadline) <= 7`,
+//! `exists(tasks where … days_since(done_on) >= 30)`. A condition made of
+//! `and`-ed parts that are either free of `today` or such thresholds holds,
+//! for each subject, on one interval of days: the today-free parts, and
+//! `from ≤ today ≤ until`, where `from` is the latest of the thresholds'
+//! first days and `until` the earliest of their last days. One query then
+//! tells, for every subject at once, on which days of the span the rule
+//! holds — instead of one query per day.
+//!
+//! Anything else (`or` or `not` around a threshold, a day count in
+//! arithmetic, a sum of counts …) is not windowed: [`window`] answers
+//! `None`, and the rule is evaluated day by day as in a run.
+
+use super::{Compiler, Count, Root, day_count};
+use crate::lang::ir::*;
+use crate::schema::ProblemStatus;
+use rusqlite::types::Value;
+
+/// A rule's condition as today-free parts and an interval of days.
+#[derive(Debug, Clone)]
+pub struct WindowRule {
+    /// The joins after `FROM table s`.
+    pub joins: String,
+    /// The today-free parts (0 or 1).
+    pub condition: String,
+    /// The first day the rule holds, as an SQL date expression (`NULL`:
+    /// never); none when it holds from any day on.
+    pub from: Option<String>,
+    /// The last day it holds, likewise.
+    pub until: Option<String>,
+    /// Parameters ?2, ?3 …; `today` (?1) is not read.
+    pub params: Vec<Value>,
+}
+
+/// The days-interval form of a rule's condition, when it has one.
+pub fn window(policy: &Policy, rule: &Rule) -> Option<WindowRule> {
+    let mut c = Compiler::new(policy);
+    let roots = vec![Root::subject(rule.entity)];
+    let mut b = Bounds::default();
+    for part in rule.when.conjuncts() {
+        if policy.depends_on_today(part) {
+            b.add(c.bounds(part, &roots)?);
+        } else {
+            b.parts.push(c.expr(part, &roots));
+        }
+    }
+    let joins = std::mem::take(&mut c.levels[0].sql);
+    Some(WindowRule {
+        joins,
+        condition: b.condition(),
+        from: latest(&b.from),
+        until: earliest(&b.until),
+        params: c.params,
+    })
+}
+
+/// Parts of a condition: today-free conditions, and first and last days.
+#[derive(Debug, Default)]
+struct Bounds {
+    parts: Vec<String>,
+    from: Vec<String>,
+    until: Vec<String>,
+}
+
+impl Bounds {
+    fn add(&mut self, other: Bounds) {
+        self.parts.extend(other.parts);
+        self.from.extend(other.from);
+        self.until.extend(other.until);
+    }
+
+    fn condition(&self) -> String {
+        if self.parts.is_empty() {
+            "1".into()
+        } else {
+            format!("({})", self.parts.join(" AND "))
+        }
+    }
+}
+
+/// The latest of several days (SQLite's `max` of two or more values is
+/// NULL when one is: a bound that never comes means never).
+fn latest(days: &[String]) -> Option<String> {
+    match days {
+        [] => None,
+        [one] => Some(one.clone()),
+        many => Some(format!("max({})", many.join(", "))),
+    }
+}
+
+fn earliest(days: &[String]) -> Option<String> {
+    match days {
+        [] => None,
+        [one] => Some(one.clone()),
+        many => Some(format!("min({})", many.join(", "))),
+    }
+}
+
+impl Compiler<'_> {
+    /// The bounds of one today-dependent part, if it is a threshold.
+    fn bounds(&mut self, e: &Expr, roots: &[Root]) -> Option<Bounds> {
+        match &e.kind {
+            ExprKind::Compare(op, a, b) => self.threshold(*op, a, b, roots),
+            ExprKind::Aggregate {
+                func: AggFunc::Exists,
+                coll,
+                filter: Some(filter),
+                ..
+            } => self.exists_bounds(coll, filter, roots),
+            _ => None,
+        }
+    }
+
+    /// `date` moved by `k` days.
+    fn shift(&mut self, date: &str, k: i64) -> String {
+        let offset = self.param(Value::Text(format!("{k:+} days")));
+        format!("date({date}, {offset})")
+    }
+
+    /// A day count compared with a number.
+    fn threshold(&mut self, op: CmpOp, a: &Expr, b: &Expr, roots: &[Root]) -> Option<Bounds> {
+        let (count, lo, hi) = day_count(op, a, b)?;
+        let root = |p: &FieldPath| roots[p.scope.min(roots.len() - 1)].clone();
+        let mut out = Bounds::default();
+        match count {
+            // since: n = today − date, so n ≥ k ⇔ today ≥ date + k.
+            Count::Since(x) | Count::Until(x) if self.policy.depends_on_today(x) => return None,
+            Count::Since(x) => {
+                let date = self.expr(x, roots);
+                self.since(&date, lo, hi, &mut out);
+            }
+            Count::OpenDays(p) => {
+                let alias = self.join(&root(p), &p.refs);
+                self.since(&format!("{alias}.found_on"), lo, hi, &mut out);
+            }
+            // until: n = date − today, so n ≥ k ⇔ today ≤ date − k.
+            Count::Until(x) => {
+                let date = self.expr(x, roots);
+                if let Some(k) = lo {
+                    out.until.push(self.shift(&date, -k));
+                }
+                if let Some(k) = hi {
+                    out.from.push(self.shift(&date, -k));
+                }
+            }
+            // overdue_days ≥ k (k ≥ 1) ⇔ not rectified and today ≥
+            // deadline + k; ≥ 0 always. An upper bound on it is not an
+            // interval once the problem is rectified: not windowed.
+            Count::OverdueDays(p) => {
+                let (Some(k), None) = (lo, hi) else {
+                    return None;
+                };
+                if k >= 1 {
+                    let alias = self.join(&root(p), &p.refs);
+                    out.parts.push(format!(
+                        "coalesce({alias}.status <> '{}', 0)",
+                        ProblemStatus::Rectified.code()
+                    ));
+                    out.from.push(self.shift(&format!("{alias}.deadline"), k));
+                }
+            }
+        }
+        Some(out)
+    }
+
+    fn since(&mut self, date: &str, lo: Option<i64>, hi: Option<i64>, out: &mut Bounds) {
+        if let Some(k) = lo {
+            out.from.push(self.shift(date, k));
+        }
+        if let Some(k) = hi {
+            out.until.push(self.shift(date, k));
+        }
+    }
+
+    /// `exists(C where …)` whose today-dependent parts are thresholds that
+    /// only start (or only end) a member's days: the collection holds from
+    /// its earliest member's first day (or until its latest member's last).
+    fn exists_bounds(&mut self, coll: &CollPath, filter: &Expr, roots: &[Root]) -> Option<Bounds> {
+        let policy = self.policy;
+        let (from, link, member) = self.subquery(coll, roots, |c, inner| {
+            let mut b = Bounds::default();
+            for part in filter.conjuncts() {
+                if policy.depends_on_today(part) {
+                    b.add(c.threshold_only(part, inner)?);
+                } else {
+                    b.parts.push(c.expr(part, inner));
+                }
+            }
+            Some(b)
+        })?;
+        let member = member?;
+        let filtered = format!("{link} AND {}", member.condition());
+        let mut out = Bounds::default();
+        match (latest(&member.from), earliest(&member.until)) {
+            (None, None) => out
+                .parts
+                .push(format!("EXISTS (SELECT 1 FROM {from} WHERE {filtered})")),
+            (Some(first), None) => out.from.push(format!(
+                "(SELECT min({first}) FROM {from} WHERE {filtered})"
+            )),
+            (None, Some(last)) => out
+                .until
+                .push(format!("(SELECT max({last}) FROM {from} WHERE {filtered})")),
+            // Members each hold on an interval: together, not one.
+            (Some(_), Some(_)) => return None,
+        }
+        Some(out)
+    }
+
+    /// A threshold inside a collection's filter (no nested `exists`).
+    fn threshold_only(&mut self, e: &Expr, roots: &[Root]) -> Option<Bounds> {
+        match &e.kind {
+            ExprKind::Compare(op, a, b) => self.threshold(*op, a, b, roots),
+            _ => None,
+        }
+    }
+}
