@@ -232,6 +232,23 @@ rule recent_talk for problem
 rule feedback for inspection
   when days_since(feedback_on) > 30 and count(problems where status = "open") >= 1
   then notify leader
+define organization.overdue = sum(inspections, count(problems where overdue_days > 0))
+rule many_overdue for organization
+  when overdue >= 3 and overdue <= 6
+  then notify secretary
+  repeat every 5 days
+rule lagging for inspection
+  when count(problems where days_until(deadline) < 0 and status != "rectified") > 1
+  then notify leader
+rule recent_talks for organization
+  when sum(inspections, count(problems where exists(tasks where days_since(created_on) <= 20))) >= 2
+  then notify secretary
+rule few_recent for inspection
+  when count(problems where exists(tasks where days_since(created_on) <= 15)) < 2 and present(feedback_on)
+  then notify leader
+rule calm for inspection
+  when count(problems where overdue_days >= 1) <= 1
+  then notify leader
 rule never_overdue for problem
   when overdue_days >= 0 and status = "open"
   then notify responsible

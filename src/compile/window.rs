@@ -81,6 +81,36 @@ impl Bounds {
     }
 }
 
+/// The members of a count, as rows: `SELECT {day} {from_where}`.
+struct MemberDays {
+    /// `FROM … WHERE …` with the link to the owner and the today-free parts.
+    from_where: String,
+    /// The day a member starts (rising) or stops being counted.
+    day: String,
+    rising: bool,
+}
+
+impl Bounds {
+    /// The members these bounds describe, from rows `from_where`: those
+    /// that only start, or only stop, being counted.
+    fn rows(self, from_where: &str) -> Option<MemberDays> {
+        let from_where = format!("{from_where} AND {}", self.condition());
+        match (latest(&self.from), earliest(&self.until)) {
+            (Some(day), None) => Some(MemberDays {
+                from_where,
+                day,
+                rising: true,
+            }),
+            (None, Some(day)) => Some(MemberDays {
+                from_where,
+                day,
+                rising: false,
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// The latest of several days (SQLite's `max` of two or more values is
 /// NULL when one is: a bound that never comes means never).
 fn latest(days: &[String]) -> Option<String> {
@@ -103,7 +133,9 @@ impl Compiler<'_> {
     /// The bounds of one today-dependent part, if it is a threshold.
     fn bounds(&mut self, e: &Expr, roots: &[Root]) -> Option<Bounds> {
         match &e.kind {
-            ExprKind::Compare(op, a, b) => self.threshold(*op, a, b, roots),
+            ExprKind::Compare(op, a, b) => self
+                .threshold(*op, a, b, roots)
+                .or_else(|| self.count_threshold(*op, a, b, roots)),
             ExprKind::Aggregate {
                 func: AggFunc::Exists,
                 coll,
@@ -179,18 +211,8 @@ impl Compiler<'_> {
     /// only start (or only end) a member's days: the collection holds from
     /// its earliest member's first day (or until its latest member's last).
     fn exists_bounds(&mut self, coll: &CollPath, filter: &Expr, roots: &[Root]) -> Option<Bounds> {
-        let policy = self.policy;
-        let (from, link, member) = self.subquery(coll, roots, |c, inner| {
-            let mut b = Bounds::default();
-            for part in filter.conjuncts() {
-                if policy.depends_on_today(part) {
-                    b.add(c.threshold_only(part, inner)?);
-                } else {
-                    b.parts.push(c.expr(part, inner));
-                }
-            }
-            Some(b)
-        })?;
+        let (from, link, member) =
+            self.subquery(coll, roots, |c, inner| c.member_bounds(filter, inner))?;
         let member = member?;
         let filtered = format!("{link} AND {}", member.condition());
         let mut out = Bounds::default();
@@ -210,11 +232,134 @@ impl Compiler<'_> {
         Some(out)
     }
 
-    /// A threshold inside a collection's filter (no nested `exists`).
-    fn threshold_only(&mut self, e: &Expr, roots: &[Root]) -> Option<Bounds> {
-        match &e.kind {
-            ExprKind::Compare(op, a, b) => self.threshold(*op, a, b, roots),
+    /// A count of members that only start (or only stop) being counted,
+    /// compared with a number: `count(problems where overdue_days > 0) >= 5`
+    /// holds from the day the fifth member starts to count.
+    fn count_threshold(&mut self, op: CmpOp, a: &Expr, b: &Expr, roots: &[Root]) -> Option<Bounds> {
+        let (x, op, n) = match (&a.kind, &b.kind) {
+            (_, ExprKind::Literal(Literal::Number(n))) => (a, op, *n),
+            (ExprKind::Literal(Literal::Number(n)), _) => (b, op.flipped(), *n),
+            _ => return None,
+        };
+        let (lo, hi) = match op {
+            CmpOp::Ge => (Some(n.ceil() as i64), None),
+            CmpOp::Gt => (Some(n.floor() as i64 + 1), None),
+            CmpOp::Le => (None, Some(n.floor() as i64)),
+            CmpOp::Lt => (None, Some(n.ceil() as i64 - 1)),
+            CmpOp::Eq if n.fract() == 0.0 => (Some(n as i64), Some(n as i64)),
+            _ => return None,
+        };
+        let m = self.member_days(x, roots)?;
+        // The k-th member to start (rising) or the k-th to stop counting.
+        let kth = |k: i64| {
+            format!(
+                "(SELECT d FROM (SELECT {} AS d {}) WHERE d IS NOT NULL ORDER BY d {} LIMIT 1 OFFSET {})",
+                m.day,
+                m.from_where,
+                if m.rising { "ASC" } else { "DESC" },
+                k - 1
+            )
+        };
+        let mut out = Bounds::default();
+        // Counting rising members: n(today) ≥ k from the k-th start on;
+        // n ≤ k until the day before the (k+1)-th start. Falling: n ≥ k
+        // until the k-th latest stop; n ≤ k from the day after the
+        // (k+1)-th latest stop.
+        if let Some(k) = lo.filter(|k| *k >= 1) {
+            let day = kth(k);
+            if m.rising {
+                out.from.push(day);
+            } else {
+                out.until.push(day);
+            }
+        }
+        if let Some(k) = hi {
+            if k < 0 {
+                out.parts.push("0".into());
+            } else if m.rising {
+                let next = kth(k + 1);
+                out.until
+                    .push(format!("date(coalesce({next}, '9999-12-31'), '-1 days')"));
+            } else {
+                let next = kth(k + 1);
+                out.from
+                    .push(format!("date(coalesce({next}, '0000-01-01'), '+1 days')"));
+            }
+        }
+        Some(out)
+    }
+
+    /// The members a count counts, each with the day it starts (or stops)
+    /// being counted: `count(C where …)`, `sum(C, count(D where …))` (the
+    /// members of D across C), or a define of one.
+    fn member_days(&mut self, x: &Expr, roots: &[Root]) -> Option<MemberDays> {
+        match &x.kind {
+            ExprKind::Field(p) if p.refs.is_empty() => {
+                let PathEnd::Define(i) = p.end else {
+                    return None;
+                };
+                let define = self.policy.defines.get(i)?.expr.clone();
+                let record = roots.get(p.scope)?.clone();
+                self.member_days(&define, &[record])
+            }
+            ExprKind::Aggregate {
+                func: AggFunc::Count,
+                coll,
+                filter: Some(filter),
+                ..
+            } => {
+                let (from, link, member) =
+                    self.subquery(coll, roots, |c, inner| c.member_bounds(filter, inner))?;
+                member?.rows(&format!("FROM {from} WHERE {link}"))
+            }
+            ExprKind::Aggregate {
+                func: AggFunc::Sum,
+                coll,
+                filter,
+                value: Some(value),
+            } => {
+                let ExprKind::Aggregate {
+                    func: AggFunc::Count,
+                    coll: inner_coll,
+                    filter: Some(inner_filter),
+                    ..
+                } = &value.kind
+                else {
+                    return None;
+                };
+                let policy = self.policy;
+                let (outer, link, (filter_sql, members)) =
+                    self.subquery(coll, roots, |c, inner| {
+                        let filter_sql = match filter.as_deref() {
+                            Some(f) if policy.depends_on_today(f) => None,
+                            Some(f) => Some(c.expr(f, inner)),
+                            None => Some("1".into()),
+                        };
+                        let members = c.subquery(inner_coll, inner, |c, inner| {
+                            c.member_bounds(inner_filter, inner)
+                        });
+                        (filter_sql, members)
+                    })?;
+                let (elements, inner_link, member) = members?;
+                member?.rows(&format!(
+                    "FROM {outer}, {elements} WHERE {link} AND {} AND {inner_link}",
+                    filter_sql?
+                ))
+            }
             _ => None,
         }
+    }
+
+    /// The parts of a member's filter: today-free, and the member's days.
+    fn member_bounds(&mut self, filter: &Expr, roots: &[Root]) -> Option<Bounds> {
+        let mut b = Bounds::default();
+        for part in filter.conjuncts() {
+            if self.policy.depends_on_today(part) {
+                b.add(self.bounds(part, roots)?);
+            } else {
+                b.parts.push(self.expr(part, roots));
+            }
+        }
+        Some(b)
     }
 }
