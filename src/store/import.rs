@@ -343,12 +343,29 @@ fn columns_of(entity: Entity) -> String {
         .join(", ")
 }
 
+/// Why a cell is not a value of its field.
+#[derive(Debug, thiserror::Error)]
+enum CellError {
+    #[error("missing (every {0} needs one)")]
+    Missing(&'static str),
+    #[error("\"{0}\" is not a number")]
+    NotANumber(String),
+    #[error("\"{0}\" is not a date (write 2026-01-05, 2026/1/5 or 2026年1月5日)")]
+    NotADate(String),
+    #[error("\"{text}\" is not a {what}; use {choices}")]
+    NotAnEnumValue {
+        text: String,
+        what: &'static str,
+        choices: String,
+    },
+}
+
 /// One cell as the value stored for a field.
-fn convert(f: &FieldDef, cell: &Cell) -> std::result::Result<Value, String> {
+fn convert(f: &FieldDef, cell: &Cell) -> std::result::Result<Value, CellError> {
     if *cell == Cell::Empty {
         return match (f.default, f.required) {
             (Some(d), _) => Ok(Value::Text(d.to_string())),
-            (None, true) => Err(format!("missing (every {} needs one)", f.name)),
+            (None, true) => Err(CellError::Missing(f.name)),
             (None, false) => Ok(Value::Null),
         };
     }
@@ -360,7 +377,7 @@ fn convert(f: &FieldDef, cell: &Cell) -> std::result::Result<Value, String> {
             _ => text
                 .parse::<f64>()
                 .map(Value::Real)
-                .map_err(|_| format!("\"{text}\" is not a number")),
+                .map_err(|_| CellError::NotANumber(text)),
         },
         FieldType::Date => {
             let date = match cell {
@@ -372,23 +389,21 @@ fn convert(f: &FieldDef, cell: &Cell) -> std::result::Result<Value, String> {
                 }
                 _ => crate::text::parse_date(&text),
             };
-            date.map(|d| Value::Text(d.to_string())).ok_or_else(|| {
-                format!("\"{text}\" is not a date (write 2026-01-05, 2026/1/5 or 2026年1月5日)")
-            })
+            date.map(|d| Value::Text(d.to_string()))
+                .ok_or(CellError::NotADate(text))
         }
         FieldType::Enum(e) => e
             .code_of(&text)
             .map(|c| Value::Text(c.to_string()))
-            .ok_or_else(|| {
-                format!(
-                    "\"{text}\" is not a {}; use {}",
-                    e.name,
-                    e.values
-                        .iter()
-                        .map(|(c, l)| format!("{c} ({l})"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+            .ok_or_else(|| CellError::NotAnEnumValue {
+                what: e.name,
+                choices: e
+                    .values
+                    .iter()
+                    .map(|(c, l)| format!("{c} ({l})"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                text,
             }),
         FieldType::TaskKind => Ok(Value::Text(
             schema::standard_task_kind(&text)
