@@ -90,6 +90,34 @@ impl Clock for FixedClock {
     }
 }
 
+/// The system clock, or a fixed time named by an environment variable
+/// (read once, by the command line).
+pub enum FixedOrSystem {
+    Fixed(FixedClock),
+    System(SystemClock),
+}
+
+impl FixedOrSystem {
+    pub fn from_env(var: &str) -> FixedOrSystem {
+        match std::env::var(var)
+            .ok()
+            .and_then(|t| DateTime::parse_from_rfc3339(t.trim()).ok())
+        {
+            Some(t) => FixedOrSystem::Fixed(FixedClock(t.with_timezone(&Utc))),
+            None => FixedOrSystem::System(SystemClock),
+        }
+    }
+}
+
+impl Clock for FixedOrSystem {
+    fn now(&self) -> DateTime<Utc> {
+        match self {
+            FixedOrSystem::Fixed(c) => c.now(),
+            FixedOrSystem::System(c) => c.now(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,8 @@ pub struct Config {
     pub file: Option<PathBuf>,
     pub database: PathBuf,
     pub rules: PathBuf,
+    /// The working-day calendar (`calendar.toml`).
+    pub calendar: PathBuf,
     pub timezone: chrono_tz::Tz,
     pub mail: Mail,
     pub delivery: Delivery,
@@ -120,6 +122,7 @@ impl Smtp {
 struct Raw {
     database: Option<PathBuf>,
     rules: Option<PathBuf>,
+    calendar: Option<PathBuf>,
     timezone: Option<String>,
     #[serde(default)]
     mail: RawMail,
@@ -134,6 +137,25 @@ struct RawMail {
     outbox_dir: Option<PathBuf>,
     from: Option<String>,
     smtp: Option<Smtp>,
+}
+
+impl Config {
+    /// The office's working-day calendar: its calendar file, else the years
+    /// duban knows (an office set up before calendars had none).
+    pub fn load_calendar(&self) -> Result<crate::calendar::Calendar> {
+        let path = &self.calendar;
+        match std::fs::read_to_string(path) {
+            Ok(text) => crate::calendar::Calendar::parse(&text, &path.display().to_string())
+                .map_err(|e| Error::invalid(e.to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(crate::calendar::Calendar::builtin())
+            }
+            Err(e) => Err(Error::invalid(format!(
+                "cannot read {}: {e}",
+                path.display()
+            ))),
+        }
+    }
 }
 
 impl Config {
@@ -203,6 +225,7 @@ impl Config {
             file,
             database: rel(raw.database.unwrap_or_else(|| "duban.db".into())),
             rules: rel(raw.rules.unwrap_or_else(|| "rules".into())),
+            calendar: rel(raw.calendar.unwrap_or_else(|| "calendar.toml".into())),
             timezone,
             mail: Mail {
                 transport,
@@ -226,6 +249,9 @@ database = "duban.db"
 
 # The policy: every *.rules file in this folder, read in name order.
 rules = "rules"
+
+# Working days: holidays and make-up working days (调休), one table per year.
+calendar = "calendar.toml"
 
 # Time zone for `today` and schedules, unless the policy names its own.
 timezone = "Asia/Shanghai"

@@ -24,6 +24,7 @@
 //! I/O); the clock is injected ([`clock::Clock`]); mail goes through
 //! [`deliver::transport::Transport`].
 
+pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod compile;

@@ -22,6 +22,7 @@
 //! rule = "overdue_reminder"
 //! ```
 
+use crate::calendar::Calendar;
 use crate::clock::AsOf;
 use crate::engine::Engine;
 use crate::engine::plan::{ActionBody, ActionJson};
@@ -144,20 +145,26 @@ pub fn find(path: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Runs one test file against a policy.
-pub fn run(policy: &Policy, file: &Path, shown_as: &str) -> Outcome {
+pub fn run(policy: &Policy, calendar: &Calendar, file: &Path, shown_as: &str) -> Outcome {
     let mut outcome = Outcome {
         file: shown_as.to_string(),
         name: None,
         expectations: 0,
         failures: Vec::new(),
     };
-    if let Err(e) = run_into(policy, file, shown_as, &mut outcome) {
+    if let Err(e) = run_into(policy, calendar, file, shown_as, &mut outcome) {
         outcome.failures.push(e.to_string());
     }
     outcome
 }
 
-fn run_into(policy: &Policy, file: &Path, shown: &str, out: &mut Outcome) -> Result<()> {
+fn run_into(
+    policy: &Policy,
+    calendar: &Calendar,
+    file: &Path,
+    shown: &str,
+    out: &mut Outcome,
+) -> Result<()> {
     let text =
         std::fs::read_to_string(file).map_err(|e| Error::invalid(format!("{shown}: {e}")))?;
     let at_line = |span: std::ops::Range<usize>| line_col(&text, span.start).0;
@@ -237,7 +244,7 @@ fn run_into(policy: &Policy, file: &Path, shown: &str, out: &mut Outcome) -> Res
     }
 
     // What the policy does.
-    let engine = Engine::new(policy, "test.invalid");
+    let engine = Engine::new(policy, "test.invalid").with_calendar(calendar.clone());
     let rules: Vec<usize> = (0..policy.rules.len()).collect();
     let mut actions: Vec<ActionJson<'static>> = Vec::new();
     engine.dry_run(&mut conn, &rules, &as_of, false, &mut |p| {

@@ -1,6 +1,7 @@
 //! `duban check [RULES] [--format table|json]`: parse and check a policy.
 
 use super::{Format, color_stdout, policy_paths};
+use crate::clock::Clock;
 use crate::error::Result;
 use crate::lang::check::Checked;
 use std::path::PathBuf;
@@ -27,12 +28,13 @@ pub struct Args {
 
 pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let paths = policy_paths(config, &args.paths)?;
-    let checked = // `check` evaluates nothing: the zone of `today` plays no part.
-    crate::policy::load(&paths, chrono_tz::Tz::UTC)?;
+    // `check` evaluates nothing: the zone of `today` plays no part.
+    let checked = crate::policy::load(&paths, chrono_tz::Tz::UTC)?;
     match args.format {
         Format::Table => print_human(&checked),
         Format::Json => print_json(&checked),
     }
+    calendar_warning(config);
     if let (true, Some(policy)) = (args.show_sql, &checked.policy) {
         for c in crate::compile::compile_policy(policy) {
             println!("\n-- {}\n{};", c.rule, c.sql);
@@ -46,6 +48,21 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// From 1 December: a warning when the office's calendar lacks next year.
+/// (`check` runs without a config too; then there is no calendar to ask.)
+fn calendar_warning(config: &Option<PathBuf>) {
+    let Ok(cfg) = crate::config::Config::load(config.as_deref()) else {
+        return;
+    };
+    let Ok(calendar) = super::calendar::load(&cfg) else {
+        return;
+    };
+    let today = crate::clock::AsOf::new(super::clock().now(), cfg.timezone).today;
+    if let Some(w) = super::calendar::next_year_warning(&calendar, today) {
+        eprintln!("warning: {w}");
+    }
 }
 
 fn print_human(c: &Checked) {

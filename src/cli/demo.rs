@@ -95,7 +95,8 @@ fn run_policy(
         Some(d) => AsOf::start_of(d, tz),
         None => AsOf::new(clock.now(), tz),
     };
-    let engine = Engine::new(&policy, mail_domain(&cfg));
+    let engine =
+        Engine::new(&policy, mail_domain(&cfg)).with_calendar(super::calendar::load(&cfg)?);
     let rules: Vec<usize> = (0..policy.rules.len()).collect();
     let outcomes = engine.run(
         conn,

@@ -142,7 +142,8 @@ pub fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<ExitCode> {
     let mut conn = crate::store::open(&cfg.database)?;
     let clock = SystemClock;
     let as_of = as_of(args.as_of.as_deref(), policy.tz, &clock)?;
-    let engine = Engine::new(&policy, mail_domain(&cfg));
+    let engine =
+        Engine::new(&policy, mail_domain(&cfg)).with_calendar(super::calendar::load(&cfg)?);
     let rules = rules_of(&engine, args.rule.as_deref())?;
     let mut report = Report::new(args.format, &policy, args.all);
     report.begin(&as_of, "run")?;
@@ -166,7 +167,8 @@ pub fn dry_run(config: &Option<PathBuf>, args: DryRunArgs) -> Result<ExitCode> {
     let policy = load_policy(&paths, &cfg)?;
     let mut conn = crate::store::open(&cfg.database)?;
     let as_of = as_of(args.as_of.as_deref(), policy.tz, &SystemClock)?;
-    let engine = Engine::new(&policy, mail_domain(&cfg));
+    let engine =
+        Engine::new(&policy, mail_domain(&cfg)).with_calendar(super::calendar::load(&cfg)?);
     let rules = rules_of(&engine, args.rule.as_deref())?;
     let mut report = Report::new(args.format, &policy, args.all);
     report.begin(&as_of, "dry-run")?;
@@ -184,7 +186,11 @@ pub fn diff(config: &Option<PathBuf>, args: DiffArgs) -> Result<ExitCode> {
     let mut conn = crate::store::open(&cfg.database)?;
     let as_of = as_of(args.as_of.as_deref(), new.tz, &SystemClock)?;
     let domain = mail_domain(&cfg);
-    let (old_engine, new_engine) = (Engine::new(&old, domain.clone()), Engine::new(&new, domain));
+    let calendar = super::calendar::load(&cfg)?;
+    let (old_engine, new_engine) = (
+        Engine::new(&old, domain.clone()).with_calendar(calendar.clone()),
+        Engine::new(&new, domain).with_calendar(calendar),
+    );
     let printer = std::cell::RefCell::new(DiffPrinter::new(args.format));
     crate::engine::diff::diff(
         &mut conn,

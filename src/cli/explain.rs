@@ -37,7 +37,8 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let policy = load_policy(std::slice::from_ref(&cfg.rules), &cfg)?;
     let conn = crate::store::open(&cfg.database)?;
     let at = as_of(args.as_of.as_deref(), policy.tz, &SystemClock)?;
-    let engine = Engine::new(&policy, mail_domain(&cfg));
+    let engine =
+        Engine::new(&policy, mail_domain(&cfg)).with_calendar(super::calendar::load(&cfg)?);
     let i = engine
         .select(Some(&args.rule))
         .map_err(|e| Error::usage(e.to_string()))?[0];

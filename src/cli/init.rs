@@ -26,7 +26,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let config = dir.join(DEFAULT_FILE);
     let rules = dir.join("rules");
     let db = dir.join("duban.db");
-    let existing: Vec<String> = [&config, &rules, &db]
+    let calendar = dir.join("calendar.toml");
+    let existing: Vec<String> = [&config, &rules, &db, &calendar]
         .iter()
         .filter(|p| p.exists())
         .map(|p| p.display().to_string())
@@ -42,12 +43,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
     crate::store::create(&db)?;
     std::fs::write(&config, TEMPLATE).context(|| format!("writing {}", config.display()))?;
     crate::example::write_policy(&rules).context(|| format!("writing {}", rules.display()))?;
+    let known = crate::calendar::Calendar::builtin();
+    super::calendar::write(&calendar, &known)?;
     println!("created {}", config.display());
     println!(
         "created {} (the example policy: edit it to your office's rules)",
         rules.display()
     );
     println!("created {} (empty)", db.display());
+    let years: Vec<String> = known.years().map(|(y, _)| y.to_string()).collect();
+    println!(
+        "created {} (working days of {}; add next year when its holiday notice is out)",
+        calendar.display(),
+        years.join(", ")
+    );
     println!();
     println!(
         "next: `duban import LEDGERS` to bring in your cases, `duban check` and `duban dry-run` before `duban run`"

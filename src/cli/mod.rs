@@ -2,6 +2,7 @@
 //! mapping of errors to exit codes (SPEC §5). Commands read the wall clock
 //! and the environment; nothing below them does.
 
+mod calendar;
 mod check;
 mod deliver;
 mod demo;
@@ -65,6 +66,7 @@ enum Command {
     Tasks(tasks::Args),
     Notices(notices::Args),
     Status(status::Args),
+    Calendar(calendar::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -92,6 +94,7 @@ pub fn main() -> ExitCode {
         Command::Notices(args) => notices::run(&cli.config, args),
         Command::Status(args) => status::run(&cli.config, args),
         Command::Fmt(args) => fmt::run(&cli.config, args),
+        Command::Calendar(args) => calendar::run(&cli.config, args, &clock()),
     };
     match result {
         Ok(code) => code,
@@ -110,6 +113,12 @@ pub fn main() -> ExitCode {
 /// Whether to colour what goes to stderr.
 pub(crate) fn color_stderr() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}
+
+/// The wall clock the commands read: the system's, or the time in
+/// `DUBAN_NOW` (RFC 3339) — for rehearsing a date, as the tests do.
+pub(crate) fn clock() -> crate::clock::FixedOrSystem {
+    crate::clock::FixedOrSystem::from_env("DUBAN_NOW")
 }
 
 /// Whether to colour what goes to stdout.

@@ -1,7 +1,7 @@
 //! `duban status`: last runs, open and overdue tasks, queued and failed
 //! notices.
 
-use crate::clock::{AsOf, Clock, SystemClock};
+use crate::clock::{AsOf, Clock};
 use crate::config::Config;
 use crate::error::Result;
 use crate::store::{outbox, runs, tasks};
@@ -21,7 +21,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
     let conn = crate::store::open(&cfg.database)?;
     let tz = super::evaluate::office_timezone(&cfg);
-    let today = AsOf::new(SystemClock.now(), tz).today;
+    let today = AsOf::new(super::clock().now(), tz).today;
     println!("database {}", cfg.database.display());
     println!("today {today} ({tz}, the policy's time zone)");
     println!("\nlast runs:");
@@ -68,6 +68,20 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     );
     if let Some(e) = outbox::last_error(&conn)? {
         println!("  last error: {e}");
+    }
+    let calendar = super::calendar::load(&cfg)?;
+    let years: Vec<String> = calendar.years().map(|(y, _)| y.to_string()).collect();
+    println!(
+        "\ncalendar: working days of {} ({})",
+        if years.is_empty() {
+            "no year".to_string()
+        } else {
+            years.join(", ")
+        },
+        cfg.calendar.display()
+    );
+    if let Some(w) = super::calendar::next_year_warning(&calendar, today) {
+        println!("  warning: {w}");
     }
     if n.failed > 0 {
         println!(

@@ -47,6 +47,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let policy = load_policy(std::slice::from_ref(&policy_dir), &cfg)?;
     let path = args.path.clone().unwrap_or_else(|| policy_dir.clone());
     let files = crate::policytest::find(&path)?;
+    let calendar = super::calendar::load(&cfg)?;
     if files.is_empty() {
         return Err(Error::invalid(format!(
             "no *.test.toml files under {}; see docs/LANGUAGE.md for the test file format",
@@ -56,7 +57,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let (mut passed, mut failed) = (0, 0);
     for f in &files {
         let shown = shown(f);
-        let o = crate::policytest::run(&policy, f, &shown);
+        let o = crate::policytest::run(&policy, &calendar, f, &shown);
         let name = o
             .name
             .as_deref()

@@ -216,7 +216,7 @@ async fn next_run(shared: &Arc<Shared>) -> Option<DateTime<Tz>> {
         let policy = s.policy();
         let conn = crate::store::open(&s.cfg.database)?;
         let last = due::last_runs(&conn)?;
-        let engine = Engine::new(&policy, s.domain.clone());
+        let engine = Engine::new(&policy, s.domain.clone()).with_calendar(s.cfg.load_calendar()?);
         let now = s.clock.now().with_timezone(&policy.tz);
         Ok(due::next_times(&engine, &last, &now)?
             .into_iter()
@@ -250,7 +250,7 @@ async fn run_due(shared: &Arc<Shared>, starting: bool) {
         let tz = policy.tz;
         let mut conn = crate::store::open(&s.cfg.database)?;
         let last = due::last_runs(&conn)?;
-        let engine = Engine::new(&policy, s.domain.clone());
+        let engine = Engine::new(&policy, s.domain.clone()).with_calendar(s.cfg.load_calendar()?);
         let now_utc = s.clock.now();
         let now = now_utc.with_timezone(&tz);
         let due = due::due(&engine, &last, &now)?;

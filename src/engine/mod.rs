@@ -12,6 +12,7 @@ pub mod diff;
 pub mod plan;
 pub mod simulate;
 
+use crate::calendar::Calendar;
 use crate::clock::{AsOf, Clock, utc_text};
 use crate::compile::{CompiledRule, compile_policy};
 use crate::error::Result;
@@ -29,6 +30,8 @@ pub struct Engine<'p> {
     pub compiled: Vec<CompiledRule>,
     /// Domain for Message-IDs and calendar UIDs.
     pub domain: String,
+    /// Working days, for due dates.
+    pub calendar: Calendar,
 }
 
 /// A rule name the policy does not have (with a did-you-mean).
@@ -123,7 +126,14 @@ impl<'p> Engine<'p> {
             policy,
             compiled: compile_policy(policy),
             domain: domain.into(),
+            calendar: Calendar::builtin(),
         }
+    }
+
+    /// The office's working days (the built-in years otherwise).
+    pub fn with_calendar(mut self, calendar: Calendar) -> Self {
+        self.calendar = calendar;
+        self
     }
 
     /// Indexes of the rules to evaluate: all, or the one named.
@@ -263,7 +273,14 @@ impl<'p> Engine<'p> {
                     Episode::New => out.new_episodes += 1,
                     Episode::Repeat { .. } => out.repeats += 1,
                 }
-                let p = plan::plan(rule, c, &values[..width], episode, as_of.today);
+                let p = plan::plan(
+                    rule,
+                    c,
+                    &values[..width],
+                    episode,
+                    as_of.today,
+                    &self.calendar,
+                );
                 let counts = p.counts();
                 out.skipped += p.skipped.len() as u64;
                 out.tasks += counts.tasks;

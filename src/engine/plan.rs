@@ -7,10 +7,11 @@
 //! A plan borrows the query row: reporting a million firings copies no
 //! names or ids.
 
+use crate::calendar::Calendar;
 use crate::compile::CompiledRule;
 use crate::lang::ir::{self, Rule, Ty};
 use crate::value::Value;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rusqlite::types::ValueRef as Sql;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -317,6 +318,7 @@ pub fn plan<'r>(
     row: &'r [Sql<'r>],
     episode: Episode,
     today: NaiveDate,
+    calendar: &Calendar,
 ) -> Plan<'r> {
     let subject = text(row.first()).unwrap_or_default();
     let mut actions = Vec::with_capacity(rule.actions.len());
@@ -336,6 +338,22 @@ pub fn plan<'r>(
                     });
                     continue;
                 };
+                // A time limit that ends on a day off ends on the next
+                // working day; a year the calendar lacks is never guessed.
+                let due = match today
+                    .checked_add_days(chrono::Days::new((*due_days).max(0) as u64))
+                    .ok_or(crate::calendar::NotCovered(today.year() + 1))
+                    .and_then(|d| calendar.on_or_after(d))
+                {
+                    Ok(d) => d,
+                    Err(e) => {
+                        skipped.push(Skip {
+                            action: "task",
+                            reason: format!("no {kind} task: its due date is unknown: {e}"),
+                        });
+                        continue;
+                    }
+                };
                 let a = person_at(c, row, &assignee.text);
                 match &a {
                     None => skipped.push(Skip {
@@ -354,9 +372,6 @@ pub fn plan<'r>(
                     }),
                     Some(_) => {}
                 }
-                let due = today
-                    .checked_add_days(chrono::Days::new((*due_days).max(0) as u64))
-                    .unwrap_or(today);
                 actions.push(Planned::Task {
                     kind,
                     target: t,
