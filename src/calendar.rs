@@ -137,6 +137,23 @@ impl Calendar {
         Ok(day)
     }
 
+    /// The latest day `l` with at least `n` working days in `l < x ≤ d`:
+    /// a firing on or before it is `n` working days ago.
+    pub fn workdays_back(&self, d: NaiveDate, n: u64) -> Result<NaiveDate, NotCovered> {
+        let mut day = d;
+        let mut counted = 0;
+        loop {
+            if self.is_workday(day)? {
+                counted += 1;
+            }
+            let before = day.pred_opt().ok_or(NotCovered(d.year() - 1))?;
+            if counted >= n {
+                return Ok(before);
+            }
+            day = before;
+        }
+    }
+
     /// The working days `x` with `from < x ≤ to` (negative when `to` is
     /// before `from`): `workdays_since(from)` at `to`.
     pub fn workdays_between(&self, from: NaiveDate, to: NaiveDate) -> Result<i64, NotCovered> {

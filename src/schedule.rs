@@ -4,8 +4,10 @@
 //! this module translates, so `0 9 * * 1` means Monday as everywhere else.
 //! Pure: it computes times, it never reads the clock.
 
+use crate::calendar::Calendar;
 use chrono::{DateTime, TimeZone};
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// Why a schedule is not one.
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +33,14 @@ pub struct Cron {
     /// As the user wrote it.
     pub text: String,
     schedule: cron::Schedule,
+    /// `on workdays`: times on a day off (or a day the calendar does not
+    /// cover) are skipped.
+    workdays: Option<Arc<Calendar>>,
 }
+
+/// How far ahead a schedule that rests on days off looks for its next
+/// working day before it gives up (a calendar that covers nothing ahead).
+const LOOK_AHEAD_DAYS: i64 = 400;
 
 impl Cron {
     pub fn parse(text: &str) -> Result<Cron, CronError> {
@@ -53,12 +62,47 @@ impl Cron {
         Ok(Cron {
             text: text.to_string(),
             schedule,
+            workdays: None,
         })
+    }
+
+    /// The same schedule, resting on the days `calendar` has off.
+    pub fn on_workdays(mut self, calendar: Arc<Calendar>) -> Cron {
+        self.workdays = Some(calendar);
+        self
+    }
+
+    /// Whether the schedule runs at `t` (not a day off when it rests on them).
+    fn runs_at<Tz: TimeZone>(&self, t: &DateTime<Tz>) -> bool {
+        match &self.workdays {
+            None => true,
+            Some(c) => c.is_workday(t.date_naive()).unwrap_or(false),
+        }
+    }
+
+    /// Whether the schedule rests all of `t`'s day (`on workdays`, a day
+    /// off): nothing of it runs then, a first run or a catch-up neither.
+    pub fn rests_on<Tz: TimeZone>(&self, t: &DateTime<Tz>) -> bool {
+        self.workdays.is_some() && !self.runs_at(t)
+    }
+
+    /// Whether a time in `(from, to]` is skipped for being on a day off.
+    pub fn rests_between<Tz: TimeZone>(&self, from: &DateTime<Tz>, to: &DateTime<Tz>) -> bool {
+        self.workdays.is_some()
+            && self
+                .schedule
+                .after(from)
+                .take_while(|t| t <= to)
+                .any(|t| !self.runs_at(&t))
     }
 
     /// The first scheduled time strictly after `t`.
     pub fn next_after<Tz: TimeZone>(&self, t: &DateTime<Tz>) -> Option<DateTime<Tz>> {
-        self.schedule.after(t).next()
+        let horizon = t.clone() + chrono::Duration::days(LOOK_AHEAD_DAYS);
+        self.schedule
+            .after(t)
+            .take_while(|x| *x <= horizon)
+            .find(|x| self.runs_at(x))
     }
 
     /// Scheduled times in `(from, to]`.
@@ -67,7 +111,10 @@ impl Cron {
         from: &DateTime<Tz>,
         to: &'a DateTime<Tz>,
     ) -> impl Iterator<Item = DateTime<Tz>> + 'a {
-        self.schedule.after(from).take_while(move |t| t <= to)
+        self.schedule
+            .after(from)
+            .take_while(move |t| t <= to)
+            .filter(|t| self.runs_at(t))
     }
 
     /// The last scheduled time at or before `t`, searched back up to `horizon`.
@@ -76,7 +123,11 @@ impl Cron {
         t: &DateTime<Tz>,
         horizon: &DateTime<Tz>,
     ) -> Option<DateTime<Tz>> {
-        self.schedule.after(horizon).take_while(|s| s <= t).last()
+        self.schedule
+            .after(horizon)
+            .take_while(|s| s <= t)
+            .filter(|s| self.runs_at(s))
+            .last()
     }
 }
 

@@ -154,6 +154,9 @@ pub enum Derived {
     OverdueDays,
     /// Whole days from `found_on` to `today`.
     OpenDays,
+    /// Working days d with `deadline` < d ≤ `today` when the problem is not
+    /// rectified and `today` is after `deadline`; otherwise 0.
+    OverdueWorkdays,
 }
 
 #[derive(Debug)]
@@ -377,6 +380,7 @@ pub static ENTITIES: &[EntityDef] = &[
             field("rectified_on", "销号日期", T::Date),
             field("responsible", "责任人", T::Ref(E::Person)),
             derived("overdue_days", "逾期天数", Derived::OverdueDays),
+            derived("overdue_workdays", "逾期工作日数", Derived::OverdueWorkdays),
             derived("open_days", "已开天数", Derived::OpenDays),
         ],
         collections: &[CollectionDef {

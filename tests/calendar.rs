@@ -173,3 +173,154 @@ fn december_without_next_year() {
         .success()
         .stdout(contains("does not cover").not());
 }
+
+/// `due 5 workdays` from 2026-09-30 counts 10-08, 10-09, 10-10 (a worked
+/// Saturday), 10-12 and 10-13; `5 个工作日` is the same duration.
+#[test]
+fn due_in_working_days_counts_the_calendar() {
+    let o = Office::fixture();
+    o.policy(
+        "规则 r\n  针对 问题\n  当 状态 != \"已整改\"\n  则 交办 提醒谈话 与 责任人 期限 5 个工作日\n",
+    );
+    o.cmd().args(["check"]).assert().success();
+    o.cmd().args(["fmt", "--check"]).assert().success();
+    let out = o.dry_run(&["--as-of", "2026-09-30"]);
+    let dues: Vec<&str> = out["actions"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x["due"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(!dues.is_empty(), "{out}");
+    assert!(dues.iter().all(|d| *d == "2026-10-13"), "{out}");
+}
+
+/// workdays_since across Spring Festival 2026: from Friday 02-13 to
+/// Tuesday 02-24 there are two working days (Saturday 02-14 and 02-24).
+#[test]
+fn workdays_since_across_spring_festival() {
+    let o = Office::fixture();
+    o.write(
+        "updates/problems.csv",
+        "id,inspection_id,deadline,status,responsible_id\nw1,i1,2026-02-13,open,u1\n",
+    );
+    o.cmd()
+        .args(["import", "updates/problems.csv"])
+        .assert()
+        .success();
+    o.policy(
+        "rule two for problem\n  when id = \"w1\" and workdays_since(deadline) = 2 and overdue_workdays = 2\n  then notify responsible\n\nrule three for problem\n  when id = \"w1\" and workdays_since(deadline) >= 3\n  then notify responsible\n",
+    );
+    let out = o.dry_run(&["--as-of", "2026-02-24", "--fresh"]);
+    assert_eq!(subjects_of(&out["actions"], "two"), set(&["w1"]), "{out}");
+    assert!(subjects_of(&out["actions"], "three").is_empty(), "{out}");
+    let out = o.dry_run(&["--as-of", "2026-02-25", "--fresh"]);
+    assert_eq!(subjects_of(&out["actions"], "three"), set(&["w1"]), "{out}");
+    let explained = o
+        .cmd()
+        .args(["explain", "two", "w1", "--as-of", "2026-02-24"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&explained.stdout);
+    assert!(text.contains("the rule HOLDS"), "{text}");
+    assert!(text.contains("workdays_since(deadline)"), "{text}");
+}
+
+#[test]
+fn working_days_in_a_condition_are_an_error_with_a_caret() {
+    let o = Office::empty();
+    o.policy(
+        "rule r for problem\n  when deadline + 5 workdays < today\n  then notify responsible\n",
+    );
+    o.cmd()
+        .arg("check")
+        .assert()
+        .code(1)
+        .stdout(contains("policy.rules:2:19"))
+        .stdout(contains("working days here"))
+        .stdout(contains("workdays_since"));
+}
+
+/// `schedule "…" on workdays` (仅工作日): the rule does not run on
+/// 2026-10-01 (National Day) and does run on Saturday 2026-10-10 (worked);
+/// `simulate` shows the days it rests.
+#[test]
+fn a_rule_on_workdays_rests_on_days_off_and_works_on_worked_saturdays() {
+    let o = Office::fixture();
+    o.policy(
+        "rule daily\n  schedule \"0 9 * * *\" on workdays\n  for problem\n  when status != \"rectified\"\n  then notify responsible\n  repeat every 1 day\n\n规则 每日\n  执行时间 \"0 9 * * *\" 仅工作日\n  针对 问题\n  当 状态 != \"已整改\"\n  则 通知 责任人\n  重复 每 1 天\n",
+    );
+    o.cmd().arg("check").assert().success();
+    o.cmd().args(["fmt", "--check"]).assert().success();
+    let out = o.json(&[
+        "simulate",
+        "--days",
+        "12",
+        "--as-of",
+        "2026-09-30T08:00:00+08:00",
+    ]);
+    let days = out["per_day"].as_array().cloned().unwrap_or_default();
+    let day = |date: &str| {
+        days.iter()
+            .find(|d| d["date"] == date)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {date} in {out}"))
+    };
+    for off in ["2026-10-01", "2026-10-04", "2026-10-07", "2026-10-11"] {
+        let d = day(off);
+        assert_eq!(d["firings"], 0, "{d}");
+        assert_eq!(d["rested"], serde_json::json!(["daily", "每日"]), "{d}");
+    }
+    for worked in ["2026-09-30", "2026-10-08", "2026-10-10"] {
+        let d = day(worked);
+        assert!(d["firings"].as_u64().unwrap_or(0) > 0, "{d}");
+        assert_eq!(d["rested"], serde_json::json!([]), "{d}");
+    }
+    let table = o
+        .cmd()
+        .args([
+            "simulate",
+            "--days",
+            "3",
+            "--as-of",
+            "2026-09-30T08:00:00+08:00",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(table.contains("day off: daily, 每日 rest"), "{table}");
+}
+
+/// The service skips days off, catch-up included: started on National Day
+/// (`serve --once`), a rule `on workdays` that never ran waits; it first
+/// runs on 10-08, and on Saturday 2026-10-10 (worked) it catches up once.
+#[test]
+fn the_service_runs_on_workdays_only_catch_up_included() {
+    let o = Office::fixture();
+    o.policy(
+        "policy \"仅工作日\"\n  schedule \"0 9 * * *\" on workdays\n\nrule daily for problem\n  when status != \"rectified\"\n  then notify responsible\n",
+    );
+    for now in [
+        "2026-10-01T10:00:00+08:00",
+        "2026-10-04T10:00:00+08:00",
+        "2026-10-08T10:00:00+08:00",
+        "2026-10-10T10:00:00+08:00",
+        "2026-10-11T10:00:00+08:00",
+    ] {
+        o.cmd()
+            .env("DUBAN_NOW", now)
+            .args(["serve", "--once"])
+            .assert()
+            .success();
+    }
+    let runs: Vec<String> = o
+        .db()
+        .prepare("SELECT as_of FROM runs ORDER BY id")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .query_map([], |r| r.get::<_, String>(0))
+        .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        runs,
+        ["2026-10-08T10:00:00+08:00", "2026-10-10T10:00:00+08:00"],
+        "runs on working days only"
+    );
+}

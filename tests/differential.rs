@@ -10,6 +10,7 @@
 //! A disagreement prints the policy and the seed; its case then belongs in
 //! `REGRESSIONS` below.
 
+use duban::calendar::{Calendar, Year};
 use duban::clock::AsOf;
 use duban::engine::Engine;
 use duban::interpret::{Interpreter, Scope, SqliteData};
@@ -51,9 +52,14 @@ type Recorded = (serde_json::Value, BTreeMap<String, serde_json::Value>);
 /// Every (rule, subject) on which the two paths disagree, on whether the
 /// rule holds or on a value it records.
 fn disagreements(conn: &mut Connection, p: &Policy) -> Vec<String> {
+    disagreements_with(conn, p, &Calendar::builtin())
+}
+
+/// As [`disagreements`], with working days by `calendar`.
+fn disagreements_with(conn: &mut Connection, p: &Policy, calendar: &Calendar) -> Vec<String> {
     let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap_or(chrono_tz::Tz::UTC);
     let as_of = AsOf::parse(TODAY, tz).unwrap_or_else(|e| panic!("{e}"));
-    let engine = Engine::new(p, "example.org");
+    let engine = Engine::new(p, "example.org").with_calendar(calendar.clone());
     let mut by_sql: BTreeMap<(String, String), Recorded> = BTreeMap::new();
     let rules: Vec<usize> = (0..p.rules.len()).collect();
     engine
@@ -75,6 +81,7 @@ fn disagreements(conn: &mut Connection, p: &Policy) -> Vec<String> {
         policy: p,
         data: &data,
         today: as_of.today,
+        calendar,
     };
     let mut wrong = Vec::new();
     for rule in &p.rules {
@@ -465,7 +472,13 @@ struct Shape {
 fn shape(entity: &str) -> Shape {
     match entity {
         "problem" => Shape {
-            numbers: &["overdue_days", "open_days", "逾期天数"],
+            numbers: &[
+                "overdue_days",
+                "open_days",
+                "逾期天数",
+                "overdue_workdays",
+                "逾期工作日数",
+            ],
             dates: &[
                 "deadline",
                 "found_on",
@@ -571,7 +584,14 @@ impl Gen {
             0 if !s.numbers.is_empty() => self.pick(s.numbers).to_string(),
             1 if !s.dates.is_empty() => format!(
                 "{}({})",
-                self.pick(&["days_since", "days_until", "距今天数"]),
+                self.pick(&[
+                    "days_since",
+                    "days_until",
+                    "距今天数",
+                    "workdays_since",
+                    "workdays_until",
+                    "距今工作日数"
+                ]),
                 self.date(entity, 0)
             ),
             0..=2 => self.number_literal(),
@@ -777,9 +797,39 @@ proptest! {
         let text = g.policy(6);
         let p = policy(&text);
         let mut conn = generated_office(data_seed);
-        let wrong = disagreements(&mut conn, &p);
+        let calendar = generated_calendar(data_seed);
+        let wrong = disagreements_with(&mut conn, &p, &calendar);
         prop_assert!(wrong.is_empty(), "data seed {data_seed}, policy:\n{text}\n{}", wrong.join("\n"));
     }
+}
+
+/// A calendar of random holidays and worked weekends, covering 2026 and,
+/// one time in three, not 2025 (its days then count as missing).
+fn generated_calendar(seed: u64) -> Calendar {
+    let mut rng = fastrand::Rng::with_seed(seed ^ 0x5eed);
+    let mut c = Calendar::default();
+    for year in [2025, 2026] {
+        if year == 2025 && rng.u8(..3) == 0 {
+            continue;
+        }
+        let mut y = Year::default();
+        let first = chrono::NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or_default();
+        for day in first
+            .iter_days()
+            .take_while(|d| chrono::Datelike::year(d) == year)
+        {
+            let weekend = chrono::Datelike::weekday(&day).number_from_monday() >= 6;
+            if rng.u8(..12) == 0 {
+                if weekend {
+                    y.work.insert(day);
+                } else {
+                    y.off.insert(day);
+                }
+            }
+        }
+        c.set(year, y);
+    }
+    c
 }
 
 proptest! {

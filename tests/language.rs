@@ -148,7 +148,7 @@ fn same_meaning(a: &Checked, b: &Checked) -> Result<(), String> {
             && r.schedule == s.schedule
             && r.when == s.when
             && r.actions == s.actions
-            && r.repeat_days == s.repeat_days
+            && r.repeat == s.repeat
             && r.facts
                 .iter()
                 .map(|f| &f.label)

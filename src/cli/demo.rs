@@ -1,7 +1,7 @@
 //! `duban demo [--scale N]`: a demo office on disk, ready to use.
 
 use super::evaluate::{load_policy, mail_domain};
-use crate::clock::{AsOf, Clock, SystemClock};
+use crate::clock::{AsOf, Clock};
 use crate::config::{Config, DEFAULT_FILE, TEMPLATE};
 use crate::demo::{Counts, CsvSink, DbSink, Options, generate};
 use crate::engine::{Engine, RunOptions};
@@ -90,7 +90,7 @@ fn run_policy(
     let cfg = Config::load(Some(&dir.join(DEFAULT_FILE)))?;
     let policy = load_policy(std::slice::from_ref(&cfg.rules), &cfg)?;
     let tz = policy.tz;
-    let clock = SystemClock;
+    let clock = super::clock();
     let at = match as_of {
         Some(d) => AsOf::start_of(d, tz),
         None => AsOf::new(clock.now(), tz),

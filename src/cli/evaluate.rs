@@ -2,7 +2,7 @@
 
 use super::report::{DiffPrinter, Report};
 use super::{Format, policy_paths};
-use crate::clock::{AsOf, Clock, SystemClock};
+use crate::clock::{AsOf, Clock};
 use crate::config::Config;
 use crate::engine::{Engine, RunOptions};
 use crate::error::{Error, Result};
@@ -140,7 +140,7 @@ pub fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
     let policy = load_policy(std::slice::from_ref(&cfg.rules), &cfg)?;
     let mut conn = crate::store::open(&cfg.database)?;
-    let clock = SystemClock;
+    let clock = super::clock();
     let as_of = as_of(args.as_of.as_deref(), policy.tz, &clock)?;
     let engine =
         Engine::new(&policy, mail_domain(&cfg)).with_calendar(super::calendar::load(&cfg)?);
@@ -166,7 +166,7 @@ pub fn dry_run(config: &Option<PathBuf>, args: DryRunArgs) -> Result<ExitCode> {
     let paths = policy_paths(config, &args.paths)?;
     let policy = load_policy(&paths, &cfg)?;
     let mut conn = crate::store::open(&cfg.database)?;
-    let as_of = as_of(args.as_of.as_deref(), policy.tz, &SystemClock)?;
+    let as_of = as_of(args.as_of.as_deref(), policy.tz, &super::clock())?;
     let engine =
         Engine::new(&policy, mail_domain(&cfg)).with_calendar(super::calendar::load(&cfg)?);
     let rules = rules_of(&engine, args.rule.as_deref())?;
@@ -184,7 +184,7 @@ pub fn diff(config: &Option<PathBuf>, args: DiffArgs) -> Result<ExitCode> {
     let old = load_named(&args.old, "OLD", &cfg)?;
     let new = load_named(&args.new, "NEW", &cfg)?;
     let mut conn = crate::store::open(&cfg.database)?;
-    let as_of = as_of(args.as_of.as_deref(), new.tz, &SystemClock)?;
+    let as_of = as_of(args.as_of.as_deref(), new.tz, &super::clock())?;
     let domain = mail_domain(&cfg);
     let calendar = super::calendar::load(&cfg)?;
     let (old_engine, new_engine) = (

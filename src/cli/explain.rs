@@ -3,7 +3,6 @@
 
 use super::Format;
 use super::evaluate::{as_of, load_policy, mail_domain};
-use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -36,7 +35,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
     let policy = load_policy(std::slice::from_ref(&cfg.rules), &cfg)?;
     let conn = crate::store::open(&cfg.database)?;
-    let at = as_of(args.as_of.as_deref(), policy.tz, &SystemClock)?;
+    let at = as_of(args.as_of.as_deref(), policy.tz, &super::clock())?;
     let engine =
         Engine::new(&policy, mail_domain(&cfg)).with_calendar(super::calendar::load(&cfg)?);
     let i = engine
@@ -54,6 +53,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
         policy: &policy,
         data: &data,
         today: at.today,
+        calendar: &engine.calendar,
     };
     let scopes = [Scope {
         entity: rule.entity,
@@ -118,8 +118,9 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
             println!();
             match &episode {
                 Some(e) => {
-                    let repeat = match rule.repeat_days {
-                        Some(d) => format!("; repeats every {d} days"),
+                    let repeat = match rule.repeat {
+                        Some(d) if d.working => format!("; repeats every {} working days", d.count),
+                        Some(d) => format!("; repeats every {} days", d.count),
                         None => "; fires once per episode".into(),
                     };
                     println!(

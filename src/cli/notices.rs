@@ -1,7 +1,6 @@
 //! `duban notices list|retry`: the outbox and its delivery state.
 
 use super::Format;
-use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::store::outbox::{self, NoticeStatus, RetryWhich, retry};
@@ -61,7 +60,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
                 return Err(Error::invalid(format!("no queued or failed notice #{id}")));
             }
             println!("{n} notice{} due now", if n == 1 { "" } else { "s" });
-            return super::deliver::deliver_and_report(&cfg, &conn, &SystemClock);
+            return super::deliver::deliver_and_report(&cfg, &conn, &super::clock());
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -52,7 +52,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
         crate::daemon::Options {
             once: args.once,
             delivery_poll: std::time::Duration::from_secs(args.delivery_poll.max(1)),
-            clock: std::sync::Arc::new(crate::clock::SystemClock),
+            clock: std::sync::Arc::new(super::clock()),
             transport: std::sync::Arc::new(crate::deliver::transport::from_config),
         },
     )?;

@@ -3,7 +3,6 @@
 
 use super::evaluate::{as_of, load_policy, mail_domain};
 use super::{Format, policy_paths};
-use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::engine::simulate::{Day, Replay, simulate};
 use crate::engine::{Engine, RuleOutcome};
@@ -53,7 +52,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     };
     let mut conn = crate::store::open(&cfg.database)?;
     let tz = policy.tz;
-    let from = as_of(args.as_of.as_deref(), tz, &SystemClock)?;
+    let from = as_of(args.as_of.as_deref(), tz, &super::clock())?;
     let domain = mail_domain(&cfg);
     let calendar = super::calendar::load(&cfg)?;
     let run_one = |conn: &mut rusqlite::Connection, p: &Policy| -> Result<Vec<Day>> {
@@ -106,6 +105,7 @@ fn days_json(days: &[Day]) -> Vec<serde_json::Value> {
                 "date": d.date.map(|x| x.to_string()),
                 "firings": t.firings, "tasks": t.tasks, "notices": t.notices,
                 "rules": d.rules.iter().filter(|o| o.firings() > 0).map(|o| rule_json(&o.rule, &totals(std::slice::from_ref(o)))).collect::<Vec<_>>(),
+                "rested": d.rested,
             })
         })
         .collect()
@@ -184,8 +184,12 @@ fn print_table(policy: &Policy, from: &str, n: u32, days: &[Day], old: Option<&[
                             .collect()
                     })
                     .unwrap_or_default();
+                let rested = day
+                    .filter(|d| !d.rested.is_empty())
+                    .map(|d| format!("  (day off: {} rest)", d.rested.join(", ")))
+                    .unwrap_or_default();
                 println!(
-                    "{label:<12} {:>8} {:>8} {:>8}   {}",
+                    "{label:<12} {:>8} {:>8} {:>8}   {}{rested}",
                     t.firings,
                     t.tasks,
                     t.notices,

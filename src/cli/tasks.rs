@@ -2,7 +2,7 @@
 
 use super::Format;
 use crate::clock::utc_text;
-use crate::clock::{AsOf, Clock, SystemClock};
+use crate::clock::{AsOf, Clock};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::store::tasks::{self, Filter, Task};
@@ -75,7 +75,7 @@ fn who(by: Option<String>) -> String {
 pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
     let conn = crate::store::open(&cfg.database)?;
-    let clock = SystemClock;
+    let clock = super::clock();
     let today = AsOf::new(clock.now(), super::evaluate::office_timezone(&cfg)).today;
     match args.command {
         Command::List {

@@ -288,6 +288,13 @@ impl<'p> Compiler<'p> {
                     (Some(Derived::OpenDays), _) => {
                         format!("CAST(julianday(?1) - julianday({alias}.found_on) AS INTEGER)")
                     }
+                    (Some(Derived::OverdueWorkdays), _) => format!(
+                        "(CASE WHEN {alias}.status <> '{rectified}' AND {alias}.deadline < ?1 \
+                         THEN {} - {} ELSE 0 END)",
+                        ordinal("?1"),
+                        ordinal(&format!("{alias}.deadline")),
+                        rectified = ProblemStatus::Rectified.code()
+                    ),
                     (None, Some(col)) => format!("{alias}.{col}"),
                     (None, None) => "NULL".into(),
                 }
@@ -356,6 +363,14 @@ impl<'p> Compiler<'p> {
             }
             ExprKind::DaysUntil(x) => {
                 format!("(julianday({}) - julianday(?1))", self.expr(x, roots))
+            }
+            ExprKind::WorkdaysSince(x) => {
+                let x = self.expr(x, roots);
+                format!("({} - {})", ordinal("?1"), ordinal(&x))
+            }
+            ExprKind::WorkdaysUntil(x) => {
+                let x = self.expr(x, roots);
+                format!("({} - {})", ordinal(&x), ordinal("?1"))
             }
             ExprKind::Aggregate {
                 func,
@@ -538,6 +553,15 @@ impl<'p> Compiler<'p> {
             }
         }
     }
+}
+
+/// The working days up to and including the day `date` (SQL), from the
+/// calendar table; NULL for a day the calendar does not cover.
+fn ordinal(date: &str) -> String {
+    format!(
+        "(SELECT ordinal FROM {} WHERE day = {date})",
+        crate::store::workdays::TABLE
+    )
 }
 
 /// A count of days: the counted date, and whether the count runs forward

@@ -59,6 +59,11 @@ pub fn due(
     let tz = now.timezone();
     let mut out = Vec::new();
     for (i, (rule, cron)) in engine.policy.rules.iter().zip(&crons).enumerate() {
+        if cron.rests_on(now) {
+            // `on workdays`, and today is a day off: what is due waits for
+            // the next working day.
+            continue;
+        }
         match last.get(&rule.name) {
             None => out.push(Due {
                 rule: i,

@@ -213,13 +213,10 @@ impl<'p> Engine<'p> {
             ..RuleOutcome::default()
         };
         let fresh = matches!(mode, Mode::Report { fresh: true });
-        let repeat_from = rule.repeat_days.and_then(|d| {
-            as_of
-                .today
-                .checked_sub_days(chrono::Days::new(d.max(0) as u64))
-                .map(|x| x.to_string())
-        });
+        let repeat_from =
+            plan::repeat_from(rule, as_of.today, &self.calendar).map(|d| d.to_string());
         let which = mode.episodes();
+        crate::store::workdays::ensure(conn, &self.calendar)?;
         let q = firings::Query::new(
             self.rule_sql(i),
             which,
@@ -343,6 +340,7 @@ impl<'p> Engine<'p> {
         as_of: &AsOf,
         subject: &str,
     ) -> Result<Option<bool>> {
+        crate::store::workdays::ensure(conn, &self.calendar)?;
         firings::holds_for(conn, &self.rule_sql(i), self.bound(i, as_of), subject)
     }
 

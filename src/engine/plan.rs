@@ -7,9 +7,9 @@
 //! A plan borrows the query row: reporting a million firings copies no
 //! names or ids.
 
-use crate::calendar::Calendar;
+use crate::calendar::{Calendar, NotCovered};
 use crate::compile::CompiledRule;
-use crate::lang::ir::{self, Rule, Ty};
+use crate::lang::ir::{self, Days, Rule, Ty};
 use crate::value::Value;
 use chrono::{Datelike, NaiveDate};
 use rusqlite::types::ValueRef as Sql;
@@ -59,6 +59,38 @@ pub struct Skip {
     /// `task`, `notify` or `task notice`.
     pub action: &'static str,
     pub reason: String,
+}
+
+/// The due date of a task `days` after `today`: calendar days, moved to
+/// the next working day when they end on a day off (as a legal time limit
+/// does); or working days counted from `today`.
+pub fn due_date(
+    days: Days,
+    today: NaiveDate,
+    calendar: &Calendar,
+) -> Result<NaiveDate, NotCovered> {
+    let n = days.count.max(0) as u64;
+    if days.working {
+        calendar.add_workdays(today, n)
+    } else {
+        today
+            .checked_add_days(chrono::Days::new(n))
+            .ok_or(NotCovered(today.year() + 1))
+            .and_then(|d| calendar.on_or_after(d))
+    }
+}
+
+/// The last day a firing may have been on for `repeat every` to fire again
+/// at `today`; none without `repeat every`, or when the calendar does not
+/// cover the days to count (never guessed: no repeat).
+pub fn repeat_from(rule: &Rule, today: NaiveDate, calendar: &Calendar) -> Option<NaiveDate> {
+    let days = rule.repeat?;
+    let n = days.count.max(0) as u64;
+    if days.working {
+        calendar.workdays_back(today, n).ok()
+    } else {
+        today.checked_sub_days(chrono::Days::new(n))
+    }
 }
 
 /// One firing of a rule for one subject.
@@ -329,7 +361,7 @@ pub fn plan<'r>(
                 kind,
                 target,
                 assignee,
-                due_days,
+                due,
             } => {
                 let Some(t) = person_at(c, row, &target.text) else {
                     skipped.push(Skip {
@@ -340,11 +372,7 @@ pub fn plan<'r>(
                 };
                 // A time limit that ends on a day off ends on the next
                 // working day; a year the calendar lacks is never guessed.
-                let due = match today
-                    .checked_add_days(chrono::Days::new((*due_days).max(0) as u64))
-                    .ok_or(crate::calendar::NotCovered(today.year() + 1))
-                    .and_then(|d| calendar.on_or_after(d))
-                {
+                let due = match due_date(*due, today, calendar) {
                     Ok(d) => d,
                     Err(e) => {
                         skipped.push(Skip {

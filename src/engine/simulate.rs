@@ -26,22 +26,30 @@ pub struct Day {
     pub date: Option<NaiveDate>,
     /// Per rule that ran that day (in policy order).
     pub rules: Vec<RuleOutcome>,
+    /// Rules scheduled `on workdays` that rest this day (a day off).
+    pub rested: Vec<String>,
 }
 
 /// The schedule of each rule: its own, the policy's, or the default.
 pub fn schedules(engine: &Engine<'_>) -> Result<Vec<Cron>> {
+    let calendar = std::sync::Arc::new(engine.calendar.clone());
     engine
         .policy
         .rules
         .iter()
         .map(|r| {
-            let text = r
-                .schedule
-                .as_deref()
-                .or(engine.policy.schedule.as_deref())
-                .unwrap_or(DEFAULT_SCHEDULE);
-            Cron::parse(text)
-                .map_err(|e| Error::invalid(format!("rule {}: schedule \"{text}\": {e}", r.name)))
+            let (text, workdays) = match r.schedule.as_ref().or(engine.policy.schedule.as_ref()) {
+                Some(s) => (s.cron.as_str(), s.workdays),
+                None => (DEFAULT_SCHEDULE, false),
+            };
+            let cron = Cron::parse(text).map_err(|e| {
+                Error::invalid(format!("rule {}: schedule \"{text}\": {e}", r.name))
+            })?;
+            Ok(if workdays {
+                cron.on_workdays(calendar.clone())
+            } else {
+                cron
+            })
         })
         .collect()
 }
@@ -83,7 +91,7 @@ pub fn simulate(
     while day <= end.date_naive() {
         let mut report = Day {
             date: Some(day),
-            rules: Vec::new(),
+            ..Day::default()
         };
         let day_start = tz
             .from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
@@ -98,6 +106,9 @@ pub fn simulate(
         };
         let window_end = if day_end < end { day_end } else { end };
         for (i, cron) in crons.iter().enumerate() {
+            if cron.rests_between(&window_start, &window_end) {
+                report.rested.push(engine.policy.rules[i].name.clone());
+            }
             let Some(t) = cron.times_between(&window_start, &window_end).next() else {
                 continue;
             };
@@ -111,7 +122,7 @@ pub fn simulate(
             }
             report.rules.push(outcome);
         }
-        if !report.rules.is_empty() {
+        if !report.rules.is_empty() || !report.rested.is_empty() {
             out.push(report);
         }
         day = match day.succ_opt() {
@@ -174,13 +185,8 @@ fn step(
     let rule = &engine.policy.rules[i];
     let (prev, day) = (prev.to_string(), at.today.to_string());
     let ended = window::end_leaving(conn, i, &rule.name, &prev, &day, &at.rfc3339())?;
-    let repeat_from = rule
-        .repeat_days
-        .and_then(|d| {
-            at.today
-                .checked_sub_days(chrono::Days::new(d.max(0) as u64))
-        })
-        .map(|d| d.to_string());
+    let repeat_from =
+        super::plan::repeat_from(rule, at.today, &engine.calendar).map(|d| d.to_string());
     window::firing_candidates(conn, i, &rule.name, &prev, &day, repeat_from.as_deref())?;
     let mut o = engine.evaluate_rule(conn, i, at, Mode::SimulateGiven, &mut |_| Ok(()))?;
     o.ended = ended;

@@ -71,7 +71,9 @@ impl Interpreter<'_> {
             | ExprKind::Present(x)
             | ExprKind::Missing(x)
             | ExprKind::DaysSince(x)
-            | ExprKind::DaysUntil(x) => node.children.push(self.explain(x, scopes)?),
+            | ExprKind::DaysUntil(x)
+            | ExprKind::WorkdaysSince(x)
+            | ExprKind::WorkdaysUntil(x) => node.children.push(self.explain(x, scopes)?),
             ExprKind::Compare(_, a, b) | ExprKind::Arith(_, a, b) => {
                 for x in [a, b] {
                     if !is_leaf(x) {

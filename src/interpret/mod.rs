@@ -32,6 +32,9 @@ pub struct Interpreter<'a> {
     pub policy: &'a Policy,
     pub data: &'a dyn Data,
     pub today: NaiveDate,
+    /// Working days, for `workdays_since`, `workdays_until` and
+    /// `overdue_workdays` (a day it does not cover counts as missing).
+    pub calendar: &'a crate::calendar::Calendar,
 }
 
 pub type Result<T> = crate::error::Result<T>;
@@ -92,6 +95,14 @@ impl Interpreter<'_> {
                 Value::Date(d) => Value::Number((d - self.today).num_days() as f64),
                 _ => Value::Missing,
             },
+            ExprKind::WorkdaysSince(x) => match self.eval(x, scopes)? {
+                Value::Date(d) => self.workdays(d, self.today),
+                _ => Value::Missing,
+            },
+            ExprKind::WorkdaysUntil(x) => match self.eval(x, scopes)? {
+                Value::Date(d) => self.workdays(self.today, d),
+                _ => Value::Missing,
+            },
             ExprKind::Aggregate {
                 func,
                 coll,
@@ -148,16 +159,16 @@ impl Interpreter<'_> {
                 match f.def().derived {
                     None => self.data.value(record.entity, id, f),
                     Some(Derived::OverdueDays) => {
-                        let status = self.stored(record.entity, id, "status")?;
-                        let deadline = self.stored(record.entity, id, "deadline")?;
-                        Ok(Value::Number(match (status, deadline) {
-                            (Value::Text(s), Value::Date(d))
-                                if s != "rectified" && self.today > d =>
-                            {
-                                (self.today - d).num_days() as f64
-                            }
-                            _ => 0.0,
-                        }))
+                        Ok(match self.overdue_since(record.entity, id)? {
+                            Some(d) => Value::Number((self.today - d).num_days() as f64),
+                            None => Value::Number(0.0),
+                        })
+                    }
+                    Some(Derived::OverdueWorkdays) => {
+                        Ok(match self.overdue_since(record.entity, id)? {
+                            Some(d) => self.workdays(d, self.today),
+                            None => Value::Number(0.0),
+                        })
                     }
                     Some(Derived::OpenDays) => {
                         Ok(match self.stored(record.entity, id, "found_on")? {
@@ -167,6 +178,30 @@ impl Interpreter<'_> {
                     }
                 }
             }
+        }
+    }
+
+    /// The deadline of a problem that is overdue (not rectified, past its
+    /// deadline) at `today`.
+    fn overdue_since(&self, entity: Entity, id: &str) -> Result<Option<NaiveDate>> {
+        let status = self.stored(entity, id, "status")?;
+        let deadline = self.stored(entity, id, "deadline")?;
+        Ok(match (status, deadline) {
+            (Value::Text(s), Value::Date(d))
+                if s != crate::schema::ProblemStatus::Rectified.code() && self.today > d =>
+            {
+                Some(d)
+            }
+            _ => None,
+        })
+    }
+
+    /// Working days x with `from < x ≤ to`; missing where the calendar
+    /// does not cover a day it needs.
+    fn workdays(&self, from: NaiveDate, to: NaiveDate) -> Value {
+        match self.calendar.workdays_between(from, to) {
+            Ok(n) => Value::Number(n as f64),
+            Err(_) => Value::Missing,
         }
     }
 

@@ -81,7 +81,8 @@ pub struct PolicyDecl {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PolicyOption {
     Timezone(Kw, Str),
-    Schedule(Kw, Str),
+    /// The cron text, and `on workdays` when written.
+    Schedule(Kw, Str, Option<Kw>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -132,7 +133,8 @@ pub struct Clause {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClauseKind {
-    Schedule(Kw, Str),
+    /// The cron text, and `on workdays` when written.
+    Schedule(Kw, Str, Option<Kw>),
     For(Kw, Ident),
     When(Kw, Expr),
     Then(Kw, Action),
@@ -173,6 +175,8 @@ pub struct Path {
 pub enum Unit {
     Days,
     Weeks,
+    /// Working days, by the office's calendar.
+    Workdays,
 }
 
 /// `30 days`, `2 weeks`, `7 天`.
@@ -189,7 +193,7 @@ pub struct Duration {
 impl Duration {
     pub fn days(&self) -> f64 {
         match self.unit {
-            Unit::Days => self.value,
+            Unit::Days | Unit::Workdays => self.value,
             Unit::Weeks => self.value * 7.0,
         }
     }

@@ -90,11 +90,13 @@ impl Formatter<'_> {
                 let head = format!("{} {}", self.kw(&p.kw), self.text(&p.name.span));
                 self.line(0, head, p.kw.0.start..p.name.span.end);
                 for opt in &p.options {
-                    let (kw, s) = match opt {
-                        PolicyOption::Timezone(kw, s) | PolicyOption::Schedule(kw, s) => (kw, s),
+                    let (kw, s, on) = match opt {
+                        PolicyOption::Timezone(kw, s) => (kw, s, None),
+                        PolicyOption::Schedule(kw, s, on) => (kw, s, on.as_ref()),
                     };
-                    let text = format!("{} {}", self.kw(kw), self.text(&s.span));
-                    self.line(2, text, kw.0.start..s.span.end);
+                    let text = format!("{} {}{}", self.kw(kw), self.text(&s.span), self.on(on));
+                    let end = on.map(|k| k.0.end).unwrap_or(s.span.end);
+                    self.line(2, text, kw.0.start..end);
                 }
             }
             Item::TaskType(t) => {
@@ -142,8 +144,13 @@ impl Formatter<'_> {
         self.line(0, head, r.kw.0.start..head_end);
         for c in &r.clauses {
             match &c.kind {
-                ClauseKind::Schedule(kw, s) => {
-                    let text = format!("{} {}", self.kw(kw), self.text(&s.span));
+                ClauseKind::Schedule(kw, s, on) => {
+                    let text = format!(
+                        "{} {}{}",
+                        self.kw(kw),
+                        self.text(&s.span),
+                        self.on(on.as_ref())
+                    );
                     self.line(2, text, c.span.clone());
                 }
                 ClauseKind::For(kw, e) => {
@@ -244,6 +251,17 @@ impl Formatter<'_> {
                 }
                 s
             }
+        }
+    }
+
+    /// ` on workdays` as written (one space before `workdays`), or nothing.
+    fn on(&self, on: Option<&Kw>) -> String {
+        match on {
+            Some(k) => {
+                let words: Vec<&str> = self.kw(k).split_whitespace().collect();
+                format!(" {}", words.join(" "))
+            }
+            None => String::new(),
         }
     }
 

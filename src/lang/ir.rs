@@ -133,7 +133,7 @@ pub struct Policy {
     /// (see [`Policy::resolve_timezone`]; UTC until resolved).
     pub tz: chrono_tz::Tz,
     /// Default cron schedule (6 fields, seconds first).
-    pub schedule: Option<String>,
+    pub schedule: Option<Schedule>,
     /// Task kinds declared with `tasktype` (the standard ones live in the
     /// schema).
     pub task_kinds: Vec<TaskKind>,
@@ -161,15 +161,15 @@ impl Policy {
     /// held still: it reads `today`, a day count or a derived field
     /// counted in days, here or in a define or collection it uses.
     pub fn depends_on_today(&self, e: &Expr) -> bool {
-        use crate::schema::Derived;
         match &e.kind {
             ExprKind::Literal(_) => false,
-            ExprKind::Today | ExprKind::DaysSince(_) | ExprKind::DaysUntil(_) => true,
+            ExprKind::Today
+            | ExprKind::DaysSince(_)
+            | ExprKind::DaysUntil(_)
+            | ExprKind::WorkdaysSince(_)
+            | ExprKind::WorkdaysUntil(_) => true,
             ExprKind::Field(p) => match p.end {
-                PathEnd::Field(f) => matches!(
-                    f.def().derived,
-                    Some(Derived::OverdueDays | Derived::OpenDays)
-                ),
+                PathEnd::Field(f) => f.def().derived.is_some(),
                 PathEnd::Define(i) => self
                     .defines
                     .get(i)
@@ -270,16 +270,32 @@ pub struct TemplatePath {
     pub path: FieldPath,
 }
 
+/// When a rule is evaluated: cron, and whether days off are skipped
+/// (`on workdays`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    pub cron: String,
+    pub workdays: bool,
+}
+
+/// A span of days in `due` and `repeat every`: calendar days, or working
+/// days by the office's calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Days {
+    pub count: i64,
+    pub working: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub name: String,
     pub title: Option<String>,
     pub entity: Entity,
     /// Cron (6 fields, seconds first), if the rule gives its own.
-    pub schedule: Option<String>,
+    pub schedule: Option<Schedule>,
     pub when: Expr,
     pub actions: Vec<Action>,
-    pub repeat_days: Option<i64>,
+    pub repeat: Option<Days>,
     /// What the condition reads, recorded in the audit of each firing.
     pub facts: Vec<Fact>,
     pub file: usize,
@@ -299,7 +315,7 @@ pub enum Action {
         target: PersonPath,
         /// Given with `by`, or the subject's organization's discipline officer.
         assignee: PersonPath,
-        due_days: i64,
+        due: Days,
     },
     Notify {
         to: Vec<Recipient>,
@@ -419,6 +435,10 @@ pub enum ExprKind {
     Missing(Box<Expr>),
     DaysSince(Box<Expr>),
     DaysUntil(Box<Expr>),
+    /// Working days d with DATE < d ≤ today (by the office's calendar).
+    WorkdaysSince(Box<Expr>),
+    /// Working days d with today < d ≤ DATE.
+    WorkdaysUntil(Box<Expr>),
     Aggregate {
         func: AggFunc,
         coll: CollPath,

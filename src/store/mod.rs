@@ -17,6 +17,7 @@ pub mod runs;
 pub mod sources;
 pub mod tasks;
 pub mod window;
+pub mod workdays;
 
 use crate::error::{Error, Result};
 use rusqlite::Connection;

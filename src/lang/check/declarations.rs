@@ -46,7 +46,7 @@ impl Checker<'_> {
 
     // ─────────────────────────── declarations ───────────────────────────
 
-    pub(super) fn header(&mut self) -> (Option<String>, Option<String>, Option<String>) {
+    pub(super) fn header(&mut self) -> (Option<String>, Option<String>, Option<Schedule>) {
         let mut seen: Option<(usize, Span)> = None;
         let mut out = (None, None, None);
         for (file, item) in self.items() {
@@ -76,9 +76,12 @@ impl Checker<'_> {
                             out.1 = Some(tz.value.clone());
                         }
                     }
-                    ast::PolicyOption::Schedule(_, s) => {
+                    ast::PolicyOption::Schedule(_, s, on) => {
                         if self.check_cron(file, s) {
-                            out.2 = Some(s.value.clone());
+                            out.2 = Some(Schedule {
+                                cron: s.value.clone(),
+                                workdays: on.is_some(),
+                            });
                         }
                     }
                 }

@@ -18,6 +18,21 @@ impl Checker<'_> {
             A::Str(s) => mk(ExprKind::Literal(Literal::Text(s.clone())), Ty::Text),
             A::Bool(b) => mk(ExprKind::Literal(Literal::Bool(*b)), Ty::Bool),
             A::Date(d) => mk(ExprKind::Literal(Literal::Date(*d)), Ty::Date),
+            A::Duration(d) if d.unit == ast::Unit::Workdays => {
+                // Dates plus working days would need the calendar in every
+                // expression: working days are counted by the functions.
+                self.error(
+                    Diagnostic::new(
+                        Code::BadLiteral,
+                        cx.file,
+                        d.span.clone(),
+                        "a duration in working days goes in `due`, `repeat every` or `within`, not in a condition",
+                    )
+                    .label("working days here")
+                    .help("in a condition count working days with workdays_since(DATE) or workdays_until(DATE), e.g. `workdays_since(deadline) >= 5`"),
+                );
+                error_expr(cx.file, e.span.clone())
+            }
             A::Duration(d) => mk(ExprKind::Literal(Literal::Number(d.days())), Ty::Duration),
             A::Today => mk(ExprKind::Today, Ty::Date),
             A::Paren(inner) => {
@@ -409,7 +424,12 @@ impl Checker<'_> {
             error_expr(cx.file, e.span.clone())
         };
         match func {
-            Func::DaysSince | Func::DaysUntil | Func::Present | Func::Missing => {
+            Func::DaysSince
+            | Func::DaysUntil
+            | Func::WorkdaysSince
+            | Func::WorkdaysUntil
+            | Func::Present
+            | Func::Missing => {
                 if args.len() != 1 {
                     return arity_error(self, "one argument");
                 }
@@ -444,11 +464,14 @@ impl Checker<'_> {
                                 .help(usage(en)),
                             );
                         }
-                        if func == Func::DaysSince {
-                            mk(ExprKind::DaysSince(Box::new(x)), Ty::Number)
-                        } else {
-                            mk(ExprKind::DaysUntil(Box::new(x)), Ty::Number)
-                        }
+                        let x = Box::new(x);
+                        let kind = match func {
+                            Func::DaysSince => ExprKind::DaysSince(x),
+                            Func::DaysUntil => ExprKind::DaysUntil(x),
+                            Func::WorkdaysSince => ExprKind::WorkdaysSince(x),
+                            _ => ExprKind::WorkdaysUntil(x),
+                        };
+                        mk(kind, Ty::Number)
                     }
                 }
             }

@@ -90,7 +90,9 @@ fn collect_facts(e: &Expr, sources: &SourceMap, out: &mut Vec<Fact>) {
         ExprKind::Field(_)
         | ExprKind::Aggregate { .. }
         | ExprKind::DaysSince(_)
-        | ExprKind::DaysUntil(_) => push(e),
+        | ExprKind::DaysUntil(_)
+        | ExprKind::WorkdaysSince(_)
+        | ExprKind::WorkdaysUntil(_) => push(e),
         ExprKind::Literal(_) | ExprKind::Today => {}
         ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Present(x) | ExprKind::Missing(x) => {
             collect_facts(x, sources, out)

@@ -87,6 +87,8 @@ enum Func {
     Agg(AggFunc),
     DaysSince,
     DaysUntil,
+    WorkdaysSince,
+    WorkdaysUntil,
     Present,
     Missing,
 }
@@ -101,6 +103,8 @@ const FUNCTIONS: &[(&str, &str, Func)] = &[
     ("max", "最大", Func::Agg(AggFunc::Max)),
     ("days_since", "距今天数", Func::DaysSince),
     ("days_until", "剩余天数", Func::DaysUntil),
+    ("workdays_since", "距今工作日数", Func::WorkdaysSince),
+    ("workdays_until", "剩余工作日数", Func::WorkdaysUntil),
     ("present", "有值", Func::Present),
     ("missing", "缺失", Func::Missing),
 ];
@@ -267,6 +271,8 @@ fn usage(func: &str) -> String {
         "max" => "max(problems, overdue_days)",
         "days_since" => "days_since(feedback_on) >= 90",
         "days_until" => "days_until(report_due) <= 7",
+        "workdays_since" => "workdays_since(feedback_on) >= 5",
+        "workdays_until" => "workdays_until(deadline) <= 3",
         "present" => "present(responsible)",
         _ => "missing(rectified_on)",
     };

@@ -31,14 +31,16 @@ impl Checker<'_> {
     pub(super) fn rule(&mut self, file: usize, r: &ast::RuleDecl) -> Option<Rule> {
         let mut for_: Option<&ast::Ident> = None;
         let mut when: Option<&ast::Expr> = None;
-        let mut schedule: Option<&ast::Str> = None;
+        let mut schedule: Option<(&ast::Str, bool)> = None;
         let mut repeat: Option<&ast::Duration> = None;
         let mut thens: Vec<&ast::Action> = Vec::new();
         for c in &r.clauses {
             let (name, dup) = match &c.kind {
                 ast::ClauseKind::For(_, e) => ("for", for_.replace(e).is_some()),
                 ast::ClauseKind::When(_, e) => ("when", when.replace(e).is_some()),
-                ast::ClauseKind::Schedule(_, s) => ("schedule", schedule.replace(s).is_some()),
+                ast::ClauseKind::Schedule(_, s, on) => {
+                    ("schedule", schedule.replace((s, on.is_some())).is_some())
+                }
                 ast::ClauseKind::Repeat(_, _, d) => ("repeat every", repeat.replace(d).is_some()),
                 ast::ClauseKind::Then(_, a) => {
                     thens.push(a);
@@ -91,7 +93,7 @@ impl Checker<'_> {
                 "add `then task KIND with PERSON` or `then notify PERSON`",
             ));
         }
-        if let Some(s) = schedule {
+        if let Some((s, _)) = schedule {
             self.check_cron(file, s);
         }
         let entity = for_.and_then(|id| self.entity(file, id))?;
@@ -113,7 +115,7 @@ impl Checker<'_> {
             .into_iter()
             .filter_map(|a| self.action(a, &cx, &r.name.name))
             .collect();
-        let repeat_days = repeat.and_then(|d| self.whole_days(file, d, "repeat every"));
+        let repeat = repeat.and_then(|d| self.whole_days(file, d, "repeat every"));
         let when_ir = when_ir?;
         let facts = facts_of(&when_ir, self.sources);
         if let Some(w) = when {
@@ -123,10 +125,13 @@ impl Checker<'_> {
             name: r.name.name.clone(),
             title: r.title.as_ref().map(|t| t.value.clone()),
             entity,
-            schedule: schedule.map(|s| s.value.clone()),
+            schedule: schedule.map(|(s, workdays)| Schedule {
+                cron: s.value.clone(),
+                workdays,
+            }),
             when: when_ir,
             actions,
-            repeat_days,
+            repeat,
             facts,
             file,
             span: r.name.span.clone(),
@@ -151,7 +156,12 @@ impl Checker<'_> {
         e
     }
 
-    pub(super) fn whole_days(&mut self, file: usize, d: &ast::Duration, what: &str) -> Option<i64> {
+    pub(super) fn whole_days(
+        &mut self,
+        file: usize,
+        d: &ast::Duration,
+        what: &str,
+    ) -> Option<Days> {
         let days = d.days();
         if days.fract() != 0.0 || days < 1.0 {
             self.error(
@@ -161,11 +171,14 @@ impl Checker<'_> {
                     d.span.clone(),
                     format!("`{what}` needs a whole number of days, at least 1"),
                 )
-                .help("write e.g. `7 days` or `2 weeks`"),
+                .help("write e.g. `7 days`, `2 weeks` or `5 workdays`"),
             );
             return None;
         }
-        Some(days as i64)
+        Some(Days {
+            count: days as i64,
+            working: d.unit == ast::Unit::Workdays,
+        })
     }
 
     pub(super) fn action(&mut self, a: &ast::Action, cx: &Cx, rule: &str) -> Option<Action> {
@@ -183,15 +196,18 @@ impl Checker<'_> {
                     Some((_, p)) => self.person_path(p, cx),
                     None => Some(default_assignee(cx.scopes[0])),
                 };
-                let due_days = match due {
+                let due = match due {
                     Some((_, d)) => self.whole_days(cx.file, d, "due"),
-                    None => Some(7),
+                    None => Some(Days {
+                        count: 7,
+                        working: false,
+                    }),
                 };
                 Some(Action::Task {
                     kind: kind_code?,
                     target: target?,
                     assignee: assignee?,
-                    due_days: due_days?,
+                    due: due?,
                 })
             }
             ast::Action::Notify { to, using, .. } => {

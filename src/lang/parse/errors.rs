@@ -159,7 +159,9 @@ pub(super) fn describe_rule(r: Rule) -> String {
         Rule::kw_using => shown("using"),
         Rule::kw_where => shown("where"),
         Rule::kw_in => shown("in"),
-        Rule::unit_days | Rule::unit_weeks => "a unit (`days` 天 or `weeks` 周)".into(),
+        Rule::unit_days | Rule::unit_weeks | Rule::unit_workdays => {
+            "a unit (`days` 天, `weeks` 周 or `workdays` 工作日)".into()
+        }
         Rule::ident | Rule::path => "a name".into(),
         Rule::string | Rule::plain_string | Rule::triple_string => "a string".into(),
         Rule::duration => "a duration such as `7 days`".into(),

@@ -118,7 +118,7 @@ impl Lower<'_> {
                 if rule == Rule::timezone_opt {
                     PolicyOption::Timezone(kw, value)
                 } else {
-                    PolicyOption::Schedule(kw, value)
+                    PolicyOption::Schedule(kw, value, parts.next().map(|p| self.kw(&p)))
                 }
             })
             .collect();
@@ -216,7 +216,11 @@ impl Lower<'_> {
         let parts: Vec<_> = children(pair).collect();
         let kw = self.kw(&parts[0]);
         let kind = match rule {
-            Rule::schedule_clause => ClauseKind::Schedule(kw, self.string(parts[1].clone())),
+            Rule::schedule_clause => ClauseKind::Schedule(
+                kw,
+                self.string(parts[1].clone()),
+                parts.get(2).map(|p| self.kw(p)),
+            ),
             Rule::for_clause => ClauseKind::For(kw, self.ident(&parts[1])),
             Rule::when_clause => ClauseKind::When(kw, self.expr(parts[1].clone())),
             Rule::then_clause => ClauseKind::Then(kw, self.action(parts[1].clone())),
@@ -287,10 +291,10 @@ impl Lower<'_> {
         let span = self.span(&pair);
         let parts: Vec<_> = children(pair).collect();
         let value = self.number(&parts[0]);
-        let unit = if parts[1].as_rule() == Rule::unit_weeks {
-            Unit::Weeks
-        } else {
-            Unit::Days
+        let unit = match parts[1].as_rule() {
+            Rule::unit_weeks => Unit::Weeks,
+            Rule::unit_workdays => Unit::Workdays,
+            _ => Unit::Days,
         };
         Duration {
             amount: self.span(&parts[0]),
