@@ -260,6 +260,50 @@ fn main() {
         format!("{:.2}×", dry.seconds / hand.seconds),
     ));
 
+    // Working days: a rule in working days beside its calendar-day twin.
+    let twins = [
+        (
+            "calendar-days",
+            "overdue_days >= 30 and days_since(found_on) >= 60",
+        ),
+        (
+            "working-days",
+            "overdue_workdays >= 21 and workdays_since(found_on) >= 42",
+        ),
+    ];
+    let mut twin_times = Vec::new();
+    for (name, condition) in twins {
+        let policy = base.join(format!("twin-{name}.rules"));
+        std::fs::write(
+            &policy,
+            format!(
+                "rule twin for problem\n  when status != \"rectified\" and {condition}\n  then notify responsible\n"
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        twin_times.push(measure(
+            &format!(
+                "{bin} dry-run {} --fresh --as-of {AS_OF} --format json > /dev/null",
+                policy.display()
+            ),
+            &dir,
+            RUNS,
+        ));
+    }
+    rows.push((
+        "dry-run of a rule in working days (`overdue_workdays >= 21 and workdays_since(found_on) >= 42`)".into(),
+        format!(
+            "{:.2} s, {}",
+            twin_times[1].seconds,
+            mib(twin_times[1].peak_kib)
+        ),
+        format!(
+            "its calendar-day twin (`overdue_days >= 30 and days_since(found_on) >= 60`): {:.2} s",
+            twin_times[0].seconds
+        ),
+        format!("{:.2}×", twin_times[1].seconds / twin_times[0].seconds),
+    ));
+
     // Simulation of the next 30 days: the windowed replay, beside the
     // day-by-day one it is tested against; both must give the same days.
     let sim = measure(

@@ -38,6 +38,19 @@ pub struct Calendar {
     years: BTreeMap<i32, Year>,
 }
 
+/// A covered day as the calendar table holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Day {
+    pub day: NaiveDate,
+    pub work: bool,
+    /// Working days up to and including this day, over every covered day.
+    pub ordinal: i64,
+    /// The first and last day of the run of consecutive covered years it
+    /// is in.
+    pub run_first: NaiveDate,
+    pub run_last: NaiveDate,
+}
+
 /// An error in a calendar file, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}:{line}: {key}: {message}")]
@@ -175,22 +188,31 @@ impl Calendar {
         Ok(sign * n)
     }
 
-    /// Every covered day with whether it is worked and the count of working
-    /// days up to and including it (the database's calendar table).
-    pub fn days(&self) -> Vec<(NaiveDate, bool, i64)> {
+    /// Every covered day (the calendar table of the database), with the
+    /// count of working days up to and including it and the covered run
+    /// of years it is in: working days between two days can be counted
+    /// only within one run.
+    pub fn days(&self) -> Vec<Day> {
         let mut out = Vec::new();
         let mut ordinal = 0;
-        for &year in self.years.keys() {
+        let years: Vec<i32> = self.years.keys().copied().collect();
+        for run in years.chunk_by(|a, b| b - a == 1) {
             let (Some(first), Some(last)) = (
-                NaiveDate::from_ymd_opt(year, 1, 1),
-                NaiveDate::from_ymd_opt(year, 12, 31),
+                run.first().and_then(|y| NaiveDate::from_ymd_opt(*y, 1, 1)),
+                run.last().and_then(|y| NaiveDate::from_ymd_opt(*y, 12, 31)),
             ) else {
                 continue;
             };
             for day in first.iter_days().take_while(|d| *d <= last) {
                 let work = self.is_workday(day).unwrap_or(false);
                 ordinal += i64::from(work);
-                out.push((day, work, ordinal));
+                out.push(Day {
+                    day,
+                    work,
+                    ordinal,
+                    run_first: first,
+                    run_last: last,
+                });
             }
         }
         out

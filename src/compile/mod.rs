@@ -200,6 +200,8 @@ struct Root {
 struct Level {
     /// (from alias, reference field) → alias of the joined record.
     joins: Vec<(String, FieldId, String)>,
+    /// (a day, as SQL) → alias of its row of the calendar table.
+    workday_rows: Vec<(String, String)>,
     sql: String,
 }
 
@@ -234,6 +236,43 @@ impl<'p> Compiler<'p> {
     fn alias(&mut self, prefix: &str) -> String {
         self.next_alias += 1;
         format!("{prefix}{}", self.next_alias)
+    }
+
+    /// The FROM level a stored field's value lives in, for joins on it.
+    fn field_level(&self, x: &Expr, roots: &[Root]) -> Option<usize> {
+        match &x.kind {
+            ExprKind::Field(p) if matches!(p.end, PathEnd::Field(f) if f.def().derived.is_none()) => {
+                roots.get(p.scope).map(|r| r.level)
+            }
+            _ => None,
+        }
+    }
+
+    /// The alias of `day`'s row of the calendar table, joined at `level`.
+    fn workday_row(&mut self, level: usize, day: &str) -> String {
+        if let Some((_, alias)) = self.levels[level]
+            .workday_rows
+            .iter()
+            .find(|(d, _)| d == day)
+        {
+            return alias.clone();
+        }
+        let alias = self.alias("w");
+        let l = &mut self.levels[level];
+        l.sql.push_str(&format!(
+            " LEFT JOIN {} {alias} ON {alias}.day = {day}",
+            crate::store::workdays::TABLE
+        ));
+        l.workday_rows.push((day.to_string(), alias.clone()));
+        alias
+    }
+
+    /// Working days d with `from` < d ≤ `to`, both days joined as rows of
+    /// the calendar table at `level` (a join costs less than a subquery
+    /// per row): NULL unless both are in one run of covered years.
+    fn joined_workdays(&mut self, level: usize, from: &str, to: &str) -> String {
+        let (a, b) = (self.workday_row(level, from), self.workday_row(level, to));
+        format!("(CASE WHEN {a}.run_first = {b}.run_first THEN {b}.ordinal - {a}.ordinal END)")
     }
 
     fn param(&mut self, v: Value) -> String {
@@ -288,13 +327,15 @@ impl<'p> Compiler<'p> {
                     (Some(Derived::OpenDays), _) => {
                         format!("CAST(julianday(?1) - julianday({alias}.found_on) AS INTEGER)")
                     }
-                    (Some(Derived::OverdueWorkdays), _) => format!(
-                        "(CASE WHEN {alias}.status <> '{rectified}' AND {alias}.deadline < ?1 \
-                         THEN {} - {} ELSE 0 END)",
-                        ordinal("?1"),
-                        ordinal(&format!("{alias}.deadline")),
-                        rectified = ProblemStatus::Rectified.code()
-                    ),
+                    (Some(Derived::OverdueWorkdays), _) => {
+                        let level = root.level;
+                        let since = self.joined_workdays(level, &format!("{alias}.deadline"), "?1");
+                        format!(
+                            "(CASE WHEN {alias}.status <> '{rectified}' AND {alias}.deadline < ?1 \
+                             THEN {since} ELSE 0 END)",
+                            rectified = ProblemStatus::Rectified.code()
+                        )
+                    }
                     (None, Some(col)) => format!("{alias}.{col}"),
                     (None, None) => "NULL".into(),
                 }
@@ -364,14 +405,20 @@ impl<'p> Compiler<'p> {
             ExprKind::DaysUntil(x) => {
                 format!("(julianday({}) - julianday(?1))", self.expr(x, roots))
             }
-            ExprKind::WorkdaysSince(x) => {
-                let x = self.expr(x, roots);
-                format!("({} - {})", ordinal("?1"), ordinal(&x))
-            }
-            ExprKind::WorkdaysUntil(x) => {
-                let x = self.expr(x, roots);
-                format!("({} - {})", ordinal(&x), ordinal("?1"))
-            }
+            ExprKind::WorkdaysSince(x) => match self.field_level(x, roots) {
+                Some(level) => {
+                    let x = self.expr(x, roots);
+                    self.joined_workdays(level, &x, "?1")
+                }
+                None => workdays_between(&self.expr(x, roots), "?1"),
+            },
+            ExprKind::WorkdaysUntil(x) => match self.field_level(x, roots) {
+                Some(level) => {
+                    let x = self.expr(x, roots);
+                    self.joined_workdays(level, "?1", &x)
+                }
+                None => workdays_between("?1", &self.expr(x, roots)),
+            },
             ExprKind::Aggregate {
                 func,
                 coll,
@@ -405,7 +452,7 @@ impl<'p> Compiler<'p> {
                             self.join(&roots[p.scope.min(roots.len() - 1)].clone(), &p.refs);
                         (format!("{alias}.found_on"), false)
                     }
-                    Count::OverdueDays(_) => return None,
+                    _ => return None,
                 };
                 // since: d = today - date, so d >= k ⇔ date <= today - k;
                 // until: d = date - today, so d >= k ⇔ date >= today + k.
@@ -425,6 +472,47 @@ impl<'p> Compiler<'p> {
                     });
                 }
                 Some(format!("coalesce({}, 0)", terms.join(" AND ")))
+            }
+            // since: n = O(today) − O(x), so n ≥ k ⇔ O(x) ≤ O(today) − k;
+            // until: n = O(x) − O(today), so n ≥ k ⇔ O(x) ≥ O(today) + k.
+            Count::WorkSince(x) | Count::WorkUntil(x) => {
+                let forward = matches!(count, Count::WorkUntil(_));
+                let x = self.expr(x, roots);
+                let mut terms = vec![in_todays_run(&x)];
+                if let Some(k) = lo {
+                    terms.push(if forward {
+                        ordinal_at_least(&x, k)
+                    } else {
+                        ordinal_at_most(&x, -k)
+                    });
+                }
+                if let Some(k) = hi {
+                    terms.push(if forward {
+                        ordinal_at_most(&x, k)
+                    } else {
+                        ordinal_at_least(&x, -k)
+                    });
+                }
+                Some(format!("coalesce({}, 0)", terms.join(" AND ")))
+            }
+            // overdue_workdays ≥ k (k ≥ 1): not rectified, past the
+            // deadline, and k working days since it. Other bounds take the
+            // general form (it is missing for an uncovered deadline).
+            Count::OverdueWorkdays(p) => {
+                let (Some(k), None) = (lo, hi) else {
+                    return None;
+                };
+                if k < 1 {
+                    return None;
+                }
+                let alias = self.join(&roots[p.scope.min(roots.len() - 1)].clone(), &p.refs);
+                let deadline = format!("{alias}.deadline");
+                Some(format!(
+                    "coalesce({alias}.status <> '{}' AND {deadline} < ?1 AND {} AND {}, 0)",
+                    ProblemStatus::Rectified.code(),
+                    in_todays_run(&deadline),
+                    ordinal_at_most(&deadline, -k)
+                ))
             }
             Count::OverdueDays(p) => {
                 // overdue_days is 0 unless the problem is unrectified and
@@ -555,12 +643,47 @@ impl<'p> Compiler<'p> {
     }
 }
 
-/// The working days up to and including the day `date` (SQL), from the
-/// calendar table; NULL for a day the calendar does not cover.
-fn ordinal(date: &str) -> String {
+/// The working days d with `from` < d ≤ `to` (SQL dates), from the
+/// calendar table: NULL unless both days are in one run of covered years.
+fn workdays_between(from: &str, to: &str) -> String {
+    let w = crate::store::workdays::TABLE;
+    // One side is usually `today` (?1): its row is then a lookup SQLite
+    // makes once per query, and each row costs one more.
+    let (row, other, sign) = if from == "?1" {
+        (to, from, "-")
+    } else {
+        (from, to, "")
+    };
     format!(
-        "(SELECT ordinal FROM {} WHERE day = {date})",
-        crate::store::workdays::TABLE
+        "(SELECT {sign}((SELECT ordinal FROM {w} WHERE day = {other}) - a.ordinal) FROM {w} a \
+         WHERE a.day = {row} AND a.run_first = (SELECT run_first FROM {w} WHERE day = {other}))"
+    )
+}
+
+/// Whether the day `x` is in today's run of covered years (NULL when
+/// today is not covered): working days between the two can be counted.
+fn in_todays_run(x: &str) -> String {
+    let w = crate::store::workdays::TABLE;
+    format!(
+        "{x} >= (SELECT run_first FROM {w} WHERE day = ?1) AND {x} <= (SELECT run_last FROM {w} WHERE day = ?1)"
+    )
+}
+
+/// `O(x) ≤ O(today) + shift`, O the working days up to a day: `x` before
+/// the first day past that count — a date compared with a date computed
+/// once per query.
+fn ordinal_at_most(x: &str, shift: i64) -> String {
+    let w = crate::store::workdays::TABLE;
+    format!(
+        "{x} < coalesce((SELECT min(day) FROM {w} WHERE ordinal > (SELECT ordinal FROM {w} WHERE day = ?1) + ({shift})), '9999-12-31')"
+    )
+}
+
+/// `O(x) ≥ O(today) + shift`.
+fn ordinal_at_least(x: &str, shift: i64) -> String {
+    let w = crate::store::workdays::TABLE;
+    format!(
+        "{x} >= (SELECT min(day) FROM {w} WHERE ordinal >= (SELECT ordinal FROM {w} WHERE day = ?1) + ({shift}))"
     )
 }
 
@@ -571,6 +694,10 @@ enum Count<'e> {
     Until(&'e Expr),
     OpenDays(&'e FieldPath),
     OverdueDays(&'e FieldPath),
+    /// Working days, by the calendar table.
+    WorkSince(&'e Expr),
+    WorkUntil(&'e Expr),
+    OverdueWorkdays(&'e FieldPath),
 }
 
 /// A count of days compared with a number, as the count and the whole
@@ -589,7 +716,12 @@ fn day_count<'e>(
     let count = match &days.kind {
         ExprKind::DaysSince(x) => Count::Since(x),
         ExprKind::DaysUntil(x) => Count::Until(x),
+        ExprKind::WorkdaysSince(x) => Count::WorkSince(x),
+        ExprKind::WorkdaysUntil(x) => Count::WorkUntil(x),
         ExprKind::Field(p) => match p.end {
+            PathEnd::Field(f) if f.def().derived == Some(Derived::OverdueWorkdays) => {
+                Count::OverdueWorkdays(p)
+            }
             PathEnd::Field(f) if f.def().derived == Some(Derived::OpenDays) => Count::OpenDays(p),
             PathEnd::Field(f) if f.def().derived == Some(Derived::OverdueDays) => {
                 Count::OverdueDays(p)

@@ -160,6 +160,8 @@ impl Compiler<'_> {
         match count {
             // since: n = today − date, so n ≥ k ⇔ today ≥ date + k.
             Count::Since(x) | Count::Until(x) if self.policy.depends_on_today(x) => return None,
+            // Working days: not windowed (evaluated day by day).
+            Count::WorkSince(_) | Count::WorkUntil(_) | Count::OverdueWorkdays(_) => return None,
             Count::Since(x) => {
                 let date = self.expr(x, roots);
                 self.since(&date, lo, hi, &mut out);
