@@ -708,11 +708,7 @@ fn day_count<'e>(
     a: &'e Expr,
     b: &'e Expr,
 ) -> Option<(Count<'e>, Option<i64>, Option<i64>)> {
-    let (days, op, n) = match (&a.kind, &b.kind) {
-        (_, ExprKind::Literal(Literal::Number(n))) => (a, op, *n),
-        (ExprKind::Literal(Literal::Number(n)), _) => (b, op.flipped(), *n),
-        _ => return None,
-    };
+    let (days, lo, hi) = whole_bounds(op, a, b)?;
     let count = match &days.kind {
         ExprKind::DaysSince(x) => Count::Since(x),
         ExprKind::DaysUntil(x) => Count::Until(x),
@@ -730,6 +726,22 @@ fn day_count<'e>(
         },
         _ => return None,
     };
+    Some((count, lo, hi))
+}
+
+/// A whole-number value compared with a number literal (on either side):
+/// the value, and the whole numbers it must be at least (`lo`) and at most
+/// (`hi`) — a bound `N` rounds to the whole numbers that satisfy it.
+fn whole_bounds<'e>(
+    op: CmpOp,
+    a: &'e Expr,
+    b: &'e Expr,
+) -> Option<(&'e Expr, Option<i64>, Option<i64>)> {
+    let (x, op, n) = match (&a.kind, &b.kind) {
+        (_, ExprKind::Literal(Literal::Number(n))) => (a, op, *n),
+        (ExprKind::Literal(Literal::Number(n)), _) => (b, op.flipped(), *n),
+        _ => return None,
+    };
     let (lo, hi) = match op {
         CmpOp::Ge => (Some(n.ceil() as i64), None),
         CmpOp::Gt => (Some(n.floor() as i64 + 1), None),
@@ -738,7 +750,7 @@ fn day_count<'e>(
         CmpOp::Eq if n.fract() == 0.0 => (Some(n as i64), Some(n as i64)),
         _ => return None,
     };
-    Some((count, lo, hi))
+    Some((x, lo, hi))
 }
 
 /// The index of a column computing `sql`, adding it if no column does.

@@ -14,7 +14,7 @@
 //! arithmetic, a sum of counts …) is not windowed: [`window`] answers
 //! `None`, and the rule is evaluated day by day as in a run.
 
-use super::{Compiler, Count, Root, day_count};
+use super::{Compiler, Count, Root, day_count, whole_bounds};
 use crate::lang::ir::*;
 use crate::schema::ProblemStatus;
 use rusqlite::types::Value;
@@ -238,19 +238,7 @@ impl Compiler<'_> {
     /// compared with a number: `count(problems where overdue_days > 0) >= 5`
     /// holds from the day the fifth member starts to count.
     fn count_threshold(&mut self, op: CmpOp, a: &Expr, b: &Expr, roots: &[Root]) -> Option<Bounds> {
-        let (x, op, n) = match (&a.kind, &b.kind) {
-            (_, ExprKind::Literal(Literal::Number(n))) => (a, op, *n),
-            (ExprKind::Literal(Literal::Number(n)), _) => (b, op.flipped(), *n),
-            _ => return None,
-        };
-        let (lo, hi) = match op {
-            CmpOp::Ge => (Some(n.ceil() as i64), None),
-            CmpOp::Gt => (Some(n.floor() as i64 + 1), None),
-            CmpOp::Le => (None, Some(n.floor() as i64)),
-            CmpOp::Lt => (None, Some(n.ceil() as i64 - 1)),
-            CmpOp::Eq if n.fract() == 0.0 => (Some(n as i64), Some(n as i64)),
-            _ => return None,
-        };
+        let (x, lo, hi) = whole_bounds(op, a, b)?;
         let m = self.member_days(x, roots)?;
         // The k-th member to start (rising) or the k-th to stop counting.
         let kth = |k: i64| {
