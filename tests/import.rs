@@ -512,3 +512,69 @@ fn config_mistakes_name_the_key() {
         .code(1)
         .stderr(contains("data/case.db"));
 }
+
+/// Malformed ledgers that used to get in: each is rejected whole, with
+/// file:line: field: message, and the database is unchanged.
+#[test]
+fn malformed_ledgers_are_rejected_whole() {
+    let ten = "id,inspection_id,category,severity,description,found_on,deadline,status,rectified_on,responsible_id";
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "problems.csv",
+            format!("{ten}\np10,i1,x,minor\n"),
+            "problems.csv:2: 4 cells but the header has 10 columns",
+        ),
+        (
+            "persons.csv",
+            "id,name,email\nu8,\"王五,w@example.org\nu9,赵六,z@example.org\nu10,钱七,q@example.org\n".into(),
+            "persons.csv:2: a quote (\") opened in this row is never closed",
+        ),
+        (
+            "persons.csv",
+            "id,name,email\nu8,王五,wangwu.example.org\n".into(),
+            "persons.csv:2: email: \"wangwu.example.org\" is not an email address",
+        ),
+        (
+            "persons.csv",
+            "id,name\nu8,王\u{0}五\n".into(),
+            "persons.csv:2: name: a control character (U+0000)",
+        ),
+        (
+            "persons.csv",
+            "id,name\nu8,王\u{7}五\n".into(),
+            "persons.csv:2: name: a control character (U+0007)",
+        ),
+        (
+            "organizations.csv",
+            "id,name,parent_id\noa,甲,ob\nob,乙,oa\n".into(),
+            "organizations.csv:2: parent_id: organization \"oa\" would be its own ancestor",
+        ),
+        (
+            "organizations.csv",
+            "id,name,parent_id\noc,丙,oc\n".into(),
+            "organizations.csv:2: parent_id: organization \"oc\" would be its own ancestor",
+        ),
+        (
+            "problms.csv",
+            "id,inspection_id\nq1,i1\n".into(),
+            "did you mean `problems`?",
+        ),
+    ];
+    for (file, text, expected) in &cases {
+        let office = Office::fixture();
+        let before = office.dump();
+        office.write(&format!("in/{file}"), text);
+        let out = office
+            .cmd()
+            .args(["import", &format!("in/{file}")])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{file}: {text}\n{err}");
+        assert!(
+            err.contains(expected),
+            "{file}: expected `{expected}` in:\n{err}"
+        );
+        assert_eq!(office.dump(), before, "{file}: the database changed");
+    }
+}

@@ -113,6 +113,7 @@ pub fn import(
         }
     }
     check_references(&tx, &mut out)?;
+    check_ancestry(&tx, &mut out)?;
     out.errors.sort();
     if out.ok() {
         tx.commit()?;
@@ -271,6 +272,22 @@ fn import_table(
         };
         summary.rows += 1;
         let line = row.line;
+        if let Some(message) = unterminated_quote(&row.cells, table.header.len()) {
+            out.error(&origin, line, message);
+            continue;
+        }
+        if row.cells.len() < table.header.len() {
+            out.error(
+                &origin,
+                line,
+                format!(
+                    "{} cells but the header has {} columns; a row must have every column (an empty cell is fine)",
+                    row.cells.len(),
+                    table.header.len()
+                ),
+            );
+            continue;
+        }
         if row.cells.len() > table.header.len()
             && row.cells[table.header.len()..]
                 .iter()
@@ -352,12 +369,38 @@ enum CellError {
     NotANumber(String),
     #[error("\"{0}\" is not a date (write 2026-01-05, 2026/1/5 or 2026年1月5日)")]
     NotADate(String),
+    #[error(
+        "a control character (U+{0:04X}) in the text; remove it (it often comes from a copy and paste)"
+    )]
+    Control(u32),
+    #[error("\"{0}\" is not an email address (write name@example.org)")]
+    NotAnEmail(String),
     #[error("\"{text}\" is not a {what}; use {choices}")]
     NotAnEnumValue {
         text: String,
         what: &'static str,
         choices: String,
     },
+}
+
+/// A quote (`"`) opened in a cell and never closed makes the CSV reader
+/// take the lines after it into that cell: a cell that runs over a line
+/// break into what reads as whole rows of the file.
+fn unterminated_quote(cells: &[Cell], columns: usize) -> Option<String> {
+    cells.iter().find_map(|c| {
+        let Cell::Text(t) = c else { return None };
+        let swallowed = t
+            .lines()
+            .skip(1)
+            .filter(|l| columns > 1 && l.matches(',').count() + 1 >= columns)
+            .count();
+        (swallowed > 0).then(|| {
+            format!(
+                "a quote (\") opened in this row is never closed: the {swallowed} line{} after it became part of one cell; close the quote (write \"\" for a quote inside a cell)",
+                if swallowed == 1 { "" } else { "s" }
+            )
+        })
+    })
 }
 
 /// One cell as the value stored for a field.
@@ -370,7 +413,16 @@ fn convert(f: &FieldDef, cell: &Cell) -> std::result::Result<Value, CellError> {
         };
     }
     let text = cell.display();
+    if let Some(c) = text
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(CellError::Control(c as u32));
+    }
     match f.ty {
+        FieldType::Text if f.name == "email" && !crate::text::is_email(&text) => {
+            Err(CellError::NotAnEmail(text))
+        }
         FieldType::Text | FieldType::Ref(_) => Ok(Value::Text(text)),
         FieldType::Number => match cell {
             Cell::Number(n) => Ok(Value::Real(*n)),
@@ -415,6 +467,32 @@ fn convert(f: &FieldDef, cell: &Cell) -> std::result::Result<Value, CellError> {
 
 /// Every reference written by this import must name a record that exists,
 /// in the database or in the import.
+/// An organization must not be its own ancestor through `parent_id`.
+fn check_ancestry(tx: &Connection, out: &mut Outcome) -> Result<()> {
+    let mut stmt = tx.prepare(
+        "WITH RECURSIVE up(start, id) AS (
+           SELECT o.id, o.parent_id FROM organizations o
+             JOIN temp.import_rows r ON r.tbl = 'organizations' AND r.id = o.id
+            WHERE o.parent_id IS NOT NULL
+           UNION
+           SELECT up.start, o.parent_id FROM up JOIN organizations o ON o.id = up.id
+            WHERE o.parent_id IS NOT NULL AND up.id <> up.start)
+         SELECT DISTINCT r.origin, r.line, up.start FROM up
+           JOIN temp.import_rows r ON r.tbl = 'organizations' AND r.id = up.start
+          WHERE up.id = up.start ORDER BY r.origin, r.line",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let (origin, line, id): (String, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        out.error(
+            &origin,
+            line as usize,
+            format!("parent_id: organization \"{id}\" would be its own ancestor (its parent_id chain comes back to it)"),
+        );
+    }
+    Ok(())
+}
+
 fn check_references(tx: &Connection, out: &mut Outcome) -> Result<()> {
     for d in schema::ENTITIES {
         for f in d.fields {

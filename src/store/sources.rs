@@ -135,10 +135,18 @@ fn classify(f: &Path) -> Option<Result<InputFile>> {
     match ext.as_str() {
         "csv" => Some(match entity_for_name(&stem) {
             Some(e) => Ok(InputFile::Csv(f.to_path_buf(), e)),
-            None => Err(Error::invalid(format!(
-                "{}: cannot tell which table this is; name the file after its table: organizations, persons, rounds, inspections, problems or tasks (or 组织, 人员, 轮次, 巡察, 问题, 任务)",
-                f.display()
-            ))),
+            None => {
+                let names = crate::schema::ENTITIES
+                    .iter()
+                    .flat_map(|d| [d.table, d.name, d.zh]);
+                let hint = crate::lang::diagnostics::did_you_mean(&stem, names)
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
+                Err(Error::invalid(format!(
+                    "{}: cannot tell which table this is{hint}; name the file after its table: organizations, persons, rounds, inspections, problems or tasks (or 组织, 人员, 轮次, 巡察, 问题, 任务)",
+                    f.display()
+                )))
+            }
         }),
         "xlsx" | "xlsm" | "xls" => Some(Ok(InputFile::Xlsx(f.to_path_buf()))),
         _ => None,

@@ -302,17 +302,3 @@ fn default_assignee(entity: Entity) -> PersonPath {
         refs,
     }
 }
-
-fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !s
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == ',' || c == '<' || c == '>')
-        && !domain.contains('@')
-}

@@ -220,7 +220,7 @@ impl Checker<'_> {
                             None => ok = false,
                         },
                         ast::Recipient::Email(s) => {
-                            if is_email(&s.value) {
+                            if crate::text::is_email(&s.value) {
                                 recipients.push(Recipient::Email(s.value.clone()));
                             } else {
                                 ok = false;
