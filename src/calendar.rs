@@ -93,16 +93,6 @@ impl Calendar {
         self.years.contains_key(&year)
     }
 
-    /// The first and last day covered, if any year is.
-    pub fn span(&self) -> Option<(NaiveDate, NaiveDate)> {
-        let first = *self.years.keys().next()?;
-        let last = *self.years.keys().next_back()?;
-        Some((
-            NaiveDate::from_ymd_opt(first, 1, 1)?,
-            NaiveDate::from_ymd_opt(last, 12, 31)?,
-        ))
-    }
-
     /// Adds or replaces a year; says which. The same days again change
     /// nothing (whatever the source says).
     pub fn set(&mut self, year: i32, y: Year) -> Added {
@@ -381,8 +371,6 @@ struct HolidayCn {
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct HolidayCnDay {
-    #[serde(default)]
-    name: String,
     date: String,
     is_off_day: bool,
 }
@@ -422,7 +410,6 @@ pub fn parse_holiday_cn(text: &str) -> Result<(i32, Year), ImportError> {
                 message: format!("not in {}", h.year),
             });
         }
-        let _ = &d.name;
         if d.is_off_day {
             y.off.insert(date);
         } else {

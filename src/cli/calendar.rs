@@ -36,7 +36,7 @@ enum Command {
 
 pub fn run(config: &Option<PathBuf>, args: Args, clock: &dyn Clock) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
-    let mut calendar = load(&cfg)?;
+    let mut calendar = cfg.load_calendar()?;
     match args.command {
         Command::Show { year } => {
             let year = year.unwrap_or_else(|| AsOf::new(clock.now(), cfg.timezone).today.year());
@@ -64,11 +64,6 @@ pub fn run(config: &Option<PathBuf>, args: Args, clock: &dyn Clock) -> Result<Ex
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The office's calendar: its calendar.toml, else the years duban knows.
-pub(crate) fn load(cfg: &Config) -> Result<Calendar> {
-    cfg.load_calendar()
 }
 
 /// Writes the calendar file whole (a temporary file, then renamed).

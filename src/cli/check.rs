@@ -56,7 +56,7 @@ fn calendar_warning(config: &Option<PathBuf>) {
     let Ok(cfg) = crate::config::Config::load(config.as_deref()) else {
         return;
     };
-    let Ok(calendar) = super::calendar::load(&cfg) else {
+    let Ok(calendar) = cfg.load_calendar() else {
         return;
     };
     let today = crate::clock::AsOf::new(super::clock().now(), cfg.timezone).today;

@@ -95,8 +95,7 @@ fn run_policy(
         Some(d) => AsOf::start_of(d, tz),
         None => AsOf::new(clock.now(), tz),
     };
-    let engine =
-        Engine::new(&policy, mail_domain(&cfg)).with_calendar(super::calendar::load(&cfg)?);
+    let engine = Engine::new(&policy, mail_domain(&cfg)).with_calendar(cfg.load_calendar()?);
     let rules: Vec<usize> = (0..policy.rules.len()).collect();
     let outcomes = engine.run(
         conn,

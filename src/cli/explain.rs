@@ -36,8 +36,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let policy = load_policy(std::slice::from_ref(&cfg.rules), &cfg)?;
     let conn = crate::store::open(&cfg.database)?;
     let at = as_of(args.as_of.as_deref(), policy.tz, &super::clock())?;
-    let engine =
-        Engine::new(&policy, mail_domain(&cfg)).with_calendar(super::calendar::load(&cfg)?);
+    let engine = Engine::new(&policy, mail_domain(&cfg)).with_calendar(cfg.load_calendar()?);
     let i = engine
         .select(Some(&args.rule))
         .map_err(|e| Error::usage(e.to_string()))?[0];
@@ -53,7 +52,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
         policy: &policy,
         data: &data,
         today: at.today,
-        calendar: &engine.calendar,
+        calendar: engine.calendar(),
     };
     let scopes = [Scope {
         entity: rule.entity,

@@ -69,7 +69,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     if let Some(e) = outbox::last_error(&conn)? {
         println!("  last error: {e}");
     }
-    let calendar = super::calendar::load(&cfg)?;
+    let calendar = cfg.load_calendar()?;
     let years: Vec<String> = calendar.years().map(|(y, _)| y.to_string()).collect();
     println!(
         "\ncalendar: working days of {} ({})",

@@ -47,7 +47,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let policy = load_policy(std::slice::from_ref(&policy_dir), &cfg)?;
     let path = args.path.clone().unwrap_or_else(|| policy_dir.clone());
     let files = crate::policytest::find(&path)?;
-    let calendar = super::calendar::load(&cfg)?;
+    let calendar = cfg.load_calendar()?;
     if files.is_empty() {
         return Err(Error::invalid(format!(
             "no *.test.toml files under {}; see docs/LANGUAGE.md for the test file format",

@@ -20,6 +20,7 @@ use crate::lang::ir::Policy;
 use crate::store::episodes::{self, Episodes};
 use crate::store::firings::{self, RuleSql, Shape};
 use crate::store::runs;
+use crate::store::workdays::Workdays;
 use plan::{Episode, Plan};
 use rusqlite::types::{Value as Sql, ValueRef as SqlRef};
 use rusqlite::{Connection, TransactionBehavior};
@@ -30,8 +31,10 @@ pub struct Engine<'p> {
     pub compiled: Vec<CompiledRule>,
     /// Domain for Message-IDs and calendar UIDs.
     pub domain: String,
-    /// Working days, for due dates.
-    pub calendar: Calendar,
+    /// Working days, for due dates; set with [`Engine::with_calendar`].
+    calendar: Calendar,
+    /// The calendar's rows of `temp.workdays`, built once.
+    workdays: Workdays,
 }
 
 /// A rule name the policy does not have (with a did-you-mean).
@@ -122,18 +125,25 @@ impl RuleOutcome {
 
 impl<'p> Engine<'p> {
     pub fn new(policy: &'p Policy, domain: impl Into<String>) -> Self {
+        let calendar = Calendar::builtin();
         Engine {
             policy,
             compiled: compile_policy(policy),
             domain: domain.into(),
-            calendar: Calendar::builtin(),
+            workdays: Workdays::new(&calendar),
+            calendar,
         }
     }
 
     /// The office's working days (the built-in years otherwise).
     pub fn with_calendar(mut self, calendar: Calendar) -> Self {
+        self.workdays = Workdays::new(&calendar);
         self.calendar = calendar;
         self
+    }
+
+    pub fn calendar(&self) -> &Calendar {
+        &self.calendar
     }
 
     /// Indexes of the rules to evaluate: all, or the one named.
@@ -216,7 +226,7 @@ impl<'p> Engine<'p> {
         let repeat_from =
             plan::repeat_from(rule, as_of.today, &self.calendar).map(|d| d.to_string());
         let which = mode.episodes();
-        crate::store::workdays::ensure(conn, &self.calendar)?;
+        crate::store::workdays::ensure(conn, &self.workdays)?;
         let q = firings::Query::new(
             self.rule_sql(i),
             which,
@@ -227,11 +237,12 @@ impl<'p> Engine<'p> {
         );
         // A rule with no open episode (new, or never fired) needs no look
         // at them per subject.
-        let has_open = !fresh && episodes::has_open(conn, which, &rule.name)?;
+        let given = mode == Mode::SimulateGiven;
+        // The given set is the caller's: open episodes are joined as they are.
+        let has_open = !fresh && !given && episodes::has_open(conn, which, &rule.name)?;
         // Recording with episodes open (a run or simulation in its steady
         // state): evaluate the condition once into a set of subjects, and
         // take the firings, the ended episodes and the count from it.
-        let given = mode == Mode::SimulateGiven;
         let held = given || (mode.records() && has_open && subject.is_none());
         let shape = if given {
             Shape::Held
@@ -294,7 +305,7 @@ impl<'p> Engine<'p> {
             firings::drop_collected(conn)?;
         }
         if given {
-            firings::take_holds_count(conn)?;
+            firings::drop_holds(conn)?;
             return Ok(out);
         }
         if held {
@@ -340,7 +351,7 @@ impl<'p> Engine<'p> {
         as_of: &AsOf,
         subject: &str,
     ) -> Result<Option<bool>> {
-        crate::store::workdays::ensure(conn, &self.calendar)?;
+        crate::store::workdays::ensure(conn, &self.workdays)?;
         firings::holds_for(conn, &self.rule_sql(i), self.bound(i, as_of), subject)
     }
 

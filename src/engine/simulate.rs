@@ -32,7 +32,7 @@ pub struct Day {
 
 /// The schedule of each rule: its own, the policy's, or the default.
 pub fn schedules(engine: &Engine<'_>) -> Result<Vec<Cron>> {
-    let calendar = std::sync::Arc::new(engine.calendar.clone());
+    let calendar = std::sync::Arc::new(engine.calendar().clone());
     engine
         .policy
         .rules
@@ -186,7 +186,7 @@ fn step(
     let (prev, day) = (prev.to_string(), at.today.to_string());
     let ended = window::end_leaving(conn, i, &rule.name, &prev, &day, &at.rfc3339())?;
     let repeat_from =
-        super::plan::repeat_from(rule, at.today, &engine.calendar).map(|d| d.to_string());
+        super::plan::repeat_from(rule, at.today, engine.calendar()).map(|d| d.to_string());
     window::firing_candidates(conn, i, &rule.name, &prev, &day, repeat_from.as_deref())?;
     let mut o = engine.evaluate_rule(conn, i, at, Mode::SimulateGiven, &mut |_| Ok(()))?;
     o.ended = ended;

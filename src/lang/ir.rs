@@ -13,6 +13,23 @@ pub struct FieldId {
     pub index: u8,
 }
 
+/// Whether `e` is a share in 0..1: a `rate`, or a define of one, whose
+/// expression `define` gives (the checker's as it checks, the policy's
+/// once checked).
+pub fn is_share<'d>(e: &Expr, define: &dyn Fn(usize) -> Option<&'d Expr>) -> bool {
+    match &e.kind {
+        ExprKind::Aggregate {
+            func: AggFunc::Rate,
+            ..
+        } => true,
+        ExprKind::Field(FieldPath {
+            end: PathEnd::Define(i),
+            ..
+        }) => define(*i).is_some_and(|x| is_share(x, define)),
+        _ => false,
+    }
+}
+
 impl Ty {
     /// The type of a schema field's value: the one mapping from the
     /// schema's field types to the language's.
@@ -195,17 +212,7 @@ impl Policy {
     /// Whether `e` is a share in 0..1 (a `rate`, or a define of one),
     /// shown as a percentage.
     pub fn is_share(&self, e: &Expr) -> bool {
-        match &e.kind {
-            ExprKind::Aggregate {
-                func: AggFunc::Rate,
-                ..
-            } => true,
-            ExprKind::Field(FieldPath {
-                end: PathEnd::Define(i),
-                ..
-            }) => self.defines.get(*i).is_some_and(|d| self.is_share(&d.expr)),
-            _ => false,
-        }
+        is_share(e, &|i| self.defines.get(i).map(|d| &d.expr))
     }
 
     pub fn rule(&self, name: &str) -> Option<&Rule> {

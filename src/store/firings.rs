@@ -143,10 +143,7 @@ impl<'a> Query<'a> {
     /// Evaluates the condition once into `temp.holds`: the subjects for
     /// which the rule holds.
     pub fn collect_holds(&self, conn: &Connection) -> Result<()> {
-        conn.execute_batch(
-            "DROP TABLE IF EXISTS temp.holds;
-             CREATE TEMP TABLE holds (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;",
-        )?;
+        new_holds(conn)?;
         let RuleSql {
             table,
             joins,
@@ -204,11 +201,26 @@ impl<'a> Query<'a> {
     }
 }
 
+/// An empty `temp.holds`: the set of subjects a rule holds for (or, in a
+/// windowed simulation, may fire for).
+pub fn new_holds(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "DROP TABLE IF EXISTS temp.holds;
+         CREATE TEMP TABLE holds (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;",
+    )?;
+    Ok(())
+}
+
 /// How many subjects are in `temp.holds`; drops it.
 pub fn take_holds_count(conn: &Connection) -> Result<u64> {
     let n: i64 = conn.query_row("SELECT count(*) FROM temp.holds", [], |r| r.get(0))?;
-    conn.execute_batch("DROP TABLE IF EXISTS temp.holds;")?;
+    drop_holds(conn)?;
     Ok(n as u64)
+}
+
+pub fn drop_holds(conn: &Connection) -> Result<()> {
+    conn.execute_batch("DROP TABLE IF EXISTS temp.holds;")?;
+    Ok(())
 }
 
 /// Drops `temp.firing` after it was read.

@@ -106,10 +106,7 @@ pub fn firing_candidates(
     day: &str,
     repeat_from: Option<&str>,
 ) -> Result<()> {
-    conn.execute_batch(
-        "DROP TABLE IF EXISTS temp.holds;
-         CREATE TEMP TABLE holds (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;",
-    )?;
+    super::firings::new_holds(conn)?;
     conn.prepare_cached(
         "INSERT INTO temp.holds SELECT id FROM temp.sim_window
          WHERE rule = ?1 AND lo > ?2 AND lo <= ?3 AND hi >= ?3",

@@ -356,20 +356,10 @@ impl Checker<'_> {
     }
 
     pub(super) fn is_share(&self, e: &Expr) -> bool {
-        match &e.kind {
-            ExprKind::Aggregate {
-                func: AggFunc::Rate,
-                ..
-            } => true,
-            ExprKind::Field(FieldPath {
-                end: PathEnd::Define(i),
-                ..
-            }) => match self.defines.get(*i).map(|d| &d.state) {
-                Some(DefineState::Done(x)) => self.is_share(x),
-                _ => false,
-            },
-            _ => false,
-        }
+        is_share(e, &|i| match self.defines.get(i).map(|d| &d.state) {
+            Some(DefineState::Done(x)) => Some(x),
+            _ => None,
+        })
     }
 
     pub(super) fn call(
