@@ -207,22 +207,28 @@ fn bad_ledgers_are_rejected_with_file_line_and_field() {
         ),
     ];
     for (file, text, expected) in cases {
-        let office = Office::fixture();
-        let before = office.dump();
-        office.write(&format!("in/{file}"), text);
-        let out = office
-            .cmd()
-            .args(["import", &format!("in/{file}")])
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let err = stderr_of(&out);
-        assert_eq!(out.status.code(), Some(1), "{file}: {text}\n{err}");
-        assert!(
-            err.contains(expected),
-            "{file}: expected `{expected}` in:\n{err}"
-        );
-        assert_eq!(office.dump(), before, "{file}: the database changed");
+        assert_rejected(file, text, expected);
     }
+}
+
+/// Importing `text` as `file` into the fixture office exits 1, says
+/// `expected`, and leaves the database as it was.
+fn assert_rejected(file: &str, text: &str, expected: &str) {
+    let office = Office::fixture();
+    let before = office.dump();
+    office.write(&format!("in/{file}"), text);
+    let out = office
+        .cmd()
+        .args(["import", &format!("in/{file}")])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{file}: {text}\n{err}");
+    assert!(
+        err.contains(expected),
+        "{file}: expected `{expected}` in:\n{err}"
+    );
+    assert_eq!(office.dump(), before, "{file}: the database changed");
 }
 
 #[test]
@@ -561,20 +567,6 @@ fn malformed_ledgers_are_rejected_whole() {
         ),
     ];
     for (file, text, expected) in &cases {
-        let office = Office::fixture();
-        let before = office.dump();
-        office.write(&format!("in/{file}"), text);
-        let out = office
-            .cmd()
-            .args(["import", &format!("in/{file}")])
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let err = stderr_of(&out);
-        assert_eq!(out.status.code(), Some(1), "{file}: {text}\n{err}");
-        assert!(
-            err.contains(expected),
-            "{file}: expected `{expected}` in:\n{err}"
-        );
-        assert_eq!(office.dump(), before, "{file}: the database changed");
+        assert_rejected(file, text, expected);
     }
 }

@@ -114,11 +114,9 @@ fn the_example_policy_passes_its_own_tests() {
         .stdout(contains("4 passed, 0 failed"));
 }
 
-#[test]
-fn an_escalation_ladder_tested_and_failing_tests_point_to_their_line() {
-    let office = Office::empty();
-    office.policy(LADDER);
-    let fixture = r#"
+/// An office for the ladder: p1 overdue since 2026-03-01, its reminder
+/// talk held on 2026-04-15, the reminder's episode running.
+const LADDER_FIXTURE: &str = r#"
 as_of = "2026-06-01"
 [[person]]
 id = "u1"
@@ -154,6 +152,12 @@ rule = "overdue_reminder"
 subject = "p1"
 started = "2026-04-01"
 "#;
+
+#[test]
+fn an_escalation_ladder_tested_and_failing_tests_point_to_their_line() {
+    let office = Office::empty();
+    office.policy(LADDER);
+    let fixture = LADDER_FIXTURE;
     office.write(
         "rules/tests/ladder.test.toml",
         &format!("{fixture}\n[[expect]]\nrule = \"escalate\"\nsubject = \"p1\"\ntask = \"诫勉谈话\"\ntarget = \"u1\"\nassignee = \"u2\"\ndue = \"2026-06-11\"\n\n[[expect_not]]\nrule = \"overdue_reminder\"\n"),
@@ -247,32 +251,9 @@ fn test_takes_a_policy_folder_as_the_policy_under_test() {
     office.write("proposed/policy.rules", LADDER);
     office.write(
         "proposed/tests/ladder.test.toml",
-        r#"
-as_of = "2026-06-01"
-[[person]]
-id = "u1"
-name = "王五"
-[[organization]]
-id = "o1"
-name = "市财政局"
-discipline_officer = "u1"
-[[round]]
-id = "r1"
-name = "第一轮"
-[[inspection]]
-id = "i1"
-round = "r1"
-organization = "o1"
-[[problem]]
-id = "p1"
-inspection = "i1"
-deadline = 2026-03-01
-responsible = "u1"
-[[expect]]
-rule = "overdue_reminder"
-subject = "p1"
-task = "reminder_talk"
-"#,
+        &format!(
+            "{LADDER_FIXTURE}\n[[expect]]\nrule = \"escalate\"\nsubject = \"p1\"\ntask = \"诫勉谈话\"\n"
+        ),
     );
     office
         .cmd()
