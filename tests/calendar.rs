@@ -324,3 +324,69 @@ fn the_service_runs_on_workdays_only_catch_up_included() {
         "runs on working days only"
     );
 }
+
+/// Every spelling SPEC §8 gives, through the binary: `1 workday`, `2 工作日`
+/// in `repeat every`, `workdays_until` and `剩余工作日数`, `距今工作日数`.
+/// A problem due Friday 2026-10-09: on 09-30 two working days are left
+/// (10-08, 10-09); on 09-24 five (09-25 to 09-27 are off).
+#[test]
+fn every_spelling_of_working_days_works_as_written() {
+    let o = Office::fixture();
+    o.write(
+        "updates/problems.csv",
+        "id,inspection_id,found_on,deadline,status,responsible_id\nw1,i1,2026-09-01,2026-10-09,open,u1\n",
+    );
+    o.cmd()
+        .args(["import", "updates/problems.csv"])
+        .assert()
+        .success();
+    o.policy(
+        "rule soon\n  for problem\n  when id = \"w1\" and workdays_until(deadline) <= 3\n  then task reminder_talk with responsible due 1 workday\n\n\
+         规则 将至\n  针对 问题\n  当 编号 = \"w1\" 且 剩余工作日数(整改期限) <= 3 且 距今工作日数(发现日期) >= 1\n  则 通知 责任人\n  重复 每 2 工作日\n",
+    );
+    o.cmd().arg("check").assert().success();
+    o.cmd().args(["fmt", "--check"]).assert().success();
+
+    let out = o.dry_run(&["--as-of", "2026-09-30", "--fresh"]);
+    assert_eq!(subjects_of(&out["actions"], "soon"), set(&["w1"]), "{out}");
+    assert_eq!(subjects_of(&out["actions"], "将至"), set(&["w1"]), "{out}");
+    let due: Vec<&str> = out["actions"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x["due"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(due, ["2026-10-08"], "{out}");
+    let out = o.dry_run(&["--as-of", "2026-09-24", "--fresh"]);
+    assert_eq!(out["actions"].as_array().map(Vec::len), Some(0), "{out}");
+
+    // `repeat every 2 工作日` from 09-30: again once two working days have
+    // passed — 10-09 (10-08, 10-09), then 10-12 (10-10 worked, 10-12).
+    for replay in [&[][..], &["--day-by-day"][..]] {
+        let mut args = vec![
+            "simulate",
+            "--days",
+            "13",
+            "--as-of",
+            "2026-09-30T08:00:00+08:00",
+        ];
+        args.extend_from_slice(replay);
+        let sim = o.json(&args);
+        let fired: Vec<&str> = sim["per_day"]
+            .as_array()
+            .map(|days| {
+                days.iter()
+                    .filter(|d| {
+                        d["rules"]
+                            .as_array()
+                            .is_some_and(|r| r.iter().any(|x| x["rule"] == "将至"))
+                    })
+                    .filter_map(|d| d["date"].as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(
+            fired,
+            ["2026-09-30", "2026-10-09", "2026-10-12"],
+            "{replay:?}: {sim}"
+        );
+    }
+}
