@@ -204,7 +204,12 @@ fn run_into(
     .filter(|(_, records)| !records.is_empty())
     .map(|(entity, records)| fixture_table(entity, records, shown, &text))
     .collect::<Result<_>>()?;
-    let imported = crate::store::import::import(&mut conn, tables, &crate::store::import::Quiet)?;
+    let stamp = crate::store::import::Stamp {
+        today: as_of.today,
+        at: crate::clock::utc_text(as_of.utc()),
+    };
+    let imported =
+        crate::store::import::import(&mut conn, tables, &stamp, &crate::store::import::Quiet)?;
     if !imported.ok() {
         out.failures
             .extend(imported.errors.iter().map(|e| format!("fixture: {e}")));

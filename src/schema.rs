@@ -164,9 +164,13 @@ pub struct FieldDef {
     pub name: &'static str,
     pub zh: &'static str,
     pub ty: FieldType,
-    /// Rows must carry a value (the `id` and the references that make a
-    /// record meaningful).
+    /// Every record carries a value (the `id` and the references that make
+    /// a record meaningful): a `NOT NULL` column.
     pub required: bool,
+    /// A new record must come with a value, though the column allows none
+    /// (records from before the rule, test fixtures). An import that adds a
+    /// record without it is refused; an update may leave the column out.
+    pub needed: bool,
     /// Value used when an imported cell is empty.
     pub default: Option<&'static str>,
     pub derived: Option<Derived>,
@@ -225,6 +229,7 @@ const fn field(name: &'static str, zh: &'static str, ty: FieldType) -> FieldDef 
         zh,
         ty,
         required: false,
+        needed: false,
         default: None,
         derived: None,
     }
@@ -233,6 +238,14 @@ const fn field(name: &'static str, zh: &'static str, ty: FieldType) -> FieldDef 
 const fn required(name: &'static str, zh: &'static str, ty: FieldType) -> FieldDef {
     FieldDef {
         required: true,
+        needed: true,
+        ..field(name, zh, ty)
+    }
+}
+
+const fn needed(name: &'static str, zh: &'static str, ty: FieldType) -> FieldDef {
+    FieldDef {
+        needed: true,
         ..field(name, zh, ty)
     }
 }
@@ -375,7 +388,7 @@ pub static ENTITIES: &[EntityDef] = &[
             field("severity", "严重程度", T::Enum(&SEVERITY)),
             field("description", "描述", T::Text),
             field("found_on", "发现日期", T::Date),
-            field("deadline", "整改期限", T::Date),
+            needed("deadline", "整改期限", T::Date),
             with_default("status", "状态", T::Enum(&PROBLEM_STATUS), "open"),
             field("rectified_on", "销号日期", T::Date),
             field("responsible", "责任人", T::Ref(E::Person)),

@@ -271,7 +271,11 @@ fn load(conn: &mut Connection, dir: &std::path::Path) {
             InputFile::Xlsx(_) => panic!("no workbooks here"),
         })
         .collect();
-    let out = duban::store::import::import(conn, tables, &duban::store::import::Quiet)
+    let stamp = duban::store::import::Stamp {
+        today: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap_or_default(),
+        at: "2026-06-01T00:00:00Z".into(),
+    };
+    let out = duban::store::import::import(conn, tables, &stamp, &duban::store::import::Quiet)
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(out.ok(), "{:?}", out.errors);
 }

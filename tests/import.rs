@@ -109,7 +109,13 @@ fn every_table_round_trips_through_csv() {
 
 #[test]
 fn the_same_import_twice_changes_nothing() {
-    let office = Office::fixture();
+    let office = Office::empty();
+    office
+        .cmd()
+        .arg("import")
+        .arg(fixture("office"))
+        .assert()
+        .success();
     let before = office.dump();
     office
         .cmd()
@@ -147,38 +153,63 @@ fn bad_ledgers_are_rejected_with_file_line_and_field() {
         ),
         (
             "problems.csv",
-            "id,inspection_id,status\nq1,i1,done\n",
+            "id,inspection_id,deadline,status\nq1,i1,2026-09-30,done\n",
             "problems.csv:2: status: \"done\" is not a problem status",
         ),
         (
             "problems.csv",
-            "id,inspection_id,severity\nq1,i1,很严重\n",
+            "id,inspection_id,deadline,severity\nq1,i1,2026-09-30,很严重\n",
             "problems.csv:2: severity: \"很严重\" is not a severity",
         ),
         (
             "problems.csv",
-            "id,inspection_id\nq1,i9\n",
+            "id,inspection_id,deadline\nq1,i9,2026-09-30\n",
             "problems.csv:2: inspection_id: no inspection \"i9\"",
         ),
         (
             "problems.csv",
-            "id,inspection_id\nq1,i1\nq1,i1\n",
+            "id,inspection_id,deadline\nq1,i1,2026-09-30\nq1,i1,2026-09-30\n",
             "problems.csv:3: id: \"q1\" appears twice (first at problems.csv:2)",
         ),
         (
             "problems.csv",
             "id,deadline\nq1,2026-01-01\n",
-            "problems.csv:1: missing required column `inspection_id`",
+            "problems.csv:2: inspection_id: missing (a new problem needs one; only a row that updates a record may leave the column out)",
         ),
         (
             "problems.csv",
-            "id,inspection_id\n,i1\n",
+            "id,inspection_id\nq1,i1\n",
+            "problems.csv:2: deadline: missing (a new problem needs one",
+        ),
+        (
+            "problems.csv",
+            "id,inspection_id,deadline\nq1,i1,\n",
+            "problems.csv:2: deadline: missing (every problem needs one)",
+        ),
+        (
+            "problems.csv",
+            "inspection_id,deadline\ni1,2026-01-01\n",
+            "problems.csv:1: missing required column `id`",
+        ),
+        (
+            "inspections.csv",
+            "id,round_id\ni9,r1\n",
+            "inspections.csv:2: organization_id: missing (a new inspection needs one",
+        ),
+        (
+            "tasks.csv",
+            "id,subject_id,kind\nt9,p1,reminder_talk\n",
+            "tasks.csv:2: subject_type: missing (a new task needs one",
+        ),
+        (
+            "problems.csv",
+            "id,inspection_id,deadline\n,i1,2026-09-30\n",
             "problems.csv:2: id: missing",
         ),
         (
             "problems.csv",
-            "id,inspection_id\nq1,i1,extra\n",
-            "problems.csv:2: 3 cells but the header has 2 columns",
+            "id,inspection_id,deadline\nq1,i1,2026-09-30,extra\n",
+            "problems.csv:2: 4 cells but the header has 3 columns",
         ),
         (
             "inspections.csv",
@@ -231,6 +262,43 @@ fn assert_rejected(file: &str, text: &str, expected: &str) {
     assert_eq!(office.dump(), before, "{file}: the database changed");
 }
 
+/// A file that updates records may leave out the columns a new record
+/// needs (`inspection_id`, `deadline`); a row in it that would add a record
+/// is refused, naming each column.
+#[test]
+fn an_update_may_leave_out_what_a_new_record_needs() {
+    let office = Office::fixture();
+    office.write("u/problems.csv", "id,status\np1,整改中\np2,已整改\n");
+    office
+        .cmd()
+        .args(["import", "u/problems.csv"])
+        .assert()
+        .success()
+        .stdout(contains("2 rows: 0 inserted, 2 updated"));
+    assert_eq!(
+        office.count("SELECT count(*) FROM problems WHERE id IN ('p1', 'p2') AND inspection_id = 'i1' AND deadline IS NOT NULL"),
+        2
+    );
+    // Only ids: nothing changes, nothing fails.
+    office.write("v/problems.csv", "id\np1\n");
+    office
+        .cmd()
+        .args(["import", "v/problems.csv"])
+        .assert()
+        .success()
+        .stdout(contains("1 rows: 0 inserted, 0 updated, 1 unchanged"));
+    assert_rejected(
+        "problems.csv",
+        "id,status\np1,已整改\nq7,未整改\n",
+        "problems.csv:3: deadline: missing (a new problem needs one",
+    );
+    assert_rejected(
+        "problems.csv",
+        "id,status\np1,已整改\nq7,未整改\n",
+        "problems.csv:3: inspection_id: missing (a new problem needs one",
+    );
+}
+
 #[test]
 fn one_bad_file_rejects_the_whole_import() {
     let office = Office::fixture();
@@ -238,7 +306,7 @@ fn one_bad_file_rejects_the_whole_import() {
     office.write("in/persons.csv", "id,name\nu8,新同志\n");
     office.write(
         "in/problems.csv",
-        "id,inspection_id,found_on\nq1,i1,昨天\nq2,i1,2026/2/30\n",
+        "id,inspection_id,deadline,found_on\nq1,i1,2026-09-30,昨天\nq2,i1,2026-09-30,2026/2/30\n",
     );
     let out = office
         .cmd()

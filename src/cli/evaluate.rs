@@ -103,21 +103,28 @@ pub(crate) fn load_policy(paths: &[PathBuf], cfg: &Config) -> Result<Policy> {
 /// evaluating (`status`, `tasks`): the configured policy's, as `run` uses;
 /// the config's when the policy does not check (with a warning).
 pub(crate) fn office_timezone(cfg: &Config) -> chrono_tz::Tz {
+    policy_timezone(cfg).unwrap_or_else(|why| {
+        eprintln!(
+            "warning: {why}; dates are in the config's time zone {}",
+            cfg.timezone
+        );
+        cfg.timezone
+    })
+}
+
+/// The time zone of the configured policy, or why there is none to read
+/// (for commands that need only today's date, which fall back quietly).
+pub(crate) fn policy_timezone(cfg: &Config) -> std::result::Result<chrono_tz::Tz, String> {
     match crate::policy::load(std::slice::from_ref(&cfg.rules), cfg.timezone) {
         Ok(checked) => match checked.policy {
-            Some(p) => return p.tz,
-            None => eprintln!(
-                "warning: the policy in {} does not check; dates are in the config's time zone {}",
-                cfg.rules.display(),
-                cfg.timezone
-            ),
+            Some(p) => Ok(p.tz),
+            None => Err(format!(
+                "the policy in {} does not check",
+                cfg.rules.display()
+            )),
         },
-        Err(e) => eprintln!(
-            "warning: {e}; dates are in the config's time zone {}",
-            cfg.timezone
-        ),
+        Err(e) => Err(e.to_string()),
     }
-    cfg.timezone
 }
 
 pub(crate) fn as_of(arg: Option<&str>, tz: chrono_tz::Tz, clock: &dyn Clock) -> Result<AsOf> {

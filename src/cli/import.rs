@@ -1,8 +1,9 @@
 //! `duban import PATH…`: ledgers into the case database, all or nothing.
 
+use crate::clock::{AsOf, Clock, utc_text};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::store::import::{Observer, Outcome, import};
+use crate::store::import::{Observer, Outcome, Stamp, import};
 use crate::store::sources::{InputFile, TableInput, csv_table, discover, xlsx_tables};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -54,8 +55,17 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     if tables.is_empty() {
         return Err(Error::invalid("nothing to import"));
     }
+    let now = super::clock().now();
+    let stamp = Stamp {
+        today: AsOf::new(
+            now,
+            super::evaluate::policy_timezone(&cfg).unwrap_or(cfg.timezone),
+        )
+        .today,
+        at: utc_text(now),
+    };
     let mut conn = crate::store::open(&cfg.database)?;
-    let outcome = import(&mut conn, tables, &Bar::default())?;
+    let outcome = import(&mut conn, tables, &stamp, &Bar::default())?;
     report(&outcome)
 }
 

@@ -45,12 +45,17 @@ pub fn reference() -> String {
             let mut notes = Vec::new();
             if f.required && f.default.is_none() {
                 notes.push("required".to_string());
+            } else if f.needed && !f.required {
+                notes.push("required for a new record".to_string());
             }
             if let Some(d) = f.default {
                 notes.push(format!("default `{d}`"));
             }
-            if f.derived.is_some() {
-                notes.push("derived, as of `today`".to_string());
+            if let Some(how) = f.derived {
+                notes.push(match crate::compile::day_count_sql(how, "t") {
+                    Some(_) => "derived, as of `today`; exported read-only".to_string(),
+                    None => "derived, as of `today`".to_string(),
+                });
             }
             s.push_str(&format!(
                 "| `{}` | {} | {ty} | {} | {} |\n",

@@ -10,10 +10,12 @@
 //! `problems.csv:17: deadline: "2026-13-01" is not a date`.
 
 use super::sources::{Cell, TableInput};
+use super::tasks;
 use crate::error::Result;
-use crate::schema::{self, Entity, FieldDef, FieldType};
+use crate::schema::{self, Entity, FieldDef, FieldType, TaskStatus};
+use chrono::NaiveDate;
 use rusqlite::types::Value;
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 /// At most this many errors are listed; the rest are counted.
 pub const MAX_LISTED_ERRORS: usize = 200;
@@ -23,6 +25,13 @@ pub trait Observer {
     fn table_started(&self, _table: &TableInput<'_>) {}
     fn advance(&self, _table: &TableInput<'_>) {}
     fn table_finished(&self, _table: &TableInput<'_>) {}
+}
+
+/// When the import happens: a task the ledger marks done is closed as of
+/// `today`, recorded at `at` (UTC text).
+pub struct Stamp {
+    pub today: NaiveDate,
+    pub at: String,
 }
 
 /// An observer that shows nothing.
@@ -87,6 +96,7 @@ impl std::fmt::Display for RowProblem {
 pub fn import(
     conn: &mut Connection,
     mut tables: Vec<TableInput<'_>>,
+    stamp: &Stamp,
     observer: &dyn Observer,
 ) -> Result<Outcome> {
     tables.sort_by_key(|t| Entity::IMPORT_ORDER.iter().position(|e| *e == t.entity));
@@ -100,7 +110,7 @@ pub fn import(
     let mut out = Outcome::default();
     for table in &mut tables {
         observer.table_started(table);
-        let summary = import_table(&tx, table, observer, &mut out)?;
+        let summary = import_table(&tx, table, stamp, observer, &mut out)?;
         observer.table_finished(table);
         match out.tables.iter_mut().find(|s| s.entity == summary.entity) {
             Some(s) => {
@@ -137,6 +147,7 @@ fn field_for_column<'s>(entity: Entity, column: &str) -> Option<&'s FieldDef> {
 fn import_table(
     tx: &Connection,
     table: &mut TableInput<'_>,
+    stamp: &Stamp,
     observer: &dyn Observer,
     out: &mut Outcome,
 ) -> Result<TableSummary> {
@@ -153,6 +164,10 @@ fn import_table(
     // Columns → fields.
     let mut mapped: Vec<Option<&'static FieldDef>> = Vec::new();
     for col in &table.header {
+        if super::export::is_read_only_header(col) {
+            mapped.push(None);
+            continue;
+        }
         let f = field_for_column(entity, col);
         match f {
             Some(f) if !f.is_stored() => {
@@ -182,29 +197,24 @@ fn import_table(
             }
         }
     }
-    let missing: Vec<String> = def
-        .fields
-        .iter()
-        .filter(|f| f.required && f.default.is_none() && f.is_stored())
-        .filter(|f| !mapped.iter().flatten().any(|m| std::ptr::eq(*m, *f)))
-        .filter_map(|f| f.column())
-        .collect();
-    if !missing.is_empty() {
+    let has = |f: &FieldDef| mapped.iter().flatten().any(|m| std::ptr::eq(*m, f));
+    if !def.fields.iter().any(|f| f.name == "id" && has(f)) {
         out.error(
             &origin,
             1,
-            format!(
-                "missing required column{} {} (the header is the first line)",
-                if missing.len() == 1 { "" } else { "s" },
-                missing
-                    .iter()
-                    .map(|m| format!("`{m}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            "missing required column `id` (the header is the first line)".into(),
         );
         return Ok(summary);
     }
+    // Columns a new record needs that the file leaves out: fine for rows
+    // that update a record, an error for a row that would add one.
+    let absent: Vec<String> = def
+        .fields
+        .iter()
+        .filter(|f| f.needed && f.default.is_none() && f.is_stored() && !has(f))
+        .filter_map(|f| f.column())
+        .collect();
+    let mut exists = tx.prepare(&format!("SELECT 1 FROM {} WHERE id = ?1", def.table))?;
     let id_pos = mapped
         .iter()
         .position(|m| m.is_some_and(|f| f.name == "id"));
@@ -215,7 +225,36 @@ fn import_table(
         .collect();
     let col_names: Vec<String> = cols.iter().filter_map(|(_, f)| f.column()).collect();
     let updates: Vec<&String> = col_names.iter().filter(|c| c.as_str() != "id").collect();
-    let upsert = if updates.is_empty() {
+    // A file that leaves out a column every record needs can only update
+    // records (rows that would add one are refused below): an UPDATE, as an
+    // upsert's INSERT would fail on the missing NOT NULL value first.
+    let upsert = if !absent.is_empty() && updates.is_empty() {
+        // Only ids: nothing to write.
+        format!("UPDATE {t} SET id = id WHERE 0 AND id = ?1", t = def.table)
+    } else if !absent.is_empty() {
+        let param = |c: &str| {
+            col_names
+                .iter()
+                .position(|n| n == c)
+                .map(|i| i + 1)
+                .unwrap_or(0)
+        };
+        format!(
+            "UPDATE {t} SET {sets} WHERE id = ?{id} AND ({changed})",
+            t = def.table,
+            id = param("id"),
+            sets = updates
+                .iter()
+                .map(|c| format!("{c} = ?{}", param(c)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            changed = updates
+                .iter()
+                .map(|c| format!("{c} IS NOT ?{}", param(c)))
+                .collect::<Vec<_>>()
+                .join(" OR "),
+        )
+    } else if updates.is_empty() {
         format!(
             "INSERT INTO {t} (id) VALUES (?1) ON CONFLICT(id) DO NOTHING",
             t = def.table
@@ -245,6 +284,10 @@ fn import_table(
     let mut seen = tx.prepare(
         "INSERT INTO temp.import_rows (tbl, id, origin, line) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
     )?;
+    let mut closing = match entity {
+        Entity::Task => TaskClosing::new(tx, &cols)?,
+        _ => None,
+    };
     let mut first_seen =
         tx.prepare("SELECT origin, line FROM temp.import_rows WHERE tbl = ?1 AND id = ?2")?;
     let count = |tx: &Connection| -> Result<u64> {
@@ -322,12 +365,32 @@ fn import_table(
             );
             continue;
         }
-        values.clear();
         let mut row_ok = true;
+        if !absent.is_empty() && !exists.exists(params![id])? {
+            row_ok = false;
+            for col in &absent {
+                out.error(
+                    &origin,
+                    line,
+                    format!(
+                        "{col}: missing (a new {entity} needs one; only a row that updates a record may leave the column out)"
+                    ),
+                );
+            }
+        }
+        values.clear();
+        // Whether the row updates a record, asked only when it matters.
+        let mut updates: Option<bool> = None;
         for (i, f) in &cols {
             let cell = row.cells.get(*i).unwrap_or(&Cell::Empty);
-            match convert(f, cell) {
+            match convert(entity, f, cell) {
                 Ok(v) => values.push(v),
+                // A record from before a value was needed may stay without.
+                Err(CellError::Missing(_))
+                    if !f.required && *updates.get_or_insert(exists.exists(params![id])?) =>
+                {
+                    values.push(Value::Null)
+                }
                 Err(msg) => {
                     row_ok = false;
                     out.error(
@@ -338,8 +401,22 @@ fn import_table(
                 }
             }
         }
-        if row_ok {
-            changes += upsert.execute(rusqlite::params_from_iter(values.iter()))? as u64;
+        if !row_ok {
+            continue;
+        }
+        let closing = match closing.as_mut() {
+            Some(c) => match c.check(&id, &values, stamp.today)? {
+                Ok(closes) => closes,
+                Err(message) => {
+                    out.error(&origin, line, message);
+                    continue;
+                }
+            },
+            None => false,
+        };
+        changes += upsert.execute(rusqlite::params_from_iter(values.iter()))? as u64;
+        if closing {
+            tasks::closed_by(tx, &id, &format!("import {origin}:{line}"), &stamp.at)?;
         }
     }
     observer.advance(table);
@@ -364,7 +441,7 @@ fn columns_of(entity: Entity) -> String {
 #[derive(Debug, thiserror::Error)]
 enum CellError {
     #[error("missing (every {0} needs one)")]
-    Missing(&'static str),
+    Missing(Entity),
     #[error("\"{0}\" is not a number")]
     NotANumber(String),
     #[error("\"{0}\" is not a date (write 2026-01-05, 2026/1/5 or 2026年1月5日)")]
@@ -404,11 +481,11 @@ fn unterminated_quote(cells: &[Cell], columns: usize) -> Option<String> {
 }
 
 /// One cell as the value stored for a field.
-fn convert(f: &FieldDef, cell: &Cell) -> std::result::Result<Value, CellError> {
+fn convert(entity: Entity, f: &FieldDef, cell: &Cell) -> std::result::Result<Value, CellError> {
     if *cell == Cell::Empty {
-        return match (f.default, f.required) {
+        return match (f.default, f.needed) {
             (Some(d), _) => Ok(Value::Text(d.to_string())),
-            (None, true) => Err(CellError::Missing(f.name)),
+            (None, true) => Err(CellError::Missing(entity)),
             (None, false) => Ok(Value::Null),
         };
     }
@@ -465,8 +542,85 @@ fn convert(f: &FieldDef, cell: &Cell) -> std::result::Result<Value, CellError> {
     }
 }
 
-/// Every reference written by this import must name a record that exists,
-/// in the database or in the import.
+/// A tasks sheet in which a clerk set an open task done (已完成) closes it
+/// as `duban tasks done` does: with an outcome, on a day neither in the
+/// future nor before the task was created. A closed task stays closed.
+struct TaskClosing<'c> {
+    before: rusqlite::Statement<'c>,
+    status: usize,
+    done_on: Option<usize>,
+    outcome: Option<usize>,
+}
+
+impl<'c> TaskClosing<'c> {
+    /// For a tasks file with a `status` column (positions are into the
+    /// row's values, which follow `cols`).
+    fn new(tx: &'c Connection, cols: &[(usize, &'static FieldDef)]) -> Result<Option<Self>> {
+        let at = |name: &str| cols.iter().position(|(_, f)| f.name == name);
+        let Some(status) = at("status") else {
+            return Ok(None);
+        };
+        Ok(Some(TaskClosing {
+            before: tx
+                .prepare("SELECT status, created_on, done_on, outcome FROM tasks WHERE id = ?1")?,
+            status,
+            done_on: at("done_on"),
+            outcome: at("outcome"),
+        }))
+    }
+
+    /// Whether this row closes an open task (`Ok(true)`), or why it may not
+    /// be imported.
+    fn check(
+        &mut self,
+        id: &str,
+        values: &[Value],
+        today: NaiveDate,
+    ) -> Result<std::result::Result<bool, String>> {
+        type Before = (String, Option<String>, Option<String>, Option<String>);
+        let before: Option<Before> = self
+            .before
+            .query_row(params![id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?;
+        let Some((was, created_on, done_on, outcome)) = before else {
+            return Ok(Ok(false));
+        };
+        let text = |i: Option<usize>, old: Option<String>| match i.map(|i| &values[i]) {
+            Some(Value::Text(t)) => Some(t.clone()),
+            Some(_) => None,
+            None => old,
+        };
+        let now = text(Some(self.status), None).unwrap_or_default();
+        if now == was {
+            return Ok(Ok(false));
+        }
+        let (open, done) = (TaskStatus::Open.code(), TaskStatus::Done.code());
+        if was != open {
+            return Ok(Err(format!(
+                "status: task {id} is already {was}; an import does not reopen or change a closed task"
+            )));
+        }
+        if now != done {
+            return Ok(Err(format!(
+                "status: an import can mark a task done, not {now}; cancel it with `duban tasks cancel {id} --reason …`"
+            )));
+        }
+        let Some(on) = text(self.done_on, done_on).and_then(|d| crate::text::parse_date(&d)) else {
+            return Ok(Err(
+                "done_on: missing (a task marked done needs the day it was done)".into(),
+            ));
+        };
+        let outcome = text(self.outcome, outcome).unwrap_or_default();
+        Ok(
+            tasks::check_done(created_on.as_deref(), &outcome, on, today)
+                .map(|()| true)
+                .map_err(|e| e.to_string()),
+        )
+    }
+}
+
 /// An organization must not be its own ancestor through `parent_id`.
 fn check_ancestry(tx: &Connection, out: &mut Outcome) -> Result<()> {
     let mut stmt = tx.prepare(
@@ -493,6 +647,8 @@ fn check_ancestry(tx: &Connection, out: &mut Outcome) -> Result<()> {
     Ok(())
 }
 
+/// Every reference written by this import must name a record that exists,
+/// in the database or in the import.
 fn check_references(tx: &Connection, out: &mut Outcome) -> Result<()> {
     for d in schema::ENTITIES {
         for f in d.fields {

@@ -103,6 +103,38 @@ pub fn get(conn: &Connection, id: &str) -> Result<Task> {
         .ok_or_else(|| Error::invalid(format!("no task {id}; `duban tasks list` shows them")))
 }
 
+/// Why a task cannot be closed as done with that outcome on that day.
+#[derive(Debug, thiserror::Error)]
+pub enum Unfit {
+    #[error("outcome: empty; say what came of the task")]
+    NoOutcome,
+    #[error("done_on: {on} is in the future (today is {today})")]
+    Future { on: NaiveDate, today: NaiveDate },
+    #[error("done_on: {on} is before the task was created ({created})")]
+    BeforeCreated { on: NaiveDate, created: NaiveDate },
+}
+
+/// Whether the open task `t` may be closed as done with this outcome on
+/// day `on`: the rules of `tasks done`, also applied to a ledger import
+/// that marks a task done.
+pub fn check_done(
+    created_on: Option<&str>,
+    outcome: &str,
+    on: NaiveDate,
+    today: NaiveDate,
+) -> std::result::Result<(), Unfit> {
+    if outcome.trim().is_empty() {
+        return Err(Unfit::NoOutcome);
+    }
+    if on > today {
+        return Err(Unfit::Future { on, today });
+    }
+    match created_on.and_then(|c| NaiveDate::parse_from_str(c, "%Y-%m-%d").ok()) {
+        Some(created) if on < created => Err(Unfit::BeforeCreated { on, created }),
+        _ => Ok(()),
+    }
+}
+
 /// Closes an open task with its outcome.
 pub fn done(
     conn: &Connection,
@@ -115,26 +147,8 @@ pub fn done(
 ) -> Result<Task> {
     let t = get(conn, id)?;
     require_open(&t)?;
-    if outcome.trim().is_empty() {
-        return Err(Error::invalid(
-            "--outcome is empty: say what came of the task",
-        ));
-    }
-    if on > today {
-        return Err(Error::invalid(format!(
-            "--on {on} is in the future (today is {today})"
-        )));
-    }
-    if let Some(created) = t
-        .created_on
-        .as_deref()
-        .and_then(|c| NaiveDate::parse_from_str(c, "%Y-%m-%d").ok())
-        && on < created
-    {
-        return Err(Error::invalid(format!(
-            "--on {on} is before the task was created ({created})"
-        )));
-    }
+    check_done(t.created_on.as_deref(), outcome, on, today)
+        .map_err(|e| Error::invalid(e.to_string()))?;
     let n = conn.execute(
         "UPDATE tasks SET status = ?6, done_on = ?2, outcome = ?3, closed_by = ?4, closed_at = ?5
          WHERE id = ?1 AND status = ?7",
@@ -152,6 +166,13 @@ pub fn done(
         return Err(Error::invalid(format!("task {id} was closed meanwhile")));
     }
     get(conn, id)
+}
+
+/// Records who closed a task (an import that set it done or cancelled).
+pub fn closed_by(conn: &Connection, id: &str, by: &str, at: &str) -> Result<()> {
+    conn.prepare_cached("UPDATE tasks SET closed_by = ?2, closed_at = ?3 WHERE id = ?1")?
+        .execute(params![id, by, at])?;
+    Ok(())
 }
 
 /// Cancels an open task, with the reason.
