@@ -37,6 +37,7 @@ pub mod error;
 pub mod example;
 pub mod interpret;
 pub mod lang;
+pub mod ledger;
 pub mod policy;
 pub mod policytest;
 pub mod schedule;

@@ -6,24 +6,9 @@ mod common;
 use common::{LADDER, Office};
 use predicates::str::contains;
 
-fn office() -> Office {
-    let o = Office::fixture();
-    o.policy(LADDER);
-    // t1 in the fixture is already a held reminder talk for p1; drop it so
-    // the ladder starts from the bottom.
-    o.db()
-        .execute("DELETE FROM tasks", [])
-        .unwrap_or_else(|e| panic!("{e}"));
-    o.cmd()
-        .args(["run", "--as-of", "2026-06-01"])
-        .assert()
-        .success();
-    o
-}
-
 #[test]
 fn tasks_list_and_show_where_they_came_from() {
-    let o = office();
+    let o = Office::ladder();
     o.cmd()
         .args(["tasks", "list", "--open"])
         .assert()
@@ -69,7 +54,7 @@ fn tasks_list_and_show_where_they_came_from() {
 
 #[test]
 fn closing_a_task_is_validated_and_feeds_later_rules() {
-    let o = office();
+    let o = Office::ladder();
     // Not before it was created, not in the future, not without an outcome.
     o.cmd()
         .args([
@@ -101,7 +86,7 @@ fn closing_a_task_is_validated_and_feeds_later_rules() {
         .args(["tasks", "done", "T000001", "--outcome", "  "])
         .assert()
         .code(1)
-        .stderr(contains("--outcome is empty"));
+        .stderr(contains("outcome: empty"));
     o.cmd()
         .args(["tasks", "done", "T999999", "--outcome", "x"])
         .assert()
@@ -178,7 +163,7 @@ fn task_ids_from_a_ledger_are_never_reused() {
 
 #[test]
 fn cancelling_records_the_reason() {
-    let o = office();
+    let o = Office::ladder();
     o.cmd()
         .args(["tasks", "cancel", "T000001", "--reason", ""])
         .assert()
@@ -202,7 +187,7 @@ fn cancelling_records_the_reason() {
 
 #[test]
 fn status_shows_runs_tasks_and_notices() {
-    let o = office();
+    let o = Office::ladder();
     o.cmd()
         .args(["status"])
         .assert()

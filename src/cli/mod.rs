@@ -8,10 +8,12 @@ mod deliver;
 mod demo;
 mod evaluate;
 mod explain;
+mod export;
 mod fmt;
 mod import;
 mod init;
 mod notices;
+mod progress;
 mod report;
 pub mod schema;
 mod serve;
@@ -55,6 +57,7 @@ enum Command {
     Check(check::Args),
     Fmt(fmt::Args),
     Import(import::Args),
+    Export(export::Args),
     Run(evaluate::RunArgs),
     DryRun(evaluate::DryRunArgs),
     Diff(evaluate::DiffArgs),
@@ -66,6 +69,7 @@ enum Command {
     Tasks(tasks::Args),
     Notices(notices::Args),
     Status(status::Args),
+    Report(progress::Args),
     Calendar(calendar::Args),
 }
 
@@ -81,6 +85,7 @@ pub fn main() -> ExitCode {
         Command::Init(args) => init::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Import(args) => import::run(&cli.config, args),
+        Command::Export(args) => export::run(&cli.config, args),
         Command::Check(args) => check::run(&cli.config, args),
         Command::Run(args) => evaluate::run(&cli.config, args),
         Command::DryRun(args) => evaluate::dry_run(&cli.config, args),
@@ -93,6 +98,7 @@ pub fn main() -> ExitCode {
         Command::Tasks(args) => tasks::run(&cli.config, args),
         Command::Notices(args) => notices::run(&cli.config, args),
         Command::Status(args) => status::run(&cli.config, args),
+        Command::Report(args) => progress::run(&cli.config, args),
         Command::Fmt(args) => fmt::run(&cli.config, args),
         Command::Calendar(args) => calendar::run(&cli.config, args, &clock()),
     };

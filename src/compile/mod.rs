@@ -175,6 +175,23 @@ pub fn compile_rule(policy: &Policy, rule: &Rule) -> CompiledRule {
 }
 
 /// The type of a path's value.
+/// The SQL of a derived field that needs no calendar, on the problem row
+/// `alias`, with `today` bound to `?1`; `None` for one that needs the
+/// calendar (`overdue_workdays`).
+pub fn day_count_sql(how: Derived, alias: &str) -> Option<String> {
+    match how {
+        Derived::OverdueDays => Some(format!(
+            "(CASE WHEN {alias}.status <> '{rectified}' AND {alias}.deadline < ?1 \
+             THEN CAST(julianday(?1) - julianday({alias}.deadline) AS INTEGER) ELSE 0 END)",
+            rectified = ProblemStatus::Rectified.code()
+        )),
+        Derived::OpenDays => Some(format!(
+            "CAST(julianday(?1) - julianday({alias}.found_on) AS INTEGER)"
+        )),
+        Derived::OverdueWorkdays => None,
+    }
+}
+
 pub fn path_type(policy: &Policy, p: &FieldPath) -> Ty {
     match p.end {
         PathEnd::Field(f) => Ty::of_field(f.def().ty),
@@ -319,13 +336,8 @@ impl<'p> Compiler<'p> {
             PathEnd::Field(f) => {
                 let def = f.def();
                 match (def.derived, def.column()) {
-                    (Some(Derived::OverdueDays), _) => format!(
-                        "(CASE WHEN {alias}.status <> '{rectified}' AND {alias}.deadline < ?1 \
-                         THEN CAST(julianday(?1) - julianday({alias}.deadline) AS INTEGER) ELSE 0 END)",
-                        rectified = ProblemStatus::Rectified.code()
-                    ),
-                    (Some(Derived::OpenDays), _) => {
-                        format!("CAST(julianday(?1) - julianday({alias}.found_on) AS INTEGER)")
+                    (Some(how @ (Derived::OverdueDays | Derived::OpenDays)), _) => {
+                        day_count_sql(how, &alias).unwrap_or_else(|| "NULL".into())
                     }
                     (Some(Derived::OverdueWorkdays), _) => {
                         let level = root.level;

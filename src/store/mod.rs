@@ -9,10 +9,12 @@
 
 pub mod audit;
 pub mod episodes;
+pub mod export;
 pub mod firings;
 pub mod import;
 pub mod migrations;
 pub mod outbox;
+pub mod progress;
 pub mod runs;
 pub mod sources;
 pub mod tasks;

@@ -78,6 +78,22 @@ pub fn entity_for_name(stem: &str) -> Option<Entity> {
     Entity::lookup(stem.trim())
 }
 
+/// The tables, as a message lists them.
+pub const TABLE_NAMES: &str = "organizations, persons, rounds, inspections, problems or tasks (or 组织, 人员, 轮次, 巡察, 问题, 任务)";
+
+/// The entity a table name stands for or, when none does, a hint at the
+/// closest name (` (did you mean `problems`?)`, or empty).
+pub fn table_named(name: &str) -> std::result::Result<Entity, String> {
+    entity_for_name(name).ok_or_else(|| {
+        let names = crate::schema::ENTITIES
+            .iter()
+            .flat_map(|d| [d.table, d.name, d.zh]);
+        crate::lang::diagnostics::did_you_mean(name, names)
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default()
+    })
+}
+
 /// Expands folders and recognises files by their names.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<InputFile>> {
     let mut out = Vec::new();
@@ -133,20 +149,12 @@ fn classify(f: &Path) -> Option<Result<InputFile>> {
     let ext = f.extension()?.to_str()?.to_ascii_lowercase();
     let stem = f.file_stem()?.to_str()?.to_string();
     match ext.as_str() {
-        "csv" => Some(match entity_for_name(&stem) {
-            Some(e) => Ok(InputFile::Csv(f.to_path_buf(), e)),
-            None => {
-                let names = crate::schema::ENTITIES
-                    .iter()
-                    .flat_map(|d| [d.table, d.name, d.zh]);
-                let hint = crate::lang::diagnostics::did_you_mean(&stem, names)
-                    .map(|h| format!(" ({h})"))
-                    .unwrap_or_default();
-                Err(Error::invalid(format!(
-                    "{}: cannot tell which table this is{hint}; name the file after its table: organizations, persons, rounds, inspections, problems or tasks (or 组织, 人员, 轮次, 巡察, 问题, 任务)",
-                    f.display()
-                )))
-            }
+        "csv" => Some(match table_named(&stem) {
+            Ok(e) => Ok(InputFile::Csv(f.to_path_buf(), e)),
+            Err(hint) => Err(Error::invalid(format!(
+                "{}: cannot tell which table this is{hint}; name the file after its table: {TABLE_NAMES}",
+                f.display()
+            ))),
         }),
         "xlsx" | "xlsm" | "xls" => Some(Ok(InputFile::Xlsx(f.to_path_buf()))),
         _ => None,

@@ -53,12 +53,34 @@ impl Office {
         office
     }
 
-    /// The small office of `tests/fixtures/office`, imported.
+    /// The small office of `tests/fixtures/office`, imported. Its problem
+    /// p4 then loses its deadline: a record from before an import required
+    /// one, which the missing-value cases need.
     pub fn fixture() -> Office {
         let o = Office::empty();
         o.cmd()
             .arg("import")
             .arg(fixture("office"))
+            .assert()
+            .success();
+        o.db()
+            .execute("UPDATE problems SET deadline = NULL WHERE id = 'p4'", [])
+            .unwrap_or_else(|e| panic!("{e}"));
+        o
+    }
+
+    /// The fixture office under the escalation ladder, run on 2026-06-01:
+    /// one open reminder talk, T000001, for p1 (61 days overdue). The
+    /// fixture's own tasks are dropped so that the ladder starts from the
+    /// bottom.
+    pub fn ladder() -> Office {
+        let o = Office::fixture();
+        o.policy(LADDER);
+        o.db()
+            .execute("DELETE FROM tasks", [])
+            .unwrap_or_else(|e| panic!("{e}"));
+        o.cmd()
+            .args(["run", "--as-of", "2026-06-01"])
             .assert()
             .success();
         o
