@@ -99,30 +99,34 @@ fn report(o: &Outcome) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A progress bar per table on stderr; hidden when stderr is not a terminal.
+/// A progress bar per table on stderr, with the rows read and the rows per
+/// second; hidden when stderr is not a terminal.
 #[derive(Default)]
 struct Bar {
-    bar: std::cell::RefCell<Option<ProgressBar>>,
+    bar: std::cell::RefCell<Option<(ProgressBar, std::time::Instant)>>,
 }
 
 impl Observer for Bar {
     fn table_started(&self, t: &TableInput<'_>) {
         let bar = ProgressBar::new(t.total_bytes);
-        let style = ProgressStyle::with_template("{msg:<28} {wide_bar} {percent:>3}% {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let style =
+            ProgressStyle::with_template("{prefix:<28} {wide_bar} {percent:>3}% {elapsed} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
-        bar.set_message(t.origin.clone());
-        *self.bar.borrow_mut() = Some(bar);
+        bar.set_prefix(t.origin.clone());
+        *self.bar.borrow_mut() = Some((bar, std::time::Instant::now()));
     }
 
-    fn advance(&self, t: &TableInput<'_>) {
-        if let Some(b) = self.bar.borrow().as_ref() {
+    fn advance(&self, t: &TableInput<'_>, rows: u64) {
+        if let Some((b, start)) = self.bar.borrow().as_ref() {
             b.set_position(t.progress.load(Ordering::Relaxed));
+            let secs = start.elapsed().as_secs_f64().max(0.001);
+            b.set_message(format!("{rows} rows, {:.0} rows/s", rows as f64 / secs));
         }
     }
 
     fn table_finished(&self, _t: &TableInput<'_>) {
-        if let Some(b) = self.bar.borrow_mut().take() {
+        if let Some((b, _)) = self.bar.borrow_mut().take() {
             b.finish_and_clear();
         }
     }

@@ -23,7 +23,8 @@ pub const MAX_LISTED_ERRORS: usize = 200;
 /// Told how far the import has come (for a progress bar).
 pub trait Observer {
     fn table_started(&self, _table: &TableInput<'_>) {}
-    fn advance(&self, _table: &TableInput<'_>) {}
+    /// `rows`: rows of this table read so far.
+    fn advance(&self, _table: &TableInput<'_>, _rows: u64) {}
     fn table_finished(&self, _table: &TableInput<'_>) {}
 }
 
@@ -100,15 +101,36 @@ pub fn import(
     observer: &dyn Observer,
 ) -> Result<Outcome> {
     tables.sort_by_key(|t| Entity::IMPORT_ORDER.iter().position(|e| *e == t.entity));
+    // The import's own bookkeeping (which rows came from which line) lives
+    // in temporary tables; a larger cache for them keeps most of their
+    // pages off the temporary file without holding them all in memory.
+    conn.execute_batch("PRAGMA temp.cache_size = -8192")?;
+    // Every reference is checked below, with file:line messages; SQLite's
+    // own deferred check would repeat it at a cost per row. The pragma
+    // only takes effect outside a transaction.
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let outcome = import_tables(conn, &mut tables, stamp, observer);
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    outcome
+}
+
+fn import_tables(
+    conn: &mut Connection,
+    tables: &mut [TableInput<'_>],
+    stamp: &Stamp,
+    observer: &dyn Observer,
+) -> Result<Outcome> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS import_rows (
-           tbl TEXT NOT NULL, id TEXT NOT NULL, origin TEXT NOT NULL, line INTEGER NOT NULL,
+        "CREATE TEMP TABLE IF NOT EXISTS import_files (n INTEGER PRIMARY KEY, origin TEXT NOT NULL);
+         CREATE TEMP TABLE IF NOT EXISTS import_rows (
+           tbl TEXT NOT NULL, id TEXT NOT NULL, file INTEGER NOT NULL, line INTEGER NOT NULL,
            PRIMARY KEY (tbl, id)) WITHOUT ROWID;
-         DELETE FROM temp.import_rows;",
+         DELETE FROM temp.import_rows;
+         DELETE FROM temp.import_files;",
     )?;
     let mut out = Outcome::default();
-    for table in &mut tables {
+    for table in tables.iter_mut() {
         observer.table_started(table);
         let summary = import_table(&tx, table, stamp, observer, &mut out)?;
         observer.table_finished(table);
@@ -224,87 +246,38 @@ fn import_table(
         .filter_map(|(i, m)| m.map(|f| (i, f)))
         .collect();
     let col_names: Vec<String> = cols.iter().filter_map(|(_, f)| f.column()).collect();
-    let updates: Vec<&String> = col_names.iter().filter(|c| c.as_str() != "id").collect();
-    // A file that leaves out a column every record needs can only update
-    // records (rows that would add one are refused below): an UPDATE, as an
-    // upsert's INSERT would fail on the missing NOT NULL value first.
-    let upsert = if !absent.is_empty() && updates.is_empty() {
-        // Only ids: nothing to write.
-        format!("UPDATE {t} SET id = id WHERE 0 AND id = ?1", t = def.table)
-    } else if !absent.is_empty() {
-        let param = |c: &str| {
-            col_names
-                .iter()
-                .position(|n| n == c)
-                .map(|i| i + 1)
-                .unwrap_or(0)
-        };
-        format!(
-            "UPDATE {t} SET {sets} WHERE id = ?{id} AND ({changed})",
-            t = def.table,
-            id = param("id"),
-            sets = updates
-                .iter()
-                .map(|c| format!("{c} = ?{}", param(c)))
-                .collect::<Vec<_>>()
-                .join(", "),
-            changed = updates
-                .iter()
-                .map(|c| format!("{c} IS NOT ?{}", param(c)))
-                .collect::<Vec<_>>()
-                .join(" OR "),
-        )
-    } else if updates.is_empty() {
-        format!(
-            "INSERT INTO {t} (id) VALUES (?1) ON CONFLICT(id) DO NOTHING",
-            t = def.table
-        )
+    let before = count_rows(tx, entity)?;
+    // Filling an empty table and indexing it afterwards is faster than
+    // keeping every index in step row by row.
+    let into_empty = before == 0 && absent.is_empty();
+    let reindex = if into_empty {
+        defer_indexes(tx, def.table)?
     } else {
-        format!(
-            "INSERT INTO {t} ({cols}) VALUES ({params}) ON CONFLICT(id) DO UPDATE SET {sets} WHERE {changed}",
-            t = def.table,
-            cols = col_names.join(", "),
-            params = (1..=col_names.len())
-                .map(|i| format!("?{i}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            sets = updates
-                .iter()
-                .map(|c| format!("{c} = excluded.{c}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            changed = updates
-                .iter()
-                .map(|c| format!("{c} IS NOT excluded.{c}"))
-                .collect::<Vec<_>>()
-                .join(" OR "),
-        )
+        Vec::new()
     };
+    let upsert = write_sql(def.table, &col_names, !absent.is_empty(), into_empty);
+    tx.execute(
+        "INSERT INTO temp.import_files (origin) VALUES (?1)",
+        params![origin],
+    )?;
+    let file = tx.last_insert_rowid();
     let mut upsert = tx.prepare(&upsert)?;
     let mut seen = tx.prepare(
-        "INSERT INTO temp.import_rows (tbl, id, origin, line) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+        "INSERT INTO temp.import_rows (tbl, id, file, line) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
     )?;
     let mut closing = match entity {
         Entity::Task => TaskClosing::new(tx, &cols)?,
         _ => None,
     };
     let mut first_seen =
-        tx.prepare("SELECT origin, line FROM temp.import_rows WHERE tbl = ?1 AND id = ?2")?;
-    let count = |tx: &Connection| -> Result<u64> {
-        Ok(
-            tx.query_row(&format!("SELECT count(*) FROM {}", def.table), [], |r| {
-                r.get::<_, i64>(0)
-            })? as u64,
-        )
-    };
-    let before = count(tx)?;
+        tx.prepare("SELECT f.origin, r.line FROM temp.import_rows r JOIN temp.import_files f ON f.n = r.file WHERE r.tbl = ?1 AND r.id = ?2")?;
     let mut changes = 0u64;
     let mut values: Vec<Value> = Vec::with_capacity(cols.len());
     let mut n = 0u64;
     while let Some(row) = table.rows.next() {
         n += 1;
         if n.is_multiple_of(4096) {
-            observer.advance(table);
+            observer.advance(table, n);
         }
         let row = match row {
             Ok(r) => r,
@@ -355,7 +328,7 @@ fn import_table(
             out.error(&origin, line, "id: missing (every row needs an id)".into());
             continue;
         }
-        if seen.execute(params![def.table, id, origin, line as i64])? == 0 {
+        if seen.execute(params![def.table, id, file, line as i64])? == 0 {
             let (o, l): (String, i64) =
                 first_seen.query_row(params![def.table, id], |r| Ok((r.get(0)?, r.get(1)?)))?;
             out.error(
@@ -419,12 +392,93 @@ fn import_table(
             tasks::closed_by(tx, &id, &format!("import {origin}:{line}"), &stamp.at)?;
         }
     }
-    observer.advance(table);
-    let after = count(tx)?;
+    observer.advance(table, n);
+    for sql in &reindex {
+        tx.execute_batch(sql)?;
+    }
+    let after = count_rows(tx, entity)?;
     summary.inserted = after - before;
     summary.updated = changes.saturating_sub(summary.inserted);
     summary.unchanged = summary.rows.saturating_sub(changes);
     Ok(summary)
+}
+
+fn count_rows(tx: &Connection, entity: Entity) -> Result<u64> {
+    Ok(tx.query_row(
+        &format!("SELECT count(*) FROM {}", entity.table()),
+        [],
+        |r| r.get::<_, i64>(0),
+    )? as u64)
+}
+
+/// Drops a table's own indexes (not the primary key's), returning the
+/// statements that build them again.
+fn defer_indexes(tx: &Connection, table: &str) -> Result<Vec<String>> {
+    let mut stmt = tx.prepare(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL",
+    )?;
+    let indexes: Vec<(String, String)> = stmt
+        .query_map(params![table], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (name, _) in &indexes {
+        tx.execute_batch(&format!("DROP INDEX {name}"))?;
+    }
+    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
+}
+
+/// The statement that writes one row, its values bound as `?1…` in the
+/// order of `cols`: a plain INSERT into a table that was empty; an UPDATE
+/// when the file leaves out a column a new record needs (such a file can
+/// only update records — rows that would add one are refused — and an
+/// upsert's INSERT would fail on the missing NOT NULL value first);
+/// otherwise an upsert that leaves unchanged rows untouched.
+fn write_sql(table: &str, cols: &[String], only_updates: bool, into_empty: bool) -> String {
+    let updates: Vec<&String> = cols.iter().filter(|c| c.as_str() != "id").collect();
+    let param = |c: &str| cols.iter().position(|n| n == c).map(|i| i + 1).unwrap_or(0);
+    let changed = |value: &dyn Fn(&str) -> String| {
+        updates
+            .iter()
+            .map(|c| format!("{c} IS NOT {}", value(c)))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    };
+    let params = (1..=cols.len())
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if into_empty {
+        format!(
+            "INSERT INTO {table} ({}) VALUES ({params})",
+            cols.join(", ")
+        )
+    } else if only_updates && updates.is_empty() {
+        // Only ids: nothing to write.
+        format!("UPDATE {table} SET id = id WHERE 0 AND id = ?1")
+    } else if only_updates {
+        format!(
+            "UPDATE {table} SET {sets} WHERE id = ?{id} AND ({changed})",
+            id = param("id"),
+            sets = updates
+                .iter()
+                .map(|c| format!("{c} = ?{}", param(c)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            changed = changed(&|c| format!("?{}", param(c))),
+        )
+    } else if updates.is_empty() {
+        format!("INSERT INTO {table} (id) VALUES (?1) ON CONFLICT(id) DO NOTHING")
+    } else {
+        format!(
+            "INSERT INTO {table} ({cols}) VALUES ({params}) ON CONFLICT(id) DO UPDATE SET {sets} WHERE {changed}",
+            cols = cols.join(", "),
+            sets = updates
+                .iter()
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            changed = changed(&|c| format!("excluded.{c}")),
+        )
+    }
 }
 
 fn columns_of(entity: Entity) -> String {
@@ -631,9 +685,10 @@ fn check_ancestry(tx: &Connection, out: &mut Outcome) -> Result<()> {
            UNION
            SELECT up.start, o.parent_id FROM up JOIN organizations o ON o.id = up.id
             WHERE o.parent_id IS NOT NULL AND up.id <> up.start)
-         SELECT DISTINCT r.origin, r.line, up.start FROM up
+         SELECT DISTINCT f.origin, r.line, up.start FROM up
            JOIN temp.import_rows r ON r.tbl = 'organizations' AND r.id = up.start
-          WHERE up.id = up.start ORDER BY r.origin, r.line",
+           JOIN temp.import_files f ON f.n = r.file
+          WHERE up.id = up.start ORDER BY f.origin, r.line",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
@@ -656,11 +711,12 @@ fn check_references(tx: &Connection, out: &mut Outcome) -> Result<()> {
                 continue;
             };
             let sql = format!(
-                "SELECT r.origin, r.line, t.{col} FROM temp.import_rows r JOIN {table} t ON t.id = r.id
+                "SELECT f.origin, r.line, t.{col} FROM temp.import_rows r JOIN {table} t ON t.id = r.id
+                 JOIN temp.import_files f ON f.n = r.file
                  WHERE r.tbl = ?1 AND t.{col} IS NOT NULL
                    AND NOT EXISTS (SELECT 1 FROM {target} x WHERE x.id = t.{col})
                    AND NOT EXISTS (SELECT 1 FROM temp.import_rows y WHERE y.tbl = ?2 AND y.id = t.{col})
-                 ORDER BY r.origin, r.line",
+                 ORDER BY f.origin, r.line",
                 table = d.table,
                 target = target.table()
             );
@@ -678,11 +734,12 @@ fn check_references(tx: &Connection, out: &mut Outcome) -> Result<()> {
     // A task names its subject by type and id.
     for subject in [Entity::Problem, Entity::Inspection, Entity::Organization] {
         let sql = format!(
-            "SELECT r.origin, r.line, t.subject_id FROM temp.import_rows r JOIN tasks t ON t.id = r.id
+            "SELECT f.origin, r.line, t.subject_id FROM temp.import_rows r JOIN tasks t ON t.id = r.id
+             JOIN temp.import_files f ON f.n = r.file
              WHERE r.tbl = 'tasks' AND t.subject_type = ?1
                AND NOT EXISTS (SELECT 1 FROM {table} x WHERE x.id = t.subject_id)
                AND NOT EXISTS (SELECT 1 FROM temp.import_rows y WHERE y.tbl = '{table}' AND y.id = t.subject_id)
-             ORDER BY r.origin, r.line",
+             ORDER BY f.origin, r.line",
             table = subject.table()
         );
         let mut stmt = tx.prepare(&sql)?;
