@@ -1,7 +1,6 @@
 //! `duban report --to FILE.xlsx|FILE.html`: the office's rectification
 //! progress report (整改进展通报).
 
-use crate::clock::{AsOf, Clock};
 use crate::config::Config;
 use crate::error::Result;
 use crate::ledger::report::{Period, build, write};
@@ -41,12 +40,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
         .ok()
         .and_then(|c| c.policy);
     let tz = policy.as_ref().map(|p| p.tz).unwrap_or(cfg.timezone);
-    let as_of = match &args.as_of {
-        Some(t) => {
-            AsOf::parse(t, tz).map_err(|e| crate::error::Error::usage(format!("--as-of: {e}")))?
-        }
-        None => AsOf::new(super::clock().now(), tz),
-    };
+    let as_of = super::evaluate::as_of(args.as_of.as_deref(), tz, &super::clock())?;
     let conn = crate::store::open(&cfg.database)?;
     let label = |kind: &str| {
         policy

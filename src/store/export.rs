@@ -128,7 +128,7 @@ pub fn rows(
     Ok(n)
 }
 
-/// How many rows a table has (for a progress bar).
+/// How many rows a table has.
 pub fn count(conn: &Connection, entity: Entity) -> Result<u64> {
     Ok(conn.query_row(
         &format!("SELECT count(*) FROM {}", entity.table()),

@@ -246,7 +246,7 @@ fn import_table(
         .filter_map(|(i, m)| m.map(|f| (i, f)))
         .collect();
     let col_names: Vec<String> = cols.iter().filter_map(|(_, f)| f.column()).collect();
-    let before = count_rows(tx, entity)?;
+    let before = super::export::count(tx, entity)?;
     // Filling an empty table and indexing it afterwards is faster than
     // keeping every index in step row by row.
     let into_empty = before == 0 && absent.is_empty();
@@ -265,8 +265,9 @@ fn import_table(
     let mut seen = tx.prepare(
         "INSERT INTO temp.import_rows (tbl, id, file, line) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
     )?;
+    // Only a task already in the database can be closed by the ledger.
     let mut closing = match entity {
-        Entity::Task => TaskClosing::new(tx, &cols)?,
+        Entity::Task if before > 0 => TaskClosing::new(tx, &cols)?,
         _ => None,
     };
     let mut first_seen =
@@ -339,7 +340,10 @@ fn import_table(
             continue;
         }
         let mut row_ok = true;
-        if !absent.is_empty() && !exists.exists(params![id])? {
+        // Whether the row updates a record, asked once and only when it
+        // matters.
+        let mut updates: Option<bool> = None;
+        if !absent.is_empty() && !*updates.get_or_insert(exists.exists(params![id])?) {
             row_ok = false;
             for col in &absent {
                 out.error(
@@ -352,8 +356,6 @@ fn import_table(
             }
         }
         values.clear();
-        // Whether the row updates a record, asked only when it matters.
-        let mut updates: Option<bool> = None;
         for (i, f) in &cols {
             let cell = row.cells.get(*i).unwrap_or(&Cell::Empty);
             match convert(entity, f, cell) {
@@ -396,19 +398,11 @@ fn import_table(
     for sql in &reindex {
         tx.execute_batch(sql)?;
     }
-    let after = count_rows(tx, entity)?;
+    let after = super::export::count(tx, entity)?;
     summary.inserted = after - before;
     summary.updated = changes.saturating_sub(summary.inserted);
     summary.unchanged = summary.rows.saturating_sub(changes);
     Ok(summary)
-}
-
-fn count_rows(tx: &Connection, entity: Entity) -> Result<u64> {
-    Ok(tx.query_row(
-        &format!("SELECT count(*) FROM {}", entity.table()),
-        [],
-        |r| r.get::<_, i64>(0),
-    )? as u64)
 }
 
 /// Drops a table's own indexes (not the primary key's), returning the
