@@ -49,9 +49,21 @@ mod tests {
 pub fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
     let s = s.trim();
     let day = s.split([' ', 'T']).next().unwrap_or(s);
-    ["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y.%m.%d"]
-        .iter()
-        .find_map(|f| chrono::NaiveDate::parse_from_str(day, f).ok())
+    // Read by hand rather than with chrono's format strings: an import
+    // reads a date or two on every row of a million.
+    let day = day.strip_suffix('日').unwrap_or(day);
+    let mut parts = day.split(['-', '/', '.', '年', '月']);
+    let mut number = |digits: std::ops::RangeInclusive<usize>| {
+        parts
+            .next()
+            .filter(|p| digits.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|p| p.parse::<u32>().ok())
+    };
+    let (y, m, d) = (number(4..=4)?, number(1..=2)?, number(1..=2)?);
+    if parts.next().is_some() {
+        return None;
+    }
+    chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)
 }
 
 #[cfg(test)]
@@ -67,7 +79,12 @@ mod date_tests {
         assert_eq!(parse_date("2026-01-05 00:00:00"), d);
         assert_eq!(parse_date("2026-13-01"), None);
         assert_eq!(parse_date("2026-02-30"), None);
+        assert_eq!(parse_date("2026.1.05"), d);
         assert_eq!(parse_date("soon"), None);
+        assert_eq!(parse_date("2026-01"), None);
+        assert_eq!(parse_date("2026-01-05-07"), None);
+        assert_eq!(parse_date("2026-+1-05"), None);
+        assert_eq!(parse_date("26-01-05"), None);
     }
 }
 

@@ -242,19 +242,25 @@ fn bad_ledgers_are_rejected_with_file_line_and_field() {
     }
 }
 
+/// `duban import PATH` exits 1; what it said.
+fn rejected(office: &Office, path: &str) -> String {
+    let out = office
+        .cmd()
+        .args(["import", path])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "import {path}:\n{err}");
+    err
+}
+
 /// Importing `text` as `file` into the fixture office exits 1, says
 /// `expected`, and leaves the database as it was.
 fn assert_rejected(file: &str, text: &str, expected: &str) {
     let office = Office::fixture();
     let before = office.dump();
     office.write(&format!("in/{file}"), text);
-    let out = office
-        .cmd()
-        .args(["import", &format!("in/{file}")])
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let err = stderr_of(&out);
-    assert_eq!(out.status.code(), Some(1), "{file}: {text}\n{err}");
+    let err = rejected(&office, &format!("in/{file}"));
     assert!(
         err.contains(expected),
         "{file}: expected `{expected}` in:\n{err}"
@@ -308,13 +314,7 @@ fn one_bad_file_rejects_the_whole_import() {
         "in/problems.csv",
         "id,inspection_id,deadline,found_on\nq1,i1,2026-09-30,昨天\nq2,i1,2026-09-30,2026/2/30\n",
     );
-    let out = office
-        .cmd()
-        .args(["import", "in"])
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let err = stderr_of(&out);
-    assert_eq!(out.status.code(), Some(1));
+    let err = rejected(&office, "in");
     // Every error is listed, not just the first.
     assert!(
         err.contains("problems.csv:2: found_on") && err.contains("problems.csv:3: found_on"),
@@ -344,6 +344,46 @@ fn references_may_arrive_in_the_same_import() {
     office.write("in/persons.csv", "id,name,organization_id\nu1,张三,o1\n");
     office.cmd().args(["import", "in"]).assert().success();
     assert_eq!(office.count("SELECT count(*) FROM problems"), 1);
+}
+
+/// An empty table is filled without the per-row bookkeeping of an update
+/// (its lines are kept by row number, a repeated id is caught by the
+/// primary key): the same errors, on the same lines, as in a full office.
+#[test]
+fn an_empty_office_gets_the_same_errors_on_the_same_lines() {
+    let office = Office::empty();
+    let before = office.dump();
+    office.write(
+        "in/organizations.csv",
+        "id,name,parent_id\no1,甲,\no2,乙,o3\no3,丙,o2\n",
+    );
+    office.write("in/rounds.csv", "id,name\nr1,第一轮\n");
+    office.write(
+        "in/inspections.csv",
+        "id,round_id,organization_id\ni1,r1,o1\n",
+    );
+    office.write(
+        "in/problems.csv",
+        "id,inspection_id,deadline\nq1,i1,2026-01-05\nq2,i1,2026-13-01\n\"q3\",i9,2026-01-05\nq1,i1,2026-01-06\nq4,i1,2026-01-07\nq5,i8,2026-01-05\n",
+    );
+    // q2 was refused for its date: naming it is not a second error.
+    office.write(
+        "in/tasks.csv",
+        "id,subject_type,subject_id,kind\nt1,problem,q2,reminder_talk\nt2,problem,q9,reminder_talk\nt3,problem,q4,reminder_talk\n",
+    );
+    let err = rejected(&office, "in");
+    let listed: Vec<&str> = err.lines().filter(|l| l.contains(".csv:")).collect();
+    let expected = [
+        "organizations.csv:3: parent_id: organization \"o2\" would be its own ancestor (its parent_id chain comes back to it)",
+        "organizations.csv:4: parent_id: organization \"o3\" would be its own ancestor (its parent_id chain comes back to it)",
+        "problems.csv:3: deadline: \"2026-13-01\" is not a date (write 2026-01-05, 2026/1/5 or 2026年1月5日)",
+        "problems.csv:4: inspection_id: no inspection \"i9\" (neither in the database nor in this import)",
+        "problems.csv:5: id: \"q1\" appears twice (first at problems.csv:2)",
+        "problems.csv:7: inspection_id: no inspection \"i8\" (neither in the database nor in this import)",
+        "tasks.csv:3: subject_id: no problem \"q9\" (neither in the database nor in this import)",
+    ];
+    assert_eq!(listed, expected, "{err}");
+    assert_eq!(office.dump(), before, "the database changed");
 }
 
 #[test]

@@ -16,6 +16,7 @@ use crate::schema::{self, Entity, FieldDef, FieldType, TaskStatus};
 use chrono::NaiveDate;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use std::collections::HashMap;
 
 /// At most this many errors are listed; the rest are counted.
 pub const MAX_LISTED_ERRORS: usize = 200;
@@ -122,17 +123,18 @@ fn import_tables(
 ) -> Result<Outcome> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS import_files (n INTEGER PRIMARY KEY, origin TEXT NOT NULL);
-         CREATE TEMP TABLE IF NOT EXISTS import_rows (
+        "CREATE TEMP TABLE IF NOT EXISTS import_rows (
            tbl TEXT NOT NULL, id TEXT NOT NULL, file INTEGER NOT NULL, line INTEGER NOT NULL,
            PRIMARY KEY (tbl, id)) WITHOUT ROWID;
-         DELETE FROM temp.import_rows;
-         DELETE FROM temp.import_files;",
+         DELETE FROM temp.import_rows;",
     )?;
     let mut out = Outcome::default();
+    let mut prov = Provenance::default();
+    let inputs: Vec<Entity> = tables.iter().map(|t| t.entity).collect();
     for table in tables.iter_mut() {
         observer.table_started(table);
-        let summary = import_table(&tx, table, stamp, observer, &mut out)?;
+        let sole = inputs.iter().filter(|e| **e == table.entity).count() == 1;
+        let summary = import_table(&tx, table, sole, stamp, observer, &mut prov, &mut out)?;
         observer.table_finished(table);
         match out.tables.iter_mut().find(|s| s.entity == summary.entity) {
             Some(s) => {
@@ -144,8 +146,8 @@ fn import_tables(
             None => out.tables.push(summary),
         }
     }
-    check_references(&tx, &mut out)?;
-    check_ancestry(&tx, &mut out)?;
+    check_references(&tx, &prov, &mut out)?;
+    check_ancestry(&tx, &prov, &mut out)?;
     out.errors.sort();
     if out.ok() {
         tx.commit()?;
@@ -166,11 +168,84 @@ fn field_for_column<'s>(entity: Entity, column: &str) -> Option<&'s FieldDef> {
     })
 }
 
+/// Where each row of this import came from, for `file:line` messages.
+#[derive(Default)]
+struct Provenance {
+    /// Origins by file number (`file` in `temp.import_rows`).
+    files: Vec<String>,
+    /// Tables that were empty and are filled from one file: the line of
+    /// each row kept by rowid here rather than a row each in
+    /// `temp.import_rows`.
+    filled: HashMap<&'static str, Filled>,
+}
+
+struct Filled {
+    file: usize,
+    /// The rowid of the first row written; rows follow in file order.
+    first_rowid: Option<i64>,
+    lines: Vec<u32>,
+}
+
+impl Filled {
+    fn line(&self, rowid: i64) -> usize {
+        let at = rowid - self.first_rowid.unwrap_or(rowid);
+        usize::try_from(at)
+            .ok()
+            .and_then(|i| self.lines.get(i))
+            .map_or(0, |l| *l as usize)
+    }
+}
+
+impl Provenance {
+    fn add_file(&mut self, origin: &str) -> usize {
+        self.files.push(origin.to_string());
+        self.files.len() - 1
+    }
+
+    fn origin(&self, file: usize) -> String {
+        self.files.get(file).cloned().unwrap_or_default()
+    }
+
+    /// The rows this import wrote to `table`, as a FROM clause naming the
+    /// table `t`, and the two columns `locate` takes.
+    fn written(&self, table: &str) -> (String, &'static str, &'static str) {
+        if self.filled.contains_key(table) {
+            (format!("{table} t"), "NULL", "t.rowid")
+        } else {
+            (
+                format!("temp.import_rows r JOIN {table} t ON r.tbl = '{table}' AND t.id = r.id"),
+                "r.file",
+                "r.line",
+            )
+        }
+    }
+
+    /// `(origin, line)` of a row from `written`'s two columns.
+    fn locate(&self, table: &str, file: Option<i64>, pos: i64) -> (String, usize) {
+        match self.filled.get(table) {
+            Some(f) => (self.origin(f.file), f.line(pos)),
+            None => (
+                self.origin(file.and_then(|f| usize::try_from(f).ok()).unwrap_or(0)),
+                usize::try_from(pos).unwrap_or(0),
+            ),
+        }
+    }
+}
+
+/// Whether an INSERT failed on the primary key (an id seen before).
+fn is_duplicate_id(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+#[allow(clippy::too_many_arguments)]
 fn import_table(
     tx: &Connection,
     table: &mut TableInput<'_>,
+    sole: bool,
     stamp: &Stamp,
     observer: &dyn Observer,
+    prov: &mut Provenance,
     out: &mut Outcome,
 ) -> Result<TableSummary> {
     let entity = table.entity;
@@ -247,20 +322,22 @@ fn import_table(
         .collect();
     let col_names: Vec<String> = cols.iter().filter_map(|(_, f)| f.column()).collect();
     let before = super::export::count(tx, entity)?;
-    // Filling an empty table and indexing it afterwards is faster than
-    // keeping every index in step row by row.
-    let into_empty = before == 0 && absent.is_empty();
+    // An empty table filled from one file: indexed afterwards (faster than
+    // keeping every index in step row by row), its rows' lines kept in
+    // memory, a repeated id found by the primary key.
+    let into_empty = sole && before == 0 && absent.is_empty();
     let reindex = if into_empty {
         defer_indexes(tx, def.table)?
     } else {
         Vec::new()
     };
     let upsert = write_sql(def.table, &col_names, !absent.is_empty(), into_empty);
-    tx.execute(
-        "INSERT INTO temp.import_files (origin) VALUES (?1)",
-        params![origin],
-    )?;
-    let file = tx.last_insert_rowid();
+    let file = prov.add_file(&origin);
+    let mut filled = into_empty.then(|| Filled {
+        file,
+        first_rowid: None,
+        lines: Vec::new(),
+    });
     let mut upsert = tx.prepare(&upsert)?;
     let mut seen = tx.prepare(
         "INSERT INTO temp.import_rows (tbl, id, file, line) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
@@ -271,7 +348,8 @@ fn import_table(
         _ => None,
     };
     let mut first_seen =
-        tx.prepare("SELECT f.origin, r.line FROM temp.import_rows r JOIN temp.import_files f ON f.n = r.file WHERE r.tbl = ?1 AND r.id = ?2")?;
+        tx.prepare("SELECT file, line FROM temp.import_rows WHERE tbl = ?1 AND id = ?2")?;
+    let mut rowid_of = tx.prepare(&format!("SELECT rowid FROM {} WHERE id = ?1", def.table))?;
     let mut changes = 0u64;
     let mut values: Vec<Value> = Vec::with_capacity(cols.len());
     let mut n = 0u64;
@@ -280,7 +358,7 @@ fn import_table(
         if n.is_multiple_of(4096) {
             observer.advance(table, n);
         }
-        let row = match row {
+        let mut row = match row {
             Ok(r) => r,
             Err(e) => {
                 out.error(&origin, e.line, e.message);
@@ -329,9 +407,11 @@ fn import_table(
             out.error(&origin, line, "id: missing (every row needs an id)".into());
             continue;
         }
-        if seen.execute(params![def.table, id, file, line as i64])? == 0 {
-            let (o, l): (String, i64) =
+        if filled.is_none() && seen.execute(params![def.table, id, file as i64, line as i64])? == 0
+        {
+            let (f, l): (i64, i64) =
                 first_seen.query_row(params![def.table, id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let o = prov.origin(usize::try_from(f).unwrap_or(0));
             out.error(
                 &origin,
                 line,
@@ -339,6 +419,17 @@ fn import_table(
             );
             continue;
         }
+        // A row of a filled table that is refused is still "in this
+        // import" for the reference checks.
+        let mut refused = |out: &mut Outcome, message: Option<String>| {
+            if let Some(m) = message {
+                out.error(&origin, line, m);
+            }
+            if filled.is_some() {
+                seen.execute(params![def.table, id, file as i64, line as i64])?;
+            }
+            Ok::<(), rusqlite::Error>(())
+        };
         let mut row_ok = true;
         // Whether the row updates a record, asked once and only when it
         // matters.
@@ -357,7 +448,11 @@ fn import_table(
         }
         values.clear();
         for (i, f) in &cols {
-            let cell = row.cells.get(*i).unwrap_or(&Cell::Empty);
+            let cell = row
+                .cells
+                .get_mut(*i)
+                .map(std::mem::take)
+                .unwrap_or_default();
             match convert(entity, f, cell) {
                 Ok(v) => values.push(v),
                 // A record from before a value was needed may stay without.
@@ -377,24 +472,45 @@ fn import_table(
             }
         }
         if !row_ok {
+            refused(out, None)?;
             continue;
         }
         let closing = match closing.as_mut() {
             Some(c) => match c.check(&id, &values, stamp.today)? {
                 Ok(closes) => closes,
                 Err(message) => {
-                    out.error(&origin, line, message);
+                    refused(out, Some(message))?;
                     continue;
                 }
             },
             None => false,
         };
-        changes += upsert.execute(rusqlite::params_from_iter(values.iter()))? as u64;
+        match upsert.execute(rusqlite::params_from_iter(values.iter())) {
+            Ok(n) => changes += n as u64,
+            Err(e) if is_duplicate_id(&e) => {
+                let first: i64 = rowid_of.query_row(params![id], |r| r.get(0))?;
+                let l = filled.as_ref().map_or(0, |f| f.line(first));
+                out.error(
+                    &origin,
+                    line,
+                    format!("id: \"{id}\" appears twice (first at {origin}:{l})"),
+                );
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(f) = filled.as_mut() {
+            f.first_rowid.get_or_insert_with(|| tx.last_insert_rowid());
+            f.lines.push(u32::try_from(line).unwrap_or(u32::MAX));
+        }
         if closing {
             tasks::closed_by(tx, &id, &format!("import {origin}:{line}"), &stamp.at)?;
         }
     }
     observer.advance(table, n);
+    if let Some(f) = filled {
+        prov.filled.insert(def.table, f);
+    }
     for sql in &reindex {
         tx.execute_batch(sql)?;
     }
@@ -529,15 +645,31 @@ fn unterminated_quote(cells: &[Cell], columns: usize) -> Option<String> {
 }
 
 /// One cell as the value stored for a field.
-fn convert(entity: Entity, f: &FieldDef, cell: &Cell) -> std::result::Result<Value, CellError> {
-    if *cell == Cell::Empty {
-        return match (f.default, f.needed) {
-            (Some(d), _) => Ok(Value::Text(d.to_string())),
-            (None, true) => Err(CellError::Missing(entity)),
-            (None, false) => Ok(Value::Null),
-        };
+fn convert(entity: Entity, f: &FieldDef, cell: Cell) -> std::result::Result<Value, CellError> {
+    let date = |d: NaiveDate| Value::Text(d.to_string());
+    match (f.ty, &cell) {
+        (_, Cell::Empty) => {
+            return match (f.default, f.needed) {
+                (Some(d), _) => Ok(Value::Text(d.to_string())),
+                (None, true) => Err(CellError::Missing(entity)),
+                (None, false) => Ok(Value::Null),
+            };
+        }
+        (FieldType::Number, Cell::Number(n)) => return Ok(Value::Real(*n)),
+        (FieldType::Date, Cell::Date(d)) => return Ok(date(*d)),
+        // An Excel date serial in a cell not formatted as a date.
+        (FieldType::Date, Cell::Number(n))
+            if (1.0..=2_958_465.0).contains(n) && n.fract() == 0.0 =>
+        {
+            if let Some(d) = NaiveDate::from_ymd_opt(1899, 12, 30)
+                .and_then(|epoch| epoch.checked_add_days(chrono::Days::new(*n as u64)))
+            {
+                return Ok(date(d));
+            }
+        }
+        _ => {}
     }
-    let text = cell.display();
+    let text = cell.into_text();
     if let Some(c) = text
         .chars()
         .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
@@ -549,26 +681,13 @@ fn convert(entity: Entity, f: &FieldDef, cell: &Cell) -> std::result::Result<Val
             Err(CellError::NotAnEmail(text))
         }
         FieldType::Text | FieldType::Ref(_) => Ok(Value::Text(text)),
-        FieldType::Number => match cell {
-            Cell::Number(n) => Ok(Value::Real(*n)),
-            _ => text
-                .parse::<f64>()
-                .map(Value::Real)
-                .map_err(|_| CellError::NotANumber(text)),
-        },
-        FieldType::Date => {
-            let date = match cell {
-                Cell::Date(d) => Some(*d),
-                // An Excel date serial in a cell not formatted as a date.
-                Cell::Number(n) if (1.0..=2_958_465.0).contains(n) && n.fract() == 0.0 => {
-                    chrono::NaiveDate::from_ymd_opt(1899, 12, 30)
-                        .and_then(|epoch| epoch.checked_add_days(chrono::Days::new(*n as u64)))
-                }
-                _ => crate::text::parse_date(&text),
-            };
-            date.map(|d| Value::Text(d.to_string()))
-                .ok_or(CellError::NotADate(text))
-        }
+        FieldType::Number => text
+            .parse::<f64>()
+            .map(Value::Real)
+            .map_err(|_| CellError::NotANumber(text)),
+        FieldType::Date => crate::text::parse_date(&text)
+            .map(date)
+            .ok_or(CellError::NotADate(text)),
         FieldType::Enum(e) => e
             .code_of(&text)
             .map(|c| Value::Text(c.to_string()))
@@ -670,26 +789,23 @@ impl<'c> TaskClosing<'c> {
 }
 
 /// An organization must not be its own ancestor through `parent_id`.
-fn check_ancestry(tx: &Connection, out: &mut Outcome) -> Result<()> {
-    let mut stmt = tx.prepare(
-        "WITH RECURSIVE up(start, id) AS (
-           SELECT o.id, o.parent_id FROM organizations o
-             JOIN temp.import_rows r ON r.tbl = 'organizations' AND r.id = o.id
-            WHERE o.parent_id IS NOT NULL
+fn check_ancestry(tx: &Connection, prov: &Provenance, out: &mut Outcome) -> Result<()> {
+    let (from, file, pos) = prov.written("organizations");
+    let mut stmt = tx.prepare(&format!(
+        "WITH RECURSIVE up(start, file, pos, id) AS (
+           SELECT t.id, {file}, {pos}, t.parent_id FROM {from} WHERE t.parent_id IS NOT NULL
            UNION
-           SELECT up.start, o.parent_id FROM up JOIN organizations o ON o.id = up.id
+           SELECT up.start, up.file, up.pos, o.parent_id FROM up JOIN organizations o ON o.id = up.id
             WHERE o.parent_id IS NOT NULL AND up.id <> up.start)
-         SELECT DISTINCT f.origin, r.line, up.start FROM up
-           JOIN temp.import_rows r ON r.tbl = 'organizations' AND r.id = up.start
-           JOIN temp.import_files f ON f.n = r.file
-          WHERE up.id = up.start ORDER BY f.origin, r.line",
-    )?;
+         SELECT DISTINCT file, pos, start FROM up WHERE id = start"
+    ))?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        let (origin, line, id): (String, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        let (origin, line) = prov.locate("organizations", r.get(0)?, r.get(1)?);
+        let id: String = r.get(2)?;
         out.error(
             &origin,
-            line as usize,
+            line,
             format!("parent_id: organization \"{id}\" would be its own ancestor (its parent_id chain comes back to it)"),
         );
     }
@@ -697,53 +813,48 @@ fn check_ancestry(tx: &Connection, out: &mut Outcome) -> Result<()> {
 }
 
 /// Every reference written by this import must name a record that exists,
-/// in the database or in the import.
-fn check_references(tx: &Connection, out: &mut Outcome) -> Result<()> {
+/// in the database or in the import (a refused row of the import counts:
+/// its own error is enough).
+fn check_references(tx: &Connection, prov: &Provenance, out: &mut Outcome) -> Result<()> {
+    let mut missing = |table: &str,
+                       col: &str,
+                       target: &str,
+                       filter: &str,
+                       what: Entity|
+     -> Result<()> {
+        let (from, file, pos) = prov.written(table);
+        let sql = format!(
+            "SELECT {file}, {pos}, t.{col} FROM {from}
+             WHERE t.{col} IS NOT NULL {filter}
+               AND NOT EXISTS (SELECT 1 FROM {target} x WHERE x.id = t.{col})
+               AND NOT EXISTS (SELECT 1 FROM temp.import_rows y WHERE y.tbl = '{target}' AND y.id = t.{col})"
+        );
+        let mut stmt = tx.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let (origin, line) = prov.locate(table, r.get(0)?, r.get(1)?);
+            let value: String = r.get(2)?;
+            out.error(
+                &origin,
+                line,
+                format!(
+                    "{col}: no {what} \"{value}\" (neither in the database nor in this import)"
+                ),
+            );
+        }
+        Ok(())
+    };
     for d in schema::ENTITIES {
         for f in d.fields {
-            let (FieldType::Ref(target), Some(col)) = (f.ty, f.column()) else {
-                continue;
-            };
-            let sql = format!(
-                "SELECT f.origin, r.line, t.{col} FROM temp.import_rows r JOIN {table} t ON t.id = r.id
-                 JOIN temp.import_files f ON f.n = r.file
-                 WHERE r.tbl = ?1 AND t.{col} IS NOT NULL
-                   AND NOT EXISTS (SELECT 1 FROM {target} x WHERE x.id = t.{col})
-                   AND NOT EXISTS (SELECT 1 FROM temp.import_rows y WHERE y.tbl = ?2 AND y.id = t.{col})
-                 ORDER BY f.origin, r.line",
-                table = d.table,
-                target = target.table()
-            );
-            let mut stmt = tx.prepare(&sql)?;
-            let mut rows = stmt.query(params![d.table, target.table()])?;
-            while let Some(r) = rows.next()? {
-                let (origin, line, value): (String, i64, String) =
-                    (r.get(0)?, r.get(1)?, r.get(2)?);
-                out.error(&origin, line as usize, format!(
-                    "{col}: no {target} \"{value}\" (neither in the database nor in this import)"
-                ));
+            if let (FieldType::Ref(target), Some(col)) = (f.ty, f.column()) {
+                missing(d.table, &col, target.table(), "", target)?;
             }
         }
     }
     // A task names its subject by type and id.
     for subject in [Entity::Problem, Entity::Inspection, Entity::Organization] {
-        let sql = format!(
-            "SELECT f.origin, r.line, t.subject_id FROM temp.import_rows r JOIN tasks t ON t.id = r.id
-             JOIN temp.import_files f ON f.n = r.file
-             WHERE r.tbl = 'tasks' AND t.subject_type = ?1
-               AND NOT EXISTS (SELECT 1 FROM {table} x WHERE x.id = t.subject_id)
-               AND NOT EXISTS (SELECT 1 FROM temp.import_rows y WHERE y.tbl = '{table}' AND y.id = t.subject_id)
-             ORDER BY f.origin, r.line",
-            table = subject.table()
-        );
-        let mut stmt = tx.prepare(&sql)?;
-        let mut rows = stmt.query(params![subject.name()])?;
-        while let Some(r) = rows.next()? {
-            let (origin, line, value): (String, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-            out.error(&origin, line as usize, format!(
-                "subject_id: no {subject} \"{value}\" (neither in the database nor in this import)"
-            ));
-        }
+        let filter = format!("AND t.subject_type = '{}'", subject.name());
+        missing("tasks", "subject_id", subject.table(), &filter, subject)?;
     }
     Ok(())
 }

@@ -15,8 +15,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A cell as the source gives it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub enum Cell {
+    #[default]
     Empty,
     Text(String),
     Number(f64),
@@ -35,6 +36,14 @@ impl Cell {
             Cell::Number(n) => n.to_string(),
             Cell::Date(d) => d.to_string(),
             Cell::Bool(b) => b.to_string(),
+        }
+    }
+
+    /// `display`, without copying a text cell.
+    pub fn into_text(self) -> String {
+        match self {
+            Cell::Text(s) => s,
+            other => other.display(),
         }
     }
 }
