@@ -23,6 +23,55 @@ pub struct Config {
     pub timezone: chrono_tz::Tz,
     pub mail: Mail,
     pub delivery: Delivery,
+    /// Chat groups notices may be posted to (SPEC §12).
+    pub channels: Vec<Channel>,
+}
+
+/// A group robot or webhook (`[[channel]]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Channel {
+    /// What rules call it: `notify channel NAME`.
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ChannelKind,
+    /// The robot's webhook address, in full (offices run private hosts).
+    pub url: String,
+    /// The environment variable holding the DingTalk signing secret.
+    pub secret_env: Option<String>,
+    /// At most this many posts a minute (the robots allow 20).
+    #[serde(default = "default_rate")]
+    pub rate_per_minute: u32,
+    /// A longer message is sent in parts (default: the robot's limit).
+    pub max_bytes: Option<usize>,
+    #[serde(default = "default_timeout")]
+    pub timeout_s: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    /// 企业微信 group robot.
+    Wecom,
+    /// 钉钉 custom robot.
+    Dingtalk,
+    /// A JSON POST of the notice, for any other system.
+    Webhook,
+}
+
+impl Channel {
+    /// The signing secret from the environment, if the channel names one.
+    pub fn secret(&self) -> Result<Option<String>> {
+        let Some(var) = &self.secret_env else {
+            return Ok(None);
+        };
+        std::env::var(var).map(Some).map_err(|_| {
+            Error::invalid(format!(
+                "channel {}: secret_env names the environment variable {var}, which is not set",
+                self.name
+            ))
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +141,9 @@ fn default_attempts() -> u32 {
 fn default_backoff() -> u64 {
     60
 }
+fn default_rate() -> u32 {
+    20
+}
 
 impl Smtp {
     pub fn port(&self) -> u16 {
@@ -128,6 +180,8 @@ struct Raw {
     mail: RawMail,
     #[serde(default)]
     delivery: Delivery,
+    #[serde(default)]
+    channel: Vec<Channel>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -221,6 +275,7 @@ impl Config {
         {
             return Err(Error::invalid(format!("{name}: mail.smtp.host is empty")));
         }
+        check_channels(&raw.channel, name)?;
         Ok(Config {
             file,
             database: rel(raw.database.unwrap_or_else(|| "duban.db".into())),
@@ -237,8 +292,55 @@ impl Config {
                 smtp: raw.mail.smtp,
             },
             delivery: raw.delivery,
+            channels: raw.channel,
         })
     }
+
+    pub fn channel_names(&self) -> Vec<&str> {
+        self.channels.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    pub fn channel(&self, name: &str) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.name == name)
+    }
+}
+
+fn check_channels(channels: &[Channel], file: &str) -> Result<()> {
+    for (i, c) in channels.iter().enumerate() {
+        let at = format!("{file}: [[channel]] `{}`", c.name);
+        if c.name.trim().is_empty() {
+            return Err(Error::invalid(format!(
+                "{file}: [[channel]] number {} has no name",
+                i + 1
+            )));
+        }
+        if channels[..i].iter().any(|d| d.name == c.name) {
+            return Err(Error::invalid(format!("{at} is defined twice")));
+        }
+        if !(c.url.starts_with("http://") || c.url.starts_with("https://")) {
+            return Err(Error::invalid(format!(
+                "{at}: url \"{}\" is not an http:// or https:// address",
+                c.url
+            )));
+        }
+        if c.rate_per_minute == 0 {
+            return Err(Error::invalid(format!(
+                "{at}: rate_per_minute must be at least 1"
+            )));
+        }
+        if c.max_bytes.is_some_and(|m| m < 64) {
+            return Err(Error::invalid(format!(
+                "{at}: max_bytes must be at least 64"
+            )));
+        }
+        if c.secret_env.is_some() && c.kind != ChannelKind::Dingtalk {
+            return Err(Error::invalid(format!(
+                "{at}: secret_env signs DingTalk requests; a {:?} channel has no use for it",
+                c.kind
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The commented `duban.toml` that `duban init` writes.
@@ -275,6 +377,27 @@ from = "巡察办督办 <duban@example.org>"
 # (backoff_s, 2×, 4× …) and marked failed after max_attempts.
 max_attempts = 8
 backoff_s = 60
+
+# Chat groups (群机器人): rules post to them with `notify channel NAME`
+# (`通知 群 NAME`), mentioning people by their mobile number. Messages go
+# through the same outbox as email: sent once, retried, rate-limited.
+#
+# [[channel]]
+# name = "office"
+# type = "wecom"                 # 企业微信 group robot
+# url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"
+#
+# [[channel]]
+# name = "leaders"
+# type = "dingtalk"              # 钉钉 custom robot, signed
+# url = "https://oapi.dingtalk.com/robot/send?access_token=…"
+# secret_env = "DUBAN_DINGTALK_SECRET"   # the signing secret (SEC…), from the environment
+# rate_per_minute = 20           # the robots' own limit
+#
+# [[channel]]
+# name = "casebook"
+# type = "webhook"               # a JSON POST of the notice, for any other system
+# url = "http://casebook.internal/duban"
 "#;
 
 #[cfg(test)]
@@ -306,6 +429,36 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("pigeon") || e.contains("transport"), "{e}");
+    }
+
+    #[test]
+    fn channels_are_checked() {
+        let ok = parse(
+            "[[channel]]\nname = \"office\"\ntype = \"wecom\"\nurl = \"http://127.0.0.1:9/x\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ok.channels[0].rate_per_minute, 20);
+        for (text, said) in [
+            (
+                "[[channel]]\nname = \"a\"\ntype = \"wechat\"\nurl = \"http://x\"",
+                "wechat",
+            ),
+            (
+                "[[channel]]\nname = \"a\"\ntype = \"wecom\"\nurl = \"ftp://x\"",
+                "ftp://x",
+            ),
+            (
+                "[[channel]]\nname = \"a\"\ntype = \"wecom\"\nurl = \"http://x\"\n[[channel]]\nname = \"a\"\ntype = \"wecom\"\nurl = \"http://y\"",
+                "defined twice",
+            ),
+            (
+                "[[channel]]\nname = \"a\"\ntype = \"wecom\"\nurl = \"http://x\"\nsecret = \"SEC1\"",
+                "secret",
+            ),
+        ] {
+            let e = parse(text).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains(said), "{text}: {e}");
+        }
     }
 
     #[test]

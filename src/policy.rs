@@ -56,13 +56,19 @@ pub fn read_sources(files: &[PathBuf]) -> Result<SourceMap> {
     Ok(sources)
 }
 
-/// Reads and checks a policy; `config_tz` is the zone of `today` when the
-/// policy names none.
-pub fn load(paths: &[PathBuf], config_tz: chrono_tz::Tz) -> Result<Checked> {
+/// Reads and checks a policy against the office's configuration:
+/// `config_tz` is the zone of `today` when the policy names none, and a
+/// `notify channel` must name one of `channels`.
+pub fn load(paths: &[PathBuf], config_tz: chrono_tz::Tz, channels: &[&str]) -> Result<Checked> {
     let files = rule_files(paths)?;
     let mut checked = check(read_sources(&files)?);
     if let Some(p) = checked.policy.as_mut() {
         p.resolve_timezone(config_tz);
+        let unknown = crate::lang::check::check_channels(p, channels);
+        if !unknown.is_empty() {
+            checked.diagnostics.extend(unknown);
+            checked.policy = None;
+        }
     }
     Ok(checked)
 }

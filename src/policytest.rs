@@ -32,6 +32,7 @@ use crate::lang::ir::Policy;
 use crate::schema::Entity;
 use crate::store::sources::{Cell, Row, TableInput, counting_rows};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -89,7 +90,37 @@ struct Expect {
     /// A notice (with this template, to at least these recipients).
     notify: Option<bool>,
     template: Option<String>,
+    /// Recipients; for a channel message, the persons it mentions.
     to: Option<Vec<String>>,
+    /// A message to this chat channel.
+    channel: Option<String>,
+}
+
+impl Expect {
+    fn wants_notice(&self) -> bool {
+        self.notify == Some(true)
+            || self.template.is_some()
+            || self.to.is_some()
+            || self.channel.is_some()
+    }
+
+    /// Whether a notice or channel message is the one expected.
+    fn notice_matches(
+        &self,
+        template: Option<&str>,
+        to: &[Cow<'_, str>],
+        channel: Option<&str>,
+    ) -> bool {
+        self.channel.as_deref() == channel
+            && self
+                .template
+                .as_deref()
+                .is_none_or(|want| template == Some(want))
+            && self
+                .to
+                .as_ref()
+                .is_none_or(|want| want.iter().all(|w| to.iter().any(|x| x == w)))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -266,7 +297,7 @@ fn run_into(
         }
         let kind = e.task.as_deref().map(|k| kind_code(policy, k));
         let due = e.due.as_ref().map(toml_text);
-        let wants_notice = e.notify == Some(true) || e.template.is_some() || e.to.is_some();
+        let wants_notice = e.wants_notice();
         let found = actions.iter().any(|a| {
             *a.rule == e.rule
                 && e.subject.as_deref().is_none_or(|s| *a.subject == *s)
@@ -286,13 +317,15 @@ fn run_into(
                             && due.as_deref().is_none_or(|want| d == want)
                     }
                     ActionBody::Notify { template, to } => {
+                        kind.is_none() && e.notice_matches(template.as_deref(), to, None)
+                    }
+                    ActionBody::Channel {
+                        channel,
+                        template,
+                        mentioning,
+                    } => {
                         kind.is_none()
-                            && e.template
-                                .as_deref()
-                                .is_none_or(|want| template.as_deref() == Some(want))
-                            && e.to
-                                .as_ref()
-                                .is_none_or(|want| want.iter().all(|w| to.iter().any(|x| x == w)))
+                            && e.notice_matches(template.as_deref(), mentioning, Some(channel))
                     }
                 }
         });
@@ -321,7 +354,7 @@ fn run_into(
                         ActionBody::Task { kind: k, .. } => {
                             e.notify != Some(true) && kind.as_deref().is_none_or(|want| *k == *want)
                         }
-                        ActionBody::Notify { .. } => kind.is_none(),
+                        ActionBody::Notify { .. } | ActionBody::Channel { .. } => kind.is_none(),
                     }
             })
             .collect();
@@ -453,10 +486,7 @@ fn describe_expect(e: &Expect, kind: Option<&str>, due: Option<&str>) -> String 
         .as_deref()
         .map(|s| format!(" {s}"))
         .unwrap_or_default();
-    let mut what = match (
-        kind,
-        e.notify == Some(true) || e.template.is_some() || e.to.is_some(),
-    ) {
+    let mut what = match (kind, e.wants_notice()) {
         (Some(k), _) => {
             let article = if k.starts_with(['a', 'e', 'i', 'o', 'u']) {
                 "an"
@@ -465,7 +495,10 @@ fn describe_expect(e: &Expect, kind: Option<&str>, due: Option<&str>) -> String 
             };
             format!("{article} {k} task")
         }
-        (None, true) => "a notice".to_string(),
+        (None, true) => match &e.channel {
+            Some(c) => format!("a message to channel {c}"),
+            None => "a notice".to_string(),
+        },
         (None, false) => "an action".to_string(),
     };
     for (label, v) in [

@@ -319,6 +319,7 @@ pub static ENTITIES: &[EntityDef] = &[
             ID,
             required("name", "姓名", T::Text),
             field("email", "邮箱", T::Text),
+            field("mobile", "手机", T::Text),
             field("title", "职务", T::Text),
             field("organization", "组织", T::Ref(E::Organization)),
         ],

@@ -95,6 +95,26 @@ pub fn pad(s: &str, width: usize) -> String {
     format!("{s}{}", " ".repeat(width.saturating_sub(w)))
 }
 
+/// A mobile number as the robots take it (digits, a leading `+` kept),
+/// from how a ledger may write it (`138 0000 0000`, `138-0000-0000`).
+pub fn mobile_number(s: &str) -> Option<String> {
+    let s = s.trim();
+    let (plus, rest) = match s.strip_prefix('+') {
+        Some(r) => ("+", r),
+        None => ("", s),
+    };
+    if !rest
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
+    {
+        return None;
+    }
+    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+    (5..=20)
+        .contains(&digits.len())
+        .then(|| format!("{plus}{digits}"))
+}
+
 /// Whether `s` reads as one email address (`name@domain.tld`): what a
 /// policy may name and a ledger may hold.
 pub fn is_email(s: &str) -> bool {

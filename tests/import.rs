@@ -659,6 +659,11 @@ fn malformed_ledgers_are_rejected_whole() {
             "persons.csv:2: name: a control character (U+0007)",
         ),
         (
+            "persons.csv",
+            "id,name,mobile\nu8,王五,1380abc\n".into(),
+            "persons.csv:2: mobile: \"1380abc\" is not a mobile number",
+        ),
+        (
             "organizations.csv",
             "id,name,parent_id\noa,甲,ob\nob,乙,oa\n".into(),
             "organizations.csv:2: parent_id: organization \"oa\" would be its own ancestor",

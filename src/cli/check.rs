@@ -28,8 +28,11 @@ pub struct Args {
 
 pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let paths = policy_paths(config, &args.paths)?;
-    // `check` evaluates nothing: the zone of `today` plays no part.
-    let checked = crate::policy::load(&paths, chrono_tz::Tz::UTC)?;
+    // `check` evaluates nothing: the zone of `today` plays no part. The
+    // channels are the office's, if there is a duban.toml to read.
+    let cfg = crate::config::Config::load(config.as_deref()).ok();
+    let channels = cfg.as_ref().map(|c| c.channel_names()).unwrap_or_default();
+    let checked = crate::policy::load(&paths, chrono_tz::Tz::UTC, &channels)?;
     match args.format {
         Format::Table => print_human(&checked),
         Format::Json => print_json(&checked),

@@ -82,7 +82,7 @@ pub struct DiffArgs {
 
 /// Loads and checks a policy; on errors prints them and fails with exit 1.
 pub(crate) fn load_policy(paths: &[PathBuf], cfg: &Config) -> Result<Policy> {
-    let checked = crate::policy::load(paths, cfg.timezone)?;
+    let checked = crate::policy::load(paths, cfg.timezone, &cfg.channel_names())?;
     let errors = checked.error_count();
     match checked.policy {
         Some(p) => Ok(p),
@@ -115,7 +115,11 @@ pub(crate) fn office_timezone(cfg: &Config) -> chrono_tz::Tz {
 /// The time zone of the configured policy, or why there is none to read
 /// (for commands that need only today's date, which fall back quietly).
 pub(crate) fn policy_timezone(cfg: &Config) -> std::result::Result<chrono_tz::Tz, String> {
-    match crate::policy::load(std::slice::from_ref(&cfg.rules), cfg.timezone) {
+    match crate::policy::load(
+        std::slice::from_ref(&cfg.rules),
+        cfg.timezone,
+        &cfg.channel_names(),
+    ) {
         Ok(checked) => match checked.policy {
             Some(p) => Ok(p.tz),
             None => Err(format!(

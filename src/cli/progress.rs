@@ -36,9 +36,13 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
     // The policy gives the time zone and the labels of its own task kinds
     // (`tasktype`); the report does without it.
-    let policy = crate::policy::load(std::slice::from_ref(&cfg.rules), cfg.timezone)
-        .ok()
-        .and_then(|c| c.policy);
+    let policy = crate::policy::load(
+        std::slice::from_ref(&cfg.rules),
+        cfg.timezone,
+        &cfg.channel_names(),
+    )
+    .ok()
+    .and_then(|c| c.policy);
     let tz = policy.as_ref().map(|p| p.tz).unwrap_or(cfg.timezone);
     let as_of = super::evaluate::as_of(args.as_of.as_deref(), tz, &super::clock())?;
     let conn = crate::store::open(&cfg.database)?;

@@ -117,7 +117,7 @@ impl<'p> Report<'p> {
                         serde_json::json!({
                             "rule": o.rule, "holds": o.holds, "new_episodes": o.new_episodes,
                             "repeats": o.repeats, "ended": o.ended, "tasks": o.tasks,
-                            "notices": o.notices, "skipped": o.skipped
+                            "notices": o.notices, "messages": o.messages, "skipped": o.skipped
                         })
                     })
                     .collect();
@@ -158,6 +158,13 @@ impl<'p> Report<'p> {
                     o.notices,
                     plural(o.notices)
                 ));
+                if o.messages > 0 {
+                    line.push_str(&format!(
+                        ", {} chat message{}",
+                        o.messages,
+                        plural(o.messages)
+                    ));
+                }
             } else {
                 line.push_str(" · nothing new to do");
             }
@@ -194,17 +201,16 @@ impl<'p> Report<'p> {
                 }
             }
             writeln!(self.out).map_err(io)?;
-            total.holds += o.holds;
-            total.new_episodes += o.new_episodes;
-            total.repeats += o.repeats;
-            total.ended += o.ended;
-            total.tasks += o.tasks;
-            total.notices += o.notices;
-            total.skipped += o.skipped;
+            total += o;
         }
+        let messages = if total.messages > 0 {
+            format!(" · {} chat messages", total.messages)
+        } else {
+            String::new()
+        };
         writeln!(
             self.out,
-            "total: {} rules · {} firings · {} tasks · {} notices · {} skipped · {} episodes end",
+            "total: {} rules · {} firings · {} tasks · {} notices{messages} · {} skipped · {} episodes end",
             outcomes.len(),
             total.firings(),
             total.tasks,
@@ -246,11 +252,16 @@ pub(crate) fn describe_firing(policy: &Policy, p: &Plan<'_>) -> String {
                     .iter()
                     .map(|r| r.name.unwrap_or(r.email).to_string())
                     .collect();
-                let using = template
-                    .as_ref()
-                    .map(|t| format!(" ({t})"))
-                    .unwrap_or_default();
-                parts.push(format!("notify {}{using}", names.join(", ")));
+                parts.push(format!("notify {}{}", names.join(", "), using(*template)));
+            }
+            Planned::Post {
+                channel,
+                template,
+                mentioning,
+            } => {
+                let using = using(*template);
+                let at: String = mentioning.iter().map(|m| format!(" @{}", m.name)).collect();
+                parts.push(format!("post to channel {channel}{at}{using}"));
             }
         }
     }
@@ -355,4 +366,9 @@ fn one_action(a: &ActionJson) -> String {
         a.subject,
         a.describe()
     )
+}
+
+/// ` (TEMPLATE)` after a notice that names its template.
+fn using(template: Option<&str>) -> String {
+    template.map(|t| format!(" ({t})")).unwrap_or_default()
 }

@@ -93,8 +93,8 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn rule_json(rule: &str, t: &Totals) -> serde_json::Value {
-    serde_json::json!({"rule": rule, "firings": t.firings, "tasks": t.tasks, "notices": t.notices, "new_episodes": t.new_episodes, "ended": t.ended})
+fn rule_json(rule: &str, t: &RuleOutcome) -> serde_json::Value {
+    serde_json::json!({"rule": rule, "firings": t.firings(), "tasks": t.tasks, "notices": t.notices, "messages": t.messages, "new_episodes": t.new_episodes, "ended": t.ended})
 }
 
 fn days_json(days: &[Day]) -> Vec<serde_json::Value> {
@@ -103,7 +103,7 @@ fn days_json(days: &[Day]) -> Vec<serde_json::Value> {
             let t = totals(&d.rules);
             serde_json::json!({
                 "date": d.date.map(|x| x.to_string()),
-                "firings": t.firings, "tasks": t.tasks, "notices": t.notices,
+                "firings": t.firings(), "tasks": t.tasks, "notices": t.notices, "messages": t.messages,
                 "rules": d.rules.iter().filter(|o| o.firings() > 0).map(|o| rule_json(&o.rule, &totals(std::slice::from_ref(o)))).collect::<Vec<_>>(),
                 "rested": d.rested,
             })
@@ -111,38 +111,20 @@ fn days_json(days: &[Day]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-#[derive(Debug, Default, Clone, Copy)]
-struct Totals {
-    firings: u64,
-    tasks: u64,
-    notices: u64,
-    new_episodes: u64,
-    ended: u64,
-}
-
-fn totals(outcomes: &[RuleOutcome]) -> Totals {
-    let mut t = Totals::default();
+/// The counts of several outcomes together.
+fn totals(outcomes: &[RuleOutcome]) -> RuleOutcome {
+    let mut t = RuleOutcome::default();
     for o in outcomes {
-        t.firings += o.firings();
-        t.tasks += o.tasks;
-        t.notices += o.notices;
-        t.new_episodes += o.new_episodes;
-        t.ended += o.ended;
+        t += o;
     }
     t
 }
 
-fn per_rule(days: &[Day]) -> BTreeMap<String, Totals> {
-    let mut m: BTreeMap<String, Totals> = BTreeMap::new();
+fn per_rule(days: &[Day]) -> BTreeMap<String, RuleOutcome> {
+    let mut m: BTreeMap<String, RuleOutcome> = BTreeMap::new();
     for d in days {
         for o in &d.rules {
-            let t = m.entry(o.rule.clone()).or_default();
-            let x = totals(std::slice::from_ref(o));
-            t.firings += x.firings;
-            t.tasks += x.tasks;
-            t.notices += x.notices;
-            t.new_episodes += x.new_episodes;
-            t.ended += x.ended;
+            *m.entry(o.rule.clone()).or_default() += o;
         }
     }
     m
@@ -190,14 +172,14 @@ fn print_table(policy: &Policy, from: &str, n: u32, days: &[Day], old: Option<&[
                     .unwrap_or_default();
                 println!(
                     "{label:<12} {:>8} {:>8} {:>8}   {}{rested}",
-                    t.firings,
+                    t.firings(),
                     t.tasks,
                     t.notices,
                     firing.join(", ")
                 );
             }
             Some(_) => {
-                let o = old_by_date.get(&date).copied().unwrap_or_default();
+                let o = old_by_date.get(&date).cloned().unwrap_or_default();
                 let pair = |a: u64, b: u64| {
                     let d = a as i64 - b as i64;
                     format!(
@@ -211,7 +193,7 @@ fn print_table(policy: &Policy, from: &str, n: u32, days: &[Day], old: Option<&[
                 };
                 println!(
                     "{label:<12} {:>16} {:>16} {:>16}",
-                    pair(t.firings, o.firings),
+                    pair(t.firings(), o.firings()),
                     pair(t.tasks, o.tasks),
                     pair(t.notices, o.notices)
                 );
@@ -219,22 +201,27 @@ fn print_table(policy: &Policy, from: &str, n: u32, days: &[Day], old: Option<&[
         }
     }
     let all = per_rule(days);
-    let sum = all.values().fold(Totals::default(), |mut a, t| {
-        a.firings += t.firings;
-        a.tasks += t.tasks;
-        a.notices += t.notices;
+    let sum = all.values().fold(RuleOutcome::default(), |mut a, t| {
+        a += t;
         a
     });
+    let messages = if sum.messages > 0 {
+        format!(" · {} chat messages", sum.messages)
+    } else {
+        String::new()
+    };
     println!(
-        "\nover {n} days: {} firings · {} tasks · {} notices",
-        sum.firings, sum.tasks, sum.notices
+        "\nover {n} days: {} firings · {} tasks · {} notices{messages}",
+        sum.firings(),
+        sum.tasks,
+        sum.notices
     );
     for r in &policy.rules {
-        if let Some(t) = all.get(&r.name).filter(|t| t.firings > 0) {
+        if let Some(t) = all.get(&r.name).filter(|t| t.firings() > 0) {
             println!(
                 "  {} {:>7} firings · {:>7} tasks · {:>7} notices  {}",
                 crate::text::pad(&r.name, 24),
-                t.firings,
+                t.firings(),
                 t.tasks,
                 t.notices,
                 r.title.as_deref().unwrap_or("")

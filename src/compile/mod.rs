@@ -50,7 +50,8 @@ impl CompiledRule {
         self.fact_cols.get(i).copied().unwrap_or(0)
     }
 
-    /// The column of the person's id; their name and email follow it.
+    /// The column of the person's id; their name, email and mobile number
+    /// follow it.
     pub fn person_column(&self, path: &str) -> Option<usize> {
         let i = self.persons.iter().position(|p| p == path)?;
         self.person_cols.get(i).copied()
@@ -122,6 +123,7 @@ pub fn compile_rule(policy: &Policy, rule: &Rule) -> CompiledRule {
         columns.push(format!("{alias}.id"));
         columns.push(format!("{alias}.name"));
         columns.push(format!("{alias}.email"));
+        columns.push(format!("{alias}.mobile"));
     }
     let mut template_values = Vec::new();
     let mut template_cols = Vec::new();

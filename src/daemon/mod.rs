@@ -101,7 +101,11 @@ pub fn serve(cfg: Config, opts: Options) -> Result<()> {
 
 /// Loads and checks the configured policy; its errors, rendered, on failure.
 fn load(cfg: &Config) -> Result<Policy> {
-    let checked = crate::policy::load(std::slice::from_ref(&cfg.rules), cfg.timezone)?;
+    let checked = crate::policy::load(
+        std::slice::from_ref(&cfg.rules),
+        cfg.timezone,
+        &cfg.channel_names(),
+    )?;
     let errors = checked.error_count();
     match checked.policy {
         Some(p) => Ok(p),

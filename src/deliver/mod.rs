@@ -2,6 +2,7 @@
 //! become (`message`), where they go (`transport`), and the outbox that
 //! delivers them exactly once (`outbox`).
 
+pub mod chat;
 pub mod message;
 pub mod notice;
 pub mod outbox;

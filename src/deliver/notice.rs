@@ -16,6 +16,7 @@ pub struct Rendered {
 }
 
 /// Everything a notice of one firing may show.
+#[derive(Clone, Copy)]
 pub struct NoticeContext<'a> {
     pub policy: &'a Policy,
     pub rule: &'a Rule,
@@ -25,11 +26,21 @@ pub struct NoticeContext<'a> {
     pub facts: &'a [(String, Value, Ty)],
     /// The values the rule's templates read: path, value, type.
     pub values: &'a [(String, Value, Ty)],
+    /// For a chat message: ledger text is made Markdown-safe.
+    pub chat: bool,
 }
 
 impl NoticeContext<'_> {
     fn display(&self, v: &Value, ty: Ty) -> String {
-        v.display(ty, |k| self.policy.task_kind_label(k))
+        self.safe(&v.display(ty, |k| self.policy.task_kind_label(k)))
+    }
+
+    fn safe(&self, text: &str) -> String {
+        if self.chat {
+            chat_safe(text)
+        } else {
+            text.to_string()
+        }
     }
 
     fn rule_title(&self) -> &str {
@@ -81,7 +92,7 @@ impl NoticeContext<'_> {
             "{}\n\n规则：{}\n对象：{entity} {}\n日期：{}\n依据：\n",
             self.rule_title(),
             self.rule.name,
-            self.subject_id,
+            self.safe(self.subject_id),
             self.today
         );
         for (label, v, ty) in self.facts {
@@ -92,7 +103,7 @@ impl NoticeContext<'_> {
             subject: one_line(&format!(
                 "【督办】{}：{entity} {}",
                 self.rule_title(),
-                self.subject_id
+                self.safe(self.subject_id)
             )),
             body,
         }
@@ -167,6 +178,25 @@ pub fn one_line(s: &str) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Ledger text as it may stand in a chat message (WeCom and DingTalk
+/// Markdown): the characters that make emphasis, links, headings, quotes,
+/// HTML or a mention (`@13800000000`, `<@user>`) become their full-width
+/// forms, and `://` loses what makes a bare link. A clerk reads the same
+/// text; the robot finds no markup in it.
+pub fn chat_safe(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '@' | '<' | '>' | '[' | ']' | '(' | ')' | '*' | '_' | '#' | '`' | '!' | '|' | '~'
+            | '\\' => {
+                out.push(char::from_u32(c as u32 + 0xFEE0).unwrap_or(c));
+            }
+            _ => out.push(c),
+        }
+    }
+    out.replace("://", "：//")
 }
 
 fn insert_path(root: &mut Map<String, Json>, path: &str, value: Json) {

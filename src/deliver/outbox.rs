@@ -15,13 +15,14 @@
 //! accepted the message and before the one UPDATE that records it — and
 //! that copy carries the same Message-ID, by which mail clients drop it.
 
+use super::chat::{self, Answer, Poster};
 use super::message::{Outgoing, RecipientRow, build};
 use super::transport::Transport;
 use crate::clock::{Clock, utc_text};
-use crate::config::Delivery;
+use crate::config::{Channel, ChannelKind, Delivery};
 use crate::error::Result;
-use crate::store::outbox;
-use chrono::Duration;
+use crate::store::{channels, outbox};
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -30,6 +31,8 @@ pub struct Stats {
     /// Failed this time, queued for a later attempt.
     pub deferred: u64,
     pub failed: u64,
+    /// Channel messages held back by their channel's rate limit.
+    pub waiting: u64,
     pub last_error: Option<String>,
 }
 
@@ -37,6 +40,8 @@ pub struct Stats {
 pub struct Settings<'a> {
     pub from: &'a str,
     pub delivery: Delivery,
+    /// The chat channels of duban.toml.
+    pub channels: &'a [Channel],
     /// How long a claim holds before another deliverer may take the notice
     /// (longer than any send can take).
     pub claim_for: Duration,
@@ -51,6 +56,7 @@ impl<'a> Settings<'a> {
         Settings {
             from: &cfg.mail.from,
             delivery: cfg.delivery,
+            channels: &cfg.channels,
             claim_for: Duration::seconds((3 * timeout + 60) as i64),
             stop: None,
         }
@@ -66,6 +72,8 @@ pub fn deliver_due(
     clock: &dyn Clock,
 ) -> Result<Stats> {
     let mut stats = Stats::default();
+    let mut poster = Poster::default();
+    let mut down: std::collections::HashSet<String> = std::collections::HashSet::new();
     outbox::release_expired_claims(conn, &utc_text(clock.now()))?;
     loop {
         if s.stop
@@ -80,19 +88,33 @@ pub fn deliver_due(
         if !outbox::claim(conn, id, &utc_text(now + s.claim_for))? {
             continue;
         }
-        let (notice, attempts) = load(conn, id)?;
-        let outcome = match build(&notice, s.from, now.into()) {
-            Ok(msg) => transport
-                .send(&notice.message_id, &msg)
-                .map_err(|e| (e.permanent, e.message)),
-            Err(e) => Err((true, e.0)),
+        let stored = outbox::load(conn, id)?;
+        let attempts = stored.attempts;
+        let channel = stored.channel.clone();
+        let outcome = match &stored.channel {
+            Some(name) if down.contains(name) => Sent::Wait(now + backoff(s.delivery.backoff_s, 1)),
+            Some(name) => post(conn, &mut poster, s.channels, name, &stored, clock)?,
+            None => {
+                let notice = outgoing(stored);
+                match build(&notice, s.from, now.into()) {
+                    Ok(msg) => transport
+                        .send(&notice.message_id, &msg)
+                        .map_err(|e| (e.permanent, e.message))
+                        .into(),
+                    Err(e) => Sent::Failed(true, e.0),
+                }
+            }
         };
         match outcome {
-            Ok(()) => {
+            Sent::Done => {
                 outbox::mark_sent(conn, id, &utc_text(clock.now()))?;
                 stats.sent += 1;
             }
-            Err((permanent, message)) => {
+            Sent::Wait(until) => {
+                outbox::wait(conn, id, &utc_text(until))?;
+                stats.waiting += 1;
+            }
+            Sent::Failed(permanent, message) => {
                 let give_up = permanent || attempts >= i64::from(s.delivery.max_attempts);
                 if give_up {
                     outbox::mark_failed(conn, id, &message)?;
@@ -103,10 +125,17 @@ pub fn deliver_due(
                     stats.deferred += 1;
                 }
                 stats.last_error = Some(message);
-                if !permanent {
-                    // The server is down or slow: the others wait for the
-                    // next round rather than each spending a timeout.
-                    break;
+                match channel {
+                    // The robot is down or slow: its other messages wait
+                    // for the next round; email and other channels go on.
+                    Some(c) if !permanent => {
+                        down.insert(c);
+                    }
+                    Some(_) => {}
+                    // The mail server is down or slow: the others wait for
+                    // the next round rather than each spending a timeout.
+                    None if !permanent => break,
+                    None => {}
                 }
             }
         }
@@ -120,20 +149,89 @@ pub fn backoff(backoff_s: u64, attempts: i64) -> Duration {
     Duration::seconds(backoff_s.saturating_mul(factor).min(86_400) as i64)
 }
 
-fn load(conn: &Connection, id: i64) -> Result<(Outgoing, i64)> {
-    let n = outbox::load(conn, id)?;
+/// How one attempt at a notice ended.
+enum Sent {
+    Done,
+    /// Not sent, not failed: its channel's rate limit is reached.
+    Wait(DateTime<Utc>),
+    /// `(permanent, why)`.
+    Failed(bool, String),
+}
+
+impl From<std::result::Result<(), (bool, String)>> for Sent {
+    fn from(r: std::result::Result<(), (bool, String)>) -> Sent {
+        match r {
+            Ok(()) => Sent::Done,
+            Err((permanent, why)) => Sent::Failed(permanent, why),
+        }
+    }
+}
+
+fn outgoing(n: outbox::Stored) -> Outgoing {
     let recipients: Vec<RecipientRow> = serde_json::from_str(&n.recipients).unwrap_or_default();
-    Ok((
-        Outgoing {
-            id: n.id,
-            message_id: n.message_id,
-            recipients,
-            subject: n.subject,
-            body: n.body,
-            ics: n.ics,
-        },
-        n.attempts,
-    ))
+    Outgoing {
+        id: n.id,
+        message_id: n.message_id,
+        recipients,
+        subject: n.subject,
+        body: n.body,
+        ics: n.ics,
+    }
+}
+
+/// Posts a channel message's parts not yet posted, each within its
+/// channel's rate limit; every accepted part is recorded at once, so a
+/// retry never posts one twice.
+fn post(
+    conn: &Connection,
+    poster: &mut Poster,
+    configured: &[Channel],
+    name: &str,
+    n: &outbox::Stored,
+    clock: &dyn Clock,
+) -> Result<Sent> {
+    let Some(channel) = configured.iter().find(|c| c.name == name) else {
+        return Ok(Sent::Failed(
+            true,
+            format!(
+                "channel {name} is not in duban.toml (any more); add it back, then `duban notices retry {}`",
+                n.id
+            ),
+        ));
+    };
+    let secret = match channel.secret() {
+        Ok(s) => s,
+        Err(e) => return Ok(Sent::Failed(false, e.to_string())),
+    };
+    let requests = chat::requests(channel, n);
+    for (i, body) in requests.iter().enumerate().skip(n.parts_sent) {
+        let now = clock.now();
+        if let Some(until) = channels::take(conn, name, channel.rate_per_minute, now)? {
+            return Ok(Sent::Wait(until));
+        }
+        let url = match (&secret, channel.kind) {
+            (Some(secret), ChannelKind::Dingtalk) => {
+                chat::signed_url(&channel.url, secret, now.timestamp_millis())
+            }
+            _ => channel.url.clone(),
+        };
+        let (status, text) = match poster.post(channel, &url, body, &n.message_id) {
+            Ok(a) => a,
+            Err(e) => return Ok(Sent::Failed(false, e)),
+        };
+        match chat::answer(channel.kind, status, &text) {
+            Answer::Accepted => outbox::parts_sent(conn, n.id, i + 1)?,
+            Answer::TooFast(why) => {
+                tracing::info!("channel {name} asks to slow down: {why}");
+                channels::fill(conn, name, channel.rate_per_minute, now)?;
+                return Ok(Sent::Wait(now + Duration::seconds(61)));
+            }
+            Answer::Refused(why) => {
+                return Ok(Sent::Failed(false, format!("channel {name}: {why}")));
+            }
+        }
+    }
+    Ok(Sent::Done)
 }
 
 #[cfg(test)]

@@ -74,29 +74,22 @@ impl<'c, 'e> Writer<'c, 'e> {
         format!("<{hex}.duban@{}>", self.engine.domain)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn queue(
-        &self,
-        p: &Plan<'_>,
-        message_id: &str,
-        task_id: Option<&str>,
-        recipients: &serde_json::Value,
-        notice: &Rendered,
-        ics: Option<&str>,
-    ) -> Result<()> {
+    fn queue(&self, p: &Plan<'_>, n: Queued<'_>) -> Result<()> {
         outbox::queue(
             self.conn,
             &outbox::NewNotice {
-                message_id,
+                message_id: n.message_id,
                 rule: &p.rule.name,
                 entity: p.rule.entity.name(),
                 subject_id: p.subject,
-                task_id,
-                recipients: &recipients.to_string(),
-                subject: &notice.subject,
-                body: &notice.body,
-                ics,
+                task_id: n.task_id,
+                recipients: &n.recipients.to_string(),
+                subject: &n.notice.subject,
+                body: &n.notice.body,
+                ics: n.ics,
                 created_at: &self.as_of.rfc3339(),
+                channel: n.channel,
+                facts: n.facts,
             },
         )?;
         Ok(())
@@ -115,6 +108,7 @@ impl<'c, 'e> Writer<'c, 'e> {
             today: self.as_of.today,
             facts: &facts_list,
             values: &values,
+            chat: false,
         };
         let facts_text = p.facts_json().to_string();
         let mut done = Vec::new();
@@ -171,20 +165,58 @@ impl<'c, 'e> Writer<'c, 'e> {
                         );
                         let mid = self.message_id(p, episode, fired, k, "task");
                         let to = json!([{"id": person.id, "name": person.name, "email": email}]);
-                        self.queue(p, &mid, Some(&task_id), &to, &notice, Some(&ics))?;
+                        self.queue(
+                            p,
+                            Queued {
+                                message_id: &mid,
+                                task_id: Some(&task_id),
+                                recipients: &to,
+                                notice: &notice,
+                                ics: Some(&ics),
+                                channel: None,
+                                facts: None,
+                            },
+                        )?;
                         record["notice"] = json!(mid);
                     }
                 }
                 Planned::Notify { template, to } => {
-                    let rendered = match template.and_then(|t| policy.template(t)) {
-                        Some(t) => ctx.render(t).unwrap_or_else(|e| {
-                            notes.push(json!({"action": "notify", "reason": format!("template `{}` failed ({e}); the built-in notice was used", t.name)}));
-                            ctx.default_notice()
-                        }),
-                        None => ctx.default_notice(),
-                    };
+                    let rendered = notice_text(&ctx, *template, &mut notes);
                     let mid = self.message_id(p, episode, fired, k, "notify");
-                    self.queue(p, &mid, None, &json!(to), &rendered, None)?;
+                    self.queue(
+                        p,
+                        Queued {
+                            message_id: &mid,
+                            task_id: None,
+                            recipients: &json!(to),
+                            notice: &rendered,
+                            ics: None,
+                            channel: None,
+                            facts: None,
+                        },
+                    )?;
+                    record["notice"] = json!(mid);
+                }
+                Planned::Post {
+                    channel,
+                    template,
+                    mentioning,
+                } => {
+                    let chat = NoticeContext { chat: true, ..ctx };
+                    let rendered = notice_text(&chat, *template, &mut notes);
+                    let mid = self.message_id(p, episode, fired, k, "channel");
+                    self.queue(
+                        p,
+                        Queued {
+                            message_id: &mid,
+                            task_id: None,
+                            recipients: &json!(mentioning),
+                            notice: &rendered,
+                            ics: None,
+                            channel: Some(channel),
+                            facts: Some(&facts_text),
+                        },
+                    )?;
                     record["notice"] = json!(mid);
                 }
             }
@@ -206,6 +238,33 @@ impl<'c, 'e> Writer<'c, 'e> {
             },
         )?;
         Ok(())
+    }
+}
+
+/// One notice to queue.
+struct Queued<'a> {
+    message_id: &'a str,
+    task_id: Option<&'a str>,
+    recipients: &'a serde_json::Value,
+    notice: &'a Rendered,
+    ics: Option<&'a str>,
+    channel: Option<&'a str>,
+    facts: Option<&'a str>,
+}
+
+/// The rule's template rendered, or the built-in notice when it names
+/// none or the template fails (noted in the audit).
+fn notice_text(
+    ctx: &NoticeContext<'_>,
+    template: Option<&str>,
+    notes: &mut Vec<serde_json::Value>,
+) -> Rendered {
+    match template.and_then(|t| ctx.policy.template(t)) {
+        Some(t) => ctx.render(t).unwrap_or_else(|e| {
+            notes.push(json!({"action": "notify", "reason": format!("template `{}` failed ({e}); the built-in notice was used", t.name)}));
+            ctx.default_notice()
+        }),
+        None => ctx.default_notice(),
     }
 }
 

@@ -114,12 +114,28 @@ pub struct RuleOutcome {
     pub tasks: u64,
     /// Notices queued: the rule's own and those to task assignees.
     pub notices: u64,
+    /// Messages queued to chat channels.
+    pub messages: u64,
     pub skipped: u64,
 }
 
 impl RuleOutcome {
     pub fn firings(&self) -> u64 {
         self.new_episodes + self.repeats
+    }
+}
+
+/// Adds another outcome's counts (for totals; the rule name stays).
+impl std::ops::AddAssign<&RuleOutcome> for RuleOutcome {
+    fn add_assign(&mut self, o: &RuleOutcome) {
+        self.holds += o.holds;
+        self.new_episodes += o.new_episodes;
+        self.repeats += o.repeats;
+        self.ended += o.ended;
+        self.tasks += o.tasks;
+        self.notices += o.notices;
+        self.messages += o.messages;
+        self.skipped += o.skipped;
     }
 }
 
@@ -293,6 +309,7 @@ impl<'p> Engine<'p> {
                 out.skipped += p.skipped.len() as u64;
                 out.tasks += counts.tasks;
                 out.notices += counts.notices;
+                out.messages += counts.messages;
                 if let Some(w) = writer.as_mut() {
                     w.apply(&p)?;
                 } else if matches!(mode, Mode::Simulate | Mode::SimulateGiven) {

@@ -28,6 +28,15 @@ pub struct Person<'r> {
     pub id: &'r str,
     pub name: &'r str,
     pub email: Option<&'r str>,
+    pub mobile: Option<&'r str>,
+}
+
+/// Someone a chat message mentions, by their mobile number.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mention<'r> {
+    pub id: &'r str,
+    pub name: &'r str,
+    pub mobile: &'r str,
 }
 
 /// Someone a notice goes to: a person with an email, or a literal address.
@@ -51,6 +60,12 @@ pub enum Planned<'r> {
     Notify {
         template: Option<&'r str>,
         to: Vec<Recipient<'r>>,
+    },
+    /// A message to a chat channel.
+    Post {
+        channel: &'r str,
+        template: Option<&'r str>,
+        mentioning: Vec<Mention<'r>>,
     },
 }
 
@@ -136,12 +151,30 @@ pub enum ActionBody<'a> {
         #[serde(borrow)]
         to: Vec<Cow<'a, str>>,
     },
+    /// `"type": "channel"`: a message to a chat group.
+    Channel {
+        #[serde(borrow)]
+        channel: Cow<'a, str>,
+        #[serde(borrow)]
+        template: Option<Cow<'a, str>>,
+        #[serde(borrow, default, skip_serializing_if = "Vec::is_empty")]
+        mentioning: Vec<Cow<'a, str>>,
+    },
 }
 
 impl ActionJson<'_> {
     /// The action in words: `task reminder_talk → u3 by u2 due 2026-06-08`,
     /// `notify u1, u2 using overdue_notice`.
     pub fn describe(&self) -> String {
+        let using = match &self.body {
+            ActionBody::Notify {
+                template: Some(t), ..
+            }
+            | ActionBody::Channel {
+                template: Some(t), ..
+            } => format!(" using {t}"),
+            _ => String::new(),
+        };
         match &self.body {
             ActionBody::Task {
                 kind,
@@ -155,12 +188,18 @@ impl ActionJson<'_> {
                     .unwrap_or_default();
                 format!("task {kind} → {target}{by} due {due}")
             }
-            ActionBody::Notify { template, to } => {
-                let using = template
-                    .as_ref()
-                    .map(|t| format!(" using {t}"))
-                    .unwrap_or_default();
-                format!("notify {}{using}", to.join(", "))
+            ActionBody::Notify { to, .. } => format!("notify {}{using}", to.join(", ")),
+            ActionBody::Channel {
+                channel,
+                mentioning,
+                ..
+            } => {
+                let at = if mentioning.is_empty() {
+                    String::new()
+                } else {
+                    format!(" mentioning {}", mentioning.join(", "))
+                };
+                format!("notify channel {channel}{at}{using}")
             }
         }
     }
@@ -187,6 +226,15 @@ impl ActionJson<'_> {
                     template: template.map(own),
                     to: to.into_iter().map(own).collect(),
                 },
+                ActionBody::Channel {
+                    channel,
+                    template,
+                    mentioning,
+                } => ActionBody::Channel {
+                    channel: own(channel),
+                    template: template.map(own),
+                    mentioning: mentioning.into_iter().map(own).collect(),
+                },
             },
         }
     }
@@ -207,6 +255,8 @@ pub struct Counts {
     pub tasks: u64,
     /// The rule's own notices and those to task assignees.
     pub notices: u64,
+    /// Messages to chat channels.
+    pub messages: u64,
 }
 
 impl<'r> Planned<'r> {
@@ -234,6 +284,7 @@ impl<'r> Plan<'r> {
                     c.notices += u64::from(a.assignee_notice().is_some());
                 }
                 Planned::Notify { .. } => c.notices += 1,
+                Planned::Post { .. } => c.messages += 1,
             }
         }
         c
@@ -262,6 +313,15 @@ impl<'r> Plan<'r> {
                         .iter()
                         .map(|r| Cow::Borrowed(r.id.unwrap_or(r.email)))
                         .collect(),
+                },
+                Planned::Post {
+                    channel,
+                    template,
+                    mentioning,
+                } => ActionBody::Channel {
+                    channel: Cow::Borrowed(channel),
+                    template: template.map(Cow::Borrowed),
+                    mentioning: mentioning.iter().map(|m| Cow::Borrowed(m.id)).collect(),
                 },
             },
         })
@@ -336,7 +396,49 @@ fn person_at<'r>(c: &CompiledRule, row: &'r [Sql<'r>], path: &str) -> Option<Per
         id,
         name: text(row.get(col + 1)).unwrap_or(id),
         email: text(row.get(col + 2)).filter(|e| !e.trim().is_empty()),
+        mobile: text(row.get(col + 3)).filter(|m| !m.trim().is_empty()),
     })
+}
+
+/// The persons a chat message mentions; one without a mobile number is
+/// left out, as a recipient without an email is.
+fn mentions<'r>(
+    c: &CompiledRule,
+    row: &'r [Sql<'r>],
+    to: &[ir::Recipient],
+    skipped: &mut Vec<Skip>,
+) -> Vec<Mention<'r>> {
+    let mut out: Vec<Mention<'r>> = Vec::new();
+    for r in to {
+        let ir::Recipient::Person(p) = r else {
+            continue;
+        };
+        match person_at(c, row, &p.text) {
+            None => skipped.push(Skip {
+                action: "mention",
+                reason: format!("nobody at `{}` to mention", p.text),
+            }),
+            Some(Person {
+                id,
+                name,
+                mobile: Some(mobile),
+                ..
+            }) => {
+                if !out.iter().any(|m| m.mobile == mobile) {
+                    out.push(Mention { id, name, mobile });
+                }
+            }
+            Some(person) => skipped.push(Skip {
+                action: "mention",
+                reason: format!(
+                    "{} (`{}`) has no mobile number; the message goes without mentioning them",
+                    describe(&person),
+                    p.text
+                ),
+            }),
+        }
+    }
+    out
 }
 
 fn describe(p: &Person<'_>) -> String {
@@ -407,7 +509,20 @@ pub fn plan<'r>(
                     due,
                 });
             }
-            ir::Action::Notify { to, template } => {
+            ir::Action::Notify {
+                to,
+                template,
+                channel: Some(channel),
+            } => actions.push(Planned::Post {
+                channel: &channel.name,
+                template: template.as_deref(),
+                mentioning: mentions(c, row, to, &mut skipped),
+            }),
+            ir::Action::Notify {
+                to,
+                template,
+                channel: None,
+            } => {
                 let mut recipients: Vec<Recipient<'r>> = Vec::with_capacity(to.len());
                 for r in to {
                     match r {

@@ -154,8 +154,20 @@ pub enum Action {
     Notify {
         kw: Kw,
         to: Vec<Recipient>,
+        /// `channel NAME [mentioning …]` instead of recipients.
+        channel: Option<ChannelPart>,
         using: Option<(Kw, Ident)>,
     },
+}
+
+/// `channel office mentioning responsible, inspection.organization.secretary`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelPart {
+    pub kw: Kw,
+    /// The channel's name (from an identifier or a string; the span is the
+    /// text as written).
+    pub name: Ident,
+    pub mentioning: Option<(Kw, Vec<Path>)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

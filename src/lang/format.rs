@@ -237,7 +237,12 @@ impl Formatter<'_> {
                 }
                 s
             }
-            Action::Notify { kw, to, using } => {
+            Action::Notify {
+                kw,
+                to,
+                channel,
+                using,
+            } => {
                 let list: Vec<String> = to
                     .iter()
                     .map(|r| match r {
@@ -246,6 +251,18 @@ impl Formatter<'_> {
                     })
                     .collect();
                 let mut s = format!("{} {}", self.kw(kw), list.join(", "));
+                if let Some(c) = channel {
+                    s = format!(
+                        "{} {} {}",
+                        self.kw(kw),
+                        self.kw(&c.kw),
+                        self.text(&c.name.span)
+                    );
+                    if let Some((kw, people)) = &c.mentioning {
+                        let people: Vec<String> = people.iter().map(path).collect();
+                        s.push_str(&format!(" {} {}", self.kw(kw), people.join(", ")));
+                    }
+                }
                 if let Some((kw, t)) = using {
                     s.push_str(&format!(" {} {}", self.kw(kw), t.name));
                 }

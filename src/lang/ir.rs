@@ -324,10 +324,21 @@ pub enum Action {
         assignee: PersonPath,
         due: Days,
     },
+    /// An email to `to`; or, with `channel`, a message to a chat group
+    /// mentioning the persons in `to`.
     Notify {
         to: Vec<Recipient>,
         template: Option<String>,
+        channel: Option<ChannelRef>,
     },
+}
+
+/// A chat channel a rule posts to, by its name in `duban.toml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelRef {
+    pub name: String,
+    pub file: usize,
+    pub span: Span,
 }
 
 /// A path from the subject to a person.

@@ -616,6 +616,8 @@ enum CellError {
     Control(u32),
     #[error("\"{0}\" is not an email address (write name@example.org)")]
     NotAnEmail(String),
+    #[error("\"{0}\" is not a mobile number (write 13800000000 or +86 138 0000 0000)")]
+    NotAMobile(String),
     #[error("\"{text}\" is not a {what}; use {choices}")]
     NotAnEnumValue {
         text: String,
@@ -680,6 +682,9 @@ fn convert(entity: Entity, f: &FieldDef, cell: Cell) -> std::result::Result<Valu
         FieldType::Text if f.name == "email" && !crate::text::is_email(&text) => {
             Err(CellError::NotAnEmail(text))
         }
+        FieldType::Text if f.name == "mobile" => crate::text::mobile_number(&text)
+            .map(Value::Text)
+            .ok_or(CellError::NotAMobile(text)),
         FieldType::Text | FieldType::Ref(_) => Ok(Value::Text(text)),
         FieldType::Number => text
             .parse::<f64>()

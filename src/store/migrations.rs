@@ -3,8 +3,9 @@
 //! Migration 1 creates the six case tables from the schema module — every
 //! stored field a column, every reference an indexed `_id` column — and the
 //! engine's own tables: episodes, runs, audit, outbox, schedule state.
-//! A later change to the schema module needs a new migration here; the
-//! test at the bottom fails until the database and the schema agree.
+//! A later change to the schema module needs a new migration here (a new
+//! column: an entry in `ADDED_LATER`); the test at the bottom fails until
+//! the database and the schema agree.
 
 use crate::schema::{ENTITIES, Entity, FieldType};
 use rusqlite_migration::{M, Migrations};
@@ -22,46 +23,70 @@ pub const TASK_ENGINE_COLUMNS: &[(&str, &str)] = &[
     ("cancel_reason", "TEXT"),
 ];
 
-/// `CREATE TABLE` and `CREATE INDEX` statements for the case tables.
+/// Case columns added after migration 1, with the migration that adds
+/// them: migration 1 is generated from the schema module without them.
+const ADDED_LATER: &[(&str, &str, usize)] = &[("persons", "mobile", 2)];
+
+fn added_later(table: &str, col: &str) -> Option<usize> {
+    ADDED_LATER
+        .iter()
+        .find(|(t, c, _)| *t == table && *c == col)
+        .map(|(_, _, v)| *v)
+}
+
+/// A case column's definition, and its index when it is a reference.
+fn column_def(table: &str, f: &crate::schema::FieldDef) -> Option<(String, Option<String>)> {
+    let col = f.column()?;
+    let ty = if matches!(f.ty, FieldType::Number) {
+        "REAL"
+    } else {
+        "TEXT"
+    };
+    let mut def = format!("{col} {ty}");
+    if f.name == "id" {
+        def.push_str(" PRIMARY KEY NOT NULL");
+    } else if f.required {
+        def.push_str(" NOT NULL");
+    }
+    if let Some(default) = f.default {
+        def.push_str(&format!(" DEFAULT '{default}'"));
+    }
+    let mut index = None;
+    match f.ty {
+        FieldType::Enum(e) => {
+            let codes: Vec<&str> = e.values.iter().map(|(c, _)| *c).collect();
+            def.push_str(&format!(" CHECK ({})", one_of(&col, &codes)));
+        }
+        FieldType::Ref(target) => {
+            def.push_str(&format!(
+                " REFERENCES {}(id) DEFERRABLE INITIALLY DEFERRED",
+                target.table()
+            ));
+            index = Some(format!("CREATE INDEX {table}_{col} ON {table}({col});"));
+        }
+        _ => {}
+    }
+    Some((def, index))
+}
+
+/// `CREATE TABLE` and `CREATE INDEX` statements for the case tables, as
+/// migration 1 made them.
 pub fn case_tables_sql() -> String {
     let mut sql = String::new();
     for d in ENTITIES {
         let mut cols = Vec::new();
         let mut indexes = Vec::new();
         for f in d.fields.iter().filter(|f| f.is_stored()) {
-            let Some(col) = f.column() else { continue };
-            let ty = if matches!(f.ty, FieldType::Number) {
-                "REAL"
-            } else {
-                "TEXT"
+            if f.column()
+                .is_some_and(|c| added_later(d.table, &c).is_some())
+            {
+                continue;
+            }
+            let Some((def, index)) = column_def(d.table, f) else {
+                continue;
             };
-            let mut def = format!("{col} {ty}");
-            if f.name == "id" {
-                def.push_str(" PRIMARY KEY NOT NULL");
-            } else if f.required {
-                def.push_str(" NOT NULL");
-            }
-            if let Some(default) = f.default {
-                def.push_str(&format!(" DEFAULT '{default}'"));
-            }
-            match f.ty {
-                FieldType::Enum(e) => {
-                    let codes: Vec<&str> = e.values.iter().map(|(c, _)| *c).collect();
-                    def.push_str(&format!(" CHECK ({})", one_of(&col, &codes)));
-                }
-                FieldType::Ref(target) => {
-                    def.push_str(&format!(
-                        " REFERENCES {}(id) DEFERRABLE INITIALLY DEFERRED",
-                        target.table()
-                    ));
-                    indexes.push(format!(
-                        "CREATE INDEX {t}_{col} ON {t}({col});",
-                        t = d.table
-                    ));
-                }
-                _ => {}
-            }
             cols.push(def);
+            indexes.extend(index);
         }
         if d.entity == Entity::Task {
             for (col, ty) in TASK_ENGINE_COLUMNS {
@@ -79,6 +104,24 @@ pub fn case_tables_sql() -> String {
         for i in indexes {
             sql.push_str(&i);
             sql.push('\n');
+        }
+    }
+    sql
+}
+
+/// The case columns migration `version` adds.
+fn added_columns_sql(version: usize) -> String {
+    let mut sql = String::new();
+    for d in ENTITIES {
+        for f in d.fields.iter().filter(|f| f.is_stored()) {
+            let Some(col) = f.column() else { continue };
+            if added_later(d.table, &col) != Some(version) {
+                continue;
+            }
+            if let Some((def, index)) = column_def(d.table, f) {
+                sql.push_str(&format!("ALTER TABLE {} ADD COLUMN {def};\n", d.table));
+                sql.extend(index.map(|i| format!("{i}\n")));
+            }
         }
     }
     sql
@@ -178,11 +221,30 @@ CREATE TABLE schedule_state (
 ) STRICT;
 "#;
 
+/// Migration 2: chat channels (SPEC §12). A person's mobile number (to
+/// mention them); an outbox row may be a channel message, sent in parts;
+/// each channel's posts of the last minute, kept across restarts.
+const CHANNELS: &str = r#"
+ALTER TABLE outbox ADD COLUMN channel TEXT;
+ALTER TABLE outbox ADD COLUMN facts TEXT;
+-- parts of a split channel message already accepted by the robot
+ALTER TABLE outbox ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;
+-- posts to each channel in the last minute (UTC): its rate limit holds
+-- across restarts and between processes
+CREATE TABLE channel_posts (
+  channel TEXT NOT NULL,
+  at TEXT NOT NULL
+) STRICT;
+CREATE INDEX channel_posts_at ON channel_posts(channel, at);
+"#;
+
 static V1: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("{}\n{}", case_tables_sql(), ENGINE_TABLES));
+static V2: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{}\n{}", added_columns_sql(2), CHANNELS));
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1.as_str())])
+    Migrations::new(vec![M::up(V1.as_str()), M::up(V2.as_str())])
 }
 
 #[cfg(test)]
@@ -193,6 +255,33 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         assert!(migrations().validate().is_ok());
+    }
+
+    /// An office created before migration 2 keeps its rows and gains the
+    /// columns and table of chat channels.
+    #[test]
+    fn an_office_from_before_channels_gains_them() {
+        let mut conn = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        Migrations::new(vec![M::up(V1.as_str())])
+            .to_latest(&mut conn)
+            .unwrap_or_else(|e| panic!("{e}"));
+        conn.execute("INSERT INTO persons (id, name) VALUES ('u1', '张三')", [])
+            .unwrap_or_else(|e| panic!("{e}"));
+        migrations()
+            .to_latest(&mut conn)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM persons WHERE id = 'u1' AND mobile IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(n, 1);
+        conn.execute_batch(
+            "SELECT channel, facts, parts_sent FROM outbox; SELECT channel, at FROM channel_posts;",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// Every stored field of the schema module is a column of its table.

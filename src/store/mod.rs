@@ -8,6 +8,7 @@
 //! timeout, and creates a new file readable by its owner only.
 
 pub mod audit;
+pub mod channels;
 pub mod episodes;
 pub mod export;
 pub mod firings;

@@ -52,13 +52,18 @@ pub struct NewNotice<'a> {
     pub body: &'a str,
     pub ics: Option<&'a str>,
     pub created_at: &'a str,
+    /// A chat channel's name: the notice is a message to it, `recipients`
+    /// the persons it mentions (`[{"id", "name", "mobile"}…]`).
+    pub channel: Option<&'a str>,
+    /// The facts of the firing (JSON), for a webhook.
+    pub facts: Option<&'a str>,
 }
 
 /// Queues a notice (in the firing's transaction).
 pub fn queue(conn: &Connection, n: &NewNotice<'_>) -> Result<()> {
     conn.prepare_cached(
-        "INSERT INTO outbox (message_id, rule, subject_type, subject_id, task_id, recipients, subject, body, ics, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO outbox (message_id, rule, subject_type, subject_id, task_id, recipients, subject, body, ics, created_at, channel, facts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         n.message_id,
@@ -70,7 +75,9 @@ pub fn queue(conn: &Connection, n: &NewNotice<'_>) -> Result<()> {
         n.subject,
         n.body,
         n.ics,
-        n.created_at
+        n.created_at,
+        n.channel,
+        n.facts
     ])?;
     Ok(())
 }
@@ -130,6 +137,26 @@ pub fn mark_failed(conn: &Connection, id: i64, error: &str) -> Result<()> {
     Ok(())
 }
 
+/// A channel message's first `parts` parts are with the robot: a retry
+/// sends the rest.
+pub fn parts_sent(conn: &Connection, id: i64, parts: usize) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET parts_sent = ?2 WHERE id = ?1",
+        params![id, parts as i64],
+    )?;
+    Ok(())
+}
+
+/// Puts a claimed notice back until `until` without counting the attempt
+/// (its channel's rate limit is reached: nothing failed).
+pub fn wait(conn: &Connection, id: i64, until: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE outbox SET status = ?3, next_attempt_at = ?2, attempts = max(attempts - 1, 0) WHERE id = ?1",
+        params![id, until, NoticeStatus::Queued.code()],
+    )?;
+    Ok(())
+}
+
 /// Queues a notice again for a later attempt, after a transient failure.
 pub fn defer(conn: &Connection, id: i64, error: &str, next_at: &str) -> Result<()> {
     conn.execute(
@@ -143,6 +170,14 @@ pub fn defer(conn: &Connection, id: i64, error: &str, next_at: &str) -> Result<(
 pub struct Stored {
     pub id: i64,
     pub message_id: String,
+    pub rule: String,
+    pub entity: String,
+    pub subject_id: String,
+    /// A chat channel's name, for a channel message.
+    pub channel: Option<String>,
+    /// The firing's facts (JSON), stored for channel messages.
+    pub facts: Option<String>,
+    pub parts_sent: usize,
     /// JSON recipients.
     pub recipients: String,
     pub subject: String,
@@ -153,7 +188,9 @@ pub struct Stored {
 
 pub fn load(conn: &Connection, id: i64) -> Result<Stored> {
     Ok(conn.query_row(
-        "SELECT message_id, recipients, subject, body, ics, attempts FROM outbox WHERE id = ?1",
+        "SELECT message_id, recipients, subject, body, ics, attempts, rule, subject_type, subject_id,
+                channel, facts, parts_sent
+         FROM outbox WHERE id = ?1",
         params![id],
         |r| {
             Ok(Stored {
@@ -164,6 +201,12 @@ pub fn load(conn: &Connection, id: i64) -> Result<Stored> {
                 body: r.get(3)?,
                 ics: r.get(4)?,
                 attempts: r.get(5)?,
+                rule: r.get(6)?,
+                entity: r.get(7)?,
+                subject_id: r.get(8)?,
+                channel: r.get(9)?,
+                facts: r.get(10)?,
+                parts_sent: r.get::<_, i64>(11)?.max(0) as usize,
             })
         },
     )?)

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cases;
+pub mod robot;
 pub mod smtp;
 
 use assert_cmd::Command;

@@ -66,6 +66,40 @@ pub fn check(sources: SourceMap) -> Checked {
     }
 }
 
+/// A policy's `notify channel NAME`s against the channels of the office's
+/// configuration: every unknown one an error, with a suggestion.
+pub fn check_channels(policy: &Policy, known: &[&str]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for rule in &policy.rules {
+        for a in &rule.actions {
+            let Action::Notify {
+                channel: Some(c), ..
+            } = a
+            else {
+                continue;
+            };
+            if known.contains(&c.name.as_str()) {
+                continue;
+            }
+            let help = match did_you_mean(&c.name, known.iter().copied()) {
+                Some(s) => s,
+                None if known.is_empty() => "duban.toml has no [[channel]]; add one with this name, its type (wecom, dingtalk or webhook) and url".into(),
+                None => format!("the channels of duban.toml are: {}", known.join(", ")),
+            };
+            out.push(
+                Diagnostic::new(
+                    Code::UnknownChannel,
+                    c.file,
+                    c.span.clone(),
+                    format!("no channel `{}` in duban.toml", c.name),
+                )
+                .help(help),
+            );
+        }
+    }
+    out
+}
+
 /// `sha256:…` of the policy's files (names and texts, in order).
 pub fn policy_hash(sources: &SourceMap) -> String {
     let mut h = Sha256::new();

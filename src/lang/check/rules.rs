@@ -210,9 +210,18 @@ impl Checker<'_> {
                     due: due?,
                 })
             }
-            ast::Action::Notify { to, using, .. } => {
+            ast::Action::Notify {
+                to, using, channel, ..
+            } => {
                 let mut recipients = Vec::new();
                 let mut ok = true;
+                let mentions = channel.iter().flat_map(|c| c.mentioning.iter());
+                for p in mentions.flat_map(|(_, people)| people) {
+                    match self.person_path(p, cx) {
+                        Some(pp) => recipients.push(Recipient::Person(pp)),
+                        None => ok = false,
+                    }
+                }
                 for r in to {
                     match r {
                         ast::Recipient::Person(p) => match self.person_path(p, cx) {
@@ -240,6 +249,11 @@ impl Checker<'_> {
                 Some(Action::Notify {
                     to: recipients,
                     template: template?,
+                    channel: channel.as_ref().map(|c| ChannelRef {
+                        name: c.name.name.clone(),
+                        file: cx.file,
+                        span: c.name.span.clone(),
+                    }),
                 })
             }
         }

@@ -259,8 +259,10 @@ impl Lower<'_> {
         } else {
             let mut to = Vec::new();
             let mut using = None;
+            let mut channel = None;
             for part in it {
                 match part.as_rule() {
+                    Rule::channel_part => channel = Some(self.channel_part(part)),
                     Rule::recipient => {
                         if let Some(inner) = children(part).next() {
                             if inner.as_rule() == Rule::string {
@@ -276,7 +278,38 @@ impl Lower<'_> {
                     }
                 }
             }
-            Action::Notify { kw, to, using }
+            Action::Notify {
+                kw,
+                to,
+                channel,
+                using,
+            }
+        }
+    }
+
+    fn channel_part(&mut self, pair: Pair<'_, Rule>) -> ChannelPart {
+        let parts: Vec<_> = children(pair).collect();
+        let name = match parts[1].as_rule() {
+            Rule::string => {
+                let s = self.string(parts[1].clone());
+                Ident {
+                    name: s.value,
+                    span: s.span,
+                }
+            }
+            _ => self.ident(&parts[1]),
+        };
+        let mentioning = parts.get(2).map(|m| {
+            let inner: Vec<_> = children(m.clone()).collect();
+            (
+                self.kw(&inner[0]),
+                inner[1..].iter().map(|p| self.path(p)).collect(),
+            )
+        });
+        ChannelPart {
+            kw: self.kw(&parts[0]),
+            name,
+            mentioning,
         }
     }
 
