@@ -93,6 +93,15 @@ fn messages_arrive_once_across_an_outage_in_the_robots_shapes() {
         .filter_map(|a| a["channel"].as_str())
         .collect();
     assert_eq!(channels, ["office", "领导群", "casebook"], "{json}");
+    // simulate counts them too: one firing, three messages, on the first day.
+    let sim = office.json(&["simulate", "--days", "3", "--as-of", "2026-06-01"]);
+    let messages: u64 = sim["per_day"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["messages"].as_u64())
+        .sum();
+    assert_eq!(messages, 3, "{sim}");
 
     // The robots are down: the run records everything, the messages wait.
     robot.down();
@@ -103,6 +112,12 @@ fn messages_arrive_once_across_an_outage_in_the_robots_shapes() {
     assert_eq!(
         office.count("SELECT count(*) FROM outbox WHERE channel IS NOT NULL AND status = 'queued'"),
         3
+    );
+    // The robot's address and the signature stay out of what is recorded.
+    assert!(office.count("SELECT count(*) FROM outbox WHERE last_error IS NOT NULL") >= 1);
+    assert_eq!(
+        office.count("SELECT count(*) FROM outbox WHERE last_error LIKE '%sign=%' OR last_error LIKE '%access_token%' OR last_error LIKE '%SECtest%'"),
+        0
     );
     // Back up: each arrives once, however often delivery runs.
     robot.up();
