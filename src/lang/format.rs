@@ -496,4 +496,15 @@ mod tests {
         );
         assert_eq!(fmt(&out), out);
     }
+
+    #[test]
+    fn channel_notices_keep_their_spelling() {
+        let src = "rule a for problem when x > 1\nthen notify channel office mentioning responsible,inspection.leader using t\n则 通知 群 \"领导群\"  提及 责任人\n";
+        let out = fmt(src);
+        assert!(
+            out.contains("  then notify channel office mentioning responsible, inspection.leader using t\n  则 通知 群 \"领导群\" 提及 责任人\n"),
+            "{out}"
+        );
+        assert_eq!(fmt(&out), out);
+    }
 }
