@@ -299,10 +299,6 @@ impl Config {
     pub fn channel_names(&self) -> Vec<&str> {
         self.channels.iter().map(|c| c.name.as_str()).collect()
     }
-
-    pub fn channel(&self, name: &str) -> Option<&Channel> {
-        self.channels.iter().find(|c| c.name == name)
-    }
 }
 
 fn check_channels(channels: &[Channel], file: &str) -> Result<()> {

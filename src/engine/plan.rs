@@ -400,6 +400,52 @@ fn person_at<'r>(c: &CompiledRule, row: &'r [Sql<'r>], path: &str) -> Option<Per
     })
 }
 
+/// The address an action reaches a person at.
+#[derive(Debug, Clone, Copy)]
+enum Address {
+    Email,
+    Mobile,
+}
+
+/// The person at `path` with the address the action needs; or none, and
+/// the skip that says why (nobody there, or no such address).
+fn reach<'r>(
+    c: &CompiledRule,
+    row: &'r [Sql<'r>],
+    path: &str,
+    address: Address,
+    skipped: &mut Vec<Skip>,
+) -> Option<(Person<'r>, &'r str)> {
+    let (action, lacking) = match address {
+        Address::Email => ("notify", "has no email"),
+        Address::Mobile => (
+            "mention",
+            "has no mobile number; the message goes without mentioning them",
+        ),
+    };
+    let Some(person) = person_at(c, row, path) else {
+        skipped.push(Skip {
+            action,
+            reason: format!("nobody at `{path}` to {action}"),
+        });
+        return None;
+    };
+    let at = match address {
+        Address::Email => person.email,
+        Address::Mobile => person.mobile,
+    };
+    match at {
+        Some(at) => Some((person, at)),
+        None => {
+            skipped.push(Skip {
+                action,
+                reason: format!("{} (`{path}`) {lacking}", describe(&person)),
+            });
+            None
+        }
+    }
+}
+
 /// The persons a chat message mentions; one without a mobile number is
 /// left out, as a recipient without an email is.
 fn mentions<'r>(
@@ -413,29 +459,14 @@ fn mentions<'r>(
         let ir::Recipient::Person(p) = r else {
             continue;
         };
-        match person_at(c, row, &p.text) {
-            None => skipped.push(Skip {
-                action: "mention",
-                reason: format!("nobody at `{}` to mention", p.text),
-            }),
-            Some(Person {
-                id,
-                name,
-                mobile: Some(mobile),
-                ..
-            }) => {
-                if !out.iter().any(|m| m.mobile == mobile) {
-                    out.push(Mention { id, name, mobile });
-                }
-            }
-            Some(person) => skipped.push(Skip {
-                action: "mention",
-                reason: format!(
-                    "{} (`{}`) has no mobile number; the message goes without mentioning them",
-                    describe(&person),
-                    p.text
-                ),
-            }),
+        if let Some((person, mobile)) = reach(c, row, &p.text, Address::Mobile, skipped)
+            && !out.iter().any(|m| m.mobile == mobile)
+        {
+            out.push(Mention {
+                id: person.id,
+                name: person.name,
+                mobile,
+            });
         }
     }
     out
@@ -531,31 +562,18 @@ pub fn plan<'r>(
                             name: None,
                             email: e,
                         }),
-                        ir::Recipient::Person(p) => match person_at(c, row, &p.text) {
-                            None => skipped.push(Skip {
-                                action: "notify",
-                                reason: format!("nobody at `{}` to notify", p.text),
-                            }),
-                            Some(person) => match person.email {
-                                None => skipped.push(Skip {
-                                    action: "notify",
-                                    reason: format!(
-                                        "{} (`{}`) has no email",
-                                        describe(&person),
-                                        p.text
-                                    ),
-                                }),
-                                Some(email) => {
-                                    if !recipients.iter().any(|x| x.email == email) {
-                                        recipients.push(Recipient {
-                                            id: Some(person.id),
-                                            name: Some(person.name),
-                                            email,
-                                        });
-                                    }
-                                }
-                            },
-                        },
+                        ir::Recipient::Person(p) => {
+                            if let Some((person, email)) =
+                                reach(c, row, &p.text, Address::Email, &mut skipped)
+                                && !recipients.iter().any(|x| x.email == email)
+                            {
+                                recipients.push(Recipient {
+                                    id: Some(person.id),
+                                    name: Some(person.name),
+                                    email,
+                                });
+                            }
+                        }
                     }
                 }
                 if recipients.is_empty() {

@@ -37,10 +37,7 @@ pub fn take(
             .unwrap_or(now);
         return Ok(Some(at + WINDOW + Duration::seconds(1)));
     }
-    conn.execute(
-        "INSERT INTO channel_posts (channel, at) VALUES (?1, ?2)",
-        params![channel, utc_text(now)],
-    )?;
+    record(conn, channel, now, 1)?;
     Ok(None)
 }
 
@@ -51,12 +48,16 @@ pub fn fill(
     rate_per_minute: u32,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    record(conn, channel, now, rate_per_minute)
+}
+
+/// Counts `n` posts to `channel` at `now`.
+fn record(conn: &Connection, channel: &str, now: DateTime<Utc>, n: u32) -> Result<()> {
     let at = utc_text(now);
-    for _ in 0..rate_per_minute {
-        conn.execute(
-            "INSERT INTO channel_posts (channel, at) VALUES (?1, ?2)",
-            params![channel, at],
-        )?;
+    let mut insert =
+        conn.prepare_cached("INSERT INTO channel_posts (channel, at) VALUES (?1, ?2)")?;
+    for _ in 0..n {
+        insert.execute(params![channel, at])?;
     }
     Ok(())
 }
