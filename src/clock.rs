@@ -66,6 +66,13 @@ pub fn utc_text(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// Reads back [`utc_text`].
+pub fn parse_utc(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 /// The wall clock, injected: the command line passes the system clock,
 /// tests a fixed or stepping one.
 pub trait Clock: Send + Sync {

@@ -25,6 +25,33 @@ pub struct Config {
     pub delivery: Delivery,
     /// Chat groups notices may be posted to (SPEC §12).
     pub channels: Vec<Channel>,
+    /// The web workbench (SPEC §11), when `[web]` is configured.
+    pub web: Option<Web>,
+}
+
+/// The web workbench (`[web]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Web {
+    /// The address to listen on; loopback unless the office says otherwise.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// The address people reach the workbench at (`https://duban.example.gov.cn`),
+    /// for links in notices and sign-in emails.
+    pub public_url: Option<String>,
+}
+
+impl Web {
+    /// `public_url` without a trailing slash.
+    pub fn base_url(&self) -> Option<&str> {
+        self.public_url.as_deref().map(|u| u.trim_end_matches('/'))
+    }
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+fn default_listen() -> String {
+    DEFAULT_LISTEN.into()
 }
 
 /// A group robot or webhook (`[[channel]]`).
@@ -182,6 +209,7 @@ struct Raw {
     delivery: Delivery,
     #[serde(default)]
     channel: Vec<Channel>,
+    web: Option<Web>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -276,6 +304,9 @@ impl Config {
             return Err(Error::invalid(format!("{name}: mail.smtp.host is empty")));
         }
         check_channels(&raw.channel, name)?;
+        if let Some(web) = &raw.web {
+            check_web(web, name)?;
+        }
         Ok(Config {
             file,
             database: rel(raw.database.unwrap_or_else(|| "duban.db".into())),
@@ -293,12 +324,30 @@ impl Config {
             },
             delivery: raw.delivery,
             channels: raw.channel,
+            web: raw.web,
         })
     }
 
     pub fn channel_names(&self) -> Vec<&str> {
         self.channels.iter().map(|c| c.name.as_str()).collect()
     }
+}
+
+fn check_web(web: &Web, file: &str) -> Result<()> {
+    if web.listen.parse::<std::net::SocketAddr>().is_err() {
+        return Err(Error::invalid(format!(
+            "{file}: web.listen \"{}\" is not an address and port (write \"{DEFAULT_LISTEN}\")",
+            web.listen
+        )));
+    }
+    if let Some(u) = &web.public_url
+        && !(u.starts_with("http://") || u.starts_with("https://"))
+    {
+        return Err(Error::invalid(format!(
+            "{file}: web.public_url \"{u}\" is not an http:// or https:// address"
+        )));
+    }
+    Ok(())
 }
 
 fn check_channels(channels: &[Channel], file: &str) -> Result<()> {
@@ -394,6 +443,14 @@ backoff_s = 60
 # name = "casebook"
 # type = "webhook"               # a JSON POST of the notice, for any other system
 # url = "http://casebook.internal/duban"
+
+# The web workbench (工作台): clerks and leaders sign in with a browser.
+# `duban serve` serves it beside the scheduler, `duban web` alone; accounts
+# come from `duban users add`.
+#
+# [web]
+# listen = "127.0.0.1:8080"      # loopback only unless you say otherwise
+# public_url = "https://duban.example.gov.cn"   # links in notices and sign-in emails
 "#;
 
 #[cfg(test)]

@@ -251,6 +251,13 @@ fn organization(i: u64) -> (String, String, Option<u64>) {
 }
 
 /// Generates the office into `sink`.
+/// The director and a staff member of the inspection office (巡察办主任,
+/// 副主任) of a demo office at `scale`: its workbench admin and office accounts.
+pub fn office_staff(scale: u64) -> (String, String) {
+    let office = 1 + scale.max(1) * ORGS_PER_SCALE;
+    (person_id(office * STAFF), person_id(office * STAFF + 1))
+}
+
 pub fn generate(opts: &Options, sink: &mut dyn Sink) -> Result<Counts> {
     let mut rng = fastrand::Rng::with_seed(opts.seed);
     let mut counts = Counts::default();

@@ -17,6 +17,7 @@
 //!
 //!   store: SQLite (migrations from `schema`, import of ledgers, task ledger)
 //!   daemon: cron scheduling, catch-up, hot reload, delivery worker, clean shutdown
+//!   web: the workbench (axum): sign-in, pages; its forms call the same store operations
 //!   cli: one file per command; reads the clock and the environment, maps errors to exit codes
 //! ```
 //!
@@ -45,3 +46,4 @@ pub mod schema;
 pub mod store;
 pub mod text;
 pub mod value;
+pub mod web;

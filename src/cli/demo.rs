@@ -1,6 +1,6 @@
 //! `duban demo [--scale N]`: a demo office on disk, ready to use.
 
-use super::evaluate::{load_policy, mail_domain};
+use super::evaluate::load_policy;
 use crate::clock::{AsOf, Clock};
 use crate::config::{Config, DEFAULT_FILE, TEMPLATE};
 use crate::demo::{Counts, CsvSink, DbSink, Options, generate};
@@ -46,6 +46,9 @@ pub struct Args {
     no_run: bool,
 }
 
+/// The demo serves its workbench on loopback.
+const DEMO_WEB: &str = "\n[web]\nlisten = \"127.0.0.1:8080\"\n";
+
 pub fn run(args: Args) -> Result<ExitCode> {
     let today = args
         .as_of
@@ -57,7 +60,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         today,
     };
     let config = args.dir.join(DEFAULT_FILE);
-    std::fs::write(&config, TEMPLATE).context(|| format!("writing {}", config.display()))?;
+    std::fs::write(&config, format!("{TEMPLATE}{DEMO_WEB}"))
+        .context(|| format!("writing {}", config.display()))?;
     crate::example::write_policy(&args.dir.join("rules")).context(|| "writing rules/".into())?;
     let db = args.dir.join("duban.db");
     let mut conn = crate::store::create(&db)?;
@@ -78,7 +82,43 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if args.no_run {
         return Ok(ExitCode::SUCCESS);
     }
-    run_policy(&args.dir, &mut conn, args.as_of)
+    run_policy(&args.dir, &mut conn, args.as_of)?;
+    demo_accounts(&conn, args.scale)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's password of its workbench accounts.
+pub const DEMO_PASSWORD: &str = "duban-demo";
+
+/// Workbench accounts of the demo office: the office's director (admin),
+/// a staff member (office) and the busiest discipline officer (member).
+fn demo_accounts(conn: &rusqlite::Connection, scale: u64) -> Result<()> {
+    let (director, staff) = crate::demo::office_staff(scale);
+    let member = crate::store::tasks::busiest_assignee(conn)?;
+    let hash = crate::web::auth::hash_password(DEMO_PASSWORD)?;
+    let now = crate::clock::utc_text(super::clock().now());
+    use crate::store::accounts::{Role, add};
+    add(conn, &director, Role::Admin, Some(&hash), &now)?;
+    add(conn, &staff, Role::Office, Some(&hash), &now)?;
+    if let Some(m) = &member {
+        add(conn, m, Role::Member, Some(&hash), &now)?;
+    }
+    println!(
+        "
+the workbench:"
+    );
+    println!(
+        "  {}  then open http://{}",
+        crate::text::pad(&format!("{} web", invocation()), 30),
+        crate::config::DEFAULT_LISTEN
+    );
+    println!(
+        "  sign in as {director} (admin) or {staff} (office){}, password {DEMO_PASSWORD}",
+        member
+            .map(|m| format!(", or {m} (member: the discipline officer with the most open tasks)"))
+            .unwrap_or_default()
+    );
+    Ok(())
 }
 
 /// Runs the example policy once and delivers to the file outbox.
@@ -95,7 +135,7 @@ fn run_policy(
         Some(d) => AsOf::start_of(d, tz),
         None => AsOf::new(clock.now(), tz),
     };
-    let engine = Engine::new(&policy, mail_domain(&cfg)).with_calendar(cfg.load_calendar()?);
+    let engine = Engine::for_office(&policy, &cfg)?;
     let rules: Vec<usize> = (0..policy.rules.len()).collect();
     let outcomes = engine.run(
         conn,

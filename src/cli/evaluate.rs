@@ -153,7 +153,7 @@ pub fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<ExitCode> {
     let mut conn = crate::store::open(&cfg.database)?;
     let clock = super::clock();
     let as_of = as_of(args.as_of.as_deref(), policy.tz, &clock)?;
-    let engine = Engine::new(&policy, mail_domain(&cfg)).with_calendar(cfg.load_calendar()?);
+    let engine = Engine::for_office(&policy, &cfg)?;
     let rules = rules_of(&engine, args.rule.as_deref())?;
     let mut report = Report::new(args.format, &policy, args.all);
     report.begin(&as_of, "run")?;
@@ -177,7 +177,7 @@ pub fn dry_run(config: &Option<PathBuf>, args: DryRunArgs) -> Result<ExitCode> {
     let policy = load_policy(&paths, &cfg)?;
     let mut conn = crate::store::open(&cfg.database)?;
     let as_of = as_of(args.as_of.as_deref(), policy.tz, &super::clock())?;
-    let engine = Engine::new(&policy, mail_domain(&cfg)).with_calendar(cfg.load_calendar()?);
+    let engine = Engine::for_office(&policy, &cfg)?;
     let rules = rules_of(&engine, args.rule.as_deref())?;
     let mut report = Report::new(args.format, &policy, args.all);
     report.begin(&as_of, "dry-run")?;
@@ -194,11 +194,9 @@ pub fn diff(config: &Option<PathBuf>, args: DiffArgs) -> Result<ExitCode> {
     let new = load_named(&args.new, "NEW", &cfg)?;
     let mut conn = crate::store::open(&cfg.database)?;
     let as_of = as_of(args.as_of.as_deref(), new.tz, &super::clock())?;
-    let domain = mail_domain(&cfg);
-    let calendar = cfg.load_calendar()?;
     let (old_engine, new_engine) = (
-        Engine::new(&old, domain.clone()).with_calendar(calendar.clone()),
-        Engine::new(&new, domain).with_calendar(calendar),
+        Engine::for_office(&old, &cfg)?,
+        Engine::for_office(&new, &cfg)?,
     );
     let printer = std::cell::RefCell::new(DiffPrinter::new(args.format));
     crate::engine::diff::diff(

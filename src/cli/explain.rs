@@ -2,12 +2,14 @@
 //! one subject, and what a run would do about it now.
 
 use super::Format;
-use super::evaluate::{as_of, load_policy, mail_domain};
+use super::evaluate::{as_of, load_policy};
+use crate::clock::AsOf;
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::interpret::explain::Node;
 use crate::interpret::{Interpreter, Scope, SqliteData};
+use crate::lang::ir::Rule;
 use crate::store::episodes;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,121 +38,181 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let policy = load_policy(std::slice::from_ref(&cfg.rules), &cfg)?;
     let conn = crate::store::open(&cfg.database)?;
     let at = as_of(args.as_of.as_deref(), policy.tz, &super::clock())?;
-    let engine = Engine::new(&policy, mail_domain(&cfg)).with_calendar(cfg.load_calendar()?);
+    let engine = Engine::for_office(&policy, &cfg)?;
+    let e = explain(&engine, &conn, &args.rule, &args.subject, &at)?;
+    match args.format {
+        Format::Json => println!("{}", e.json()),
+        Format::Table => {
+            let mut text = String::new();
+            e.write_table(&mut text)
+                .map_err(|_| Error::invalid("cannot format the explanation"))?;
+            print!("{text}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Why one rule holds or not for one subject, and what a run would do now.
+pub(crate) struct Explained<'p> {
+    rule: &'p Rule,
+    subject: String,
+    at: AsOf,
+    tree: Node,
+    holds: bool,
+    sql_holds: bool,
+    episode: Option<episodes::OpenEpisode>,
+    now_lines: Vec<String>,
+    now_actions: Vec<crate::engine::plan::ActionJson<'static>>,
+    now_skipped: Vec<crate::engine::plan::SkippedJson>,
+}
+
+/// Explains rule `rule` for `subject` as of `at` (`duban explain`; the
+/// workbench's rules page).
+pub(crate) fn explain<'p>(
+    engine: &Engine<'p>,
+    conn: &rusqlite::Connection,
+    rule: &str,
+    subject: &str,
+    at: &AsOf,
+) -> Result<Explained<'p>> {
+    let policy = engine.policy;
     let i = engine
-        .select(Some(&args.rule))
+        .select(Some(rule))
         .map_err(|e| Error::usage(e.to_string()))?[0];
     let rule = &policy.rules[i];
-    let Some(sql_holds) = engine.sql_holds(&conn, i, &at, &args.subject)? else {
+    let Some(sql_holds) = engine.sql_holds(conn, i, at, subject)? else {
         return Err(Error::invalid(format!(
-            "there is no {} `{}`",
-            rule.entity, args.subject
+            "there is no {} `{subject}`",
+            rule.entity
         )));
     };
-    let data = SqliteData::new(&conn);
+    let data = SqliteData::new(conn);
     let interp = Interpreter {
-        policy: &policy,
+        policy,
         data: &data,
         today: at.today,
         calendar: engine.calendar(),
     };
     let scopes = [Scope {
         entity: rule.entity,
-        id: Some(args.subject.clone()),
+        id: Some(subject.to_string()),
     }];
     let tree = interp.explain(&rule.when, &scopes)?;
     let holds = tree.value == serde_json::Value::Bool(true);
-    let episode = episodes::open(&conn, &rule.name, &args.subject)?;
+    let episode = episodes::open(conn, &rule.name, subject)?;
     let mut now_lines = Vec::new();
     let mut now_actions = Vec::new();
     let mut now_skipped = Vec::new();
-    engine.evaluate_subject(&conn, i, &at, &args.subject, &mut |p| {
-        now_lines.push(super::report::describe_firing(&policy, p));
+    engine.evaluate_subject(conn, i, at, subject, &mut |p| {
+        now_lines.push(super::report::describe_firing(policy, p));
         now_actions.extend(p.actions_json().map(|a| a.into_owned()));
         now_skipped.extend(p.skipped_json());
         Ok(())
     })?;
-    match args.format {
-        Format::Json => {
-            let v = serde_json::json!({
-                "rule": rule.name, "entity": rule.entity.name(), "subject": args.subject,
-                "as_of": at.rfc3339(), "holds": holds, "sql_holds": sql_holds,
-                "condition": tree, "episode": episode,
-                "run_now": {"actions": now_actions, "skipped": now_skipped},
-            });
-            println!("{v}");
-        }
-        Format::Table => {
-            let title = rule
-                .title
-                .as_deref()
-                .map(|t| format!(" «{t}»"))
-                .unwrap_or_default();
-            println!(
-                "{}{title} for {} {}, as of {}\n",
-                rule.name,
-                rule.entity,
-                args.subject,
-                at.rfc3339()
-            );
-            println!(
-                "the rule {}:",
-                if holds { "HOLDS" } else { "does not hold" }
-            );
-            let mut lines = Vec::new();
-            flatten(&tree, "", "", &mut lines);
-            let width = lines
-                .iter()
-                .map(|(v, _)| unicode_width::UnicodeWidthStr::width(v.as_str()))
-                .max()
-                .unwrap_or(0)
-                .min(28);
-            for (value, text) in lines {
-                println!("  {}  {text}", crate::text::pad(&value, width));
-            }
-            if holds != sql_holds {
-                println!(
-                    "\nwarning: the compiled SQL says the rule {}; the two disagree — please report this",
-                    if sql_holds { "holds" } else { "does not hold" }
-                );
-            }
-            println!();
-            match &episode {
-                Some(e) => {
-                    let repeat = match rule.repeat {
-                        Some(d) if d.working => format!("; repeats every {} working days", d.count),
-                        Some(d) => format!("; repeats every {} days", d.count),
-                        None => "; fires once per episode".into(),
-                    };
-                    println!(
-                        "episode: open since {}, fired {} time{}, last on {}{repeat}",
-                        e.started_at,
-                        e.fired,
-                        if e.fired == 1 { "" } else { "s" },
-                        e.last_fired_on
-                    );
-                }
-                None => println!("episode: none open"),
-            }
-            if now_lines.is_empty() {
-                println!("a run now would do nothing for {}", args.subject);
-            } else {
-                let what = if episode.is_some() {
-                    "fire again"
-                } else {
-                    "start an episode and"
-                };
-                println!("a run now would {what}:");
-                for l in now_lines {
-                    println!("{l}");
-                }
-                for s in now_skipped {
-                    println!("    skipped: {}", s.reason);
-                }
-            }
-        }
+    Ok(Explained {
+        rule,
+        subject: subject.to_string(),
+        at: *at,
+        tree,
+        holds,
+        sql_holds,
+        episode,
+        now_lines,
+        now_actions,
+        now_skipped,
+    })
+}
+
+impl Explained<'_> {
+    pub(crate) fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "rule": self.rule.name, "entity": self.rule.entity.name(), "subject": self.subject,
+            "as_of": self.at.rfc3339(), "holds": self.holds, "sql_holds": self.sql_holds,
+            "condition": self.tree, "episode": self.episode,
+            "run_now": {"actions": self.now_actions, "skipped": self.now_skipped},
+        })
     }
-    Ok(ExitCode::SUCCESS)
+
+    /// The explanation as `duban explain` prints it.
+    pub(crate) fn write_table(&self, out: &mut dyn std::fmt::Write) -> std::fmt::Result {
+        let rule = self.rule;
+        let title = rule
+            .title
+            .as_deref()
+            .map(|t| format!(" «{t}»"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{}{title} for {} {}, as of {}\n",
+            rule.name,
+            rule.entity,
+            self.subject,
+            self.at.rfc3339()
+        )?;
+        writeln!(
+            out,
+            "the rule {}:",
+            if self.holds { "HOLDS" } else { "does not hold" }
+        )?;
+        let mut lines = Vec::new();
+        flatten(&self.tree, "", "", &mut lines);
+        let width = lines
+            .iter()
+            .map(|(v, _)| unicode_width::UnicodeWidthStr::width(v.as_str()))
+            .max()
+            .unwrap_or(0)
+            .min(28);
+        for (value, text) in lines {
+            writeln!(out, "  {}  {text}", crate::text::pad(&value, width))?;
+        }
+        if self.holds != self.sql_holds {
+            writeln!(
+                out,
+                "\nwarning: the compiled SQL says the rule {}; the two disagree — please report this",
+                if self.sql_holds {
+                    "holds"
+                } else {
+                    "does not hold"
+                }
+            )?;
+        }
+        writeln!(out)?;
+        match &self.episode {
+            Some(e) => {
+                let repeat = match rule.repeat {
+                    Some(d) if d.working => format!("; repeats every {} working days", d.count),
+                    Some(d) => format!("; repeats every {} days", d.count),
+                    None => "; fires once per episode".into(),
+                };
+                writeln!(
+                    out,
+                    "episode: open since {}, fired {} time{}, last on {}{repeat}",
+                    e.started_at,
+                    e.fired,
+                    if e.fired == 1 { "" } else { "s" },
+                    e.last_fired_on
+                )?;
+            }
+            None => writeln!(out, "episode: none open")?,
+        }
+        if self.now_lines.is_empty() {
+            writeln!(out, "a run now would do nothing for {}", self.subject)?;
+        } else {
+            let what = if self.episode.is_some() {
+                "fire again"
+            } else {
+                "start an episode and"
+            };
+            writeln!(out, "a run now would {what}:")?;
+            for l in &self.now_lines {
+                writeln!(out, "{l}")?;
+            }
+            for s in &self.now_skipped {
+                writeln!(out, "    skipped: {}", s.reason)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The tree as (value, text) lines with branches drawn.

@@ -6,8 +6,8 @@ mod calendar;
 mod check;
 mod deliver;
 mod demo;
-mod evaluate;
-mod explain;
+pub(crate) mod evaluate;
+pub(crate) mod explain;
 mod export;
 mod fmt;
 mod import;
@@ -18,9 +18,11 @@ mod report;
 pub mod schema;
 mod serve;
 mod simulate;
-mod status;
+pub(crate) mod status;
 mod tasks;
 mod test;
+mod users;
+mod web;
 
 use crate::error::{Error, Result};
 use clap::{Parser, Subcommand};
@@ -65,6 +67,8 @@ enum Command {
     Test(test::Args),
     Simulate(simulate::Args),
     Serve(serve::Args),
+    Web(web::Args),
+    Users(users::Args),
     Schema(schema::Args),
     Tasks(tasks::Args),
     Notices(notices::Args),
@@ -94,6 +98,8 @@ pub fn main() -> ExitCode {
         Command::Test(args) => test::run(&cli.config, args),
         Command::Simulate(args) => simulate::run(&cli.config, args),
         Command::Serve(args) => serve::run(&cli.config, args),
+        Command::Web(args) => web::run(&cli.config, args),
+        Command::Users(args) => users::run(&cli.config, args),
         Command::Schema(args) => schema::run(args),
         Command::Tasks(args) => tasks::run(&cli.config, args),
         Command::Notices(args) => notices::run(&cli.config, args),

@@ -46,13 +46,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let tz = policy.as_ref().map(|p| p.tz).unwrap_or(cfg.timezone);
     let as_of = super::evaluate::as_of(args.as_of.as_deref(), tz, &super::clock())?;
     let conn = crate::store::open(&cfg.database)?;
-    let label = |kind: &str| {
-        policy
-            .as_ref()
-            .and_then(|p| p.task_kind_label(kind))
-            .or_else(|| crate::schema::standard_task_kind(kind).map(|(_, l)| l.to_string()))
-            .unwrap_or_else(|| kind.to_string())
-    };
+    let label = |kind: &str| crate::ledger::report::kind_label(policy.as_ref(), kind);
     let report = build(&conn, as_of.today, args.period, &label)?;
     write(&report, &args.to)?;
     println!(

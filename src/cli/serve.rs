@@ -31,22 +31,14 @@ pub struct Args {
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
-enum LogFormat {
+pub(super) enum LogFormat {
     Human,
     Json,
 }
 
 pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match args.log_format {
-        LogFormat::Human => builder.with_ansi(super::color_stderr()).try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
+    init_logging(args.log_format);
     crate::daemon::serve(
         cfg,
         crate::daemon::Options {
@@ -57,4 +49,17 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
         },
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Logs to stderr; RUST_LOG sets the level (default info).
+pub(super) fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Human => builder.with_ansi(super::color_stderr()).try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
 }

@@ -20,14 +20,30 @@ pub struct Args {
 pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
     let conn = crate::store::open(&cfg.database)?;
-    let tz = super::evaluate::office_timezone(&cfg);
-    let today = AsOf::new(super::clock().now(), tz).today;
-    println!("database {}", cfg.database.display());
-    println!("today {today} ({tz}, the policy's time zone)");
-    println!("\nlast runs:");
-    let runs = runs::recent(&conn, args.runs)?;
+    let mut lines = Vec::new();
+    write(&mut lines, &cfg, &conn, &super::clock(), args.runs)?;
+    for l in lines {
+        println!("{l}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `duban status` prints (also the workbench's status page).
+pub(crate) fn write(
+    lines: &mut Vec<String>,
+    cfg: &Config,
+    conn: &rusqlite::Connection,
+    clock: &dyn Clock,
+    recent: u64,
+) -> Result<()> {
+    let tz = super::evaluate::office_timezone(cfg);
+    let today = AsOf::new(clock.now(), tz).today;
+    lines.push(format!("database {}", cfg.database.display()));
+    lines.push(format!("today {today} ({tz}, the policy's time zone)"));
+    lines.push("\nlast runs:".to_string());
+    let runs = runs::recent(conn, recent)?;
     for r in &runs {
-        println!(
+        lines.push(format!(
             "  #{:<4} {:<9} as of {} · {} rule{} · {} fired · {} tasks · {} notices · {} skipped · {}",
             r.id,
             r.kind,
@@ -42,36 +58,36 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
                 Some(f) => format!("finished {f}"),
                 None => "interrupted or running".to_string(),
             },
-        );
+        ));
     }
     if runs.is_empty() {
-        println!("  none yet: `duban run` evaluates the policy");
+        lines.push("  none yet: `duban run` evaluates the policy".to_string());
     }
-    let t = tasks::counts(&conn, today)?;
-    println!(
+    let t = tasks::counts(conn, today)?;
+    lines.push(format!(
         "\ntasks: {} open ({} overdue) · {} done · {} cancelled",
         t.open, t.overdue, t.done, t.cancelled
-    );
-    for (kind, open, overdue) in tasks::open_by_kind(&conn, today)? {
+    ));
+    for (kind, open, overdue) in tasks::open_by_kind(conn, today)? {
         let label = crate::schema::standard_task_kind(&kind)
             .map(|(_, l)| l)
             .unwrap_or("");
-        println!(
+        lines.push(format!(
             "  {} {open:>6} open  {overdue:>6} overdue",
             pad(&format!("{kind} {label}"), 32)
-        );
+        ));
     }
-    let n = outbox::counts(&conn)?;
-    println!(
+    let n = outbox::counts(conn)?;
+    lines.push(format!(
         "\nnotices: {} queued · {} sending · {} sent · {} failed",
         n.queued, n.sending, n.sent, n.failed
-    );
-    if let Some(e) = outbox::last_error(&conn)? {
-        println!("  last error: {e}");
+    ));
+    if let Some(e) = outbox::last_error(conn)? {
+        lines.push(format!("  last error: {e}"));
     }
     let calendar = cfg.load_calendar()?;
     let years: Vec<String> = calendar.years().map(|(y, _)| y.to_string()).collect();
-    println!(
+    lines.push(format!(
         "\ncalendar: working days of {} ({})",
         if years.is_empty() {
             "no year".to_string()
@@ -79,14 +95,15 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
             years.join(", ")
         },
         cfg.calendar.display()
-    );
+    ));
     if let Some(w) = super::calendar::next_year_warning(&calendar, today) {
-        println!("  warning: {w}");
+        lines.push(format!("  warning: {w}"));
     }
     if n.failed > 0 {
-        println!(
+        lines.push(
             "  `duban notices list --status failed` shows them; `duban notices retry --failed` tries again"
+                .to_string(),
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -57,7 +57,6 @@ struct Shared {
     /// Set on SIGTERM/SIGINT: take no new work.
     stop: AtomicBool,
     wake_delivery: Notify,
-    domain: String,
 }
 
 impl Shared {
@@ -79,7 +78,6 @@ pub fn serve(cfg: Config, opts: Options) -> Result<()> {
     // The database must exist; `serve` does not create one.
     drop(crate::store::open(&cfg.database)?);
     let policy = load(&cfg)?;
-    let domain = cfg.mail_domain();
     let shared = Arc::new(Shared {
         cfg,
         policy: Mutex::new(Arc::new(policy)),
@@ -87,7 +85,6 @@ pub fn serve(cfg: Config, opts: Options) -> Result<()> {
         transport: opts.transport.clone(),
         stop: AtomicBool::new(false),
         wake_delivery: Notify::new(),
-        domain,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -135,6 +132,21 @@ async fn service(shared: Arc<Shared>, opts: Options) -> Result<()> {
             let _ = shutdown_tx.send(true);
         });
     }
+    let web = match (&shared.cfg.web, opts.once) {
+        (Some(_), false) => {
+            let app = Arc::new(crate::web::App::new(
+                shared.cfg.clone(),
+                shared.clock.clone(),
+            )?);
+            let listener = crate::web::bind(&app).await?;
+            Some(tokio::spawn(crate::web::serve(
+                listener,
+                app,
+                shutdown.clone(),
+            )))
+        }
+        _ => None,
+    };
     let policy = shared.policy();
     info!(
         policy = %policy.hash,
@@ -187,11 +199,18 @@ async fn service(shared: Arc<Shared>, opts: Options) -> Result<()> {
         }
     }
     let _ = delivery.await;
+    if let Some(web) = web {
+        match web.await {
+            Ok(Err(e)) => error!("workbench: {e}"),
+            Err(e) => error!("workbench: {e}"),
+            Ok(Ok(())) => {}
+        }
+    }
     info!("stopped");
     Ok(())
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -220,7 +239,7 @@ async fn next_run(shared: &Arc<Shared>) -> Option<DateTime<Tz>> {
         let policy = s.policy();
         let conn = crate::store::open(&s.cfg.database)?;
         let last = due::last_runs(&conn)?;
-        let engine = Engine::new(&policy, s.domain.clone()).with_calendar(s.cfg.load_calendar()?);
+        let engine = Engine::for_office(&policy, &s.cfg)?;
         let now = s.clock.now().with_timezone(&policy.tz);
         Ok(due::next_times(&engine, &last, &now)?
             .into_iter()
@@ -254,7 +273,7 @@ async fn run_due(shared: &Arc<Shared>, starting: bool) {
         let tz = policy.tz;
         let mut conn = crate::store::open(&s.cfg.database)?;
         let last = due::last_runs(&conn)?;
-        let engine = Engine::new(&policy, s.domain.clone()).with_calendar(s.cfg.load_calendar()?);
+        let engine = Engine::for_office(&policy, &s.cfg)?;
         let now_utc = s.clock.now();
         let now = now_utc.with_timezone(&tz);
         let due = due::due(&engine, &last, &now)?;

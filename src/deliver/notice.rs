@@ -124,9 +124,16 @@ impl NoticeContext<'_> {
         for (label, v, ty) in self.facts {
             body.push_str(&format!("  · {label}：{}\n", self.display(v, *ty)));
         }
+        let record = match &task.link {
+            Some(link) => format!("完成后请在督办工作台登记结果：{link}"),
+            None => format!(
+                "完成后请登记结果：duban tasks done {} --outcome \"…\"",
+                task.id
+            ),
+        };
         body.push_str(&format!(
-            "\n任务编号：{}。完成后请登记结果：duban tasks done {} --outcome \"…\"\n日程已附于本邮件（.ics）。\n\n—— 巡察整改督办（duban）\n",
-            task.id, task.id
+            "\n任务编号：{}。{record}\n日程已附于本邮件（.ics）。\n\n—— 巡察整改督办（duban）\n",
+            task.id
         ));
         Rendered {
             subject: one_line(&format!(
@@ -145,6 +152,8 @@ pub struct TaskInfo<'a> {
     pub target_name: &'a str,
     pub assignee_name: &'a str,
     pub due: NaiveDate,
+    /// The task's page on the workbench, when it has a public address.
+    pub link: Option<String>,
 }
 
 /// An all-day iCalendar entry on the task's due date.
@@ -218,6 +227,16 @@ fn insert_path(root: &mut Map<String, Json>, path: &str, value: Json) {
             Json::Object(m) => at = m,
             _ => return,
         }
+    }
+}
+
+/// The email with a one-time sign-in link to the workbench.
+pub fn sign_in_link(name: &str, url: &str, minutes: i64) -> Rendered {
+    Rendered {
+        subject: "【督办】工作台登录链接".to_string(),
+        body: format!(
+            "{name} 同志：\n\n请点击以下链接登录督办工作台（{minutes} 分钟内有效，只能使用一次）：\n\n{url}\n\n如果不是您本人申请，请忽略本邮件。\n\n—— 巡察整改督办（duban）\n"
+        ),
     }
 }
 

@@ -154,6 +154,11 @@ impl<'c, 'e> Writer<'c, 'e> {
                             target_name: target.name,
                             assignee_name: person.name,
                             due: *due,
+                            link: self
+                                .engine
+                                .workbench
+                                .as_ref()
+                                .map(|base| format!("{base}/tasks/{task_id}")),
                         };
                         let notice = ctx.task_notice(&info);
                         let ics = task_ics(

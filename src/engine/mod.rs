@@ -35,6 +35,8 @@ pub struct Engine<'p> {
     calendar: Calendar,
     /// The calendar's rows of `temp.workdays`, built once.
     workdays: Workdays,
+    /// The workbench's public address: task notices link to the task's page.
+    pub workbench: Option<String>,
 }
 
 /// A rule name the policy does not have (with a did-you-mean).
@@ -148,7 +150,23 @@ impl<'p> Engine<'p> {
             domain: domain.into(),
             workdays: Workdays::new(&calendar),
             calendar,
+            workbench: None,
         }
+    }
+
+    /// The engine of an office: its mail domain, its working-day calendar
+    /// and its workbench's address, from `duban.toml`.
+    pub fn for_office(
+        policy: &'p Policy,
+        cfg: &crate::config::Config,
+    ) -> crate::error::Result<Self> {
+        let mut engine = Engine::new(policy, cfg.mail_domain()).with_calendar(cfg.load_calendar()?);
+        engine.workbench = cfg
+            .web
+            .as_ref()
+            .and_then(|w| w.base_url())
+            .map(str::to_string);
+        Ok(engine)
     }
 
     /// The office's working days (the built-in years otherwise).

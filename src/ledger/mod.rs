@@ -7,7 +7,7 @@
 
 pub mod export;
 pub mod report;
-mod svg;
+pub mod svg;
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};

@@ -77,6 +77,15 @@ impl Report {
     }
 }
 
+/// How a task kind is headed: the policy's label, else the standard one,
+/// else the code.
+pub fn kind_label(policy: Option<&crate::lang::ir::Policy>, kind: &str) -> String {
+    policy
+        .and_then(|p| p.task_kind_label(kind))
+        .or_else(|| crate::schema::standard_task_kind(kind).map(|(_, l)| l.to_string()))
+        .unwrap_or_else(|| kind.to_string())
+}
+
 /// The report as of `as_of`, compared with one `period` earlier; task
 /// kinds are headed by `label_of(kind)`.
 pub fn build(

@@ -38,3 +38,10 @@ pub fn record(conn: &Connection, f: &Firing<'_>) -> Result<()> {
     ])?;
     Ok(())
 }
+
+/// Each rule's latest firing: the evaluation time it was for.
+pub fn last_firings(conn: &Connection) -> Result<std::collections::HashMap<String, String>> {
+    let mut stmt = conn.prepare("SELECT rule, max(as_of) FROM audit GROUP BY rule")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

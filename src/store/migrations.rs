@@ -238,13 +238,53 @@ CREATE TABLE channel_posts (
 CREATE INDEX channel_posts_at ON channel_posts(channel, at);
 "#;
 
+/// Migration 3: the web workbench (SPEC §11). Accounts are persons of the
+/// case database with a role; sessions, one-time sign-in links and failed
+/// sign-ins are kept by the hash of their token, never the token itself.
+const WORKBENCH: &str = r#"
+CREATE TABLE accounts (
+  person_id TEXT PRIMARY KEY NOT NULL REFERENCES persons(id),
+  role TEXT NOT NULL CHECK (role = 'admin' OR role = 'office' OR role = 'member'),
+  -- Argon2 (PHC string); NULL: signs in by emailed link only
+  password_hash TEXT,
+  created_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE sessions (
+  token_hash TEXT PRIMARY KEY NOT NULL,
+  person_id TEXT NOT NULL REFERENCES accounts(person_id) ON DELETE CASCADE,
+  -- the token every form of this session carries
+  csrf TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX sessions_person ON sessions(person_id);
+CREATE TABLE sign_in_links (
+  token_hash TEXT PRIMARY KEY NOT NULL,
+  person_id TEXT NOT NULL REFERENCES accounts(person_id) ON DELETE CASCADE,
+  expires_at TEXT NOT NULL,
+  used_at TEXT
+) STRICT;
+-- failed sign-ins by account (`account:ID`) and by address (`address:IP`)
+CREATE TABLE sign_in_failures (
+  key TEXT NOT NULL,
+  at TEXT NOT NULL
+) STRICT;
+CREATE INDEX sign_in_failures_key ON sign_in_failures(key, at);
+-- the workbench's task list: open first, soonest due
+CREATE INDEX tasks_status_due ON tasks(status, due);
+"#;
+
 static V1: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("{}\n{}", case_tables_sql(), ENGINE_TABLES));
 static V2: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("{}\n{}", added_columns_sql(2), CHANNELS));
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1.as_str()), M::up(V2.as_str())])
+    Migrations::new(vec![
+        M::up(V1.as_str()),
+        M::up(V2.as_str()),
+        M::up(WORKBENCH),
+    ])
 }
 
 #[cfg(test)]

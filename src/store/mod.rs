@@ -7,7 +7,9 @@
 //! Opening applies the migrations, turns on WAL, foreign keys and a busy
 //! timeout, and creates a new file readable by its owner only.
 
+pub mod accounts;
 pub mod audit;
+pub mod cases;
 pub mod channels;
 pub mod episodes;
 pub mod export;

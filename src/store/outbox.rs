@@ -263,6 +263,28 @@ pub struct Listed {
     pub task_id: Option<String>,
 }
 
+const LISTED: &str =
+    "SELECT id, status, attempts, created_at, rule, subject_type, subject_id, recipients, subject,
+        last_error, sent_at, message_id, task_id FROM outbox";
+
+fn listed(r: &rusqlite::Row<'_>) -> rusqlite::Result<Listed> {
+    Ok(Listed {
+        id: r.get(0)?,
+        status: r.get(1)?,
+        attempts: r.get(2)?,
+        created_at: r.get(3)?,
+        rule: r.get(4)?,
+        entity: r.get(5)?,
+        subject_id: r.get(6)?,
+        recipients: r.get(7)?,
+        subject: r.get(8)?,
+        last_error: r.get(9)?,
+        sent_at: r.get(10)?,
+        message_id: r.get(11)?,
+        task_id: r.get(12)?,
+    })
+}
+
 /// The newest notices first, of one status or all.
 pub fn list(
     conn: &Connection,
@@ -270,30 +292,41 @@ pub fn list(
     limit: u64,
     each: &mut dyn FnMut(Listed) -> Result<()>,
 ) -> Result<()> {
-    let mut stmt = conn.prepare(
-        "SELECT id, status, attempts, created_at, rule, subject_type, subject_id, recipients, subject,
-                last_error, sent_at, message_id, task_id
-         FROM outbox WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2",
-    )?;
+    let mut stmt = conn.prepare(&format!(
+        "{LISTED} WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2"
+    ))?;
     let mut rows = stmt.query(params![status.map(NoticeStatus::code), limit as i64])?;
     while let Some(r) = rows.next()? {
-        each(Listed {
-            id: r.get(0)?,
-            status: r.get(1)?,
-            attempts: r.get(2)?,
-            created_at: r.get(3)?,
-            rule: r.get(4)?,
-            entity: r.get(5)?,
-            subject_id: r.get(6)?,
-            recipients: r.get(7)?,
-            subject: r.get(8)?,
-            last_error: r.get(9)?,
-            sent_at: r.get(10)?,
-            message_id: r.get(11)?,
-            task_id: r.get(12)?,
-        })?;
+        each(listed(r)?)?;
     }
     Ok(())
+}
+
+/// The workbench's notice list: newest first, one page, and how many match.
+/// Notices of rule `hidden` are left out (sign-in links).
+pub fn page(
+    conn: &Connection,
+    status: Option<NoticeStatus>,
+    rule: Option<&str>,
+    hidden: &str,
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<Listed>, u64)> {
+    let filter = "(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR rule = ?2) AND rule <> ?3";
+    let status = status.map(NoticeStatus::code);
+    let total: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM outbox WHERE {filter}"),
+        params![status, rule, hidden],
+        |r| r.get(0),
+    )?;
+    let mut stmt = conn.prepare(&format!(
+        "{LISTED} WHERE {filter} ORDER BY id DESC LIMIT ?4 OFFSET ?5"
+    ))?;
+    let rows = stmt.query_map(
+        params![status, rule, hidden, limit as i64, offset as i64],
+        listed,
+    )?;
+    Ok((rows.collect::<rusqlite::Result<_>>()?, total.max(0) as u64))
 }
 
 /// How many notices are in each state.

@@ -97,6 +97,67 @@ pub fn list(conn: &Connection, f: &Filter, each: &mut dyn FnMut(Task) -> Result<
     Ok(())
 }
 
+/// The workbench's task list: filters, and a page of the result.
+#[derive(Debug, Default, Clone)]
+pub struct Query {
+    /// Only tasks assigned to this person (a member's own).
+    pub assignee: Option<String>,
+    pub status: Option<TaskStatus>,
+    /// Open and past due at `today`.
+    pub overdue: bool,
+    /// A task kind code.
+    pub kind: Option<String>,
+    /// The organization of the task's subject (a problem's inspection's,
+    /// an inspection's, or the organization itself).
+    pub organization: Option<String>,
+    pub due_from: Option<NaiveDate>,
+    pub due_to: Option<NaiveDate>,
+    /// Tasks on problems of this inspection.
+    pub inspection: Option<String>,
+    pub today: Option<NaiveDate>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+/// A page of tasks matching `q`, soonest due first, and how many match.
+pub fn page(conn: &Connection, q: &Query) -> Result<(Vec<Task>, u64)> {
+    let filter = "(?1 IS NULL OR t.assignee_id = ?1) AND (?2 IS NULL OR t.status = ?2)
+        AND (?3 = 0 OR (t.status = ?10 AND t.due < ?4)) AND (?5 IS NULL OR t.kind = ?5)
+        AND (?6 IS NULL OR CASE t.subject_type
+              WHEN 'organization' THEN t.subject_id
+              WHEN 'inspection' THEN (SELECT i.organization_id FROM inspections i WHERE i.id = t.subject_id)
+              WHEN 'problem' THEN (SELECT i.organization_id FROM problems p JOIN inspections i ON i.id = p.inspection_id WHERE p.id = t.subject_id)
+            END = ?6)
+        AND (?7 IS NULL OR t.due >= ?7) AND (?8 IS NULL OR t.due <= ?8)
+        AND (?9 IS NULL OR (t.subject_type = 'problem' AND t.subject_id IN (SELECT id FROM problems WHERE inspection_id = ?9)))";
+    let today = q.today.map(|d| d.to_string());
+    let args = params![
+        q.assignee,
+        q.status.map(|s| s.code()),
+        q.overdue as i64,
+        today,
+        q.kind,
+        q.organization,
+        q.due_from.map(|d| d.to_string()),
+        q.due_to.map(|d| d.to_string()),
+        q.inspection,
+        TaskStatus::Open.code(),
+    ];
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM tasks t WHERE {filter}"))?
+        .query_row(args, |r| r.get(0))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE {filter} ORDER BY t.status <> ?10, t.due IS NULL, t.due, t.id LIMIT ?11 OFFSET ?12"
+    ))?;
+    let limit = q.limit as i64;
+    let offset = q.offset as i64;
+    let mut all: Vec<&dyn rusqlite::ToSql> = args.to_vec();
+    all.push(&limit);
+    all.push(&offset);
+    let rows = stmt.query_map(all.as_slice(), from_row)?;
+    Ok((rows.collect::<rusqlite::Result<_>>()?, total.max(0) as u64))
+}
+
 pub fn get(conn: &Connection, id: &str) -> Result<Task> {
     conn.query_row(&format!("{SELECT} WHERE t.id = ?1"), params![id], from_row)
         .optional()?
@@ -324,6 +385,18 @@ pub fn open_by_kind(conn: &Connection, today: NaiveDate) -> Result<Vec<(String, 
         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The person assigned the most open tasks.
+pub fn busiest_assignee(conn: &Connection) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT assignee_id FROM tasks WHERE status = ?1 AND assignee_id IS NOT NULL
+             GROUP BY assignee_id ORDER BY count(*) DESC, assignee_id LIMIT 1",
+            [TaskStatus::Open.code()],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 /// Tasks duban created, per kind: (kind, count), most first.

@@ -2,9 +2,11 @@
 //! office folder with its config, policy and SQLite database.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod cases;
 pub mod robot;
 pub mod smtp;
+pub mod web;
 
 use assert_cmd::Command;
 use std::collections::BTreeSet;

@@ -1,0 +1,248 @@
+//! Accounts of the web workbench (SPEC §11): persons of the case database
+//! with a role, their sessions, one-time sign-in links and failed sign-ins.
+//! Tokens are stored as their SHA-256, so a copy of the database signs no
+//! one in. Times are UTC text ([`crate::clock::utc_text`]), which sorts.
+
+use crate::error::{Error, Result};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+/// What an account may see and do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Their own tasks (and approval requests addressed to them).
+    Member,
+    /// Everything of the office: tasks, notices, organizations, rules, reports.
+    Office,
+    /// The office's, and accounts.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Member, Role::Office, Role::Admin];
+
+    pub const fn code(self) -> &'static str {
+        match self {
+            Role::Member => "member",
+            Role::Office => "office",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Self::ALL.into_iter().find(|r| r.code() == text)
+    }
+
+    /// Sees the whole office, not only their own tasks.
+    pub fn sees_office(self) -> bool {
+        self >= Role::Office
+    }
+}
+
+/// An account, as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Account {
+    pub person_id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub role: Role,
+    /// Argon2 PHC string; `None`: emailed links only.
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub created_at: String,
+    /// Sessions not yet expired.
+    pub sessions: i64,
+}
+
+fn role_of(text: String) -> rusqlite::Result<Role> {
+    Role::parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("unknown role {text}").into(),
+        )
+    })
+}
+
+const SELECT: &str = "SELECT a.person_id, p.name, p.email, a.role, a.password_hash, a.created_at,
+        (SELECT count(*) FROM sessions s WHERE s.person_id = a.person_id AND s.expires_at > ?1)
+    FROM accounts a JOIN persons p ON p.id = a.person_id";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        person_id: r.get(0)?,
+        name: r.get(1)?,
+        email: r.get(2)?,
+        role: role_of(r.get(3)?)?,
+        password_hash: r.get(4)?,
+        created_at: r.get(5)?,
+        sessions: r.get(6)?,
+    })
+}
+
+/// Gives a person an account, or changes its role (and password, when one
+/// is given). The person must be in the case database.
+pub fn add(
+    conn: &Connection,
+    person: &str,
+    role: Role,
+    password_hash: Option<&str>,
+    at: &str,
+) -> Result<()> {
+    let known: bool = conn
+        .query_row("SELECT 1 FROM persons WHERE id = ?1", [person], |_| {
+            Ok(true)
+        })
+        .optional()?
+        .unwrap_or(false);
+    if !known {
+        return Err(Error::invalid(format!(
+            "there is no person {person} in the case database; import them first (persons.csv)"
+        )));
+    }
+    conn.execute(
+        "INSERT INTO accounts (person_id, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (person_id) DO UPDATE SET role = excluded.role,
+           password_hash = coalesce(excluded.password_hash, accounts.password_hash)",
+        params![person, role.code(), password_hash, at],
+    )?;
+    Ok(())
+}
+
+/// Every account, by person id.
+pub fn list(conn: &Connection, now: &str) -> Result<Vec<Account>> {
+    let mut stmt = conn.prepare(&format!("{SELECT} ORDER BY a.person_id"))?;
+    let rows = stmt.query_map([now], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The account a sign-in names: by person id, or by email (any case).
+pub fn find(conn: &Connection, id_or_email: &str, now: &str) -> Result<Option<Account>> {
+    let key = id_or_email.trim();
+    Ok(conn
+        .query_row(
+            &format!("{SELECT} WHERE a.person_id = ?2 OR (p.email IS NOT NULL AND lower(p.email) = lower(?2)) ORDER BY a.person_id = ?2 DESC LIMIT 1"),
+            params![now, key],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// Removes an account, its sessions and its links: whoever was signed in
+/// as it is signed out. Whether there was one.
+pub fn remove(conn: &Connection, person: &str) -> Result<bool> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute("DELETE FROM sessions WHERE person_id = ?1", [person])?;
+    tx.execute("DELETE FROM sign_in_links WHERE person_id = ?1", [person])?;
+    let n = tx.execute("DELETE FROM accounts WHERE person_id = ?1", [person])?;
+    tx.commit()?;
+    Ok(n > 0)
+}
+
+/// A signed-in session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub person_id: String,
+    pub name: String,
+    pub role: Role,
+    /// The token every form of the session carries.
+    pub csrf: String,
+}
+
+pub fn start_session(
+    conn: &Connection,
+    token_hash: &str,
+    person: &str,
+    csrf: &str,
+    at: &str,
+    expires_at: &str,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO sessions (token_hash, person_id, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![token_hash, person, csrf, at, expires_at],
+    )?;
+    Ok(())
+}
+
+/// The live session with this token hash, if any.
+pub fn session(conn: &Connection, token_hash: &str, now: &str) -> Result<Option<Session>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT s.person_id, p.name, a.role, s.csrf FROM sessions s
+             JOIN accounts a ON a.person_id = s.person_id JOIN persons p ON p.id = s.person_id
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+        )?
+        .query_row(params![token_hash, now], |r| {
+            Ok(Session {
+                person_id: r.get(0)?,
+                name: r.get(1)?,
+                role: role_of(r.get(2)?)?,
+                csrf: r.get(3)?,
+            })
+        })
+        .optional()?)
+}
+
+pub fn end_session(conn: &Connection, token_hash: &str) -> Result<()> {
+    conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+    Ok(())
+}
+
+/// Records a one-time sign-in link.
+pub fn add_link(conn: &Connection, token_hash: &str, person: &str, expires_at: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO sign_in_links (token_hash, person_id, expires_at) VALUES (?1, ?2, ?3)",
+        params![token_hash, person, expires_at],
+    )?;
+    Ok(())
+}
+
+/// Uses a sign-in link: the person it signs in, if it is unused and not
+/// expired. A link works once, whoever races for it.
+pub fn use_link(conn: &Connection, token_hash: &str, now: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "UPDATE sign_in_links SET used_at = ?2
+             WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2 RETURNING person_id",
+            params![token_hash, now],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Records a failed sign-in under each key (the account, the address).
+pub fn fail(conn: &Connection, keys: &[&str], at: &str) -> Result<()> {
+    let mut stmt = conn.prepare_cached("INSERT INTO sign_in_failures (key, at) VALUES (?1, ?2)")?;
+    for k in keys {
+        stmt.execute(params![k, at])?;
+    }
+    Ok(())
+}
+
+/// Failed sign-ins under any of `keys` since `since`: how many (the most
+/// under one key) and the latest.
+pub fn failures(conn: &Connection, keys: &[&str], since: &str) -> Result<(i64, Option<String>)> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT count(*), max(at) FROM sign_in_failures WHERE key = ?1 AND at > ?2",
+    )?;
+    let mut worst = (0, None);
+    for k in keys {
+        let (n, last): (i64, Option<String>) =
+            stmt.query_row(params![k, since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        if n > worst.0 {
+            worst = (n, last);
+        }
+    }
+    Ok(worst)
+}
+
+/// Forgets failed sign-ins under `key` (after a success), and everyone's
+/// older than `before`.
+pub fn clear_failures(conn: &Connection, key: &str, before: &str) -> Result<()> {
+    conn.execute(
+        "DELETE FROM sign_in_failures WHERE key = ?1 OR at < ?2",
+        params![key, before],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! Reads of the case tables for the workbench's pages: what a task is
+//! about, an organization's inspections, an inspection's problems. Each
+//! is one query; nothing reads a whole table into memory.
+
+use crate::error::Result;
+use crate::schema::ProblemStatus;
+use chrono::NaiveDate;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+/// What a task is about, as its page shows it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Subject {
+    /// The problem's description, the inspection's round, the organization's name.
+    pub title: Option<String>,
+    pub organization_id: Option<String>,
+    pub organization: Option<String>,
+    pub deadline: Option<String>,
+    pub status: Option<String>,
+    pub responsible: Option<String>,
+}
+
+/// The subject of a task (`problem`, `inspection` or `organization`).
+pub fn subject(conn: &Connection, entity: &str, id: &str) -> Result<Option<Subject>> {
+    let sql = match entity {
+        "problem" => {
+            "SELECT p.description, o.id, o.name, p.deadline, p.status, r.name FROM problems p
+               JOIN inspections i ON i.id = p.inspection_id JOIN organizations o ON o.id = i.organization_id
+               LEFT JOIN persons r ON r.id = p.responsible_id WHERE p.id = ?1"
+        }
+        "inspection" => {
+            "SELECT rd.name, o.id, o.name, i.report_due, NULL, l.name FROM inspections i
+               JOIN organizations o ON o.id = i.organization_id LEFT JOIN rounds rd ON rd.id = i.round_id
+               LEFT JOIN persons l ON l.id = i.leader_id WHERE i.id = ?1"
+        }
+        _ => {
+            "SELECT o.name, o.id, o.name, NULL, NULL, s.name FROM organizations o
+               LEFT JOIN persons s ON s.id = o.secretary_id WHERE o.id = ?1"
+        }
+    };
+    Ok(conn
+        .query_row(sql, [id], |r| {
+            Ok(Subject {
+                title: r.get(0)?,
+                organization_id: r.get(1)?,
+                organization: r.get(2)?,
+                deadline: r.get(3)?,
+                status: r.get(4)?,
+                responsible: r.get(5)?,
+            })
+        })
+        .optional()?)
+}
+
+/// An organization's name, if it exists.
+pub fn organization_name(conn: &Connection, id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT name FROM organizations WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+/// An inspection as the organization's page lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InspectionRow {
+    pub id: String,
+    pub round: Option<String>,
+    pub organization_id: String,
+    pub organization: String,
+    pub feedback_on: Option<String>,
+    pub problems: i64,
+    pub rectified: i64,
+    pub overdue: i64,
+}
+
+const INSPECTION: &str = "SELECT i.id, rd.name, o.id, o.name, i.feedback_on, count(p.id),
+        count(p.id) FILTER (WHERE p.status = ?2),
+        count(p.id) FILTER (WHERE p.status <> ?2 AND p.deadline < ?3)
+    FROM inspections i JOIN organizations o ON o.id = i.organization_id
+    LEFT JOIN rounds rd ON rd.id = i.round_id LEFT JOIN problems p ON p.inspection_id = i.id";
+
+fn inspection_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InspectionRow> {
+    Ok(InspectionRow {
+        id: r.get(0)?,
+        round: r.get(1)?,
+        organization_id: r.get(2)?,
+        organization: r.get(3)?,
+        feedback_on: r.get(4)?,
+        problems: r.get(5)?,
+        rectified: r.get(6)?,
+        overdue: r.get(7)?,
+    })
+}
+
+/// The inspections of an organization, latest feedback first, with their
+/// problems counted at `today`.
+pub fn inspections_of(
+    conn: &Connection,
+    org: &str,
+    today: NaiveDate,
+) -> Result<Vec<InspectionRow>> {
+    let mut stmt = conn.prepare(&format!(
+        "{INSPECTION} WHERE i.organization_id = ?1 GROUP BY i.id ORDER BY i.feedback_on DESC, i.id"
+    ))?;
+    let rows = stmt.query_map(
+        params![org, ProblemStatus::Rectified.code(), today.to_string()],
+        inspection_row,
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// One inspection with its problems counted at `today`.
+pub fn inspection(conn: &Connection, id: &str, today: NaiveDate) -> Result<Option<InspectionRow>> {
+    Ok(conn
+        .query_row(
+            &format!("{INSPECTION} WHERE i.id = ?1 GROUP BY i.id"),
+            params![id, ProblemStatus::Rectified.code(), today.to_string()],
+            inspection_row,
+        )
+        .optional()?)
+}
+
+/// A problem as the inspection's page lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProblemRow {
+    pub id: String,
+    pub category: Option<String>,
+    pub severity: Option<String>,
+    pub description: Option<String>,
+    pub deadline: Option<String>,
+    pub status: String,
+    pub responsible: Option<String>,
+    /// Days past the deadline at `today`, when not rectified.
+    pub overdue_days: Option<i64>,
+}
+
+/// The problems of an inspection, most overdue first.
+pub fn problems_of(
+    conn: &Connection,
+    inspection: &str,
+    today: NaiveDate,
+) -> Result<Vec<ProblemRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT p.id, p.category, p.severity, p.description, p.deadline, p.status, r.name,
+                CASE WHEN p.status <> ?2 AND p.deadline < ?3
+                     THEN CAST(julianday(?3) - julianday(p.deadline) AS INTEGER) END
+           FROM problems p LEFT JOIN persons r ON r.id = p.responsible_id
+          WHERE p.inspection_id = ?1 ORDER BY 8 DESC NULLS LAST, p.id",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            inspection,
+            ProblemStatus::Rectified.code(),
+            today.to_string()
+        ],
+        |r| {
+            Ok(ProblemRow {
+                id: r.get(0)?,
+                category: r.get(1)?,
+                severity: r.get(2)?,
+                description: r.get(3)?,
+                deadline: r.get(4)?,
+                status: r.get(5)?,
+                responsible: r.get(6)?,
+                overdue_days: r.get(7)?,
+            })
+        },
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

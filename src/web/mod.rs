@@ -1,0 +1,377 @@
+//! The web workbench (SPEC §11): the people duban gives work to answer it
+//! here — a member marks a task done, the office watches organizations,
+//! tasks, notices and rules. Server-rendered HTML (minijinja, autoescaped),
+//! no script; every asset is embedded in the binary (offices run on
+//! intranets).
+//!
+//! - [`auth`]: accounts' sign-in (password or emailed link), sessions,
+//!   CSRF tokens, throttling of failed sign-ins.
+//! - [`pages`]: the pages and the forms they post; every change is the
+//!   store's operation of the matching CLI command.
+//! - [`i18n`]: Chinese first, English on request.
+//!
+//! Handlers run their database work on blocking threads, each with a
+//! connection from a small pool; SQLite's WAL lets the scheduler write
+//! beside them.
+
+pub mod auth;
+pub mod i18n;
+pub mod pages;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use rusqlite::Connection;
+use std::sync::{Arc, Mutex};
+use tracing::{error, info};
+
+/// What every request shares.
+pub struct App {
+    pub cfg: Config,
+    pub clock: Arc<dyn Clock>,
+    /// The policy's time zone at start: today's date on pages.
+    pub tz: chrono_tz::Tz,
+    templates: minijinja::Environment<'static>,
+    pool: Mutex<Vec<Connection>>,
+    /// Cookies carry `Secure`: the workbench is reached over https.
+    secure_cookies: bool,
+}
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("templates/base.html")),
+    ("sign_in.html", include_str!("templates/sign_in.html")),
+    ("message.html", include_str!("templates/message.html")),
+    ("link.html", include_str!("templates/link.html")),
+    ("my.html", include_str!("templates/my.html")),
+    ("task.html", include_str!("templates/task.html")),
+    ("tasks.html", include_str!("templates/tasks.html")),
+    ("task_rows.html", include_str!("templates/task_rows.html")),
+    ("pager.html", include_str!("templates/pager.html")),
+    ("notices.html", include_str!("templates/notices.html")),
+    ("orgs.html", include_str!("templates/orgs.html")),
+    ("org.html", include_str!("templates/org.html")),
+    ("inspection.html", include_str!("templates/inspection.html")),
+    ("rules.html", include_str!("templates/rules.html")),
+    ("text.html", include_str!("templates/text.html")),
+    ("accounts.html", include_str!("templates/accounts.html")),
+];
+
+const CSS: &str = include_str!("assets/duban.css");
+
+/// At most this many idle connections are kept.
+const POOL: usize = 8;
+
+impl App {
+    pub fn new(cfg: Config, clock: Arc<dyn Clock>) -> Result<App> {
+        let mut env = minijinja::Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)
+                .map_err(|e| Error::invalid(format!("template {name}: {e}")))?;
+        }
+        i18n::install(&mut env);
+        let secure_cookies = cfg
+            .web
+            .as_ref()
+            .and_then(|w| w.public_url.as_deref())
+            .is_some_and(|u| u.starts_with("https://"));
+        // The database must exist; the workbench does not create one.
+        let first = crate::store::open(&cfg.database)?;
+        let tz = crate::cli::evaluate::policy_timezone(&cfg).unwrap_or(cfg.timezone);
+        Ok(App {
+            cfg,
+            clock,
+            tz,
+            templates: env,
+            pool: Mutex::new(vec![first]),
+            secure_cookies,
+        })
+    }
+
+    /// Runs `f` on a blocking thread with a connection of the pool.
+    pub async fn db<T, F>(self: &Arc<Self>, f: F) -> std::result::Result<T, WebError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &App) -> std::result::Result<T, WebError> + Send + 'static,
+    {
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = match app.pool.lock().map(|mut p| p.pop()) {
+                Ok(Some(c)) => c,
+                _ => crate::store::open(&app.cfg.database)?,
+            };
+            let result = f(&conn, &app);
+            if let Ok(mut p) = app.pool.lock()
+                && p.len() < POOL
+            {
+                p.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|e| WebError::Internal(Error::invalid(format!("a request's work failed: {e}"))))?
+    }
+
+    /// Renders a page.
+    pub fn render(
+        &self,
+        template: &str,
+        ctx: minijinja::Value,
+    ) -> std::result::Result<Html<String>, WebError> {
+        let t = self
+            .templates
+            .get_template(template)
+            .map_err(|e| WebError::Internal(Error::invalid(e.to_string())))?;
+        t.render(ctx).map(Html).map_err(|e| {
+            let mut why = format!("{template}: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                why.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            WebError::Internal(Error::invalid(why))
+        })
+    }
+
+    /// A cookie of the workbench: HttpOnly, SameSite=Lax, Secure over https.
+    pub fn cookie(&self, name: &str, value: &str, max_age_s: i64) -> HeaderValue {
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        let text =
+            format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{secure}");
+        HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    /// Sends what the outbox holds now, in the background (a sign-in link
+    /// or a retried notice should not wait for the service's next round;
+    /// claims keep the service from sending it too).
+    pub fn deliver_now(self: &Arc<Self>) {
+        let app = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = crate::deliver::transport::from_config(&app.cfg).and_then(|mut t| {
+                let conn = crate::store::open(&app.cfg.database)?;
+                let settings = crate::deliver::outbox::Settings::from_config(&app.cfg);
+                crate::deliver::outbox::deliver_due(
+                    &conn,
+                    t.as_mut(),
+                    &settings,
+                    app.clock.as_ref(),
+                )
+            });
+            if let Err(e) = result {
+                tracing::warn!(
+                    "delivering from the workbench: {e}; the notices stay in the outbox"
+                );
+            }
+        });
+    }
+
+    /// Where people reach the workbench, for links in emails.
+    pub fn base_url(&self) -> String {
+        let web = self.cfg.web.as_ref();
+        match web.and_then(|w| w.base_url()) {
+            Some(u) => u.to_string(),
+            None => format!(
+                "http://{}",
+                web.map(|w| w.listen.as_str())
+                    .unwrap_or(crate::config::DEFAULT_LISTEN)
+            ),
+        }
+    }
+}
+
+/// Why a request was not answered with its page.
+#[derive(Debug)]
+pub enum WebError {
+    /// Not signed in (or the session ended): to the sign-in page.
+    SignIn {
+        next: String,
+    },
+    /// No such thing, or not the viewer's to see.
+    NotFound,
+    /// A form without its CSRF token, or a page beyond the viewer's role.
+    Forbidden(&'static str),
+    /// Too many failed sign-ins: try again after this many seconds.
+    TooMany(i64),
+    /// The input was wrong: shown to the user, who can correct it.
+    Invalid(String),
+    Internal(Error),
+}
+
+impl From<Error> for WebError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Invalid(m) => WebError::Invalid(m),
+            e => WebError::Internal(e),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for WebError {
+    fn from(e: rusqlite::Error) -> Self {
+        WebError::Internal(e.into())
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let (status, text) = match self {
+            WebError::SignIn { next } => {
+                let to = format!(
+                    "/sign-in?next={}",
+                    percent_encoding::utf8_percent_encode(
+                        &next,
+                        percent_encoding::NON_ALPHANUMERIC
+                    )
+                );
+                return Redirect::to(&to).into_response();
+            }
+            WebError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "404 · 未找到 · not found".to_string(),
+            ),
+            WebError::Forbidden(why) => (StatusCode::FORBIDDEN, format!("403 · {why}")),
+            WebError::TooMany(s) => {
+                let mut r = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Html(error_page(&format!(
+                        "登录失败次数过多，请 {s} 秒后再试 · too many failed sign-ins: try again in {s} s"
+                    ))),
+                )
+                    .into_response();
+                if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
+                    r.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                return r;
+            }
+            WebError::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, m),
+            WebError::Internal(e) => {
+                error!("workbench: {e}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "500 · 服务器出错，已记录 · the server failed; the error is logged".to_string(),
+                )
+            }
+        };
+        (status, Html(error_page(&text))).into_response()
+    }
+}
+
+/// A page for an error, without the templates (which may be what failed).
+fn error_page(text: &str) -> String {
+    let escaped = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!(
+        "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+         <link rel=\"stylesheet\" href=\"/assets/duban.css\"><title>督办</title>\
+         <main class=\"narrow\"><p class=\"error\">{escaped}</p><p><a href=\"/\">← 督办</a></p></main></html>"
+    )
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        CSS,
+    )
+}
+
+/// The workbench's routes.
+pub fn router(app: Arc<App>) -> axum::Router {
+    axum::Router::new()
+        .route("/", get(pages::home))
+        .route("/sign-in", get(auth::sign_in_page).post(auth::sign_in))
+        .route("/sign-in/link", post(auth::request_link))
+        .route(
+            "/sign-in/link/{token}",
+            get(auth::link_page).post(auth::use_link),
+        )
+        .route("/sign-out", post(auth::sign_out))
+        .route("/lang/{lang}", get(i18n::switch))
+        .route("/my", get(pages::my_tasks))
+        .route("/tasks", get(pages::tasks))
+        .route("/tasks/{id}", get(pages::task))
+        .route("/tasks/{id}/done", post(pages::task_done))
+        .route("/notices", get(pages::notices))
+        .route("/notices/{id}/retry", post(pages::retry_notice))
+        .route("/orgs", get(pages::organizations))
+        .route("/orgs/{id}", get(pages::organization))
+        .route("/inspections/{id}", get(pages::inspection))
+        .route("/rules", get(pages::rules))
+        .route("/status", get(pages::status))
+        .route("/report", get(pages::report))
+        .route("/accounts", get(pages::accounts))
+        .route("/assets/duban.css", get(css))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(app)
+}
+
+/// Headers every answer carries: no framing, no sniffing, no outside
+/// resources.
+async fn security_headers(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; script-src 'none'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    r
+}
+
+/// Binds `[web] listen` (an address in use is an error at start, not later).
+pub async fn bind(app: &App) -> Result<tokio::net::TcpListener> {
+    let listen = app
+        .cfg
+        .web
+        .as_ref()
+        .map(|w| w.listen.clone())
+        .unwrap_or_else(|| crate::config::DEFAULT_LISTEN.into());
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|source| Error::Io {
+            what: format!("listening on {listen} (web.listen in duban.toml)"),
+            source,
+        })?;
+    info!(
+        "workbench listening on http://{listen} (people reach it at {})",
+        app.base_url()
+    );
+    Ok(listener)
+}
+
+/// Serves the workbench until `shutdown` turns true.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<()> {
+    let service = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(async move {
+            while !*shutdown.borrow() {
+                if shutdown.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+        .await
+        .map_err(|source| Error::Io {
+            what: "serving the workbench".into(),
+            source,
+        })
+}

@@ -1,0 +1,661 @@
+//! The workbench's pages and the forms they post. A member sees the tasks
+//! assigned to them; the office sees everything. Every change is the store
+//! operation behind the matching CLI command (`tasks done`, `notices
+//! retry`), with the account recorded as who did it.
+
+use super::auth::{CsrfOnly, Viewer};
+use super::{App, WebError};
+use crate::clock::{AsOf, utc_text};
+use crate::schema::TaskStatus;
+use crate::store::outbox::{NoticeStatus, RetryWhich};
+use crate::store::tasks::{self, Query as TaskQuery, Task};
+use crate::store::{accounts, audit, cases, episodes, outbox, progress};
+use axum::extract::{Form, Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::NaiveDate;
+use minijinja::value::Serde;
+use minijinja::{Value, context};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Rows on a page of tasks or notices.
+const PAGE: u64 = 50;
+
+type Page = std::result::Result<Response, WebError>;
+
+/// A page rendered from `template`.
+fn show(app: &App, template: &str, ctx: Value) -> Page {
+    Ok(app.render(template, ctx)?.into_response())
+}
+
+fn today(app: &App) -> NaiveDate {
+    AsOf::new(app.clock.now(), app.tz).today
+}
+
+/// `/`: members to their tasks, the office to its organizations.
+pub async fn home(viewer: Viewer) -> Redirect {
+    if viewer.session.role.sees_office() {
+        Redirect::to("/orgs")
+    } else {
+        Redirect::to("/my")
+    }
+}
+
+/// A task as lists show it: the task, whether it is overdue, its subject.
+#[derive(Serialize)]
+struct Row {
+    #[serde(flatten)]
+    task: Task,
+    overdue_days: Option<i64>,
+    about: Option<cases::Subject>,
+}
+
+fn rows(
+    conn: &rusqlite::Connection,
+    list: Vec<Task>,
+    today: NaiveDate,
+) -> crate::error::Result<Vec<Row>> {
+    list.into_iter()
+        .map(|t| {
+            let about = cases::subject(conn, &t.subject_type, &t.subject_id)?;
+            Ok(Row {
+                overdue_days: overdue_days(&t, today),
+                about,
+                task: t,
+            })
+        })
+        .collect()
+}
+
+/// Days an open task is past its due date.
+fn overdue_days(t: &Task, today: NaiveDate) -> Option<i64> {
+    let due = NaiveDate::parse_from_str(t.due.as_deref()?, "%Y-%m-%d").ok()?;
+    (t.status == TaskStatus::Open.code() && due < today).then(|| (today - due).num_days())
+}
+
+/// 我的任务: the viewer's open tasks, soonest due first, and the latest done.
+pub async fn my_tasks(State(app): State<Arc<App>>, viewer: Viewer) -> Page {
+    let me = viewer.session.person_id.clone();
+    let (open, done) = app
+        .db(move |conn, app| {
+            let today = today(app);
+            let mine = |status, limit| TaskQuery {
+                assignee: Some(me.clone()),
+                status: Some(status),
+                limit,
+                ..TaskQuery::default()
+            };
+            let (open, _) = tasks::page(conn, &mine(TaskStatus::Open, 500))?;
+            let (done, _) = tasks::page(conn, &mine(TaskStatus::Done, 10))?;
+            Ok((rows(conn, open, today)?, rows(conn, done, today)?))
+        })
+        .await?;
+    show(
+        &app,
+        "my.html",
+        context! { page => "my", open => Value::from(Serde(&open)), done => Value::from(Serde(&done)), ..viewer.context() },
+    )
+}
+
+/// Whether the viewer may see task `t`: the office any, a member their own.
+fn may_see(viewer: &Viewer, t: &Task) -> bool {
+    viewer.session.role.sees_office() || t.assignee.as_deref() == Some(&viewer.session.person_id)
+}
+
+#[derive(Deserialize, Default)]
+pub struct TaskPageQuery {
+    done: Option<String>,
+}
+
+/// One task: what it is about, the facts it was created on, its notices,
+/// and the form that closes it.
+pub async fn task(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<TaskPageQuery>,
+) -> Page {
+    let message = q.done.map(|_| super::i18n::word(viewer.lang, "task_done"));
+    task_page(&app, viewer, id, message, None).await
+}
+
+async fn task_page(
+    app: &Arc<App>,
+    viewer: Viewer,
+    id: String,
+    message: Option<&str>,
+    error: Option<String>,
+) -> Page {
+    let v = viewer.clone();
+    let found = app
+        .db(move |conn, app| {
+            let Ok(t) = tasks::get(conn, &id) else {
+                return Ok(None);
+            };
+            if !may_see(&v, &t) {
+                return Ok(None);
+            }
+            let notices = outbox::of_task(conn, &t.id)?;
+            let row = rows(conn, vec![t], today(app))?.pop();
+            Ok(row.map(|r| (r, notices, today(app).to_string())))
+        })
+        .await?;
+    let Some((row, notices, today)) = found else {
+        return Err(WebError::NotFound);
+    };
+    let facts: Vec<(String, String)> = row
+        .task
+        .facts
+        .as_ref()
+        .and_then(|f| f.as_object())
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let notices: Vec<Value> = notices
+        .into_iter()
+        .map(|(id, status, subject)| context! { id, status, subject })
+        .collect();
+    show(
+        app,
+        "task.html",
+        context! {
+            page => if viewer.session.role.sees_office() { "tasks" } else { "my" },
+            task => Value::from(Serde(&row)), facts, notices, today, message, error,
+            ..viewer.context()
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct DoneForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    on: String,
+}
+
+/// `POST /tasks/ID/done`: the same operation as `duban tasks done`.
+pub async fn task_done(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<DoneForm>,
+) -> Page {
+    viewer.check_csrf(&f.csrf)?;
+    let v = viewer.clone();
+    let task_id = id.clone();
+    let result = app
+        .db(move |conn, app| {
+            let Ok(t) = tasks::get(conn, &task_id) else {
+                return Err(WebError::NotFound);
+            };
+            if !may_see(&v, &t) {
+                return Err(WebError::NotFound);
+            }
+            let today = today(app);
+            let on = if f.on.trim().is_empty() {
+                today
+            } else {
+                crate::text::parse_date(&f.on).ok_or_else(|| {
+                    WebError::Invalid(format!(
+                        "done_on: `{}` is not a date (write 2026-12-03)",
+                        f.on
+                    ))
+                })?
+            };
+            let by = format!("{} {} (workbench)", v.session.person_id, v.session.name);
+            tasks::done(
+                conn,
+                &task_id,
+                &f.outcome,
+                on,
+                today,
+                &by,
+                &utc_text(app.clock.now()),
+            )?;
+            Ok(())
+        })
+        .await;
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/tasks/{id}?done=1")).into_response()),
+        Err(WebError::Invalid(why)) => {
+            let mut r = task_page(&app, viewer, id, None, Some(why)).await?;
+            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The filters of the office's task list, as the form sends them.
+#[derive(Deserialize, Serialize, Default)]
+pub struct TaskFilters {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    status: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    kind: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    org: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    from: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    to: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    overdue: String,
+    #[serde(default, skip_serializing)]
+    page: Option<u64>,
+}
+
+fn date_filter(name: &str, text: &str) -> std::result::Result<Option<NaiveDate>, WebError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    crate::text::parse_date(t)
+        .map(Some)
+        .ok_or_else(|| WebError::Invalid(format!("{name}: `{t}` is not a date (write 2026-12-03)")))
+}
+
+fn some(text: &str) -> Option<String> {
+    Some(text.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+/// Page numbers: the current one (from 1), how many, and the query
+/// string of the filters (without the page) for the links.
+fn pager(page: Option<u64>, total: u64, filters: &impl Serialize) -> Value {
+    let pages = total.div_ceil(PAGE).max(1);
+    let current = page.unwrap_or(1).clamp(1, pages);
+    let query = serde_urlencoded::to_string(filters).unwrap_or_default();
+    context! { current, pages, total, query }
+}
+
+/// 任务: the office's tasks, filtered, a page at a time.
+pub async fn tasks(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Query(f): Query<TaskFilters>,
+) -> Page {
+    viewer.require_office()?;
+    let status = match f.status.as_str() {
+        "" => None,
+        s => Some(
+            crate::schema::TASK_STATUS
+                .code_of(s)
+                .and_then(|c| {
+                    [TaskStatus::Open, TaskStatus::Done, TaskStatus::Cancelled]
+                        .into_iter()
+                        .find(|t| t.code() == c)
+                })
+                .ok_or_else(|| WebError::Invalid(format!("status: `{s}` is not a task status")))?,
+        ),
+    };
+    let page = f.page.unwrap_or(1).max(1);
+    let mut q = TaskQuery {
+        status,
+        overdue: !f.overdue.is_empty(),
+        kind: some(&f.kind),
+        organization: some(&f.org),
+        due_from: date_filter("from", &f.from)?,
+        due_to: date_filter("to", &f.to)?,
+        offset: (page - 1) * PAGE,
+        limit: PAGE,
+        ..TaskQuery::default()
+    };
+    let (list, total) = app
+        .db(move |conn, app| {
+            let today = today(app);
+            q.today = Some(today);
+            let (list, total) = tasks::page(conn, &q)?;
+            Ok((rows(conn, list, today)?, total))
+        })
+        .await?;
+    let kinds: Vec<Value> = crate::schema::STANDARD_TASK_KINDS
+        .iter()
+        .map(|(code, _)| context! { code => *code })
+        .collect();
+    show(
+        &app,
+        "tasks.html",
+        context! {
+            page => "tasks", rows => Value::from(Serde(&list)), kinds, pager => pager(f.page, total, &f), f => Value::from(Serde(&f)),
+            ..viewer.context()
+        },
+    )
+}
+
+#[derive(Deserialize, Serialize, Default)]
+pub struct NoticeFilters {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    status: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    rule: String,
+    #[serde(default, skip_serializing)]
+    page: Option<u64>,
+    #[serde(default, skip_serializing)]
+    retried: Option<String>,
+}
+
+/// 通知: the outbox, newest first, filtered by status and rule.
+pub async fn notices(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Query(f): Query<NoticeFilters>,
+) -> Page {
+    viewer.require_office()?;
+    let status =
+        match f.status.as_str() {
+            "" => None,
+            s => Some(NoticeStatus::parse(s).ok_or_else(|| {
+                WebError::Invalid(format!("status: `{s}` is not a notice status"))
+            })?),
+        };
+    let page = f.page.unwrap_or(1).max(1);
+    let rule = some(&f.rule);
+    let (list, total) = app
+        .db(move |conn, _| {
+            Ok(outbox::page(
+                conn,
+                status,
+                rule.as_deref(),
+                super::auth::SIGN_IN_RULE,
+                (page - 1) * PAGE,
+                PAGE,
+            )?)
+        })
+        .await?;
+    let list: Vec<Value> = list
+        .into_iter()
+        .map(|n| {
+            let to: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(&n.recipients)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|r| r.get("name").and_then(|x| x.as_str()).map(str::to_string))
+                .collect();
+            context! {
+                id => n.id, status => n.status, attempts => n.attempts, created_at => n.created_at,
+                rule => n.rule, subject_id => n.subject_id, to => to.join("、"),
+                subject => n.subject, last_error => n.last_error, sent_at => n.sent_at, task_id => n.task_id,
+            }
+        })
+        .collect();
+    let message = f
+        .retried
+        .as_ref()
+        .map(|_| super::i18n::word(viewer.lang, "retried"));
+    show(
+        &app,
+        "notices.html",
+        context! {
+            page => "notices", notices => list, pager => pager(f.page, total, &f), f => Value::from(Serde(&f)), message,
+            ..viewer.context()
+        },
+    )
+}
+
+/// `POST /notices/ID/retry`: the same operation as `duban notices retry ID`.
+pub async fn retry_notice(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfOnly>,
+) -> Page {
+    viewer.check_csrf(&f.csrf)?;
+    viewer.require_office()?;
+    let n = app
+        .db(move |conn, _| Ok(outbox::retry(conn, RetryWhich::One(id))?))
+        .await?;
+    if n == 0 {
+        return Err(WebError::Invalid(format!(
+            "notice #{id} is neither queued nor failed: nothing to retry"
+        )));
+    }
+    app.deliver_now();
+    Ok(Redirect::to("/notices?retried=1").into_response())
+}
+
+/// 组织: every organization with problems, lowest rectification rate
+/// first, with a chart.
+pub async fn organizations(State(app): State<Arc<App>>, viewer: Viewer) -> Page {
+    viewer.require_office()?;
+    let orgs = app
+        .db(move |conn, app| {
+            let today = today(app);
+            let mut orgs = progress::by_organization(conn, today, today - chrono::Days::new(30))?;
+            orgs.sort_by(|a, b| {
+                let (ra, rb) = (a.now.rate().unwrap_or(1.0), b.now.rate().unwrap_or(1.0));
+                ra.total_cmp(&rb)
+                    .then(b.now.overdue.cmp(&a.now.overdue))
+                    .then(a.id.cmp(&b.id))
+            });
+            Ok(orgs)
+        })
+        .await?;
+    let bars: Vec<(String, f64)> = orgs
+        .iter()
+        .take(15)
+        .map(|o| (o.name.clone(), o.now.rate().unwrap_or(1.0)))
+        .collect();
+    let chart = crate::ledger::svg::rate_bars(super::i18n::word(viewer.lang, "chart_rate"), &bars)?;
+    let list: Vec<Value> = orgs
+        .iter()
+        .map(|o| {
+            context! {
+                id => o.id.clone(), name => o.name.clone(), problems => o.now.found, rectified => o.now.rectified,
+                overdue => o.now.overdue, rate => o.now.rate().map(|r| format!("{:.1}%", r * 100.0)),
+                low => o.now.rate().is_some_and(|r| r < 0.7),
+            }
+        })
+        .collect();
+    show(
+        &app,
+        "orgs.html",
+        context! {
+            page => "orgs", orgs => list, chart => Value::from_safe_string(chart),
+            ..viewer.context()
+        },
+    )
+}
+
+/// One organization: its inspections.
+pub async fn organization(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Page {
+    viewer.require_office()?;
+    let found = app
+        .db(move |conn, app| {
+            let Some(name) = cases::organization_name(conn, &id)? else {
+                return Ok(None);
+            };
+            Ok(Some((
+                id.clone(),
+                name,
+                cases::inspections_of(conn, &id, today(app))?,
+            )))
+        })
+        .await?;
+    let Some((id, name, inspections)) = found else {
+        return Err(WebError::NotFound);
+    };
+    show(
+        &app,
+        "org.html",
+        context! {
+            page => "orgs", org_query => serde_urlencoded::to_string([("org", &id)]).unwrap_or_default(),
+            name, inspections => Value::from(Serde(&inspections)), ..viewer.context()
+        },
+    )
+}
+
+/// One inspection: its problems, most overdue first, each with its tasks.
+pub async fn inspection(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Page {
+    viewer.require_office()?;
+    let found = app
+        .db(move |conn, app| {
+            let today = today(app);
+            let Some(i) = cases::inspection(conn, &id, today)? else {
+                return Ok(None);
+            };
+            let problems = cases::problems_of(conn, &id, today)?;
+            let (list, _) = tasks::page(
+                conn,
+                &TaskQuery {
+                    inspection: Some(id.clone()),
+                    limit: 5000,
+                    ..TaskQuery::default()
+                },
+            )?;
+            let mut by_problem: std::collections::HashMap<String, Vec<Row>> = Default::default();
+            for r in rows(conn, list, today)? {
+                by_problem
+                    .entry(r.task.subject_id.clone())
+                    .or_default()
+                    .push(r);
+            }
+            let problems: Vec<Value> = problems
+                .into_iter()
+                .map(|p| {
+                    let tasks = by_problem.remove(&p.id).unwrap_or_default();
+                    context! { p => Value::from(Serde(&p)), tasks => Value::from(Serde(&tasks)) }
+                })
+                .collect();
+            Ok(Some((i, problems)))
+        })
+        .await?;
+    let Some((i, problems)) = found else {
+        return Err(WebError::NotFound);
+    };
+    show(
+        &app,
+        "inspection.html",
+        context! { page => "orgs", i => Value::from(Serde(&i)), problems, ..viewer.context() },
+    )
+}
+
+#[derive(Deserialize, Default)]
+pub struct ExplainQuery {
+    rule: Option<String>,
+    subject: Option<String>,
+}
+
+/// 规则: the live policy, each rule's last firing and how many subjects it
+/// holds for; `duban explain` for one subject.
+pub async fn rules(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Query(q): Query<ExplainQuery>,
+) -> Page {
+    viewer.require_office()?;
+    let (rules, explained, hash) = app
+        .db(move |conn, app| {
+            let policy = crate::cli::evaluate::load_policy(std::slice::from_ref(&app.cfg.rules), &app.cfg)?;
+            let holding = episodes::open_per_rule(conn)?;
+            let fired = audit::last_firings(conn)?;
+            let rules: Vec<Value> = policy
+                .rules
+                .iter()
+                .map(|r| {
+                    context! {
+                        name => r.name.clone(), title => r.title.clone(), entity => r.entity.name(),
+                        schedule => r.schedule.as_ref().or(policy.schedule.as_ref()).map(|s| s.cron.clone()),
+                        holds => holding.get(&r.name).copied().unwrap_or(0),
+                        last_fired => fired.get(&r.name),
+                    }
+                })
+                .collect();
+            let explained = match (some(q.rule.as_deref().unwrap_or("")), some(q.subject.as_deref().unwrap_or(""))) {
+                (Some(rule), Some(subject)) => {
+                    let engine = crate::engine::Engine::for_office(&policy, &app.cfg)?;
+                    let at = AsOf::new(app.clock.now(), policy.tz);
+                    let text = match crate::cli::explain::explain(&engine, conn, &rule, &subject, &at) {
+                        Ok(e) => {
+                            let mut text = String::new();
+                            e.write_table(&mut text)
+                                .map_err(|_| WebError::Invalid("cannot format the explanation".into()))?;
+                            text
+                        }
+                        Err(e) => format!("{e}"),
+                    };
+                    Some(context! { rule, subject, text })
+                }
+                _ => None,
+            };
+            Ok((rules, explained, policy.hash.clone()))
+        })
+        .await?;
+    show(
+        &app,
+        "rules.html",
+        context! { page => "rules", rules, explained, hash, ..viewer.context() },
+    )
+}
+
+/// 状态: what `duban status` prints.
+pub async fn status(State(app): State<Arc<App>>, viewer: Viewer) -> Page {
+    viewer.require_office()?;
+    let text = app
+        .db(move |conn, app| {
+            let mut lines = Vec::new();
+            crate::cli::status::write(&mut lines, &app.cfg, conn, app.clock.as_ref(), 10)?;
+            Ok(lines.join("\n"))
+        })
+        .await?;
+    show(
+        &app,
+        "text.html",
+        context! { page => "status", title => super::i18n::word(viewer.lang, "status"), text, ..viewer.context() },
+    )
+}
+
+/// 整改进展通报: the report of `duban report`, as of today, by month.
+pub async fn report(State(app): State<Arc<App>>, viewer: Viewer) -> Page {
+    viewer.require_office()?;
+    let html = app
+        .db(move |conn, app| {
+            let policy =
+                crate::cli::evaluate::load_policy(std::slice::from_ref(&app.cfg.rules), &app.cfg)
+                    .ok();
+            let label = |kind: &str| crate::ledger::report::kind_label(policy.as_ref(), kind);
+            let report = crate::ledger::report::build(
+                conn,
+                today(app),
+                crate::ledger::report::Period::Month,
+                &label,
+            )?;
+            Ok(crate::ledger::report::html(&report)?)
+        })
+        .await?;
+    Ok(Html(html).into_response())
+}
+
+/// 账户: the accounts (admins only); `duban users` changes them.
+pub async fn accounts(State(app): State<Arc<App>>, viewer: Viewer) -> Page {
+    if viewer.session.role != accounts::Role::Admin {
+        return Err(WebError::NotFound);
+    }
+    let list = app
+        .db(move |conn, app| Ok(accounts::list(conn, &utc_text(app.clock.now()))?))
+        .await?;
+    show(
+        &app,
+        "accounts.html",
+        context! { page => "accounts", accounts => Value::from(Serde(&list)), ..viewer.context() },
+    )
+}

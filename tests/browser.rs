@@ -1,0 +1,101 @@
+//! The workbench in a real headless Chromium: a member signs in and closes
+//! their task, and the escalation ladder sees it; the office filters
+//! overdue tasks and sees the dashboard. Screenshots of the main pages go
+//! to target/screenshots/.
+
+mod common;
+
+use common::Office;
+use common::browser::Browser;
+use common::web::{Workbench, add_user};
+
+fn sign_in(b: &Browser, w: &Workbench, who: &str, password: &str) {
+    b.forget_cookies();
+    b.goto(&w.url("/sign-in"));
+    b.type_into("#who", who);
+    b.type_into("#password", password);
+    b.click("#sign-in-button");
+}
+
+#[test]
+fn a_member_closes_a_task_and_the_office_watches() {
+    let o = Office::ladder();
+    o.db()
+        .execute_batch(
+            "UPDATE problems SET description = '<script>document.title=\"pwned\"</script>小金库未清理' WHERE id = 'p1';
+             INSERT INTO tasks (id, subject_type, subject_id, kind, status, target_id, assignee_id, due, created_on)
+             VALUES ('X1', 'problem', 'p5', 'reminder_talk', 'open', 'u4', 'u4', '2026-05-20', '2026-05-01');",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    add_user(&o, "u2", "member", "correct horse 2");
+    add_user(&o, "u1", "admin", "correct horse 1");
+    let w = Workbench::start(&o, "2026-06-02T10:00:00+08:00");
+    let b = Browser::start();
+
+    // Before the talk is recorded, the ladder would not escalate.
+    let before = o.dry_run(&["--as-of", "2026-07-03", "--rule", "escalate"]);
+    assert_eq!(before["actions"].as_array().map(|a| a.len()), Some(0));
+
+    // The member signs in and lands on 我的任务.
+    sign_in(&b, &w, "lisi@example.org", "correct horse 2");
+    assert!(b.url().ends_with("/my"), "{}", b.url());
+    assert_eq!(b.text("h1"), "我的任务");
+    assert!(b.text("table.list").contains("提醒谈话"));
+    b.screenshot("my-tasks");
+
+    // The task page shows the ledger's text as text.
+    b.click("a[href='/tasks/T000001']");
+    assert!(
+        b.text("#description")
+            .contains("<script>document.title=\"pwned\"</script>小金库未清理")
+    );
+    assert_eq!(b.count("main script"), 0);
+    b.screenshot("task");
+    b.type_into("#outcome-input", "已开展提醒谈话，责任人承诺月底前整改到位");
+    b.click("#done-button");
+    assert!(b.text("#message").contains("任务已办结"));
+    assert!(b.text("#outcome").contains("承诺月底前整改到位"));
+
+    // Another person's task is not there for them.
+    b.goto(&w.url("/tasks/X1"));
+    assert!(b.text("main").contains("404"));
+
+    // Now the ladder escalates 30 days after the talk.
+    o.cmd()
+        .args(["run", "--as-of", "2026-07-03"])
+        .assert()
+        .success();
+    assert_eq!(
+        o.count("SELECT count(*) FROM tasks WHERE rule = 'escalate' AND subject_id = 'p1' AND kind = 'admonishment_talk'"),
+        1
+    );
+
+    // The office: overdue tasks only, the dashboard and its chart, English.
+    sign_in(&b, &w, "u1", "correct horse 1");
+    b.goto(&w.url("/tasks"));
+    b.click("#overdue-only");
+    b.click("#filter-button");
+    assert!(b.url().contains("overdue=1"), "{}", b.url());
+    let rows = b.text("table.list tbody");
+    assert!(rows.contains("X1") && !rows.contains("T000001"), "{rows}");
+    assert_eq!(b.text("#total"), "1");
+    b.screenshot("tasks-overdue");
+    b.goto(&w.url("/orgs"));
+    assert_eq!(b.count("#chart svg"), 1);
+    assert!(b.text("#chart").contains("各组织整改率"));
+    b.screenshot("organizations");
+    b.goto(&w.url("/rules?rule=overdue_reminder&subject=p1"));
+    assert!(b.text("#explained").contains("overdue_reminder"));
+    b.screenshot("rules");
+    b.goto(&w.url("/status"));
+    b.screenshot("status");
+    b.goto(&w.url("/lang/en"));
+    b.goto(&w.url("/my"));
+    assert_eq!(b.text("h1"), "My tasks");
+
+    // On a phone, the list is still readable.
+    b.goto(&w.url("/lang/zh"));
+    b.resize(390, 844);
+    b.goto(&w.url("/tasks"));
+    b.screenshot("tasks-phone");
+}

@@ -1,0 +1,365 @@
+//! The workbench over HTTP (SPEC §11): every security rule, and the same
+//! operations as the command line.
+
+mod common;
+
+use common::Office;
+use common::web::{Workbench, add_user};
+use predicates::prelude::PredicateBooleanExt;
+
+/// The ladder office (T000001: a reminder talk about p1, assigned to u2),
+/// one more task assigned to u4, and accounts: u2 and u4 members, u1 office.
+fn office() -> Office {
+    let o = Office::ladder();
+    o.db()
+        .execute(
+            "INSERT INTO tasks (id, subject_type, subject_id, kind, status, target_id, assignee_id, due, created_on)
+             VALUES ('X1', 'problem', 'p5', 'reminder_talk', 'open', 'u4', 'u4', '2026-06-20', '2026-06-01')",
+            [],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    o.db()
+        .execute(
+            "UPDATE problems SET description = '<script>alert(1)</script>账目不清' WHERE id = 'p1'",
+            [],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    add_user(&o, "u2", "member", "correct horse 2");
+    add_user(&o, "u4", "member", "correct horse 4");
+    add_user(&o, "u1", "office", "correct horse 1");
+    o
+}
+
+const NOW: &str = "2026-06-02T10:00:00+08:00";
+
+#[test]
+fn without_a_session_every_page_and_form_leads_to_sign_in() {
+    let o = office();
+    let w = Workbench::start(&o, NOW);
+    for path in ["/", "/my", "/tasks", "/tasks/T000001", "/orgs", "/rules"] {
+        for cookie in ["", "duban_session=forged-token"] {
+            let a = w.get(path, cookie);
+            assert_eq!(a.status, 303, "{path}");
+            assert!(
+                a.header("location")
+                    .is_some_and(|l| l.starts_with("/sign-in")),
+                "{path}"
+            );
+        }
+    }
+    let a = w.post(
+        "/tasks/T000001/done",
+        "duban_session=forged-token",
+        &[("outcome", "谈过了"), ("csrf", "x")],
+    );
+    assert_eq!(a.status, 303);
+    assert_eq!(
+        o.count("SELECT count(*) FROM tasks WHERE status = 'done'"),
+        0
+    );
+}
+
+#[test]
+fn session_cookies_are_http_only_and_same_site() {
+    let o = office();
+    let w = Workbench::start(&o, NOW);
+    let a = w.try_sign_in("lisi@example.org", "correct horse 2");
+    assert_eq!(a.status, 303);
+    let set = a
+        .headers
+        .iter()
+        .find(|(k, v)| k == "set-cookie" && v.starts_with("duban_session="))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    // Served over plain http here: not Secure.
+    assert!(!set.contains("Secure"), "{set}");
+    // The database keeps a hash of the token, not the token.
+    let token = set
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("duban_session=");
+    assert_eq!(
+        o.count(&format!(
+            "SELECT count(*) FROM sessions WHERE token_hash = '{token}'"
+        )),
+        0
+    );
+    assert_eq!(
+        o.count("SELECT count(*) FROM sessions WHERE person_id = 'u2'"),
+        1
+    );
+}
+
+#[test]
+fn a_form_without_its_csrf_token_is_refused() {
+    let o = office();
+    let w = Workbench::start(&o, NOW);
+    let s = w.sign_in("u2", "correct horse 2");
+    for csrf in ["", "not-the-token"] {
+        let a = w.post(
+            "/tasks/T000001/done",
+            &s,
+            &[("outcome", "已谈话"), ("on", "2026-06-02"), ("csrf", csrf)],
+        );
+        assert_eq!(a.status, 403, "{}", a.body);
+    }
+    assert_eq!(
+        o.count("SELECT count(*) FROM tasks WHERE status = 'done'"),
+        0
+    );
+    // The sign-in form too.
+    let a = w.post(
+        "/sign-in",
+        "",
+        &[("who", "u2"), ("password", "correct horse 2")],
+    );
+    assert_eq!(a.status, 403);
+}
+
+#[test]
+fn a_member_marks_their_task_done_as_tasks_done_would() {
+    let o = office();
+    let w = Workbench::start(&o, NOW);
+    let s = w.sign_in("u2", "correct horse 2");
+    let page = w.get("/tasks/T000001", &s);
+    assert_eq!(page.status, 200);
+    let a = w.post(
+        "/tasks/T000001/done",
+        &s,
+        &[
+            ("outcome", "已谈话，承诺月底整改"),
+            ("on", "2026-06-02"),
+            ("csrf", &page.csrf()),
+        ],
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let (status, outcome, on, by): (String, String, String, String) = o
+        .db()
+        .query_row(
+            "SELECT status, outcome, done_on, closed_by FROM tasks WHERE id = 'T000001'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (status.as_str(), outcome.as_str(), on.as_str()),
+        ("done", "已谈话，承诺月底整改", "2026-06-02")
+    );
+    assert!(by.starts_with("u2 ") && by.contains("workbench"), "{by}");
+    // The same rules as the command line: a second time is refused, shown
+    // on the page.
+    let again = w.post(
+        "/tasks/T000001/done",
+        &s,
+        &[("outcome", "再来一次"), ("csrf", &page.csrf())],
+    );
+    assert_eq!(again.status, 422);
+    assert!(again.body.contains("already done"), "{}", again.body);
+    // A date in the future is refused too.
+    let t = w.get("/tasks/X1", &w.sign_in("u4", "correct horse 4"));
+    assert_eq!(t.status, 200);
+}
+
+#[test]
+fn a_member_cannot_see_or_close_another_persons_task() {
+    let o = office();
+    let w = Workbench::start(&o, NOW);
+    let s = w.sign_in("u2", "correct horse 2");
+    let csrf = w.get("/my", &s).csrf();
+    assert_eq!(w.get("/tasks/X1", &s).status, 404);
+    assert_eq!(w.get("/tasks/NOPE", &s).status, 404);
+    let a = w.post("/tasks/X1/done", &s, &[("outcome", "x"), ("csrf", &csrf)]);
+    assert_eq!(a.status, 404);
+    assert_eq!(
+        o.count("SELECT count(*) FROM tasks WHERE id = 'X1' AND status = 'open'"),
+        1
+    );
+    // Nor the office's pages.
+    for path in [
+        "/tasks",
+        "/notices",
+        "/orgs",
+        "/rules",
+        "/status",
+        "/report",
+        "/accounts",
+    ] {
+        assert_eq!(w.get(path, &s).status, 404, "{path}");
+    }
+    // The office sees both tasks.
+    let office = w.sign_in("u1", "correct horse 1");
+    assert_eq!(w.get("/tasks/X1", &office).status, 200);
+    assert_eq!(
+        w.get("/accounts", &office).status,
+        404,
+        "accounts are for admins"
+    );
+}
+
+#[test]
+fn ledger_text_is_escaped() {
+    let o = office();
+    let w = Workbench::start(&o, NOW);
+    let s = w.sign_in("u2", "correct horse 2");
+    for path in ["/my", "/tasks/T000001"] {
+        let page = w.get(path, &s);
+        assert!(
+            !page.body.contains("<script>alert(1)"),
+            "{path}: {}",
+            page.body
+        );
+        assert!(
+            page.body.contains("&lt;script&gt;alert(1)") && page.body.contains("账目不清"),
+            "{path}"
+        );
+    }
+    let office = w.sign_in("u1", "correct horse 1");
+    let page = w.get("/inspections/i1", &office);
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("<script>alert(1)"));
+}
+
+#[test]
+fn repeated_wrong_passwords_slow_sign_in_down() {
+    let o = office();
+    let w = Workbench::start(&o, NOW);
+    let mut refused_early = 0;
+    for _ in 0..20 {
+        match w.try_sign_in("u2", "wrong password").status {
+            401 => {}
+            429 => refused_early += 1,
+            s => panic!("answer {s}"),
+        }
+    }
+    // After five failures every try waits (the clock stands still here).
+    assert_eq!(refused_early, 15);
+    let a = w.try_sign_in("u2", "correct horse 2");
+    assert_eq!(a.status, 429, "the right password waits too");
+    assert!(
+        a.header("retry-after")
+            .is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n > 0))
+    );
+    // Another account from the same address waits as well.
+    assert_eq!(w.try_sign_in("u4", "correct horse 4").status, 429);
+}
+
+#[test]
+fn removing_a_user_ends_their_sessions() {
+    let o = office();
+    let w = Workbench::start(&o, NOW);
+    let s = w.sign_in("u2", "correct horse 2");
+    assert_eq!(w.get("/my", &s).status, 200);
+    o.cmd().args(["users", "remove", "u2"]).assert().success();
+    let a = w.get("/my", &s);
+    assert_eq!(a.status, 303);
+    assert_eq!(w.try_sign_in("u2", "correct horse 2").status, 401);
+}
+
+#[test]
+fn users_add_checks_the_person_and_the_password() {
+    let o = office();
+    o.cmd()
+        .args(["users", "add", "nobody", "--role", "member"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("no person nobody"));
+    o.cmd()
+        .args(["users", "add", "u3", "--role", "member", "--password-stdin"])
+        .write_stdin("short\n")
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("shorter than 8"));
+    o.cmd()
+        .args(["users", "list"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("u2 李四").and(predicates::str::contains("3 accounts")));
+}
+
+#[test]
+fn a_sign_in_link_is_emailed_and_works_once() {
+    let o = office();
+    let w = Workbench::start(&o, NOW);
+    let page = w.get("/sign-in", "");
+    let form = page.cookie("duban_form").unwrap_or_default();
+    let a = w.post(
+        "/sign-in/link",
+        &form,
+        &[("csrf", &page.csrf()), ("who", "lisi@example.org")],
+    );
+    assert_eq!(a.status, 200);
+    // Delivered to the file outbox by the workbench itself.
+    let start = std::time::Instant::now();
+    let link = loop {
+        let found = std::fs::read_dir(o.path("outbox"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .filter_map(|m| {
+                mailparse::parse_mail(m.as_bytes())
+                    .ok()
+                    .and_then(|p| p.get_body().ok())
+            })
+            .find_map(|b| {
+                b.split_whitespace()
+                    .find(|w| w.contains("/sign-in/link/"))
+                    .map(str::to_string)
+            });
+        if let Some(l) = found {
+            break l;
+        }
+        assert!(start.elapsed().as_secs() < 20, "no sign-in email");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let path = link.trim_start_matches(&w.url(""));
+    // Following the link shows a button; only pressing it signs in.
+    assert_eq!(w.get(path, "").status, 200);
+    let used = w.post(path, "", &[]);
+    assert_eq!(used.status, 303);
+    assert!(used.cookie("duban_session").is_some());
+    assert_eq!(w.post(path, "", &[]).status, 410, "a link works once");
+    // The notices page does not show sign-in links.
+    let office = w.sign_in("u1", "correct horse 1");
+    let notices = w.get("/notices", &office);
+    assert!(!notices.body.contains("/sign-in/link/") && !notices.body.contains("登录链接"));
+}
+
+#[test]
+fn task_notices_link_to_the_task_on_the_workbench() {
+    let o = Office::fixture();
+    o.policy(common::LADDER);
+    o.db()
+        .execute("DELETE FROM tasks", [])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut cfg = std::fs::read_to_string(o.path("duban.toml")).unwrap_or_default();
+    cfg.push_str("\n[web]\npublic_url = \"https://duban.example.gov.cn/\"\n");
+    o.write("duban.toml", &cfg);
+    o.cmd()
+        .args(["run", "--as-of", "2026-06-01"])
+        .assert()
+        .success();
+    let bodies: Vec<String> = std::fs::read_dir(o.path("outbox"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .filter_map(|m| {
+            let mail = mailparse::parse_mail(&m).ok()?;
+            let mut texts = vec![mail.get_body().unwrap_or_default()];
+            texts.extend(mail.subparts.iter().filter_map(|p| p.get_body().ok()));
+            Some(texts.join("\n"))
+        })
+        .collect();
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("https://duban.example.gov.cn/tasks/T000001")),
+        "{bodies:?}"
+    );
+}
