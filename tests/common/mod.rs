@@ -118,6 +118,13 @@ impl Office {
             )
             .unwrap_or_else(|e| panic!("{e}"));
         }
+        // The demo serves its workbench on 127.0.0.1:8080; tests run offices
+        // side by side, so the workbench is left to `common::web`.
+        let cfg = office.path("duban.toml");
+        let text = std::fs::read_to_string(&cfg).unwrap_or_else(|e| panic!("{e}"));
+        let without_web = text.split("\n[web]\n").next().unwrap_or(&text).to_string();
+        assert_ne!(without_web, text, "the demo configures [web]");
+        std::fs::write(&cfg, without_web).unwrap_or_else(|e| panic!("{e}"));
         office
     }
 
