@@ -100,6 +100,14 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
+    pub const ALL: [TaskStatus; 3] = [TaskStatus::Open, TaskStatus::Done, TaskStatus::Cancelled];
+
+    /// The status a code or a label names (`done`, `已完成`).
+    pub fn parse(text: &str) -> Option<TaskStatus> {
+        let code = TASK_STATUS.code_of(text)?;
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
     pub const fn code(self) -> &'static str {
         match self {
             TaskStatus::Open => "open",

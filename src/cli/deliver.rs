@@ -3,16 +3,10 @@
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::deliver::outbox::{Settings, Stats, deliver_due};
-use crate::deliver::transport;
+use crate::deliver::outbox::deliver_configured;
 use crate::error::{Error, Result};
 use rusqlite::Connection;
 use std::process::ExitCode;
-
-pub(crate) fn deliver(cfg: &Config, conn: &Connection, clock: &dyn Clock) -> Result<Stats> {
-    let mut t = transport::from_config(cfg)?;
-    deliver_due(conn, t.as_mut(), &Settings::from_config(cfg), clock)
-}
 
 /// Delivers and says how it went; exit 3 when the mail server failed.
 pub(crate) fn deliver_and_report(
@@ -20,7 +14,7 @@ pub(crate) fn deliver_and_report(
     conn: &Connection,
     clock: &dyn Clock,
 ) -> Result<ExitCode> {
-    let s = deliver(cfg, conn, clock)?;
+    let s = deliver_configured(cfg, conn, clock)?;
     let queued = crate::store::outbox::counts(conn)?.queued;
     let place = match cfg.mail.transport {
         crate::config::Transport::File => format!(" to {}", cfg.mail.outbox_dir.display()),

@@ -144,7 +144,7 @@ fn run_policy(
         &RunOptions::new("run", &clock),
         &mut |_| Ok(()),
     )?;
-    let stats = super::deliver::deliver(&cfg, conn, &clock)?;
+    let stats = crate::deliver::outbox::deliver_configured(&cfg, conn, &clock)?;
     println!(
         "\nran the example policy ({} rules) as of {}:",
         policy.rules.len(),

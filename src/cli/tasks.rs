@@ -194,11 +194,7 @@ struct Listed<'a> {
 
 /// Open and past its due date at `today`.
 fn is_overdue(t: &Task, today: NaiveDate) -> bool {
-    t.status == crate::schema::TaskStatus::Open.code()
-        && t.due
-            .as_deref()
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            .is_some_and(|d| d < today)
+    t.overdue_days(today).is_some()
 }
 
 fn line(t: &Task, today: NaiveDate) -> String {

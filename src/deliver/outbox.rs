@@ -63,6 +63,16 @@ impl<'a> Settings<'a> {
     }
 }
 
+/// Sends what is due through the transport and settings of `duban.toml`.
+pub fn deliver_configured(
+    cfg: &crate::config::Config,
+    conn: &Connection,
+    clock: &dyn Clock,
+) -> Result<Stats> {
+    let mut t = super::transport::from_config(cfg)?;
+    deliver_due(conn, t.as_mut(), &Settings::from_config(cfg), clock)
+}
+
 /// Sends every notice that is due, until none is left or the server is
 /// unreachable (then the rest wait for the next round).
 pub fn deliver_due(

@@ -86,6 +86,17 @@ pub fn kind_label(policy: Option<&crate::lang::ir::Policy>, kind: &str) -> Strin
         .unwrap_or_else(|| kind.to_string())
 }
 
+/// Organizations in the order of the report and the workbench: lowest
+/// rectification rate first; equal rates, more overdue first.
+pub fn lowest_rate_first(orgs: &mut [crate::store::progress::OrgProgress]) {
+    orgs.sort_by(|a, b| {
+        let (ra, rb) = (a.now.rate().unwrap_or(1.0), b.now.rate().unwrap_or(1.0));
+        ra.total_cmp(&rb)
+            .then(b.now.overdue.cmp(&a.now.overdue))
+            .then(a.id.cmp(&b.id))
+    });
+}
+
 /// The report as of `as_of`, compared with one `period` earlier; task
 /// kinds are headed by `label_of(kind)`.
 pub fn build(
@@ -96,13 +107,7 @@ pub fn build(
 ) -> Result<Report> {
     let previous = period.before(as_of);
     let mut orgs = by_organization(conn, as_of, previous)?;
-    // Lowest rate first; equal rates, more overdue first.
-    orgs.sort_by(|a, b| {
-        let (ra, rb) = (a.now.rate().unwrap_or(1.0), b.now.rate().unwrap_or(1.0));
-        ra.total_cmp(&rb)
-            .then(b.now.overdue.cmp(&a.now.overdue))
-            .then(a.id.cmp(&b.id))
-    });
+    lowest_rate_first(&mut orgs);
     let mut kinds: Vec<String> = orgs.iter().flat_map(|o| o.tasks.keys().cloned()).collect();
     kinds.sort_by_key(|k| {
         (

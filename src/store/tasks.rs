@@ -34,6 +34,14 @@ pub struct Task {
     pub episode_id: Option<i64>,
 }
 
+impl Task {
+    /// Days an open task is past its due date at `today`.
+    pub fn overdue_days(&self, today: NaiveDate) -> Option<i64> {
+        let due = NaiveDate::parse_from_str(self.due.as_deref()?, "%Y-%m-%d").ok()?;
+        (self.status == TaskStatus::Open.code() && due < today).then(|| (today - due).num_days())
+    }
+}
+
 const SELECT: &str = "SELECT t.id, t.status, t.kind, t.subject_type, t.subject_id, t.target_id, pt.name,
         t.assignee_id, pa.name, t.due, t.created_on, t.done_on, t.outcome, t.rule, t.policy_hash, t.facts,
         t.created_at, t.closed_by, t.closed_at, t.cancel_reason, t.episode_id

@@ -106,13 +106,7 @@ pub struct Viewer {
 impl Viewer {
     /// Refuses a form whose CSRF token is not the session's.
     pub fn check_csrf(&self, given: &str) -> std::result::Result<(), WebError> {
-        if !given.is_empty() && constant_eq(given.as_bytes(), self.session.csrf.as_bytes()) {
-            Ok(())
-        } else {
-            Err(WebError::Forbidden(
-                "表单已失效，请刷新页面后重试 · the form's token is missing or stale: reload the page",
-            ))
-        }
+        same_token(Some(&self.session.csrf), given)
     }
 
     /// Refuses a page of the office to a member.
@@ -140,8 +134,18 @@ impl Viewer {
     }
 }
 
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Refuses a form whose token is missing or not the one expected (compared
+/// in constant time).
+fn same_token(expected: Option<&str>, given: &str) -> std::result::Result<(), WebError> {
+    let (a, b) = (given.as_bytes(), expected.unwrap_or("").as_bytes());
+    let equal = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+    if !given.is_empty() && equal {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden(
+            "表单已失效，请刷新页面后重试 · the form's token is missing or stale: reload the page",
+        ))
+    }
 }
 
 impl FromRequestParts<Arc<App>> for Viewer {
@@ -211,12 +215,7 @@ fn sign_in_form(
 
 /// Refuses a sign-in form whose token is not the one its page was given.
 fn check_form_token(headers: &HeaderMap, given: &str) -> std::result::Result<(), WebError> {
-    match cookie(headers, FORM_COOKIE) {
-        Some(c) if !given.is_empty() && constant_eq(c.as_bytes(), given.as_bytes()) => Ok(()),
-        _ => Err(WebError::Forbidden(
-            "表单已失效，请刷新页面后重试 · the form's token is missing or stale: reload the page",
-        )),
-    }
+    same_token(cookie(headers, FORM_COOKIE), given)
 }
 
 #[derive(Deserialize)]

@@ -149,15 +149,8 @@ impl App {
     pub fn deliver_now(self: &Arc<Self>) {
         let app = self.clone();
         tokio::task::spawn_blocking(move || {
-            let result = crate::deliver::transport::from_config(&app.cfg).and_then(|mut t| {
-                let conn = crate::store::open(&app.cfg.database)?;
-                let settings = crate::deliver::outbox::Settings::from_config(&app.cfg);
-                crate::deliver::outbox::deliver_due(
-                    &conn,
-                    t.as_mut(),
-                    &settings,
-                    app.clock.as_ref(),
-                )
+            let result = crate::store::open(&app.cfg.database).and_then(|conn| {
+                crate::deliver::outbox::deliver_configured(&app.cfg, &conn, app.clock.as_ref())
             });
             if let Err(e) = result {
                 tracing::warn!(
@@ -167,16 +160,20 @@ impl App {
         });
     }
 
+    /// The address to listen on: `[web] listen`, else the default.
+    pub fn listen(&self) -> &str {
+        self.cfg
+            .web
+            .as_ref()
+            .map(|w| w.listen.as_str())
+            .unwrap_or(crate::config::DEFAULT_LISTEN)
+    }
+
     /// Where people reach the workbench, for links in emails.
     pub fn base_url(&self) -> String {
-        let web = self.cfg.web.as_ref();
-        match web.and_then(|w| w.base_url()) {
+        match self.cfg.web.as_ref().and_then(|w| w.base_url()) {
             Some(u) => u.to_string(),
-            None => format!(
-                "http://{}",
-                web.map(|w| w.listen.as_str())
-                    .unwrap_or(crate::config::DEFAULT_LISTEN)
-            ),
+            None => format!("http://{}", self.listen()),
         }
     }
 }
@@ -335,13 +332,8 @@ async fn security_headers(mut r: Response) -> Response {
 
 /// Binds `[web] listen` (an address in use is an error at start, not later).
 pub async fn bind(app: &App) -> Result<tokio::net::TcpListener> {
-    let listen = app
-        .cfg
-        .web
-        .as_ref()
-        .map(|w| w.listen.clone())
-        .unwrap_or_else(|| crate::config::DEFAULT_LISTEN.into());
-    let listener = tokio::net::TcpListener::bind(&listen)
+    let listen = app.listen();
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| Error::Io {
             what: format!("listening on {listen} (web.listen in duban.toml)"),

@@ -59,18 +59,12 @@ fn rows(
         .map(|t| {
             let about = cases::subject(conn, &t.subject_type, &t.subject_id)?;
             Ok(Row {
-                overdue_days: overdue_days(&t, today),
+                overdue_days: t.overdue_days(today),
                 about,
                 task: t,
             })
         })
         .collect()
-}
-
-/// Days an open task is past its due date.
-fn overdue_days(t: &Task, today: NaiveDate) -> Option<i64> {
-    let due = NaiveDate::parse_from_str(t.due.as_deref()?, "%Y-%m-%d").ok()?;
-    (t.status == TaskStatus::Open.code() && due < today).then(|| (today - due).num_days())
 }
 
 /// 我的任务: the viewer's open tasks, soonest due first, and the latest done.
@@ -291,13 +285,7 @@ pub async fn tasks(
     let status = match f.status.as_str() {
         "" => None,
         s => Some(
-            crate::schema::TASK_STATUS
-                .code_of(s)
-                .and_then(|c| {
-                    [TaskStatus::Open, TaskStatus::Done, TaskStatus::Cancelled]
-                        .into_iter()
-                        .find(|t| t.code() == c)
-                })
+            TaskStatus::parse(s)
                 .ok_or_else(|| WebError::Invalid(format!("status: `{s}` is not a task status")))?,
         ),
     };
@@ -433,12 +421,7 @@ pub async fn organizations(State(app): State<Arc<App>>, viewer: Viewer) -> Page 
         .db(move |conn, app| {
             let today = today(app);
             let mut orgs = progress::by_organization(conn, today, today - chrono::Days::new(30))?;
-            orgs.sort_by(|a, b| {
-                let (ra, rb) = (a.now.rate().unwrap_or(1.0), b.now.rate().unwrap_or(1.0));
-                ra.total_cmp(&rb)
-                    .then(b.now.overdue.cmp(&a.now.overdue))
-                    .then(a.id.cmp(&b.id))
-            });
+            crate::ledger::report::lowest_rate_first(&mut orgs);
             Ok(orgs)
         })
         .await?;
@@ -522,12 +505,10 @@ pub async fn inspection(
                     ..TaskQuery::default()
                 },
             )?;
-            let mut by_problem: std::collections::HashMap<String, Vec<Row>> = Default::default();
-            for r in rows(conn, list, today)? {
-                by_problem
-                    .entry(r.task.subject_id.clone())
-                    .or_default()
-                    .push(r);
+            // Listed under their problem, which the page shows already.
+            let mut by_problem: std::collections::HashMap<String, Vec<Task>> = Default::default();
+            for t in list {
+                by_problem.entry(t.subject_id.clone()).or_default().push(t);
             }
             let problems: Vec<Value> = problems
                 .into_iter()
