@@ -464,6 +464,18 @@ mod tests {
     }
 
     #[test]
+    fn the_workbench_listens_on_loopback_unless_told_otherwise() {
+        let c = parse("[web]\npublic_url = \"https://duban.example.gov.cn/\"")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let web = c.web.unwrap_or_else(|| panic!("no [web]"));
+        assert_eq!(web.listen, "127.0.0.1:8080");
+        assert_eq!(web.base_url(), Some("https://duban.example.gov.cn"));
+        assert!(parse("[web]\nlisten = \"8080\"").is_err());
+        assert!(parse("[web]\npublic_url = \"duban.local\"").is_err());
+        assert!(parse(TEMPLATE).is_ok_and(|c| c.web.is_none()));
+    }
+
+    #[test]
     fn the_template_is_a_valid_config() {
         let c = parse(TEMPLATE).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.database, PathBuf::from("/office/duban.db"));

@@ -363,3 +363,60 @@ fn task_notices_link_to_the_task_on_the_workbench() {
         "{bodies:?}"
     );
 }
+
+#[test]
+fn serve_runs_the_workbench_beside_the_scheduler() {
+    let o = office();
+    let runs = o.count("SELECT count(*) FROM runs");
+    let w = Workbench::start_with(&o, NOW, "serve");
+    let s = w.sign_in("u2", "correct horse 2");
+    assert_eq!(w.get("/my", &s).status, 200);
+    // The scheduler works too: the policy's rules are run at start.
+    let start = std::time::Instant::now();
+    while o.count("SELECT count(*) FROM runs") == runs {
+        assert!(start.elapsed().as_secs() < 30, "serve ran no rule");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_office_retries_a_notice_and_reads_the_report() {
+    let o = office();
+    let id = o.count("SELECT max(id) FROM outbox");
+    o.db()
+        .execute(
+            "UPDATE outbox SET status = 'failed', attempts = 8, last_error = 'refused' WHERE id = ?1",
+            [id],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let w = Workbench::start(&o, NOW);
+    let s = w.sign_in("u1", "correct horse 1");
+    let page = w.get("/notices?status=failed", &s);
+    assert!(page.body.contains("refused"), "{}", page.body);
+    // A member may not retry.
+    let member = w.sign_in("u2", "correct horse 2");
+    let csrf = w.get("/my", &member).csrf();
+    let a = w.post(&format!("/notices/{id}/retry"), &member, &[("csrf", &csrf)]);
+    assert_eq!(a.status, 404);
+    let a = w.post(
+        &format!("/notices/{id}/retry"),
+        &s,
+        &[("csrf", &page.csrf())],
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    // Queued afresh and delivered by the workbench (file transport).
+    let start = std::time::Instant::now();
+    while o.count(&format!(
+        "SELECT count(*) FROM outbox WHERE id = {id} AND status = 'sent'"
+    )) == 0
+    {
+        assert!(
+            start.elapsed().as_secs() < 20,
+            "the retried notice was not sent"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let report = w.get("/report", &s);
+    assert_eq!(report.status, 200);
+    assert!(report.body.contains("整改进展通报") && report.body.contains("<svg"));
+}

@@ -50,6 +50,12 @@ impl Workbench {
     /// Configures `[web]` on a free port and starts `duban web`, with the
     /// clock at `now` (RFC 3339).
     pub fn start(office: &Office, now: &str) -> Workbench {
+        Workbench::start_with(office, now, "web")
+    }
+
+    /// Same, with `duban COMMAND` (`web`, or `serve`, which serves the
+    /// workbench beside the scheduler).
+    pub fn start_with(office: &Office, now: &str, command: &str) -> Workbench {
         let port = super::smtp::free_port();
         let cfg = office.path("duban.toml");
         let mut text = std::fs::read_to_string(&cfg).unwrap_or_default();
@@ -58,7 +64,7 @@ impl Workbench {
         ));
         std::fs::write(&cfg, text).unwrap_or_else(|e| panic!("{e}"));
         let child = Command::new(assert_cmd::cargo::cargo_bin("duban"))
-            .arg("web")
+            .arg(command)
             .current_dir(office.dir.path())
             .env("DUBAN_NOW", now)
             .env("NO_COLOR", "1")
