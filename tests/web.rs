@@ -281,19 +281,17 @@ fn users_add_checks_the_person_and_the_password() {
         .stdout(predicates::str::contains("u2 李四").and(predicates::str::contains("3 accounts")));
 }
 
-#[test]
-fn a_sign_in_link_is_emailed_and_works_once() {
-    let o = office();
-    let w = Workbench::start(&o, NOW);
+/// Asks for a sign-in link for `who`; the link from the email delivered
+/// to the file outbox (by the workbench itself) as a path.
+fn emailed_link(o: &Office, w: &Workbench, who: &str) -> String {
     let page = w.get("/sign-in", "");
     let form = page.cookie("duban_form").unwrap_or_default();
     let a = w.post(
         "/sign-in/link",
         &form,
-        &[("csrf", &page.csrf()), ("who", "lisi@example.org")],
+        &[("csrf", &page.csrf()), ("who", who)],
     );
     assert_eq!(a.status, 200);
-    // Delivered to the file outbox by the workbench itself.
     let start = std::time::Instant::now();
     let link = loop {
         let found = std::fs::read_dir(o.path("outbox"))
@@ -317,7 +315,15 @@ fn a_sign_in_link_is_emailed_and_works_once() {
         assert!(start.elapsed().as_secs() < 20, "no sign-in email");
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
-    let path = link.trim_start_matches(&w.url(""));
+    link.trim_start_matches(&w.url("")).to_string()
+}
+
+#[test]
+fn a_sign_in_link_is_emailed_and_works_once() {
+    let o = office();
+    let w = Workbench::start(&o, NOW);
+    let path = emailed_link(&o, &w, "lisi@example.org");
+    let path = path.as_str();
     // Following the link shows a button; only pressing it signs in.
     assert_eq!(w.get(path, "").status, 200);
     let used = w.post(path, "", &[]);
@@ -419,4 +425,16 @@ fn the_office_retries_a_notice_and_reads_the_report() {
     let report = w.get("/report", &s);
     assert_eq!(report.status, 200);
     assert!(report.body.contains("整改进展通报") && report.body.contains("<svg"));
+}
+
+#[test]
+fn a_sign_in_link_expires_after_15_minutes() {
+    let o = office();
+    let path = emailed_link(&o, &Workbench::start(&o, NOW), "u2");
+    let later = Workbench::start(&o, "2026-06-02T10:16:00+08:00");
+    assert_eq!(later.post(&path, "", &[]).status, 410);
+    let soon = Workbench::start(&o, "2026-06-02T10:14:00+08:00");
+    let used = soon.post(&path, "", &[]);
+    assert_eq!(used.status, 303);
+    assert!(used.cookie("duban_session").is_some());
 }

@@ -58,7 +58,9 @@ impl Workbench {
     pub fn start_with(office: &Office, now: &str, command: &str) -> Workbench {
         let port = super::smtp::free_port();
         let cfg = office.path("duban.toml");
-        let mut text = std::fs::read_to_string(&cfg).unwrap_or_default();
+        let text = std::fs::read_to_string(&cfg).unwrap_or_default();
+        // A workbench started before on this office: its [web] is replaced.
+        let mut text = text.split("\n[web]\n").next().unwrap_or("").to_string();
         text.push_str(&format!(
             "\n[web]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n"
         ));
