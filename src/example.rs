@@ -25,6 +25,10 @@ pub const POLICY: &[(&str, &str)] = &[
 /// `(file name, text)` of the example policy's tests, in `rules/tests/`.
 pub const TESTS: &[(&str, &str)] = &[
     (
+        "approval.test.toml",
+        include_str!("../rules/tests/approval.test.toml"),
+    ),
+    (
         "escalation.test.toml",
         include_str!("../rules/tests/escalation.test.toml"),
     ),

@@ -58,6 +58,12 @@ struct TestFile {
     task: Vec<Spanned<toml::Table>>,
     #[serde(default)]
     episode: Vec<Spanned<EpisodeFixture>>,
+    /// Decisions on the firings of running episodes (rules with
+    /// `approval by`).
+    #[serde(default)]
+    approve: Vec<Spanned<DecisionFixture>>,
+    #[serde(default)]
+    reject: Vec<Spanned<DecisionFixture>>,
     #[serde(default)]
     expect: Vec<Spanned<Expect>>,
     #[serde(default)]
@@ -77,6 +83,20 @@ struct EpisodeFixture {
     fired: Option<i64>,
 }
 
+/// `[[approve]]` / `[[reject]]`: the last firing of a running episode
+/// (given by `[[episode]]`) was approved on a day — `repeat every` counts
+/// from it — or rejected, so the episode fires no more.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionFixture {
+    rule: String,
+    subject: String,
+    /// The day of the approval (approve only; default: the firing's day).
+    on: Option<toml::Value>,
+    /// Why it was rejected (reject only; for the reader).
+    reason: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Expect {
@@ -94,6 +114,8 @@ struct Expect {
     to: Option<Vec<String>>,
     /// A message to this chat channel.
     channel: Option<String>,
+    /// The action awaits approval by this person.
+    approval: Option<String>,
 }
 
 impl Expect {
@@ -265,6 +287,26 @@ fn run_into(
                 .map_err(|m| Error::invalid(format!("{shown}:{line}: episode: last_fired: {m}")))?,
             None => started,
         };
+        let decided = |d: &&Spanned<DecisionFixture>| {
+            d.get_ref().rule == e.rule && d.get_ref().subject == e.subject
+        };
+        // `repeat every` counts from the approval day; a rejected firing
+        // never repeats.
+        let counted_from = if t.reject.iter().any(|d| decided(&d)) {
+            crate::store::episodes::AWAITING_DECISION.to_string()
+        } else if let Some(d) = t.approve.iter().find(decided) {
+            match &d.get_ref().on {
+                Some(v) => fixture_day(v, tz)
+                    .map_err(|m| {
+                        Error::invalid(format!("{shown}:{}: approve: on: {m}", at_line(d.span())))
+                    })?
+                    .today
+                    .to_string(),
+                None => last.today.to_string(),
+            }
+        } else {
+            last.today.to_string()
+        };
         crate::store::episodes::insert_running(
             &conn,
             &crate::store::episodes::Running {
@@ -273,10 +315,32 @@ fn run_into(
                 subject: &e.subject,
                 started_at: &started.rfc3339(),
                 last_fired_at: &last.rfc3339(),
-                last_fired_on: &last.today.to_string(),
+                last_fired_on: &counted_from,
                 fired: e.fired.unwrap_or(1),
             },
         )?;
+    }
+
+    // A decision names an episode the file gives.
+    for (what, list) in [("approve", &t.approve), ("reject", &t.reject)] {
+        for d in list {
+            let (line, d) = (at_line(d.span()), d.get_ref());
+            if !t
+                .episode
+                .iter()
+                .any(|e| e.get_ref().rule == d.rule && e.get_ref().subject == d.subject)
+            {
+                out.failures.push(format!(
+                    "{shown}:{line}: {what}: no [[episode]] of rule `{}` for `{}`: a decision is on a firing the file gives",
+                    d.rule, d.subject
+                ));
+            }
+            if what == "approve" && d.reason.is_some() {
+                out.failures.push(format!(
+                    "{shown}:{line}: approve: `reason` belongs to [[reject]]"
+                ));
+            }
+        }
     }
 
     // What the policy does.
@@ -301,6 +365,9 @@ fn run_into(
         let found = actions.iter().any(|a| {
             *a.rule == e.rule
                 && e.subject.as_deref().is_none_or(|s| *a.subject == *s)
+                && e.approval
+                    .as_deref()
+                    .is_none_or(|want| a.approval.as_deref() == Some(want))
                 && match &a.body {
                     ActionBody::Task {
                         kind: k,
@@ -506,6 +573,7 @@ fn describe_expect(e: &Expect, kind: Option<&str>, due: Option<&str>) -> String 
         ("assignee", e.assignee.as_deref()),
         ("due", due),
         ("template", e.template.as_deref()),
+        ("awaiting approval by", e.approval.as_deref()),
     ] {
         if let Some(v) = v {
             what.push_str(&format!(" {label} {v}"));

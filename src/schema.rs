@@ -94,13 +94,20 @@ pub static SUBJECT_TYPE: EnumDef = EnumDef {
 /// A task's status codes, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskStatus {
+    /// Created by a rule with `approval by`: waits for the decision.
+    Pending,
     Open,
     Done,
     Cancelled,
 }
 
 impl TaskStatus {
-    pub const ALL: [TaskStatus; 3] = [TaskStatus::Open, TaskStatus::Done, TaskStatus::Cancelled];
+    pub const ALL: [TaskStatus; 4] = [
+        TaskStatus::Pending,
+        TaskStatus::Open,
+        TaskStatus::Done,
+        TaskStatus::Cancelled,
+    ];
 
     /// The status a code or a label names (`done`, `已完成`).
     pub fn parse(text: &str) -> Option<TaskStatus> {
@@ -110,6 +117,7 @@ impl TaskStatus {
 
     pub const fn code(self) -> &'static str {
         match self {
+            TaskStatus::Pending => "pending",
             TaskStatus::Open => "open",
             TaskStatus::Done => "done",
             TaskStatus::Cancelled => "cancelled",
@@ -121,6 +129,7 @@ pub static TASK_STATUS: EnumDef = EnumDef {
     name: "task status",
     values: &[
         (TaskStatus::Open.code(), "待办"),
+        (TaskStatus::Pending.code(), "待审批"),
         (TaskStatus::Done.code(), "已完成"),
         (TaskStatus::Cancelled.code(), "已取消"),
     ],

@@ -99,3 +99,49 @@ fn a_member_closes_a_task_and_the_office_watches() {
     b.goto(&w.url("/tasks"));
     b.screenshot("tasks-phone");
 }
+
+/// The approver opens 待审批 on a phone, reads the request — the facts, the
+/// task and the notice that would go out — and approves it; the task opens
+/// and the held notices are sent.
+#[test]
+fn the_approver_decides_on_a_phone() {
+    let o = Office::fixture();
+    o.policy(
+        r#"
+rule accountability "逾期30天 → 问责（须审批）"
+  for problem
+  when status != "rectified" and overdue_days >= 30
+  then task accountability with inspection.organization.secretary by inspection.organization.discipline_officer due 10 days
+  then notify inspection.organization.secretary
+  审批 由 巡察.组长 期限 3 天
+"#,
+    );
+    o.cmd()
+        .env("DUBAN_NOW", "2026-06-01T09:00:00+08:00")
+        .args(["run", "--as-of", "2026-06-01"])
+        .assert()
+        .success();
+    add_user(&o, "u4", "member", "correct horse 4");
+    let w = Workbench::start(&o, "2026-06-03T10:00:00+08:00");
+    let b = Browser::start();
+    b.resize(390, 844);
+    sign_in(&b, &w, "zhaoliu@example.org", "correct horse 4");
+    b.goto(&w.url("/approvals"));
+    assert_eq!(b.text("h1"), "待审批");
+    assert!(b.text("#approvals").contains("A000001"));
+    b.screenshot("approvals-phone");
+    b.click("a[href='/approvals/A000001']");
+    assert!(b.text("#approval-tasks").contains("问责"));
+    assert!(b.text("main").contains("（自批准之日起计）"));
+    b.screenshot("approval-phone");
+    b.type_into("#note-input", "同意，按程序办理");
+    b.click("#approve-button");
+    assert!(b.text("#message").contains("已作出决定"));
+    assert!(b.text("#status").contains("已批准"));
+    assert!(b.text("#note").contains("同意，按程序办理"));
+    assert_eq!(
+        o.count("SELECT count(*) FROM tasks WHERE rule = 'accountability' AND status = 'open'"),
+        1
+    );
+    assert_eq!(o.count("SELECT count(*) FROM outbox"), 3);
+}

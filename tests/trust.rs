@@ -111,7 +111,10 @@ fn the_example_policy_passes_its_own_tests() {
         .stdout(contains(
             "ok    rules/tests/escalation.test.toml  督办升级：提醒谈话 → 诫勉谈话 → 问责",
         ))
-        .stdout(contains("4 passed, 0 failed"));
+        .stdout(contains(
+            "ok    rules/tests/approval.test.toml  问责须经巡察组组长审批",
+        ))
+        .stdout(contains("5 passed, 0 failed"));
 }
 
 /// An office for the ladder: p1 overdue since 2026-03-01, its reminder

@@ -438,3 +438,112 @@ fn a_sign_in_link_expires_after_15_minutes() {
     assert_eq!(used.status, 303);
     assert!(used.cookie("duban_session").is_some());
 }
+
+/// The approver decides on 待审批 exactly as `duban approvals approve`
+/// would; another member gets 404; a form without its token is refused;
+/// the office sees the request but does not decide it.
+#[test]
+fn the_approver_approves_on_the_workbench_as_the_command_line_would() {
+    let o = Office::fixture();
+    o.policy(common::APPROVAL);
+    let cfg = std::fs::read_to_string(o.path("duban.toml")).unwrap_or_default();
+    o.write(
+        "duban.toml",
+        &format!("{cfg}\n[web]\npublic_url = \"https://duban.example.gov.cn\"\n"),
+    );
+    o.cmd()
+        .env("DUBAN_NOW", "2026-06-01T09:00:00+08:00")
+        .args(["run", "--as-of", "2026-06-01"])
+        .assert()
+        .success();
+    add_user(&o, "u4", "member", "correct horse 4");
+    add_user(&o, "u2", "member", "correct horse 2");
+    add_user(&o, "u1", "office", "correct horse 1");
+    let w = Workbench::start(&o, "2026-06-03T10:00:00+08:00");
+    // The request's email links to its page.
+    assert_eq!(
+        o.count("SELECT count(*) FROM outbox WHERE body LIKE '%https://duban.example.gov.cn/approvals/A000001%'"),
+        1
+    );
+    let approver = w.sign_in("u4", "correct horse 4");
+    let list = w.get("/approvals", &approver);
+    assert_eq!(list.status, 200);
+    assert!(list.body.contains("A000001"), "{}", list.body);
+    let page = w.get("/approvals/A000001", &approver);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("approve-form"), "{}", page.body);
+    assert!(
+        page.body.contains("（自批准之日起计）"),
+        "the held task notice, its due to come"
+    );
+    // Another member: 404 for the page and the form.
+    let other = w.sign_in("u2", "correct horse 2");
+    assert_eq!(w.get("/approvals/A000001", &other).status, 404);
+    assert!(!w.get("/approvals", &other).body.contains("A000001"));
+    let csrf_other = w.get("/my", &other).csrf();
+    assert_eq!(
+        w.post(
+            "/approvals/A000001/approve",
+            &other,
+            &[("csrf", &csrf_other)]
+        )
+        .status,
+        404
+    );
+    // The office sees it, without the forms.
+    let office = w.sign_in("u1", "correct horse 1");
+    let seen = w.get("/approvals/A000001", &office);
+    assert_eq!(seen.status, 200);
+    assert!(!seen.body.contains("approve-form"));
+    // No token: refused.
+    assert_eq!(
+        w.post("/approvals/A000001/approve", &approver, &[("note", "同意")])
+            .status,
+        403
+    );
+    assert_eq!(
+        o.count("SELECT count(*) FROM approvals WHERE status = 'pending'"),
+        1
+    );
+    // A rejection needs its reason.
+    let r = w.post(
+        "/approvals/A000001/reject",
+        &approver,
+        &[("csrf", &page.csrf()), ("reason", " ")],
+    );
+    assert_eq!(r.status, 422);
+    let a = w.post(
+        "/approvals/A000001/approve",
+        &approver,
+        &[("csrf", &page.csrf()), ("note", "同意，按程序办理")],
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let (status, via, by, note): (String, String, String, String) = o
+        .db()
+        .query_row(
+            "SELECT status, via, decided_by, note FROM approvals WHERE id = 'A000001'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (status.as_str(), via.as_str(), by.as_str(), note.as_str()),
+        ("approved", "workbench", "u4", "同意，按程序办理")
+    );
+    // The same result as the command line: the task open, due 10 days
+    // from 06-03 (Saturday 06-13 → Monday 06-15), the two notices queued.
+    assert_eq!(
+        o.count("SELECT count(*) FROM tasks WHERE rule = 'accountability' AND status = 'open' AND due = '2026-06-15'"),
+        1
+    );
+    assert_eq!(o.count("SELECT count(*) FROM held_notices"), 0);
+    assert_eq!(o.count("SELECT count(*) FROM outbox"), 3);
+    // Twice: refused on the page.
+    let again = w.post(
+        "/approvals/A000001/approve",
+        &approver,
+        &[("csrf", &page.csrf())],
+    );
+    assert_eq!(again.status, 422);
+    assert!(again.body.contains("approved already"), "{}", again.body);
+}

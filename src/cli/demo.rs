@@ -79,10 +79,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         sink.finish()?;
     }
     print_office(&args.dir, &counts, today);
-    if args.no_run {
-        return Ok(ExitCode::SUCCESS);
+    if !args.no_run {
+        run_policy(&args.dir, &mut conn, args.as_of)?;
     }
-    run_policy(&args.dir, &mut conn, args.as_of)?;
     demo_accounts(&conn, args.scale)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -184,16 +184,34 @@ impl Explained<'_> {
                     Some(d) => format!("; repeats every {} days", d.count),
                     None => "; fires once per episode".into(),
                 };
+                let last = if e.last_fired_on == crate::store::episodes::AWAITING_DECISION {
+                    "its firing awaits approval, or was rejected".to_string()
+                } else {
+                    format!("last on {}", e.last_fired_on)
+                };
                 writeln!(
                     out,
-                    "episode: open since {}, fired {} time{}, last on {}{repeat}",
+                    "episode: open since {}, fired {} time{}, {last}{repeat}",
                     e.started_at,
                     e.fired,
                     if e.fired == 1 { "" } else { "s" },
-                    e.last_fired_on
                 )?;
             }
             None => writeln!(out, "episode: none open")?,
+        }
+        if let Some(a) = &rule.approval {
+            let who = match &a.approver {
+                crate::lang::ir::Approver::Path(p) => p.text.clone(),
+                crate::lang::ir::Approver::Id(id) => format!("\"{id}\""),
+            };
+            let within = a
+                .within
+                .map(|d| format!(", to decide within {}", d.text()))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "approval: its actions wait for a decision by {who}{within}"
+            )?;
         }
         if self.now_lines.is_empty() {
             writeln!(out, "a run now would do nothing for {}", self.subject)?;

@@ -2,6 +2,7 @@
 //! mapping of errors to exit codes (SPEC §5). Commands read the wall clock
 //! and the environment; nothing below them does.
 
+mod approvals;
 mod calendar;
 mod check;
 mod deliver;
@@ -69,6 +70,7 @@ enum Command {
     Serve(serve::Args),
     Web(web::Args),
     Users(users::Args),
+    Approvals(approvals::Args),
     Schema(schema::Args),
     Tasks(tasks::Args),
     Notices(notices::Args),
@@ -100,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&cli.config, args),
         Command::Web(args) => web::run(&cli.config, args),
         Command::Users(args) => users::run(&cli.config, args),
+        Command::Approvals(args) => approvals::run(&cli.config, args),
         Command::Schema(args) => schema::run(args),
         Command::Tasks(args) => tasks::run(&cli.config, args),
         Command::Notices(args) => notices::run(&cli.config, args),

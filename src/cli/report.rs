@@ -236,6 +236,7 @@ pub(crate) fn describe_firing(policy: &Policy, p: &Plan<'_>) -> String {
                 target,
                 assignee,
                 due,
+                ..
             } => {
                 let label = policy.task_kind_label(kind).unwrap_or_default();
                 let by = assignee
@@ -267,6 +268,15 @@ pub(crate) fn describe_firing(policy: &Policy, p: &Plan<'_>) -> String {
     }
     if parts.is_empty() {
         parts.push("(every action skipped)".into());
+    } else if let Some(a) = &p.approver {
+        let who = if a.name == a.id {
+            a.id.to_string()
+        } else {
+            format!("{} {}", a.name, a.id)
+        };
+        parts.push(format!(
+            "awaits approval by {who} (the task is due counted from the approval day)"
+        ));
     }
     let head = format!("    {:<12} ", p.subject);
     let pad = " ".repeat(unicode_width::UnicodeWidthStr::width(head.as_str()));

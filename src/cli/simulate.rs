@@ -73,6 +73,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
         Format::Json => {
             let v = serde_json::json!({
                 "from": from.rfc3339(), "days": args.days, "policy": policy.hash,
+                "approval_assumed": with_approval(&policy),
                 "per_day": days_json(&new_days),
                 "per_rule": per_rule(&new_days).into_iter().map(|(r, t)| rule_json(&r, &t)).collect::<Vec<_>>(),
                 "against": old.as_ref().map(|p| serde_json::json!({
@@ -130,8 +131,27 @@ fn per_rule(days: &[Day]) -> BTreeMap<String, RuleOutcome> {
     m
 }
 
+/// The rules with `approval by`: a simulation assumes each of their
+/// firings approved on its day.
+fn with_approval(policy: &Policy) -> Vec<&str> {
+    policy
+        .rules
+        .iter()
+        .filter(|r| r.approval.is_some())
+        .map(|r| r.name.as_str())
+        .collect()
+}
+
 fn print_table(policy: &Policy, from: &str, n: u32, days: &[Day], old: Option<&[Day]>) {
-    println!("simulating {n} days from {from}, the case data held as it is\n");
+    println!("simulating {n} days from {from}, the case data held as it is");
+    let approved = with_approval(policy);
+    if !approved.is_empty() {
+        println!(
+            "assuming every firing of {} approved on its day (approval by)",
+            approved.join(", ")
+        );
+    }
+    println!();
     match old {
         None => println!(
             "{:<12} {:>8} {:>8} {:>8}   rules that fire",

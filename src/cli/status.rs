@@ -65,8 +65,8 @@ pub(crate) fn write(
     }
     let t = tasks::counts(conn, today)?;
     lines.push(format!(
-        "\ntasks: {} open ({} overdue) · {} done · {} cancelled",
-        t.open, t.overdue, t.done, t.cancelled
+        "\ntasks: {} open ({} overdue) · {} pending approval · {} done · {} cancelled",
+        t.open, t.overdue, t.pending, t.done, t.cancelled
     ));
     for (kind, open, overdue) in tasks::open_by_kind(conn, today)? {
         let label = crate::schema::standard_task_kind(&kind)
@@ -75,6 +75,12 @@ pub(crate) fn write(
         lines.push(format!(
             "  {} {open:>6} open  {overdue:>6} overdue",
             pad(&format!("{kind} {label}"), 32)
+        ));
+    }
+    let (pending, overdue) = crate::store::approvals::counts(conn, today)?;
+    if pending > 0 {
+        lines.push(format!(
+            "\napprovals: {pending} pending ({overdue} overdue) · `duban approvals list --pending`"
         ));
     }
     let n = outbox::counts(conn)?;

@@ -124,6 +124,26 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
         Command::Show { id } => {
             let t = tasks::get(&conn, &id)?;
             show(&t);
+            if let Some(a) = &t.approval {
+                let a = crate::store::approvals::get(&conn, a)?;
+                let decided = match (&a.decided_by, &a.decided_at) {
+                    (Some(by), Some(at)) => format!(
+                        ", {} by {by} ({}) at {at}{}",
+                        a.status,
+                        a.via.as_deref().unwrap_or("?"),
+                        a.note
+                            .as_deref()
+                            .map(|n| format!(": {n}"))
+                            .unwrap_or_default()
+                    ),
+                    _ => format!(
+                        ", awaiting {} {}",
+                        a.approver_name.as_deref().unwrap_or(""),
+                        a.approver
+                    ),
+                };
+                println!("  approval    {} ({}{decided})", a.id, a.status);
+            }
             for (nid, status, subject) in crate::store::outbox::of_task(&conn, &id)? {
                 println!("notice #{nid} ({status}): {subject}");
             }

@@ -116,6 +116,15 @@ pub fn compile_rule(policy: &Policy, rule: &Rule) -> CompiledRule {
             }
         }
     }
+    // The approver, when a path names them.
+    if let Some(crate::lang::ir::Approval {
+        approver: crate::lang::ir::Approver::Path(p),
+        ..
+    }) = &rule.approval
+        && !persons.iter().any(|q| q.text == p.text)
+    {
+        persons.push(p);
+    }
     let mut person_cols = Vec::new();
     for p in &persons {
         let alias = c.join(&root, &p.refs);

@@ -109,6 +109,55 @@ impl NoticeContext<'_> {
         }
     }
 
+    /// The facts as the approver reads them: label and value.
+    pub fn facts_shown(&self) -> Vec<(String, String)> {
+        self.facts
+            .iter()
+            .map(|(label, v, ty)| (label.clone(), self.display(v, *ty)))
+            .collect()
+    }
+
+    /// The notice to the approver of request `id`: what would go out, the
+    /// facts, and where to decide.
+    pub fn approval_request(&self, r: &RequestInfo<'_>) -> Rendered {
+        let entity = self.rule.entity.def().zh;
+        let mut body = format!(
+            "{} 同志：\n\n督办规则“{}”对 {entity} {} 作出以下处理，须经您审批后执行：\n",
+            r.approver_name,
+            self.rule_title(),
+            self.subject_id,
+        );
+        for line in r.actions {
+            body.push_str(&format!("  · {line}\n"));
+        }
+        body.push_str("依据：\n");
+        for (label, v, ty) in self.facts {
+            body.push_str(&format!("  · {label}：{}\n", self.display(v, *ty)));
+        }
+        if let Some(by) = r.decide_by {
+            body.push_str(&format!("\n请于 {by} 前作出决定。"));
+        }
+        let decide = match &r.link {
+            Some(link) => format!("审批：{link}"),
+            None => format!(
+                "审批：duban approvals approve {id} [--note …]；不同意：duban approvals reject {id} --reason …",
+                id = r.id
+            ),
+        };
+        body.push_str(&format!(
+            "\n审批编号：{}。{decide}\n\n—— 巡察整改督办（duban）\n",
+            r.id
+        ));
+        Rendered {
+            subject: one_line(&format!(
+                "【督办·待审批】{}：{entity} {}",
+                self.rule_title(),
+                self.subject_id
+            )),
+            body,
+        }
+    }
+
     /// The notice to a task's assignee.
     pub fn task_notice(&self, task: &TaskInfo<'_>) -> Rendered {
         let entity = self.rule.entity.def().zh;
@@ -116,7 +165,7 @@ impl NoticeContext<'_> {
             "{} 同志：\n\n根据督办规则“{}”，请于 {} 前对 {} 开展{}。\n\n事由：{entity} {}\n依据：\n",
             task.assignee_name,
             self.rule_title(),
-            task.due,
+            task.due_text(),
             task.target_name,
             task.kind_label,
             self.subject_id,
@@ -138,7 +187,9 @@ impl NoticeContext<'_> {
         Rendered {
             subject: one_line(&format!(
                 "【督办】请开展{}：{}（截止 {}）",
-                task.kind_label, task.target_name, task.due
+                task.kind_label,
+                task.target_name,
+                task.due_text()
             )),
             body,
         }
@@ -151,14 +202,48 @@ pub struct TaskInfo<'a> {
     pub kind_label: &'a str,
     pub target_name: &'a str,
     pub assignee_name: &'a str,
-    pub due: NaiveDate,
+    /// None while the task awaits approval: its due date is counted from
+    /// the day it is approved, and the notice says [`DUE_ON_APPROVAL`].
+    pub due: Option<NaiveDate>,
     /// The task's page on the workbench, when it has a public address.
     pub link: Option<String>,
 }
 
-/// An all-day iCalendar entry on the task's due date.
+impl TaskInfo<'_> {
+    fn due_text(&self) -> String {
+        match self.due {
+            Some(d) => d.to_string(),
+            None => DUE_ON_APPROVAL.to_string(),
+        }
+    }
+}
+
+/// Stands for the due date in a held task notice until its request is
+/// approved; then the date takes its place. Private-use characters: no
+/// ledger or policy text holds them.
+pub const DUE_ON_APPROVAL: &str = "\u{E000}due\u{E001}";
+
+/// A held notice's text with the due date filled in (or, while pending,
+/// with `pending` in its place).
+pub fn fill_due(text: &str, due: &str) -> String {
+    text.replace(DUE_ON_APPROVAL, due)
+}
+
+/// What the approver's notice names.
+pub struct RequestInfo<'a> {
+    pub id: &'a str,
+    pub approver_name: &'a str,
+    /// The held actions, in words.
+    pub actions: &'a [String],
+    pub decide_by: Option<NaiveDate>,
+    /// The request's page on the workbench, when it has a public address.
+    pub link: Option<String>,
+}
+
+/// An all-day iCalendar entry on task `id`'s due date.
 pub fn task_ics(
-    task: &TaskInfo<'_>,
+    id: &str,
+    due: NaiveDate,
     summary: &str,
     description: &str,
     stamp: DateTime<Utc>,
@@ -166,11 +251,11 @@ pub fn task_ics(
 ) -> String {
     use icalendar::{Calendar, Component, Event, EventLike};
     let event = Event::new()
-        .uid(&format!("{}@{domain}", task.id))
+        .uid(&format!("{id}@{domain}"))
         .timestamp(stamp)
         .summary(summary)
         .description(description)
-        .all_day(task.due)
+        .all_day(due)
         .done();
     Calendar::new()
         .name("督办任务")

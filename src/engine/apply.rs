@@ -5,10 +5,10 @@
 use super::Engine;
 use super::plan::{Episode, Plan, Planned};
 use crate::clock::AsOf;
-use crate::deliver::notice::{NoticeContext, Rendered, TaskInfo, task_ics};
+use crate::deliver::notice::{NoticeContext, Rendered, RequestInfo, TaskInfo, task_ics};
 use crate::error::Result;
 use crate::store::episodes::{self, Episodes};
-use crate::store::{audit, outbox, tasks};
+use crate::store::{approvals, audit, cases, outbox, tasks};
 use rusqlite::Connection;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -74,25 +74,29 @@ impl<'c, 'e> Writer<'c, 'e> {
         format!("<{hex}.duban@{}>", self.engine.domain)
     }
 
-    fn queue(&self, p: &Plan<'_>, n: Queued<'_>) -> Result<()> {
-        outbox::queue(
-            self.conn,
-            &outbox::NewNotice {
-                message_id: n.message_id,
-                rule: &p.rule.name,
-                entity: p.rule.entity.name(),
-                subject_id: p.subject,
-                task_id: n.task_id,
-                recipients: &n.recipients.to_string(),
-                subject: &n.notice.subject,
-                body: &n.notice.body,
-                ics: n.ics,
-                created_at: &self.as_of.rfc3339(),
-                channel: n.channel,
-                facts: n.facts,
-            },
-        )?;
-        Ok(())
+    /// Queues a notice; or, while the firing awaits approval, holds it
+    /// for request `held_for`.
+    fn queue(&self, p: &Plan<'_>, n: Queued<'_>, held_for: Option<&str>) -> Result<()> {
+        let recipients = n.recipients.to_string();
+        let created_at = self.as_of.rfc3339();
+        let notice = outbox::NewNotice {
+            message_id: n.message_id,
+            rule: &p.rule.name,
+            entity: p.rule.entity.name(),
+            subject_id: p.subject,
+            task_id: n.task_id,
+            recipients: &recipients,
+            subject: &n.notice.subject,
+            body: &n.notice.body,
+            ics: n.ics,
+            created_at: &created_at,
+            channel: n.channel,
+            facts: n.facts,
+        };
+        match held_for {
+            Some(request) => approvals::hold(self.conn, request, &notice),
+            None => outbox::queue(self.conn, &notice),
+        }
     }
 
     /// Records one firing.
@@ -111,9 +115,21 @@ impl<'c, 'e> Writer<'c, 'e> {
             chat: false,
         };
         let facts_text = p.facts_json().to_string();
+        // A rule with `approval by`: its tasks wait pending and its notices
+        // are held for this request.
+        let request = match &p.approver {
+            Some(_) => {
+                let seq = approvals::next_seq(self.conn)?;
+                Some((format!("A{seq:06}"), seq))
+            }
+            None => None,
+        };
+        let held_for = request.as_ref().map(|(id, _)| id.as_str());
         let mut done = Vec::new();
         let mut notes: Vec<serde_json::Value> = p.skipped_json().map(|s| json!(s)).collect();
+        let mut described = Vec::new();
         for (k, (a, shown)) in p.actions.iter().zip(p.actions_json()).enumerate() {
+            described.push(shown.what());
             let mut record = json!(shown);
             match a {
                 Planned::Task {
@@ -121,6 +137,7 @@ impl<'c, 'e> Writer<'c, 'e> {
                     target,
                     assignee,
                     due,
+                    days,
                 } => {
                     let task_id = self.free_task_id()?;
                     tasks::insert(
@@ -140,6 +157,7 @@ impl<'c, 'e> Writer<'c, 'e> {
                             policy_hash: &policy.hash,
                             facts: &facts_text,
                             created_at: &self.as_of.rfc3339(),
+                            approval: held_for.map(|r| (r, days.text())),
                         },
                     )?;
                     self.next_seq += 1;
@@ -153,21 +171,22 @@ impl<'c, 'e> Writer<'c, 'e> {
                             kind_label: &label,
                             target_name: target.name,
                             assignee_name: person.name,
-                            due: *due,
-                            link: self
-                                .engine
-                                .workbench
-                                .as_ref()
-                                .map(|base| format!("{base}/tasks/{task_id}")),
+                            // Held: counted from the approval day.
+                            due: held_for.is_none().then_some(*due),
+                            link: self.link("tasks", &task_id),
                         };
                         let notice = ctx.task_notice(&info);
-                        let ics = task_ics(
-                            &info,
-                            &notice.subject,
-                            &notice.body,
-                            self.as_of.utc(),
-                            &self.engine.domain,
-                        );
+                        // A held notice gets its calendar entry when released.
+                        let ics = held_for.is_none().then(|| {
+                            task_ics(
+                                &task_id,
+                                *due,
+                                &notice.subject,
+                                &notice.body,
+                                self.as_of.utc(),
+                                &self.engine.domain,
+                            )
+                        });
                         let mid = self.message_id(p, episode, fired, k, "task");
                         let to = json!([{"id": person.id, "name": person.name, "email": email}]);
                         self.queue(
@@ -177,10 +196,11 @@ impl<'c, 'e> Writer<'c, 'e> {
                                 task_id: Some(&task_id),
                                 recipients: &to,
                                 notice: &notice,
-                                ics: Some(&ics),
+                                ics: ics.as_deref(),
                                 channel: None,
                                 facts: None,
                             },
+                            held_for,
                         )?;
                         record["notice"] = json!(mid);
                     }
@@ -199,6 +219,7 @@ impl<'c, 'e> Writer<'c, 'e> {
                             channel: None,
                             facts: None,
                         },
+                        held_for,
                     )?;
                     record["notice"] = json!(mid);
                 }
@@ -221,11 +242,25 @@ impl<'c, 'e> Writer<'c, 'e> {
                             channel: Some(channel),
                             facts: Some(&facts_text),
                         },
+                        held_for,
                     )?;
                     record["notice"] = json!(mid);
                 }
             }
             done.push(record);
+        }
+        if let (Some((id, seq)), Some(approver)) = (&request, &p.approver) {
+            let mid = self.message_id(p, episode, fired, p.actions.len(), "approval");
+            let r = Request {
+                id,
+                seq: *seq,
+                approver,
+                episode,
+                actions: &described,
+                message_id: &mid,
+            };
+            self.request(p, &ctx, &r, &mut notes)?;
+            notes.push(json!({"action": "approval", "request": id, "approver": approver.id}));
         }
         audit::record(
             self.conn,
@@ -244,6 +279,112 @@ impl<'c, 'e> Writer<'c, 'e> {
         )?;
         Ok(())
     }
+
+    /// The workbench page of a record (`tasks`, `approvals`), when the
+    /// workbench has a public address.
+    fn link(&self, what: &str, id: &str) -> Option<String> {
+        self.engine
+            .workbench
+            .as_ref()
+            .map(|base| format!("{base}/{what}/{id}"))
+    }
+
+    /// Records an approval request of a firing, holds its episode's
+    /// repeats, and queues the notice to the approver.
+    fn request(
+        &self,
+        p: &Plan<'_>,
+        ctx: &NoticeContext<'_>,
+        r: &Request<'_>,
+        notes: &mut Vec<serde_json::Value>,
+    ) -> Result<()> {
+        // An approver named by id is looked up; by path, the row has them.
+        let (name, email) = match r.approver.email {
+            Some(e) => (r.approver.name.to_string(), Some(e.to_string())),
+            None => match cases::person(self.conn, r.approver.id)? {
+                Some((name, email)) => (name, email),
+                None => {
+                    notes.push(json!({"action": "approval notice", "reason": format!("approver {} is not a person of the case database", r.approver.id)}));
+                    (r.approver.id.to_string(), None)
+                }
+            },
+        };
+        let within = p.rule.approval.as_ref().and_then(|a| a.within);
+        let decide_by = match within {
+            Some(days) => {
+                match super::plan::due_date(days, self.as_of.today, &self.engine.calendar) {
+                    Ok(d) => Some(d),
+                    Err(e) => {
+                        notes.push(json!({"action": "approval", "reason": format!("no time limit for the decision: {e}")}));
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        let facts = serde_json::Value::from(
+            ctx.facts_shown()
+                .into_iter()
+                .map(|(l, v)| serde_json::json!([l, v]))
+                .collect::<Vec<_>>(),
+        )
+        .to_string();
+        approvals::insert(
+            self.conn,
+            &approvals::NewApproval {
+                id: r.id,
+                seq: r.seq,
+                rule: &p.rule.name,
+                title: p.rule.title.as_deref().unwrap_or(&p.rule.name),
+                entity: p.rule.entity.name(),
+                subject_id: p.subject,
+                episode_id: r.episode,
+                approver: r.approver.id,
+                facts: &facts,
+                policy_hash: &self.engine.policy.hash,
+                created_at: &self.as_of.rfc3339(),
+                created_on: self.as_of.today,
+                decide_by,
+            },
+        )?;
+        episodes::await_decision(self.conn, r.episode)?;
+        let Some(email) = email.filter(|e| !e.trim().is_empty()) else {
+            notes.push(json!({"action": "approval notice", "reason": format!("approver {name} ({}) has no email; the request waits in `duban approvals list`", r.approver.id)}));
+            return Ok(());
+        };
+        let notice = ctx.approval_request(&RequestInfo {
+            id: r.id,
+            approver_name: &name,
+            actions: r.actions,
+            decide_by,
+            link: self.link("approvals", r.id),
+        });
+        let to = json!([{"id": r.approver.id, "name": name, "email": email}]);
+        self.queue(
+            p,
+            Queued {
+                message_id: r.message_id,
+                task_id: None,
+                recipients: &to,
+                notice: &notice,
+                ics: None,
+                channel: None,
+                facts: None,
+            },
+            None,
+        )
+    }
+}
+
+/// An approval request a firing makes.
+struct Request<'a> {
+    id: &'a str,
+    seq: i64,
+    approver: &'a crate::engine::plan::Person<'a>,
+    episode: i64,
+    /// The held actions, in words.
+    actions: &'a [String],
+    message_id: &'a str,
 }
 
 /// One notice to queue.

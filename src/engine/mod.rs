@@ -8,6 +8,7 @@
 //! that holds for half a million problems streams through here.
 
 pub mod apply;
+pub mod approval;
 pub mod diff;
 pub mod plan;
 pub mod simulate;
@@ -178,6 +179,15 @@ impl<'p> Engine<'p> {
 
     pub fn calendar(&self) -> &Calendar {
         &self.calendar
+    }
+
+    /// What deciding an approval request needs of the office.
+    pub fn office(&self) -> approval::Office<'_> {
+        approval::Office {
+            calendar: &self.calendar,
+            domain: &self.domain,
+            workbench: self.workbench.as_deref(),
+        }
     }
 
     /// Indexes of the rules to evaluate: all, or the one named.
@@ -453,6 +463,9 @@ impl<'p> Engine<'p> {
             }
             tx.commit()?;
             outcomes.push(o);
+        }
+        if !stopped {
+            approval::remind_overdue(conn, &self.office(), as_of)?;
         }
         runs::finish(
             conn,

@@ -56,6 +56,9 @@ pub enum Planned<'r> {
         target: Person<'r>,
         assignee: Option<Person<'r>>,
         due: NaiveDate,
+        /// The time limit `due` was counted with (from the approval day,
+        /// when the rule asks for one).
+        days: Days,
     },
     Notify {
         template: Option<&'r str>,
@@ -118,6 +121,9 @@ pub struct Plan<'r> {
     pub episode: Episode,
     pub actions: Vec<Planned<'r>>,
     pub skipped: Vec<Skip>,
+    /// Who must approve the actions before they go out (`approval by`):
+    /// from a path, with name and email; from an id, the id alone.
+    pub approver: Option<Person<'r>>,
 }
 
 /// An action as `dry-run --format json` and `diff` print it (SPEC §5).
@@ -131,6 +137,9 @@ pub struct ActionJson<'a> {
     pub subject: Cow<'a, str>,
     #[serde(flatten, borrow)]
     pub body: ActionBody<'a>,
+    /// The person who must approve it first (`approval by`).
+    #[serde(borrow, default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -164,8 +173,17 @@ pub enum ActionBody<'a> {
 
 impl ActionJson<'_> {
     /// The action in words: `task reminder_talk → u3 by u2 due 2026-06-08`,
-    /// `notify u1, u2 using overdue_notice`.
+    /// `notify u1, u2 using overdue_notice`, and `(awaits approval by u9)`
+    /// when it waits for a decision.
     pub fn describe(&self) -> String {
+        match &self.approval {
+            Some(a) => format!("{} (awaits approval by {a})", self.what()),
+            None => self.what(),
+        }
+    }
+
+    /// The action in words, without who approves it.
+    pub fn what(&self) -> String {
         let using = match &self.body {
             ActionBody::Notify {
                 template: Some(t), ..
@@ -210,6 +228,7 @@ impl ActionJson<'_> {
             rule: own(self.rule),
             entity: own(self.entity),
             subject: own(self.subject),
+            approval: self.approval.map(own),
             body: match self.body {
                 ActionBody::Task {
                     kind,
@@ -295,12 +314,14 @@ impl<'r> Plan<'r> {
             rule: Cow::Borrowed(self.rule.name.as_str()),
             entity: Cow::Borrowed(self.rule.entity.name()),
             subject: Cow::Borrowed(self.subject),
+            approval: self.approver.as_ref().map(|p| Cow::Borrowed(p.id)),
             body: match a {
                 Planned::Task {
                     kind,
                     target,
                     assignee,
                     due,
+                    ..
                 } => ActionBody::Task {
                     kind: Cow::Borrowed(kind),
                     target: Cow::Borrowed(target.id),
@@ -488,14 +509,53 @@ pub fn plan<'r>(
     let subject = text(row.first()).unwrap_or_default();
     let mut actions = Vec::with_capacity(rule.actions.len());
     let mut skipped = Vec::new();
+    let approver = match &rule.approval {
+        None => None,
+        Some(ir::Approval {
+            approver: ir::Approver::Id(id),
+            ..
+        }) => Some(Person {
+            id,
+            name: id,
+            email: None,
+            mobile: None,
+        }),
+        Some(ir::Approval {
+            approver: ir::Approver::Path(p),
+            ..
+        }) => match person_at(c, row, &p.text) {
+            Some(person) => Some(person),
+            None => {
+                // Nobody can approve: nothing is created to wait forever.
+                skipped.push(Skip {
+                    action: "approval",
+                    reason: format!(
+                        "nobody at `{}` to approve: the firing's tasks and notices are not created",
+                        p.text
+                    ),
+                });
+                return Plan {
+                    rule,
+                    compiled: c,
+                    row,
+                    subject,
+                    episode,
+                    actions,
+                    skipped,
+                    approver: None,
+                };
+            }
+        },
+    };
     for a in &rule.actions {
         match a {
             ir::Action::Task {
                 kind,
                 target,
                 assignee,
-                due,
+                due: due_days,
             } => {
+                let due = due_days;
                 let Some(t) = person_at(c, row, &target.text) else {
                     skipped.push(Skip {
                         action: "task",
@@ -538,6 +598,7 @@ pub fn plan<'r>(
                     target: t,
                     assignee: a,
                     due,
+                    days: *due_days,
                 });
             }
             ir::Action::Notify {
@@ -598,5 +659,6 @@ pub fn plan<'r>(
         episode,
         actions,
         skipped,
+        approver,
     }
 }

@@ -139,6 +139,20 @@ pub enum ClauseKind {
     When(Kw, Expr),
     Then(Kw, Action),
     Repeat(Kw, Kw, Duration),
+    /// `approval by APPROVER [within DURATION]`.
+    Approval {
+        kw: Kw,
+        by: Kw,
+        approver: Approver,
+        within: Option<(Kw, Duration)>,
+    },
+}
+
+/// Who approves: a person path from the subject, or a person's id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Approver {
+    Path(Path),
+    Id(Str),
 }
 
 #[derive(Debug, Clone, PartialEq)]

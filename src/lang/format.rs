@@ -166,6 +166,22 @@ impl Formatter<'_> {
                     let text = format!("{} {} {}", self.kw(kw), self.kw(every), self.duration(d));
                     self.line(2, text, c.span.clone());
                 }
+                ClauseKind::Approval {
+                    kw,
+                    by,
+                    approver,
+                    within,
+                } => {
+                    let who = match approver {
+                        Approver::Path(p) => path(p),
+                        Approver::Id(s) => self.text(&s.span).to_string(),
+                    };
+                    let mut text = format!("{} {} {who}", self.kw(kw), self.kw(by));
+                    if let Some((kw, d)) = within {
+                        text.push_str(&format!(" {} {}", self.kw(kw), self.duration(d)));
+                    }
+                    self.line(2, text, c.span.clone());
+                }
             }
         }
     }

@@ -293,6 +293,30 @@ pub struct Days {
     pub working: bool,
 }
 
+impl Days {
+    /// `7 days`, `5 workdays`: as stored with a pending task.
+    pub fn text(self) -> String {
+        format!(
+            "{} {}",
+            self.count,
+            if self.working { "workdays" } else { "days" }
+        )
+    }
+
+    /// The span [`Days::text`] wrote.
+    pub fn parse(text: &str) -> Option<Days> {
+        let (n, unit) = text.trim().split_once(' ')?;
+        Some(Days {
+            count: n.parse().ok()?,
+            working: match unit {
+                "days" => false,
+                "workdays" => true,
+                _ => return None,
+            },
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub name: String,
@@ -303,10 +327,30 @@ pub struct Rule {
     pub when: Expr,
     pub actions: Vec<Action>,
     pub repeat: Option<Days>,
+    /// `approval by …`: the firing's tasks and notices wait for a decision.
+    pub approval: Option<Approval>,
     /// What the condition reads, recorded in the audit of each firing.
     pub facts: Vec<Fact>,
     pub file: usize,
     pub span: Span,
+}
+
+/// `approval by APPROVER [within DAYS]` (SPEC §9).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Approval {
+    pub approver: Approver,
+    /// After this the approver is reminded once and `status` shows the
+    /// request overdue.
+    pub within: Option<Days>,
+}
+
+/// Who approves a rule's firings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Approver {
+    /// A person path from the subject (`inspection.organization.secretary`).
+    Path(PersonPath),
+    /// A person's id, the same for every firing.
+    Id(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]

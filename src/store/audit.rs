@@ -40,8 +40,17 @@ pub fn record(conn: &Connection, f: &Firing<'_>) -> Result<()> {
 }
 
 /// Each rule's latest firing: the evaluation time it was for.
-pub fn last_firings(conn: &Connection) -> Result<std::collections::HashMap<String, String>> {
-    let mut stmt = conn.prepare("SELECT rule, max(as_of) FROM audit GROUP BY rule")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub fn last_firings<'r>(
+    conn: &Connection,
+    rules: impl IntoIterator<Item = &'r str>,
+) -> Result<std::collections::HashMap<String, String>> {
+    // One index look-up per rule (`audit_rule` is on rule, as_of).
+    let mut stmt = conn.prepare_cached("SELECT max(as_of) FROM audit WHERE rule = ?1")?;
+    let mut out = std::collections::HashMap::new();
+    for rule in rules {
+        if let Some(at) = stmt.query_row([rule], |r| r.get::<_, Option<String>>(0))? {
+            out.insert(rule.to_string(), at);
+        }
+    }
+    Ok(out)
 }

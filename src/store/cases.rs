@@ -169,3 +169,11 @@ pub fn problems_of(
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// A person's name and email, by id.
+pub fn person(conn: &Connection, id: &str) -> Result<Option<(String, Option<String>)>> {
+    Ok(conn
+        .prepare_cached("SELECT name, email FROM persons WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}

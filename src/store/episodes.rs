@@ -6,6 +6,7 @@
 //! ([`Episodes::Simulated`]); every function here takes which one.
 
 use crate::error::Result;
+use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Which episode table: the live one, or the simulation's copy.
@@ -71,6 +72,25 @@ pub fn fire_again(conn: &Connection, which: Episodes, id: i64, at: &str, on: &st
         which.table()
     ))?
     .execute(params![id, at, on])?;
+    Ok(())
+}
+
+/// The `last_fired_on` of an episode whose firing awaits a decision, or was
+/// rejected: no day is on or after it, so `repeat every` never fires again
+/// until an approval sets the day it counts from.
+pub const AWAITING_DECISION: &str = "9999-12-31";
+
+/// Holds episode `id`'s repeats until its firing is approved.
+pub fn await_decision(conn: &Connection, id: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE episodes SET last_fired_on = ?2 WHERE id = ?1")?
+        .execute(params![id, AWAITING_DECISION])?;
+    Ok(())
+}
+
+/// An approved firing: `repeat every` counts from `on`, the approval day.
+pub fn approved_on(conn: &Connection, id: i64, on: NaiveDate) -> Result<()> {
+    conn.prepare_cached("UPDATE episodes SET last_fired_on = ?2 WHERE id = ?1")?
+        .execute(params![id, on.to_string()])?;
     Ok(())
 }
 

@@ -756,19 +756,30 @@ impl<'c> TaskClosing<'c> {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
             .optional()?;
-        let Some((was, created_on, done_on, outcome)) = before else {
-            return Ok(Ok(false));
-        };
         let text = |i: Option<usize>, old: Option<String>| match i.map(|i| &values[i]) {
             Some(Value::Text(t)) => Some(t.clone()),
             Some(_) => None,
             None => old,
         };
         let now = text(Some(self.status), None).unwrap_or_default();
+        let pending = TaskStatus::Pending.code();
+        let Some((was, created_on, done_on, outcome)) = before else {
+            if now == pending {
+                return Ok(Err(format!(
+                    "status: {pending} is for the tasks of a rule with `approval by`, set when it fires; import a new task as open"
+                )));
+            }
+            return Ok(Ok(false));
+        };
         if now == was {
             return Ok(Ok(false));
         }
         let (open, done) = (TaskStatus::Open.code(), TaskStatus::Done.code());
+        if was == pending {
+            return Ok(Err(format!(
+                "status: task {id} awaits approval; an import does not change it (decide the request with `duban approvals approve|reject`)"
+            )));
+        }
         if was != open {
             return Ok(Err(format!(
                 "status: task {id} is already {was}; an import does not reopen or change a closed task"

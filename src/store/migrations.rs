@@ -69,43 +69,105 @@ fn column_def(table: &str, f: &crate::schema::FieldDef) -> Option<(String, Optio
     Some((def, index))
 }
 
+/// Columns of the tasks table added by migration 5 (approval).
+pub const TASK_APPROVAL_COLUMNS: &[(&str, &str)] = &[
+    // the approval request a pending task waits for
+    ("approval_id", "TEXT"),
+    // a pending task's time limit (`7 days`, `5 workdays`), counted from
+    // the day it is approved
+    ("due_in", "TEXT"),
+];
+
 /// `CREATE TABLE` and `CREATE INDEX` statements for the case tables, as
 /// migration 1 made them.
 pub fn case_tables_sql() -> String {
     let mut sql = String::new();
     for d in ENTITIES {
-        let mut cols = Vec::new();
-        let mut indexes = Vec::new();
-        for f in d.fields.iter().filter(|f| f.is_stored()) {
-            if f.column()
-                .is_some_and(|c| added_later(d.table, &c).is_some())
-            {
-                continue;
-            }
-            let Some((def, index)) = column_def(d.table, f) else {
-                continue;
-            };
-            cols.push(def);
-            indexes.extend(index);
-        }
-        if d.entity == Entity::Task {
-            for (col, ty) in TASK_ENGINE_COLUMNS {
-                cols.push(format!("{col} {ty}"));
-            }
-            indexes.push("CREATE INDEX tasks_subject ON tasks(subject_type, subject_id);".into());
-            indexes
-                .push("CREATE UNIQUE INDEX tasks_seq ON tasks(seq) WHERE seq IS NOT NULL;".into());
-        }
-        sql.push_str(&format!(
-            "CREATE TABLE {} (\n  {}\n) STRICT;\n",
-            d.table,
-            cols.join(",\n  ")
-        ));
+        let (table, indexes) = table_sql(d, d.table, false);
+        sql.push_str(&table);
         for i in indexes {
             sql.push_str(&i);
             sql.push('\n');
         }
     }
+    sql
+}
+
+/// The columns of table `d` and its indexes, as migration 1 made them;
+/// with `current`, as they are now (columns added later included).
+fn columns_sql(d: &crate::schema::EntityDef, current: bool) -> (Vec<String>, Vec<String>) {
+    let mut cols = Vec::new();
+    let mut indexes = Vec::new();
+    for f in d.fields.iter().filter(|f| f.is_stored()) {
+        if !current
+            && f.column()
+                .is_some_and(|c| added_later(d.table, &c).is_some())
+        {
+            continue;
+        }
+        let Some((def, index)) = column_def(d.table, f) else {
+            continue;
+        };
+        cols.push(def);
+        indexes.extend(index);
+    }
+    if d.entity == Entity::Task {
+        let approval = if current { TASK_APPROVAL_COLUMNS } else { &[] };
+        for (col, ty) in TASK_ENGINE_COLUMNS.iter().chain(approval) {
+            cols.push(format!("{col} {ty}"));
+        }
+        indexes.push("CREATE INDEX tasks_subject ON tasks(subject_type, subject_id);".into());
+        indexes.push("CREATE UNIQUE INDEX tasks_seq ON tasks(seq) WHERE seq IS NOT NULL;".into());
+    }
+    (cols, indexes)
+}
+
+/// `CREATE TABLE name (…)` for table `d` (see [`columns_sql`]), and its
+/// indexes.
+fn table_sql(d: &crate::schema::EntityDef, name: &str, current: bool) -> (String, Vec<String>) {
+    let (cols, indexes) = columns_sql(d, current);
+    (
+        format!(
+            "CREATE TABLE {name} (\n  {}\n) STRICT;\n",
+            cols.join(",\n  ")
+        ),
+        indexes,
+    )
+}
+
+/// Migration 5's rebuild of the tasks table: a status CHECK cannot be
+/// altered in SQLite, so the table is made anew with `pending` among its
+/// statuses and the approval columns, its rows copied, its indexes made
+/// again (SQLite's documented procedure; nothing references tasks).
+fn tasks_rebuilt_sql() -> String {
+    let d = Entity::Task.def();
+    let (table, indexes) = table_sql(d, "tasks_rebuilt", true);
+    let (before, _) = columns_sql(d, false);
+    let copied: Vec<&str> = before
+        .iter()
+        .filter_map(|c| c.split_whitespace().next())
+        .collect();
+    let mut sql = table;
+    sql.push_str(&format!(
+        "INSERT INTO tasks_rebuilt ({c}) SELECT {c} FROM tasks;\nDROP TABLE tasks;\nALTER TABLE tasks_rebuilt RENAME TO tasks;\n",
+        c = copied.join(", ")
+    ));
+    for i in indexes {
+        sql.push_str(&i);
+        sql.push('\n');
+    }
+    sql.push_str("CREATE INDEX tasks_status_due ON tasks(status, due);\n");
+    // `status` counts open tasks by kind from an index alone.
+    sql.push_str("CREATE INDEX tasks_status_kind ON tasks(status, kind, due);\n");
+    // The workbench's task list in its order (open first, soonest due):
+    // a page is read from the index, not sorted from the whole table.
+    sql.push_str(&format!(
+        "CREATE INDEX tasks_list ON tasks({});\n",
+        super::tasks::LIST_ORDER.replace("t.", "")
+    ));
+    sql.push_str(
+        "CREATE INDEX tasks_approval ON tasks(approval_id) WHERE approval_id IS NOT NULL;\n",
+    );
     sql
 }
 
@@ -274,6 +336,71 @@ CREATE INDEX sign_in_failures_key ON sign_in_failures(key, at);
 CREATE INDEX tasks_status_due ON tasks(status, due);
 "#;
 
+/// Migration 4: indexes for an office of a million problems, whose outbox
+/// and audit hold hundreds of thousands of rows. The deliverer takes the
+/// oldest due queued notice by walking the queued ones in id order (it
+/// sorted them all for every notice); the notices page counts by rule, and
+/// the rules page finds each rule's last firing, from an index alone.
+const SCALE_INDEXES: &str = r#"
+CREATE INDEX outbox_queue ON outbox(status, id, next_attempt_at);
+CREATE INDEX outbox_rule ON outbox(rule, status);
+CREATE INDEX outbox_task ON outbox(task_id) WHERE task_id IS NOT NULL;
+DROP INDEX audit_rule;
+CREATE INDEX audit_rule ON audit(rule, as_of);
+"#;
+
+/// Migration 5: approval before an action goes out (SPEC §9). A rule with
+/// `approval by` creates a request; its tasks wait `pending`, its notices
+/// wait in `held_notices` until the request is decided.
+const APPROVALS: &str = r#"
+CREATE TABLE approvals (
+  id TEXT PRIMARY KEY NOT NULL,
+  seq INTEGER NOT NULL UNIQUE,
+  status TEXT NOT NULL DEFAULT 'pending' CHECK (status = 'pending' OR status = 'approved' OR status = 'rejected'),
+  rule TEXT NOT NULL,
+  -- the rule's title, or its name, when the request was made
+  title TEXT NOT NULL,
+  subject_type TEXT NOT NULL,
+  subject_id TEXT NOT NULL,
+  episode_id INTEGER NOT NULL,
+  approver_id TEXT NOT NULL,
+  -- what the condition read, as the approver reads it: [[label, value] …]
+  facts TEXT NOT NULL,
+  policy_hash TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  created_on TEXT NOT NULL,
+  -- `within`: the day by which a decision is due (NULL: no limit)
+  decide_by TEXT,
+  reminded_at TEXT,
+  decided_by TEXT,
+  decided_at TEXT,
+  decided_on TEXT,
+  -- `command line`, or `workbench`
+  via TEXT,
+  note TEXT
+) STRICT;
+CREATE INDEX approvals_status ON approvals(status, decide_by);
+CREATE INDEX approvals_approver ON approvals(approver_id, status);
+CREATE TABLE held_notices (
+  approval_id TEXT NOT NULL REFERENCES approvals(id) DEFERRABLE INITIALLY DEFERRED,
+  message_id TEXT NOT NULL UNIQUE,
+  rule TEXT NOT NULL,
+  subject_type TEXT NOT NULL,
+  subject_id TEXT NOT NULL,
+  task_id TEXT,
+  recipients TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  body TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  channel TEXT,
+  facts TEXT
+) STRICT;
+CREATE INDEX held_notices_approval ON held_notices(approval_id);
+"#;
+
+static V5: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{APPROVALS}\n{}", tasks_rebuilt_sql()));
+
 static V1: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("{}\n{}", case_tables_sql(), ENGINE_TABLES));
 static V2: std::sync::LazyLock<String> =
@@ -284,6 +411,8 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V1.as_str()),
         M::up(V2.as_str()),
         M::up(WORKBENCH),
+        M::up(SCALE_INDEXES),
+        M::up(V5.as_str()),
     ])
 }
 

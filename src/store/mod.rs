@@ -8,6 +8,7 @@
 //! timeout, and creates a new file readable by its owner only.
 
 pub mod accounts;
+pub mod approvals;
 pub mod audit;
 pub mod cases;
 pub mod channels;
@@ -121,4 +122,45 @@ pub fn in_memory() -> Result<Connection> {
             source,
         })?;
     Ok(conn)
+}
+
+/// A WHERE clause built from the filters a list was given, and only those,
+/// so that SQLite can choose an index for them (a clause written once with
+/// `(?1 IS NULL OR col = ?1)` for every optional filter cannot use one).
+#[derive(Debug, Default)]
+pub(crate) struct Where {
+    conds: Vec<String>,
+    args: Vec<rusqlite::types::Value>,
+}
+
+impl Where {
+    /// Adds a condition; `?N` in `cond` stands for `value`'s parameter.
+    pub(crate) fn and(&mut self, cond: &str, value: impl Into<rusqlite::types::Value>) {
+        self.args.push(value.into());
+        self.conds.push(format!(
+            "({})",
+            cond.replace("?N", &format!("?{}", self.args.len()))
+        ));
+    }
+
+    /// The conditions joined by AND (`1` when there are none).
+    pub(crate) fn sql(&self) -> String {
+        if self.conds.is_empty() {
+            "1".into()
+        } else {
+            self.conds.join(" AND ")
+        }
+    }
+
+    /// The parameter number the next value would get (for LIMIT, OFFSET).
+    pub(crate) fn next(&self) -> usize {
+        self.args.len() + 1
+    }
+
+    /// The values, and then `more` (LIMIT, OFFSET …).
+    pub(crate) fn params(&self, more: &[i64]) -> Vec<rusqlite::types::Value> {
+        let mut all = self.args.clone();
+        all.extend(more.iter().map(|&n| rusqlite::types::Value::Integer(n)));
+        all
+    }
 }

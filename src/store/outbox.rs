@@ -312,20 +312,25 @@ pub fn page(
     offset: u64,
     limit: u64,
 ) -> Result<(Vec<Listed>, u64)> {
-    let filter = "(?1 IS NULL OR status = ?1) AND (?2 IS NULL OR rule = ?2) AND rule <> ?3";
-    let status = status.map(NoticeStatus::code);
-    let total: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM outbox WHERE {filter}"),
-        params![status, rule, hidden],
-        |r| r.get(0),
-    )?;
-    let mut stmt = conn.prepare(&format!(
-        "{LISTED} WHERE {filter} ORDER BY id DESC LIMIT ?4 OFFSET ?5"
+    let mut w = super::Where::default();
+    if let Some(s) = status {
+        w.and("status = ?N", s.code().to_string());
+    }
+    if let Some(r) = rule {
+        w.and("rule = ?N", r.to_string());
+    }
+    w.and("rule <> ?N", hidden.to_string());
+    let filter = w.sql();
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM outbox WHERE {filter}"))?
+        .query_row(rusqlite::params_from_iter(w.params(&[])), |r| r.get(0))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "{LISTED} WHERE {filter} ORDER BY id DESC LIMIT ?{} OFFSET ?{}",
+        w.next(),
+        w.next() + 1
     ))?;
-    let rows = stmt.query_map(
-        params![status, rule, hidden, limit as i64, offset as i64],
-        listed,
-    )?;
+    let args = w.params(&[limit as i64, offset as i64]);
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), listed)?;
     Ok((rows.collect::<rusqlite::Result<_>>()?, total.max(0) as u64))
 }
 

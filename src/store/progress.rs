@@ -66,8 +66,23 @@ pub struct OrgProgress {
 }
 
 /// Every organization with problems by `day`, with its figures on `day`
-/// and on `previous`, in id order.
+/// and on `previous` and its tasks, in id order.
 pub fn by_organization(
+    conn: &Connection,
+    day: NaiveDate,
+    previous: NaiveDate,
+) -> Result<Vec<OrgProgress>> {
+    let mut orgs = problems_by_organization(conn, day, previous)?;
+    for (org, kind, tally) in tasks_by_organization(conn, day)? {
+        if let Ok(i) = orgs.binary_search_by(|o| o.id.as_str().cmp(&org)) {
+            orgs[i].tasks.entry(kind).or_default().add(&tally);
+        }
+    }
+    Ok(orgs)
+}
+
+/// The same without the tasks (left empty): the problems' figures only.
+pub fn problems_by_organization(
     conn: &Connection,
     day: NaiveDate,
     previous: NaiveDate,
@@ -115,13 +130,7 @@ pub fn by_organization(
             tasks: BTreeMap::new(),
         })
     })?;
-    let mut orgs: Vec<OrgProgress> = rows.collect::<rusqlite::Result<_>>()?;
-    for (org, kind, tally) in tasks_by_organization(conn, day)? {
-        if let Ok(i) = orgs.binary_search_by(|o| o.id.as_str().cmp(&org)) {
-            orgs[i].tasks.entry(kind).or_default().add(&tally);
-        }
-    }
-    Ok(orgs)
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Tasks created by `day`, per organization of their subject and kind; a

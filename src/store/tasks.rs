@@ -32,6 +32,8 @@ pub struct Task {
     pub closed_at: Option<String>,
     pub cancel_reason: Option<String>,
     pub episode_id: Option<i64>,
+    /// The approval request the task waited or waits for.
+    pub approval: Option<String>,
 }
 
 impl Task {
@@ -44,7 +46,7 @@ impl Task {
 
 const SELECT: &str = "SELECT t.id, t.status, t.kind, t.subject_type, t.subject_id, t.target_id, pt.name,
         t.assignee_id, pa.name, t.due, t.created_on, t.done_on, t.outcome, t.rule, t.policy_hash, t.facts,
-        t.created_at, t.closed_by, t.closed_at, t.cancel_reason, t.episode_id
+        t.created_at, t.closed_by, t.closed_at, t.cancel_reason, t.episode_id, t.approval_id
     FROM tasks t LEFT JOIN persons pt ON pt.id = t.target_id LEFT JOIN persons pa ON pa.id = t.assignee_id";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Task> {
@@ -72,6 +74,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Task> {
         closed_at: r.get(18)?,
         cancel_reason: r.get(19)?,
         episode_id: r.get(20)?,
+        approval: r.get(21)?,
     })
 }
 
@@ -127,42 +130,80 @@ pub struct Query {
     pub limit: u64,
 }
 
-/// A page of tasks matching `q`, soonest due first, and how many match.
+/// The order of the workbench's task list — open first, soonest due,
+/// undated last — as written in the query and in the index `tasks_list`
+/// (an index on expressions serves an ORDER BY written the same way).
+pub const LIST_ORDER: &str = "t.status <> 'open', t.due IS NULL, t.due, t.id";
+
+/// A page of tasks matching `q`, open ones first, soonest due first, and
+/// how many match. The WHERE clause names only the filters given, so that
+/// SQLite can pick an index for them.
 pub fn page(conn: &Connection, q: &Query) -> Result<(Vec<Task>, u64)> {
-    let filter = "(?1 IS NULL OR t.assignee_id = ?1) AND (?2 IS NULL OR t.status = ?2)
-        AND (?3 = 0 OR (t.status = ?10 AND t.due < ?4)) AND (?5 IS NULL OR t.kind = ?5)
-        AND (?6 IS NULL OR CASE t.subject_type
-              WHEN 'organization' THEN t.subject_id
-              WHEN 'inspection' THEN (SELECT i.organization_id FROM inspections i WHERE i.id = t.subject_id)
-              WHEN 'problem' THEN (SELECT i.organization_id FROM problems p JOIN inspections i ON i.id = p.inspection_id WHERE p.id = t.subject_id)
-            END = ?6)
-        AND (?7 IS NULL OR t.due >= ?7) AND (?8 IS NULL OR t.due <= ?8)
-        AND (?9 IS NULL OR (t.subject_type = 'problem' AND t.subject_id IN (SELECT id FROM problems WHERE inspection_id = ?9)))";
-    let today = q.today.map(|d| d.to_string());
-    let args = params![
-        q.assignee,
-        q.status.map(|s| s.code()),
-        q.overdue as i64,
-        today,
-        q.kind,
-        q.organization,
-        q.due_from.map(|d| d.to_string()),
-        q.due_to.map(|d| d.to_string()),
-        q.inspection,
-        TaskStatus::Open.code(),
-    ];
+    let mut w = super::Where::default();
+    // A person's, an organization's or an inspection's tasks are few: their
+    // index leads, and status, kind and due are checked on those rows (a
+    // unary `+` keeps SQLite from choosing an index on them instead).
+    let few = q.assignee.is_some() || q.organization.is_some() || q.inspection.is_some();
+    let col = |c: &str| {
+        if few {
+            format!("+t.{c}")
+        } else {
+            format!("t.{c}")
+        }
+    };
+    if let Some(a) = &q.assignee {
+        w.and("t.assignee_id = ?N", a.clone());
+    }
+    if let Some(s) = q.status {
+        w.and(&format!("{} = ?N", col("status")), s.code().to_string());
+    }
+    if q.overdue {
+        w.and(
+            &format!("{} = ?N", col("status")),
+            TaskStatus::Open.code().to_string(),
+        );
+        w.and(
+            &format!("{} < ?N", col("due")),
+            q.today.map(|d| d.to_string()),
+        );
+    }
+    if let Some(k) = &q.kind {
+        w.and(&format!("{} = ?N", col("kind")), k.clone());
+    }
+    if let Some(o) = &q.organization {
+        w.and(
+            "(t.subject_type = 'organization' AND t.subject_id = ?N)
+              OR (t.subject_type = 'inspection' AND t.subject_id IN
+                   (SELECT id FROM inspections WHERE organization_id = ?N))
+              OR (t.subject_type = 'problem' AND t.subject_id IN
+                   (SELECT p.id FROM inspections i JOIN problems p ON p.inspection_id = i.id
+                    WHERE i.organization_id = ?N))",
+            o.clone(),
+        );
+    }
+    if let Some(d) = q.due_from {
+        w.and(&format!("{} >= ?N", col("due")), d.to_string());
+    }
+    if let Some(d) = q.due_to {
+        w.and(&format!("{} <= ?N", col("due")), d.to_string());
+    }
+    if let Some(i) = &q.inspection {
+        w.and(
+            "t.subject_type = 'problem' AND t.subject_id IN (SELECT id FROM problems WHERE inspection_id = ?N)",
+            i.clone(),
+        );
+    }
+    let filter = w.sql();
     let total: i64 = conn
         .prepare_cached(&format!("SELECT count(*) FROM tasks t WHERE {filter}"))?
-        .query_row(args, |r| r.get(0))?;
+        .query_row(rusqlite::params_from_iter(w.params(&[])), |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} WHERE {filter} ORDER BY t.status <> ?10, t.due IS NULL, t.due, t.id LIMIT ?11 OFFSET ?12"
+        "{SELECT} WHERE {filter} ORDER BY {LIST_ORDER} LIMIT ?{} OFFSET ?{}",
+        w.next(),
+        w.next() + 1,
     ))?;
-    let limit = q.limit as i64;
-    let offset = q.offset as i64;
-    let mut all: Vec<&dyn rusqlite::ToSql> = args.to_vec();
-    all.push(&limit);
-    all.push(&offset);
-    let rows = stmt.query_map(all.as_slice(), from_row)?;
+    let args = w.params(&[q.limit as i64, q.offset as i64]);
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
     Ok((rows.collect::<rusqlite::Result<_>>()?, total.max(0) as u64))
 }
 
@@ -275,6 +316,12 @@ fn require_open(t: &Task) -> Result<()> {
     let status = t.status.as_str();
     if status == TaskStatus::Open.code() {
         Ok(())
+    } else if status == TaskStatus::Pending.code() {
+        Err(Error::invalid(format!(
+            "task {} awaits approval: `duban approvals show {}` shows the request",
+            t.id,
+            t.approval.as_deref().unwrap_or("?")
+        )))
     } else if status == TaskStatus::Done.code() {
         Err(Error::invalid(format!(
             "task {} is already done (on {}, outcome: {})",
@@ -324,14 +371,22 @@ pub struct NewTask<'a> {
     /// JSON text.
     pub facts: &'a str,
     pub created_at: &'a str,
+    /// The approval request the task waits for, and its time limit
+    /// (`7 days`) counted from the day it is approved: a pending task.
+    pub approval: Option<(&'a str, String)>,
 }
 
-/// Records an open task (in the firing's transaction).
+/// Records a task (in the firing's transaction): open, or pending when it
+/// waits for an approval.
 pub fn insert(conn: &Connection, t: &NewTask<'_>) -> Result<()> {
+    let status = match t.approval {
+        Some(_) => TaskStatus::Pending,
+        None => TaskStatus::Open,
+    };
     conn.prepare_cached(
         "INSERT INTO tasks (id, subject_type, subject_id, kind, status, target_id, assignee_id, due,
-                            created_on, rule, seq, episode_id, policy_hash, facts, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?15, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                            created_on, rule, seq, episode_id, policy_hash, facts, created_at, approval_id, due_in)
+         VALUES (?1, ?2, ?3, ?4, ?15, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?16, ?17)",
     )?
     .execute(params![
         t.id,
@@ -348,9 +403,63 @@ pub fn insert(conn: &Connection, t: &NewTask<'_>) -> Result<()> {
         t.policy_hash,
         t.facts,
         t.created_at,
-        TaskStatus::Open.code()
+        status.code(),
+        t.approval.as_ref().map(|a| a.0),
+        t.approval.as_ref().map(|a| a.1.as_str()),
     ])?;
     Ok(())
+}
+
+/// The tasks of an approval request: id, time limit (`7 days`), status.
+pub fn of_approval(conn: &Connection, approval: &str) -> Result<Vec<Task>> {
+    let mut stmt =
+        conn.prepare_cached(&format!("{SELECT} WHERE t.approval_id = ?1 ORDER BY t.id"))?;
+    let rows = stmt.query_map([approval], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The time limit of a pending task, as recorded at its firing.
+pub fn due_in(conn: &Connection, id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT due_in FROM tasks WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?
+        .flatten())
+}
+
+/// Opens a pending task, due on `due`; false when it was not pending.
+pub fn open_pending(conn: &Connection, id: &str, due: NaiveDate) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("UPDATE tasks SET status = ?3, due = ?2 WHERE id = ?1 AND status = ?4")?
+        .execute(params![
+            id,
+            due.to_string(),
+            TaskStatus::Open.code(),
+            TaskStatus::Pending.code()
+        ])?
+        == 1)
+}
+
+/// Cancels the pending tasks of a rejected approval request, with its
+/// reason; how many.
+pub fn cancel_pending(
+    conn: &Connection,
+    approval: &str,
+    reason: &str,
+    by: &str,
+    at: &str,
+) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE tasks SET status = ?5, cancel_reason = ?2, closed_by = ?3, closed_at = ?4
+         WHERE approval_id = ?1 AND status = ?6",
+        params![
+            approval,
+            reason,
+            by,
+            at,
+            TaskStatus::Cancelled.code(),
+            TaskStatus::Pending.code()
+        ],
+    )?)
 }
 
 /// Tasks by status, and the open ones past their due date at `today`.
@@ -358,29 +467,34 @@ pub fn insert(conn: &Connection, t: &NewTask<'_>) -> Result<()> {
 pub struct Counts {
     pub open: i64,
     pub overdue: i64,
+    /// Awaiting an approval.
+    pub pending: i64,
     pub done: i64,
     pub cancelled: i64,
 }
 
 pub fn counts(conn: &Connection, today: NaiveDate) -> Result<Counts> {
-    Ok(conn.query_row(
-        "SELECT count(*) FILTER (WHERE status = ?2), count(*) FILTER (WHERE status = ?2 AND due < ?1),
-                count(*) FILTER (WHERE status = ?3), count(*) FILTER (WHERE status = ?4) FROM tasks",
-        params![
-            today.to_string(),
-            TaskStatus::Open.code(),
-            TaskStatus::Done.code(),
-            TaskStatus::Cancelled.code()
-        ],
-        |r| {
-            Ok(Counts {
-                open: r.get(0)?,
-                overdue: r.get(1)?,
-                done: r.get(2)?,
-                cancelled: r.get(3)?,
-            })
-        },
-    )?)
+    // By status from the index on (status, due); the overdue ones by a range
+    // of it.
+    let mut c = Counts::default();
+    let mut stmt = conn.prepare_cached("SELECT status, count(*) FROM tasks GROUP BY status")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    for row in rows {
+        let (status, n) = row?;
+        match TaskStatus::parse(&status) {
+            Some(TaskStatus::Open) => c.open = n,
+            Some(TaskStatus::Pending) => c.pending = n,
+            Some(TaskStatus::Done) => c.done = n,
+            Some(TaskStatus::Cancelled) => c.cancelled = n,
+            None => {}
+        }
+    }
+    c.overdue = conn.query_row(
+        "SELECT count(*) FROM tasks WHERE status = ?1 AND due < ?2",
+        params![TaskStatus::Open.code(), today.to_string()],
+        |r| r.get(0),
+    )?;
+    Ok(c)
 }
 
 /// Open tasks per kind: (kind, open, overdue at `today`), most first.

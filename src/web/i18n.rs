@@ -45,6 +45,40 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("duban", "督办", "duban"),
     ("workbench", "督办工作台", "duban workbench"),
     ("my_tasks", "我的任务", "My tasks"),
+    ("approvals", "待审批", "Approvals"),
+    ("approval", "审批", "Approval"),
+    ("task", "任务", "Task"),
+    ("show_all", "显示全部", "Show all"),
+    ("show_pending", "只看待审批", "Pending only"),
+    (
+        "no_approvals",
+        "没有待审批的请求",
+        "No request awaits a decision",
+    ),
+    ("approver", "审批人", "Approver"),
+    ("asked_on", "提出日期", "Asked on"),
+    ("decide_by", "审批期限", "Decide by"),
+    ("decided", "已作出决定", "Decided"),
+    ("decision", "决定", "Decision"),
+    ("note", "意见", "Note"),
+    ("reason", "理由", "Reason"),
+    ("approve", "批准", "Approve"),
+    ("reject", "不批准", "Reject"),
+    (
+        "held_notices",
+        "批准后发出的通知",
+        "Notices sent on approval",
+    ),
+    (
+        "due_on_approval",
+        "（自批准之日起计）",
+        "(counted from the approval day)",
+    ),
+    (
+        "awaits_other",
+        "此请求由审批人本人决定。",
+        "The approver decides this request.",
+    ),
     ("organizations", "组织", "Organizations"),
     ("tasks", "任务", "Tasks"),
     ("notices", "通知", "Notices"),
@@ -108,6 +142,12 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("to", "至", "To"),
     ("page", "页", "Page"),
     ("previous", "上一页", "Previous"),
+    ("counted_at", "统计时间", "Counted at"),
+    (
+        "counted_note",
+        "数字每分钟至多统计一次",
+        "figures are counted at most once a minute",
+    ),
     ("next", "下一页", "Next"),
     ("of_total", "共", "of"),
     ("problems", "问题数", "Problems"),
@@ -180,6 +220,12 @@ const CODES_EN: &[(&str, &str)] = &[
     ("failed", "failed"),
 ];
 
+const APPROVAL_STATUS_ZH: &[(&str, &str)] = &[
+    ("pending", "待审批"),
+    ("approved", "已批准"),
+    ("rejected", "未批准"),
+];
+
 const NOTICE_STATUS_ZH: &[(&str, &str)] = &[
     ("queued", "待发送"),
     ("sending", "发送中"),
@@ -208,6 +254,10 @@ pub fn label(lang: Lang, kind: &str, code: &str) -> String {
             .find(|(c, _)| *c == code)
             .map(|(_, l)| *l),
         "role" => ROLE_ZH.iter().find(|(c, _)| *c == code).map(|(_, l)| *l),
+        "approval_status" => APPROVAL_STATUS_ZH
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, l)| *l),
         _ => None,
     };
     match lang {

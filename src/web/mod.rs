@@ -36,9 +36,27 @@ pub struct App {
     pub tz: chrono_tz::Tz,
     templates: minijinja::Environment<'static>,
     pool: Mutex<Vec<Connection>>,
+    /// At most `POOL` requests work on the database at once; the others
+    /// wait their turn rather than crowd the cores.
+    permits: tokio::sync::Semaphore,
+    /// The organizations' figures, counted at most once per `FIGURES_TTL`.
+    figures: tokio::sync::Mutex<Option<Arc<OrgFigures>>>,
     /// Cookies carry `Secure`: the workbench is reached over https.
     secure_cookies: bool,
 }
+
+/// Every organization's rectification figures, as counted at `at`.
+pub struct OrgFigures {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub day: chrono::NaiveDate,
+    /// Lowest rectification rate first.
+    pub orgs: Vec<crate::store::progress::OrgProgress>,
+}
+
+/// How long the organizations' figures are shown before they are counted
+/// again: at a million problems a count takes seconds, and a dashboard
+/// need not be fresher than this.
+pub const FIGURES_TTL: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("templates/base.html")),
@@ -57,6 +75,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("rules.html", include_str!("templates/rules.html")),
     ("text.html", include_str!("templates/text.html")),
     ("accounts.html", include_str!("templates/accounts.html")),
+    ("approvals.html", include_str!("templates/approvals.html")),
+    ("approval.html", include_str!("templates/approval.html")),
 ];
 
 const CSS: &str = include_str!("assets/duban.css");
@@ -86,6 +106,8 @@ impl App {
             tz,
             templates: env,
             pool: Mutex::new(vec![first]),
+            permits: tokio::sync::Semaphore::new(POOL),
+            figures: tokio::sync::Mutex::new(None),
             secure_cookies,
         })
     }
@@ -94,15 +116,20 @@ impl App {
     pub async fn db<T, F>(self: &Arc<Self>, f: F) -> std::result::Result<T, WebError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection, &App) -> std::result::Result<T, WebError> + Send + 'static,
+        F: FnOnce(&mut Connection, &App) -> std::result::Result<T, WebError> + Send + 'static,
     {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| WebError::Internal(Error::invalid(e.to_string())))?;
         let app = self.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = match app.pool.lock().map(|mut p| p.pop()) {
+            let mut conn = match app.pool.lock().map(|mut p| p.pop()) {
                 Ok(Some(c)) => c,
                 _ => crate::store::open(&app.cfg.database)?,
             };
-            let result = f(&conn, &app);
+            let result = f(&mut conn, &app);
             if let Ok(mut p) = app.pool.lock()
                 && p.len() < POOL
             {
@@ -112,6 +139,31 @@ impl App {
         })
         .await
         .map_err(|e| WebError::Internal(Error::invalid(format!("a request's work failed: {e}"))))?
+    }
+
+    /// The organizations' figures of today, counted again when older than
+    /// `FIGURES_TTL`; requests arriving during a count wait for it.
+    pub async fn org_figures(self: &Arc<Self>) -> std::result::Result<Arc<OrgFigures>, WebError> {
+        let mut cached = self.figures.lock().await;
+        let now = self.clock.now();
+        let day = now.with_timezone(&self.tz).date_naive();
+        if let Some(f) = cached.as_ref()
+            && f.day == day
+            && now - f.at < FIGURES_TTL
+        {
+            return Ok(f.clone());
+        }
+        let fresh = self
+            .db(move |conn, _| {
+                let previous = day - chrono::Days::new(30);
+                let mut orgs =
+                    crate::store::progress::problems_by_organization(conn, day, previous)?;
+                crate::ledger::report::lowest_rate_first(&mut orgs);
+                Ok(Arc::new(OrgFigures { at: now, day, orgs }))
+            })
+            .await?;
+        *cached = Some(fresh.clone());
+        Ok(fresh)
     }
 
     /// Renders a page.
@@ -294,6 +346,10 @@ pub fn router(app: Arc<App>) -> axum::Router {
         .route("/tasks", get(pages::tasks))
         .route("/tasks/{id}", get(pages::task))
         .route("/tasks/{id}/done", post(pages::task_done))
+        .route("/approvals", get(pages::approvals))
+        .route("/approvals/{id}", get(pages::approval))
+        .route("/approvals/{id}/approve", post(pages::approve))
+        .route("/approvals/{id}/reject", post(pages::reject))
         .route("/notices", get(pages::notices))
         .route("/notices/{id}/retry", post(pages::retry_notice))
         .route("/orgs", get(pages::organizations))

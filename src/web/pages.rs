@@ -9,7 +9,7 @@ use crate::clock::{AsOf, utc_text};
 use crate::schema::TaskStatus;
 use crate::store::outbox::{NoticeStatus, RetryWhich};
 use crate::store::tasks::{self, Query as TaskQuery, Task};
-use crate::store::{accounts, audit, cases, episodes, outbox, progress};
+use crate::store::{accounts, approvals, audit, cases, episodes, outbox};
 use axum::extract::{Form, Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
@@ -68,26 +68,37 @@ fn rows(
 }
 
 /// 我的任务: the viewer's open tasks, soonest due first, and the latest done.
-pub async fn my_tasks(State(app): State<Arc<App>>, viewer: Viewer) -> Page {
+pub async fn my_tasks(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Query(p): Query<Paging>,
+) -> Page {
     let me = viewer.session.person_id.clone();
-    let (open, done) = app
+    let page = p.page.unwrap_or(1).max(1);
+    let (open, total, done) = app
         .db(move |conn, app| {
             let today = today(app);
-            let mine = |status, limit| TaskQuery {
+            let mine = |status, offset, limit| TaskQuery {
                 assignee: Some(me.clone()),
                 status: Some(status),
+                offset,
                 limit,
                 ..TaskQuery::default()
             };
-            let (open, _) = tasks::page(conn, &mine(TaskStatus::Open, 500))?;
-            let (done, _) = tasks::page(conn, &mine(TaskStatus::Done, 10))?;
-            Ok((rows(conn, open, today)?, rows(conn, done, today)?))
+            let (open, total) =
+                tasks::page(conn, &mine(TaskStatus::Open, (page - 1) * PAGE, PAGE))?;
+            let (done, _) = tasks::page(conn, &mine(TaskStatus::Done, 0, 10))?;
+            Ok((rows(conn, open, today)?, total, rows(conn, done, today)?))
         })
         .await?;
+    let pager = pager(Some(page), total, &());
     show(
         &app,
         "my.html",
-        context! { page => "my", open => Value::from(Serde(&open)), done => Value::from(Serde(&done)), ..viewer.context() },
+        context! {
+            page => "my", open => Value::from(Serde(&open)), done => Value::from(Serde(&done)), pager,
+            ..viewer.context()
+        },
     )
 }
 
@@ -270,9 +281,14 @@ fn some(text: &str) -> Option<String> {
 /// string of the filters (without the page) for the links.
 fn pager(page: Option<u64>, total: u64, filters: &impl Serialize) -> Value {
     let pages = total.div_ceil(PAGE).max(1);
-    let current = page.unwrap_or(1).clamp(1, pages);
+    let current = page_number(page, total);
     let query = serde_urlencoded::to_string(filters).unwrap_or_default();
     context! { current, pages, total, query }
+}
+
+/// The page asked for, within the pages `total` rows fill (from 1).
+fn page_number(page: Option<u64>, total: u64) -> u64 {
+    page.unwrap_or(1).clamp(1, total.div_ceil(PAGE).max(1))
 }
 
 /// 任务: the office's tasks, filtered, a page at a time.
@@ -415,24 +431,28 @@ pub async fn retry_notice(
 
 /// 组织: every organization with problems, lowest rectification rate
 /// first, with a chart.
-pub async fn organizations(State(app): State<Arc<App>>, viewer: Viewer) -> Page {
+pub async fn organizations(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Query(p): Query<Paging>,
+) -> Page {
     viewer.require_office()?;
-    let orgs = app
-        .db(move |conn, app| {
-            let today = today(app);
-            let mut orgs = progress::by_organization(conn, today, today - chrono::Days::new(30))?;
-            crate::ledger::report::lowest_rate_first(&mut orgs);
-            Ok(orgs)
-        })
-        .await?;
-    let bars: Vec<(String, f64)> = orgs
+    let figures = app.org_figures().await?;
+    let bars: Vec<(String, f64)> = figures
+        .orgs
         .iter()
         .take(15)
         .map(|o| (o.name.clone(), o.now.rate().unwrap_or(1.0)))
         .collect();
     let chart = crate::ledger::svg::rate_bars(super::i18n::word(viewer.lang, "chart_rate"), &bars)?;
-    let list: Vec<Value> = orgs
+    let total = figures.orgs.len() as u64;
+    let first = (page_number(p.page, total) - 1) * PAGE;
+    let pager = pager(p.page, total, &());
+    let list: Vec<Value> = figures
+        .orgs
         .iter()
+        .skip(first as usize)
+        .take(PAGE as usize)
         .map(|o| {
             context! {
                 id => o.id.clone(), name => o.name.clone(), problems => o.now.found, rectified => o.now.rectified,
@@ -441,14 +461,25 @@ pub async fn organizations(State(app): State<Arc<App>>, viewer: Viewer) -> Page 
             }
         })
         .collect();
+    let counted = figures
+        .at
+        .with_timezone(&app.tz)
+        .format("%H:%M")
+        .to_string();
     show(
         &app,
         "orgs.html",
         context! {
-            page => "orgs", orgs => list, chart => Value::from_safe_string(chart),
+            page => "orgs", orgs => list, chart => Value::from_safe_string(chart), pager, counted,
             ..viewer.context()
         },
     )
+}
+
+/// `?page=N` of a list without other filters.
+#[derive(Debug, Default, Deserialize)]
+pub struct Paging {
+    page: Option<u64>,
 }
 
 /// One organization: its inspections.
@@ -548,7 +579,7 @@ pub async fn rules(
         .db(move |conn, app| {
             let policy = crate::cli::evaluate::load_policy(std::slice::from_ref(&app.cfg.rules), &app.cfg)?;
             let holding = episodes::open_per_rule(conn)?;
-            let fired = audit::last_firings(conn)?;
+            let fired = audit::last_firings(conn, policy.rules.iter().map(|r| r.name.as_str()))?;
             let rules: Vec<Value> = policy
                 .rules
                 .iter()
@@ -639,4 +670,182 @@ pub async fn accounts(State(app): State<Arc<App>>, viewer: Viewer) -> Page {
         "accounts.html",
         context! { page => "accounts", accounts => Value::from(Serde(&list)), ..viewer.context() },
     )
+}
+
+/// 待审批: the requests addressed to the viewer; the office sees all.
+pub async fn approvals(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Query(f): Query<ApprovalFilter>,
+) -> Page {
+    let me = (!viewer.session.role.sees_office()).then(|| viewer.session.person_id.clone());
+    let pending_only = f.all.is_none();
+    let list = app
+        .db(move |conn, app| {
+            let today = today(app);
+            let list = approvals::list(conn, pending_only, me.as_deref())?;
+            Ok(list
+                .into_iter()
+                .map(|a| {
+                    let overdue = a.is_overdue(today);
+                    context! { overdue, ..Value::from(Serde(&a)) }
+                })
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    show(
+        &app,
+        "approvals.html",
+        context! { page => "approvals", approvals => list, all => !pending_only, ..viewer.context() },
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ApprovalFilter {
+    all: Option<String>,
+}
+
+/// One request: the subject's facts, the tasks and notices that wait for
+/// it, and — for its approver — the forms to decide it.
+pub async fn approval(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<TaskPageQuery>,
+) -> Page {
+    let message = q.done.map(|_| super::i18n::word(viewer.lang, "decided"));
+    approval_page(&app, viewer, id, message, None).await
+}
+
+async fn approval_page(
+    app: &Arc<App>,
+    viewer: Viewer,
+    id: String,
+    message: Option<&str>,
+    error: Option<String>,
+) -> Page {
+    let me = viewer.session.person_id.clone();
+    let office = viewer.session.role.sees_office();
+    let found = app
+        .db(move |conn, app| {
+            let Ok(a) = approvals::get(conn, &id) else {
+                return Ok(None);
+            };
+            if !office && a.approver != me {
+                return Ok(None);
+            }
+            let tasks = tasks::of_approval(conn, &id)?;
+            let held = approvals::held(conn, &id)?;
+            let overdue = a.is_overdue(today(app));
+            Ok(Some((a, tasks, held, overdue)))
+        })
+        .await?;
+    let Some((a, tasks, held, overdue)) = found else {
+        return Err(WebError::NotFound);
+    };
+    let pending_due = super::i18n::word(viewer.lang, "due_on_approval");
+    let held: Vec<Value> = held
+        .iter()
+        .map(|h| {
+            context! {
+                subject => crate::deliver::notice::fill_due(&h.subject, pending_due),
+                body => crate::deliver::notice::fill_due(&h.body, pending_due),
+                channel => h.channel.clone(),
+            }
+        })
+        .collect();
+    let decides = a.is_pending() && a.approver == viewer.session.person_id;
+    show(
+        app,
+        "approval.html",
+        context! {
+            page => "approvals", approval => Value::from(Serde(&a)), overdue, decides,
+            tasks => Value::from(Serde(&tasks)), held, message, error,
+            ..viewer.context()
+        },
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /approvals/ID/approve`: the same operation as `duban approvals approve`.
+pub async fn approve(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<DecisionForm>,
+) -> Page {
+    let verdict = crate::engine::approval::Verdict::Approve {
+        note: Some(f.note.clone()),
+    };
+    decide(app, viewer, id, &f.csrf, verdict).await
+}
+
+/// `POST /approvals/ID/reject`: the same operation as `duban approvals reject`.
+pub async fn reject(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<DecisionForm>,
+) -> Page {
+    let verdict = crate::engine::approval::Verdict::Reject {
+        reason: f.reason.clone(),
+    };
+    decide(app, viewer, id, &f.csrf, verdict).await
+}
+
+/// Decides a request as the signed-in person, who must be its approver.
+async fn decide(
+    app: Arc<App>,
+    viewer: Viewer,
+    id: String,
+    csrf: &str,
+    verdict: crate::engine::approval::Verdict,
+) -> Page {
+    viewer.check_csrf(csrf)?;
+    let me = viewer.session.person_id.clone();
+    let request = id.clone();
+    let result = app
+        .db(move |conn, app| {
+            match approvals::get(conn, &request) {
+                Ok(a) if a.approver == me => {}
+                _ => return Err(WebError::NotFound),
+            }
+            let calendar = app.cfg.load_calendar()?;
+            let domain = app.cfg.mail_domain();
+            let base = app.base_url();
+            let office = crate::engine::approval::Office {
+                calendar: &calendar,
+                domain: &domain,
+                workbench: Some(&base),
+            };
+            let who = crate::engine::approval::Decider {
+                person: &me,
+                via: "workbench",
+            };
+            let at = AsOf::new(app.clock.now(), app.tz);
+            crate::engine::approval::decide(conn, &office, &request, &verdict, &who, &at)?;
+            Ok(())
+        })
+        .await;
+    match result {
+        Ok(()) => {
+            app.deliver_now();
+            Ok(Redirect::to(&format!("/approvals/{id}?done=1")).into_response())
+        }
+        Err(WebError::Invalid(why)) => {
+            let mut r = approval_page(&app, viewer, id, None, Some(why)).await?;
+            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -27,6 +27,21 @@ rule escalate "提醒谈话后30天仍未整改 → 诫勉谈话"
   then task admonishment_talk with responsible by inspection.organization.discipline_officer due 10 days
 "#;
 
+/// A rule whose actions wait for approval: on the fixture office, p1 (61
+/// days overdue on 2026-06-01) gets an accountability task for its
+/// organization's secretary 张三 (u1), assigned to the discipline officer
+/// 李四 (u2), and a notice to 张三 — once the inspection's leader 赵六 (u4)
+/// approves.
+pub const APPROVAL: &str = r#"
+rule accountability "逾期30天 → 问责（须审批）"
+  for problem
+  when status != "rectified" and overdue_days >= 30
+  then task accountability with inspection.organization.secretary by inspection.organization.discipline_officer due 10 days
+  then notify inspection.organization.secretary
+  approval by inspection.leader within 3 days
+  repeat every 30 days
+"#;
+
 /// The binary, without colours.
 pub fn duban() -> Command {
     let mut c = Command::cargo_bin("duban").unwrap_or_else(|e| panic!("{e}"));

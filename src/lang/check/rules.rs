@@ -33,6 +33,7 @@ impl Checker<'_> {
         let mut when: Option<&ast::Expr> = None;
         let mut schedule: Option<(&ast::Str, bool)> = None;
         let mut repeat: Option<&ast::Duration> = None;
+        let mut approval: Option<(&ast::Approver, Option<&ast::Duration>)> = None;
         let mut thens: Vec<&ast::Action> = Vec::new();
         for c in &r.clauses {
             let (name, dup) = match &c.kind {
@@ -42,6 +43,14 @@ impl Checker<'_> {
                     ("schedule", schedule.replace((s, on.is_some())).is_some())
                 }
                 ast::ClauseKind::Repeat(_, _, d) => ("repeat every", repeat.replace(d).is_some()),
+                ast::ClauseKind::Approval {
+                    approver, within, ..
+                } => (
+                    "approval",
+                    approval
+                        .replace((approver, within.as_ref().map(|(_, d)| d)))
+                        .is_some(),
+                ),
                 ast::ClauseKind::Then(_, a) => {
                     thens.push(a);
                     ("then", false)
@@ -116,6 +125,10 @@ impl Checker<'_> {
             .filter_map(|a| self.action(a, &cx, &r.name.name))
             .collect();
         let repeat = repeat.and_then(|d| self.whole_days(file, d, "repeat every"));
+        let approval = match approval {
+            Some((who, within)) => Some(self.approval(who, within, &cx)?),
+            None => None,
+        };
         let when_ir = when_ir?;
         let facts = facts_of(&when_ir, self.sources);
         if let Some(w) = when {
@@ -132,6 +145,7 @@ impl Checker<'_> {
             when: when_ir,
             actions,
             repeat,
+            approval,
             facts,
             file,
             span: r.name.span.clone(),
@@ -179,6 +193,31 @@ impl Checker<'_> {
             count: days as i64,
             working: d.unit == ast::Unit::Workdays,
         })
+    }
+
+    /// `approval by PATH|"ID" [within DURATION]`: PATH must lead to a person.
+    fn approval(
+        &mut self,
+        who: &ast::Approver,
+        within: Option<&ast::Duration>,
+        cx: &Cx,
+    ) -> Option<Approval> {
+        let approver = match who {
+            ast::Approver::Path(p) => Approver::Path(self.person_path(p, cx)?),
+            ast::Approver::Id(s) if s.value.trim().is_empty() => {
+                self.error(
+                    Diagnostic::new(Code::BadLiteral, cx.file, s.span.clone(), "the approver's id is empty")
+                        .help("write a person's id, e.g. `approval by \"U0000001\"`, or a path such as `inspection.organization.secretary`"),
+                );
+                return None;
+            }
+            ast::Approver::Id(s) => Approver::Id(s.value.trim().to_string()),
+        };
+        let within = match within {
+            Some(d) => Some(self.whole_days(cx.file, d, "within")?),
+            None => None,
+        };
+        Some(Approval { approver, within })
     }
 
     pub(super) fn action(&mut self, a: &ast::Action, cx: &Cx, rule: &str) -> Option<Action> {

@@ -224,6 +224,22 @@ impl Lower<'_> {
             Rule::for_clause => ClauseKind::For(kw, self.ident(&parts[1])),
             Rule::when_clause => ClauseKind::When(kw, self.expr(parts[1].clone())),
             Rule::then_clause => ClauseKind::Then(kw, self.action(parts[1].clone())),
+            Rule::approval_clause => {
+                let approver = match parts[2].as_rule() {
+                    Rule::string => Approver::Id(self.string(parts[2].clone())),
+                    _ => Approver::Path(self.path(&parts[2])),
+                };
+                let within = parts.get(3).map(|w| {
+                    let inner: Vec<_> = children(w.clone()).collect();
+                    (self.kw(&inner[0]), self.duration(inner[1].clone()))
+                });
+                ClauseKind::Approval {
+                    kw,
+                    by: self.kw(&parts[1]),
+                    approver,
+                    within,
+                }
+            }
             _ => ClauseKind::Repeat(kw, self.kw(&parts[1]), self.duration(parts[2].clone())),
         };
         Clause { kind, span }

@@ -1,0 +1,530 @@
+//! The web workbench on the million-problem office.
+//!
+//!     cargo bench --bench web                    # scale 1800: ≈1.01M problems
+//!     DUBAN_BENCH_SCALE=200 cargo bench --bench web
+//!
+//! 1. The tasks page (`/tasks`, 50 rows and the total) under the filters an
+//!    office uses, signed in as the office: fastest and median of 9.
+//! 2. `duban serve` (workbench and scheduler) with every rule due every 10
+//!    seconds, so that its first run — the heaviest, hundreds of thousands
+//!    of firings — and the runs after it write while 50 clients use the
+//!    workbench for 30 seconds: 40 office clients browse tasks (filtered,
+//!    paged), organizations, notices, rules and status; 10 member clients
+//!    open their tasks and mark some done. Every answer must be 200 (or the
+//!    303 after a form), no page and no log line may say "database is
+//!    locked", and the scheduler must have run; the bench fails otherwise.
+//!
+//! Prints a Markdown table; README.md quotes it. Timings are measured, not
+//! asserted.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const AS_OF: &str = "2026-11-22";
+const CLIENTS: usize = 50;
+const MEMBERS: usize = 10;
+const SECONDS: u64 = 30;
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The demo office at `scale`, its policy run once as of `AS_OF` (built
+/// once, kept under `base`), copied to a fresh working folder; the demo's
+/// sign-ins (admin, office, member).
+fn office(bin: &str, base: &Path, scale: u64) -> (PathBuf, [String; 3]) {
+    let pristine = base.join(format!("office-{scale}"));
+    if !pristine.join("accounts.txt").exists() {
+        let _ = std::fs::remove_dir_all(&pristine);
+        let out = run(Command::new(bin)
+            .args(["demo", "--as-of", AS_OF, "--seed", "1"])
+            .args(["--scale", &scale.to_string(), "--dir"])
+            .arg(&pristine));
+        let line = out
+            .lines()
+            .find(|l| l.contains("sign in as"))
+            .unwrap_or_else(|| panic!("the demo printed no sign-in:\n{out}"));
+        std::fs::write(pristine.join("accounts.txt"), line).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let line = std::fs::read_to_string(pristine.join("accounts.txt")).unwrap_or_default();
+    // "sign in as D (admin) or S (office), or M (member: …), password …"
+    let ids: Vec<String> = line
+        .split_whitespace()
+        .zip(line.split_whitespace().skip(1))
+        .filter(|(_, next)| next.starts_with('('))
+        .map(|(id, _)| id.to_string())
+        .collect();
+    assert!(
+        ids.len() == 3,
+        "cannot read the demo's accounts from {line:?}"
+    );
+    let work = base.join(format!("work-{scale}"));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(work.join("rules")).unwrap_or_else(|e| panic!("{e}"));
+    for f in ["duban.toml", "duban.db"] {
+        std::fs::copy(pristine.join(f), work.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+    }
+    for entry in std::fs::read_dir(pristine.join("rules")).unwrap_or_else(|e| panic!("{e}")) {
+        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        if path.extension().is_some_and(|x| x == "rules") {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let file = path.file_name().unwrap_or_default();
+            std::fs::write(work.join("rules").join(file), every_ten_seconds(&text))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    (work, [ids[0].clone(), ids[1].clone(), ids[2].clone()])
+}
+
+/// The policy with every `schedule` made "every 10 seconds".
+fn every_ten_seconds(policy: &str) -> String {
+    policy
+        .lines()
+        .map(|l| match l.trim_start().strip_prefix("schedule \"") {
+            Some(rest) => {
+                let indent = &l[..l.len() - l.trim_start().len()];
+                let tail = rest.split_once('"').map(|(_, t)| t).unwrap_or("");
+                format!("{indent}schedule \"*/10 * * * * *\"{tail}\n")
+            }
+            None => format!("{l}\n"),
+        })
+        .collect()
+}
+
+/// `duban COMMAND` on a free port of the working office, its log in `log`.
+fn start(bin: &str, dir: &Path, command: &str, log: &Path) -> (Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cfg = dir.join("duban.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap_or_default();
+    let mut text = text.split("\n[web]\n").next().unwrap_or("").to_string();
+    text.push_str(&format!("\n[web]\nlisten = \"127.0.0.1:{port}\"\n"));
+    std::fs::write(&cfg, text).unwrap_or_else(|e| panic!("{e}"));
+    let child = Command::new(bin)
+        .arg(command)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap_or_else(|e| panic!("{e}")))
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "duban {command} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, port)
+}
+
+fn stop(mut child: Child) {
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
+}
+
+/// A client of one workbench: no cookie jar, no redirects followed.
+struct Client {
+    base: String,
+    agent: ureq::Agent,
+    cookie: String,
+}
+
+struct Answer {
+    status: u16,
+    body: String,
+    set_cookies: Vec<String>,
+}
+
+impl Answer {
+    fn csrf(&self) -> Option<String> {
+        let at = self.body.find("name=\"csrf\" value=\"")? + 19;
+        let rest = &self.body[at..];
+        Some(rest[..rest.find('"')?].to_string())
+    }
+}
+
+impl Client {
+    fn new(port: u16) -> Client {
+        Client {
+            base: format!("http://127.0.0.1:{port}"),
+            agent: ureq::Agent::config_builder()
+                .max_redirects(0)
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(120)))
+                .build()
+                .into(),
+            cookie: String::new(),
+        }
+    }
+
+    fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Answer, String> {
+        let mut r = r.map_err(|e| e.to_string())?;
+        let set_cookies = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").to_string())
+            .collect();
+        let status = r.status().as_u16();
+        let body = r.body_mut().read_to_string().map_err(|e| e.to_string())?;
+        Ok(Answer {
+            status,
+            body,
+            set_cookies,
+        })
+    }
+
+    fn get(&self, path: &str) -> Result<Answer, String> {
+        let req = self.agent.get(&format!("{}{path}", self.base));
+        Self::answer(req.header("Cookie", &self.cookie).call())
+    }
+
+    fn post(&self, path: &str, form: &[(&str, &str)]) -> Result<Answer, String> {
+        let req = self.agent.post(&format!("{}{path}", self.base));
+        Self::answer(
+            req.header("Cookie", &self.cookie)
+                .send_form(form.iter().copied()),
+        )
+    }
+
+    fn sign_in(&mut self, who: &str) {
+        let page = self.get("/sign-in").unwrap_or_else(|e| panic!("{e}"));
+        self.cookie = page.set_cookies.join("; ");
+        let csrf = page.csrf().unwrap_or_default();
+        let a = self
+            .post(
+                "/sign-in",
+                &[("csrf", &csrf), ("who", who), ("password", "duban-demo")],
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.status, 303, "signing in as {who}: {}", a.body);
+        self.cookie = a
+            .set_cookies
+            .into_iter()
+            .find(|c| c.starts_with("duban_session="))
+            .unwrap_or_else(|| panic!("no session for {who}"));
+    }
+}
+
+/// Milliseconds of a GET; panics unless it answers 200.
+fn timed_get(c: &Client, path: &str) -> (f64, String) {
+    let t = Instant::now();
+    let a = c.get(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let ms = t.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(a.status, 200, "{path}: {}", a.body);
+    (ms, a.body)
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+/// The ids a page links to under `prefix` (`/orgs/`, `/tasks/`).
+fn links(body: &str, prefix: &str) -> Vec<String> {
+    body.split(&format!("href=\"{prefix}"))
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|id| !id.contains('/') && !id.contains('?'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The tasks page under the office's filters, on `duban web` alone.
+fn tasks_page(bin: &str, dir: &Path, office: &str, rows: &mut Vec<[String; 4]>) {
+    let (child, port) = start(bin, dir, "web", &dir.join("web.log"));
+    let mut c = Client::new(port);
+    c.sign_in(office);
+    let (_, orgs) = timed_get(&c, "/orgs");
+    let org = links(&orgs, "/orgs/").swap_remove(0);
+    let filters = [
+        ("all tasks, first page", "/tasks".to_string()),
+        (
+            "open admonishment talks",
+            "/tasks?status=open&kind=admonishment_talk".to_string(),
+        ),
+        (
+            "open and overdue",
+            "/tasks?status=open&overdue=1".to_string(),
+        ),
+        (
+            "open reminder talks due in November",
+            "/tasks?status=open&kind=reminder_talk&from=2026-11-01&to=2026-11-30".to_string(),
+        ),
+        ("one organization's tasks", format!("/tasks?org={org}")),
+        ("page 1,000 of all tasks", "/tasks?page=1000".to_string()),
+    ];
+    for (label, path) in filters {
+        let mut ms: Vec<f64> = (0..9).map(|_| timed_get(&c, &path).0).collect();
+        ms.sort_by(f64::total_cmp);
+        let (_, body) = timed_get(&c, &path);
+        let total = body
+            .split("id=\"total\">")
+            .nth(1)
+            .and_then(|t| t.split('<').next())
+            .unwrap_or("?")
+            .to_string();
+        rows.push([
+            format!("`GET {path}` ({label})"),
+            format!(
+                "{:.0} ms fastest, {:.0} ms median",
+                ms[0],
+                quantile(&ms, 0.5)
+            ),
+            format!("{total} tasks matched"),
+            String::new(),
+        ]);
+    }
+    stop(child);
+}
+
+#[derive(Default)]
+struct Tally {
+    requests: AtomicU64,
+    done: AtomicU64,
+    errors: Mutex<Vec<String>>,
+    latencies: Mutex<Vec<(String, f64)>>,
+}
+
+/// What a path is, for the breakdown: `/tasks?status=open` → `/tasks?status`,
+/// `/tasks/T000001/done` → `/tasks/ID/done`.
+fn page_kind(path: &str) -> String {
+    let (p, q) = path.split_once('?').unwrap_or((path, ""));
+    let p: Vec<&str> = p
+        .split('/')
+        .map(|s| {
+            if s.chars().any(|c| c.is_ascii_digit()) {
+                "ID"
+            } else {
+                s
+            }
+        })
+        .collect();
+    let keys: Vec<&str> = q.split('&').filter_map(|kv| kv.split('=').next()).collect();
+    if q.is_empty() {
+        p.join("/")
+    } else {
+        format!("{}?{}", p.join("/"), keys.join("&"))
+    }
+}
+
+impl Tally {
+    fn record(&self, path: &str, t: Instant, r: &Result<Answer, String>) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        self.latencies
+            .lock()
+            .map(|mut l| l.push((page_kind(path), ms)))
+            .ok();
+        let problem = match r {
+            Ok(a) if a.body.contains("database is locked") => Some("database is locked".into()),
+            Ok(a) if a.status == 200 || a.status == 303 => None,
+            Ok(a) => Some(format!("HTTP {}", a.status)),
+            Err(e) => Some(e.clone()),
+        };
+        if let Some(p) = problem {
+            self.errors
+                .lock()
+                .map(|mut e| e.push(format!("{path}: {p}")))
+                .ok();
+        }
+    }
+}
+
+/// One office client's round: the pages a clerk or leader opens.
+fn office_round(c: &Client, n: usize, org: &str, tally: &Tally) {
+    let pages = [
+        "/tasks?status=open&overdue=1".to_string(),
+        format!("/tasks?page={}", 1 + n % 500),
+        format!("/tasks?org={org}&status=open"),
+        "/orgs".to_string(),
+        format!("/orgs/{org}"),
+        "/notices?status=failed".to_string(),
+        "/rules".to_string(),
+        "/status".to_string(),
+    ];
+    let path = &pages[n % pages.len()];
+    let t = Instant::now();
+    let r = c.get(path);
+    tally.record(path, t, &r);
+}
+
+/// One member client's round: my tasks, and now and then one marked done
+/// (client `i` of the members takes the tasks whose number is `i` modulo
+/// the members, so that no two mark the same task).
+fn member_round(c: &Client, i: usize, n: usize, tally: &Tally) {
+    let t = Instant::now();
+    let r = c.get("/my");
+    tally.record("/my", t, &r);
+    if !n.is_multiple_of(5) {
+        return;
+    }
+    let mine = |id: &String| {
+        id.trim_start_matches('T')
+            .parse::<usize>()
+            .is_ok_and(|k| k % MEMBERS == i)
+    };
+    // The open tasks come first; recently done ones follow under an <h2>.
+    let open = |a: Answer| a.body.split("<h2>").next().map(|b| links(b, "/tasks/"));
+    let Some(task) = r
+        .ok()
+        .and_then(open)
+        .and_then(|ids| ids.into_iter().find(mine))
+    else {
+        return;
+    };
+    let path = format!("/tasks/{task}");
+    let t = Instant::now();
+    let page = c.get(&path);
+    tally.record(&path, t, &page);
+    let Some(csrf) = page.ok().and_then(|a| a.csrf()) else {
+        return;
+    };
+    let post = format!("{path}/done");
+    let t = Instant::now();
+    let r = c.post(&post, &[("csrf", &csrf), ("outcome", "已谈话"), ("on", "")]);
+    if r.as_ref().is_ok_and(|a| a.status == 303) {
+        tally.done.fetch_add(1, Ordering::Relaxed);
+    }
+    tally.record(&post, t, &r);
+}
+
+/// 50 clients for 30 s against `duban serve` with the scheduler busy.
+fn under_load(bin: &str, dir: &Path, office: &str, member: &str, rows: &mut Vec<[String; 4]>) {
+    let log = dir.join("serve.log");
+    let (child, port) = start(bin, dir, "serve", &log);
+    let mut o = Client::new(port);
+    o.sign_in(office);
+    let mut m = Client::new(port);
+    m.sign_in(member);
+    let org = links(&timed_get(&o, "/orgs").1, "/orgs/").swap_remove(0);
+    let tally = Arc::new(Tally::default());
+    let stop_flag = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let mut c = Client::new(port);
+            c.cookie = if i < MEMBERS { &m } else { &o }.cookie.clone();
+            let (tally, stop_flag, org) = (tally.clone(), stop_flag.clone(), org.clone());
+            std::thread::spawn(move || {
+                let mut n = i;
+                while !stop_flag.load(Ordering::Relaxed) {
+                    if i < MEMBERS {
+                        member_round(&c, i, n, &tally);
+                    } else {
+                        office_round(&c, n, &org, &tally);
+                    }
+                    n += CLIENTS;
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(SECONDS));
+    stop_flag.store(true, Ordering::Relaxed);
+    for t in threads {
+        let _ = t.join();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    stop(child);
+    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    let runs: Vec<&str> = log_text
+        .lines()
+        .filter(|l| l.contains(" run as of "))
+        .collect();
+    let errors = tally.errors.lock().map(|e| e.clone()).unwrap_or_default();
+    let by_page = tally
+        .latencies
+        .lock()
+        .map(|l| l.clone())
+        .unwrap_or_default();
+    let mut kinds: Vec<&String> = by_page.iter().map(|(k, _)| k).collect();
+    kinds.sort();
+    kinds.dedup();
+    for k in kinds {
+        let mut ms: Vec<f64> = by_page
+            .iter()
+            .filter(|(p, _)| p == k)
+            .map(|(_, m)| *m)
+            .collect();
+        ms.sort_by(f64::total_cmp);
+        eprintln!(
+            "  {k}: {} requests, {:.0} ms median, {:.0} ms p95, {:.0} ms slowest",
+            ms.len(),
+            quantile(&ms, 0.5),
+            quantile(&ms, 0.95),
+            quantile(&ms, 1.0)
+        );
+    }
+    let mut ms: Vec<f64> = by_page.iter().map(|(_, m)| *m).collect();
+    ms.sort_by(f64::total_cmp);
+    let requests = tally.requests.load(Ordering::Relaxed);
+    eprintln!("scheduler during the load:\n  {}", runs.join("\n  "));
+    assert!(
+        errors.is_empty(),
+        "{} of {requests} requests failed, the first: {:?}",
+        errors.len(),
+        &errors[..errors.len().min(10)]
+    );
+    assert!(
+        !log_text.contains("database is locked"),
+        "the service logged \"database is locked\":\n{log_text}"
+    );
+    assert!(!runs.is_empty(), "the scheduler did not run:\n{log_text}");
+    rows.push([
+        format!("{CLIENTS} clients for {SECONDS} s on `duban serve` (scheduler running)"),
+        format!(
+            "{requests} requests ({:.0}/s), {:.0} ms median, {:.0} ms p95, {:.0} ms slowest",
+            requests as f64 / elapsed,
+            quantile(&ms, 0.5),
+            quantile(&ms, 0.95),
+            quantile(&ms, 1.0)
+        ),
+        format!(
+            "{} runs of the scheduler, {} tasks marked done",
+            runs.len(),
+            tally.done.load(Ordering::Relaxed)
+        ),
+        "no error, no \"database is locked\"".into(),
+    ]);
+}
+
+fn main() {
+    let bin = env!("CARGO_BIN_EXE_duban");
+    let scale: u64 = std::env::var("DUBAN_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1800);
+    let base = PathBuf::from(
+        std::env::var("DUBAN_BENCH_DIR")
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-web").into()),
+    );
+    std::fs::create_dir_all(&base).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("building the demo office at scale {scale} …");
+    let (dir, [_, office_id, member]) = office(bin, &base, scale);
+    let mut rows = Vec::new();
+    eprintln!("the tasks page …");
+    tasks_page(bin, &dir, &office_id, &mut rows);
+    eprintln!("{CLIENTS} clients for {SECONDS} s …");
+    under_load(bin, &dir, &office_id, &member, &mut rows);
+    println!("\nscale {scale}\n");
+    println!("| workload | time | result | checked |\n|---|---|---|---|");
+    for [a, b, c, d] in rows {
+        println!("| {a} | {b} | {c} | {d} |");
+    }
+}
