@@ -562,4 +562,18 @@ fn an_import_does_not_bypass_approval() {
         .code(1)
         .stderr(contains("approval by"));
     assert_eq!(o.dump(), before);
+    // Also into an office without any task yet.
+    let fresh = Office::fixture();
+    fresh
+        .db()
+        .execute("DELETE FROM tasks", [])
+        .unwrap_or_else(|e| panic!("{e}"));
+    fresh
+        .cmd()
+        .arg("import")
+        .arg(out.join("tasks.csv"))
+        .assert()
+        .code(1)
+        .stderr(contains("approval by"));
+    assert_eq!(fresh.count("SELECT count(*) FROM tasks"), 0);
 }

@@ -344,7 +344,7 @@ fn import_table(
     )?;
     // Only a task already in the database can be closed by the ledger.
     let mut closing = match entity {
-        Entity::Task if before > 0 => TaskClosing::new(tx, &cols)?,
+        Entity::Task => TaskClosing::new(tx, &cols, before == 0)?,
         _ => None,
     };
     let mut first_seen =
@@ -719,6 +719,8 @@ fn convert(entity: Entity, f: &FieldDef, cell: Cell) -> std::result::Result<Valu
 /// future nor before the task was created. A closed task stays closed.
 struct TaskClosing<'c> {
     before: rusqlite::Statement<'c>,
+    /// The table was empty: no row has a task before it.
+    was_empty: bool,
     status: usize,
     done_on: Option<usize>,
     outcome: Option<usize>,
@@ -727,7 +729,11 @@ struct TaskClosing<'c> {
 impl<'c> TaskClosing<'c> {
     /// For a tasks file with a `status` column (positions are into the
     /// row's values, which follow `cols`).
-    fn new(tx: &'c Connection, cols: &[(usize, &'static FieldDef)]) -> Result<Option<Self>> {
+    fn new(
+        tx: &'c Connection,
+        cols: &[(usize, &'static FieldDef)],
+        was_empty: bool,
+    ) -> Result<Option<Self>> {
         let at = |name: &str| cols.iter().position(|(_, f)| f.name == name);
         let Some(status) = at("status") else {
             return Ok(None);
@@ -735,6 +741,7 @@ impl<'c> TaskClosing<'c> {
         Ok(Some(TaskClosing {
             before: tx
                 .prepare("SELECT status, created_on, done_on, outcome FROM tasks WHERE id = ?1")?,
+            was_empty,
             status,
             done_on: at("done_on"),
             outcome: at("outcome"),
@@ -750,12 +757,15 @@ impl<'c> TaskClosing<'c> {
         today: NaiveDate,
     ) -> Result<std::result::Result<bool, String>> {
         type Before = (String, Option<String>, Option<String>, Option<String>);
-        let before: Option<Before> = self
-            .before
-            .query_row(params![id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .optional()?;
+        let before: Option<Before> = if self.was_empty {
+            None
+        } else {
+            self.before
+                .query_row(params![id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .optional()?
+        };
         let text = |i: Option<usize>, old: Option<String>| match i.map(|i| &values[i]) {
             Some(Value::Text(t)) => Some(t.clone()),
             Some(_) => None,
