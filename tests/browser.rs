@@ -132,6 +132,7 @@ rule accountability "逾期30天 → 问责（须审批）"
     b.screenshot("approvals-phone");
     b.click("a[href='/approvals/A000001']");
     assert!(b.text("#approval-tasks").contains("问责"));
+    assert!(b.text("#description").contains("三会一课落实不严格"));
     assert!(b.text("main").contains("（自批准之日起计）"));
     b.screenshot("approval-phone");
     b.type_into("#note-input", "同意，按程序办理");

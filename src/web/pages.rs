@@ -737,10 +737,11 @@ async fn approval_page(
             let tasks = tasks::of_approval(conn, &id)?;
             let held = approvals::held(conn, &id)?;
             let overdue = a.is_overdue(today(app));
-            Ok(Some((a, tasks, held, overdue)))
+            let about = cases::subject(conn, &a.subject_type, &a.subject_id)?;
+            Ok(Some((a, tasks, held, overdue, about)))
         })
         .await?;
-    let Some((a, tasks, held, overdue)) = found else {
+    let Some((a, tasks, held, overdue, about)) = found else {
         return Err(WebError::NotFound);
     };
     let pending_due = super::i18n::word(viewer.lang, "due_on_approval");
@@ -760,6 +761,7 @@ async fn approval_page(
         "approval.html",
         context! {
             page => "approvals", approval => Value::from(Serde(&a)), overdue, decides,
+            about => Value::from(Serde(&about)),
             tasks => Value::from(Serde(&tasks)), held, message, error,
             ..viewer.context()
         },
