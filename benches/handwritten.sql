@@ -63,6 +63,18 @@ LEFT JOIN persons d ON d.id = o.discipline_officer_id
 WHERE i.feedback_on <= date('2026-11-22', '-90 days')
   AND (SELECT avg(p.status = 'rectified') FROM problems p WHERE p.inspection_id = i.id) < 0.7;
 
+-- accountability_step (its actions wait for the leader's approval; the
+-- firings are the same)
+SELECT 'accountability_step', i.id, s.id, s.email, l.id, l.email
+FROM inspections i
+JOIN organizations o ON o.id = i.organization_id
+LEFT JOIN persons s ON s.id = o.secretary_id
+LEFT JOIN persons l ON l.id = i.leader_id
+WHERE (SELECT avg(p.status = 'rectified') FROM problems p WHERE p.inspection_id = i.id) < 0.7
+  AND EXISTS (SELECT 1 FROM tasks t WHERE t.subject_type = 'inspection' AND t.subject_id = i.id
+              AND t.kind = 'written_self_criticism' AND t.status = 'done'
+              AND t.done_on <= date('2026-11-22', '-60 days'));
+
 -- report_due_soon
 SELECT 'report_due_soon', i.id, s.id, s.email, l.id, l.email
 FROM inspections i

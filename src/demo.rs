@@ -1,8 +1,8 @@
 //! A realistic demo office, generated: a city's party organizations in a
 //! hierarchy (城市 → 区县 → 部门、乡镇), their secretaries (书记) and
 //! discipline officers (纪检组长), inspection rounds, inspections, problems
-//! spread around "today" in all three statuses, and reminder talks already
-//! held. Deterministic for a seed and a date; streams its records to a
+//! spread around "today" in all three statuses, reminder talks already
+//! held and some written self-criticisms (书面检查). Deterministic for a seed and a date; streams its records to a
 //! [`Sink`] (the database, or CSV ledgers), so a million problems never sit
 //! in memory.
 //!
@@ -383,6 +383,7 @@ pub fn generate(opts: &Options, sink: &mut dyn Sink) -> Result<Counts> {
             // Older inspections have rectified more.
             let age = (opts.today - feedback).num_days();
             let diligence = rng.f64();
+            let (mut found, mut rectified) = (0u32, 0u32);
             for _ in 0..(8 + rng.u64(..25)) {
                 problem_no += 1;
                 let pid = format!("P{problem_no:08}");
@@ -435,6 +436,8 @@ pub fn generate(opts: &Options, sink: &mut dyn Sink) -> Result<Counts> {
                     .set_opt("responsible", responsible.clone())
                     .write(sink)?;
                 counts.problems += 1;
+                found += 1;
+                rectified += u32::from(status == "rectified");
                 // Reminder talks already held for many long-overdue problems.
                 let overdue = (opts.today - deadline).num_days();
                 if status != "rectified"
@@ -460,6 +463,32 @@ pub fn generate(opts: &Options, sink: &mut dyn Sink) -> Result<Counts> {
                         .write(sink)?;
                     counts.tasks += 1;
                 }
+            }
+            // Some inspections still below 70% had their secretary write a
+            // self-criticism (书面检查) 100 days after feedback; where that
+            // was 60 days ago or more, the example policy's accountability
+            // step asks the leader to approve. Chosen without the random
+            // generator, so that the rest of the office stays the same.
+            let done_on = day(feedback, 100);
+            if inspection_no % 7 == 3
+                && f64::from(rectified) < 0.7 * f64::from(found)
+                && (opts.today - done_on).num_days() >= 60
+            {
+                task_no += 1;
+                Record::new(Entity::Task)
+                    .set("id", format!("H{task_no:07}"))
+                    .set("subject_type", "inspection")
+                    .set("subject_id", insp_id.clone())
+                    .set("kind", "written_self_criticism")
+                    .set("status", "done")
+                    .set("target", person_id(o * STAFF))
+                    .set("assignee", person_id(o * STAFF + 1))
+                    .set("due", day(feedback, 105).to_string())
+                    .set("created_on", day(feedback, 90).to_string())
+                    .set("done_on", done_on.to_string())
+                    .set("outcome", "党组书记已提交书面检查")
+                    .write(sink)?;
+                counts.tasks += 1;
             }
         }
     }

@@ -38,13 +38,30 @@ fn case_rows(o: &Office) -> String {
     out
 }
 
-/// The demo office after a run, so that tasks duban created are in it.
+/// The demo office after a run, so that tasks duban created are in it,
+/// with its approval requests decided: a task pending approval belongs to
+/// its request, which a ledger does not carry, so no import brings one in.
 fn demo() -> Office {
     let o = Office::demo(1, "2026-06-01");
     o.cmd()
         .args(["run", "--as-of", "2026-06-01"])
         .assert()
         .success();
+    let pending = o.json(&["approvals", "list", "--pending"]);
+    let ids: Vec<&str> = pending
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert!(!ids.is_empty(), "the demo's run asks for approval");
+    for id in ids {
+        o.cmd()
+            .env("DUBAN_NOW", "2026-06-01T10:00:00+08:00")
+            .args(["approvals", "approve", id])
+            .assert()
+            .success();
+    }
     o
 }
 

@@ -94,12 +94,17 @@ pub const DEMO_PASSWORD: &str = "duban-demo";
 fn demo_accounts(conn: &rusqlite::Connection, scale: u64) -> Result<()> {
     let (director, staff) = crate::demo::office_staff(scale);
     let member = crate::store::tasks::busiest_assignee(conn)?;
+    // The leader asked to approve the newest request, if the run made one.
+    let approver = crate::store::approvals::list(conn, true, None)?
+        .into_iter()
+        .map(|a| a.approver)
+        .find(|a| member.as_deref() != Some(a.as_str()));
     let hash = crate::web::auth::hash_password(DEMO_PASSWORD)?;
     let now = crate::clock::utc_text(super::clock().now());
     use crate::store::accounts::{Role, add};
     add(conn, &director, Role::Admin, Some(&hash), &now)?;
     add(conn, &staff, Role::Office, Some(&hash), &now)?;
-    if let Some(m) = &member {
+    for m in member.iter().chain(approver.iter()) {
         add(conn, m, Role::Member, Some(&hash), &now)?;
     }
     println!(
@@ -112,9 +117,14 @@ the workbench:"
         crate::config::DEFAULT_LISTEN
     );
     println!(
-        "  sign in as {director} (admin) or {staff} (office){}, password {DEMO_PASSWORD}",
+        "  sign in as {director} (admin) or {staff} (office){}{}, password {DEMO_PASSWORD}",
         member
             .map(|m| format!(", or {m} (member: the discipline officer with the most open tasks)"))
+            .unwrap_or_default(),
+        approver
+            .map(|a| format!(
+                ", or {a} (member: an inspection leader with requests to approve, 待审批)"
+            ))
             .unwrap_or_default()
     );
     Ok(())
@@ -170,6 +180,10 @@ fn run_policy(
     for (args, what) in [
         ("status", "what was done and what waits"),
         ("tasks list --open", "the interview tasks"),
+        (
+            "approvals list",
+            "the harsher steps waiting for a leader (审批)",
+        ),
         ("dry-run", "what the next run would do"),
     ] {
         println!(
@@ -227,7 +241,7 @@ fn prepare_dir(dir: &Path) -> Result<()> {
 fn print_office(dir: &Path, c: &Counts, today: NaiveDate) {
     println!("demo office in {} (as of {today}):", dir.display());
     println!(
-        "  {} organizations, {} persons, {} rounds, {} inspections, {} problems, {} earlier reminder talks",
+        "  {} organizations, {} persons, {} rounds, {} inspections, {} problems, {} earlier tasks (reminder talks, written self-criticisms)",
         c.organizations, c.persons, c.rounds, c.inspections, c.problems, c.tasks
     );
 }
