@@ -2,7 +2,9 @@
 -- with the people its actions need: the yardstick for `duban dry-run` in
 -- benches/scale.rs. `:today` is bound by the benchmark (here: 2026-11-22).
 -- One result row per (rule, subject), as an expert would write each rule
--- straight against the tables.
+-- straight against the tables. A task's status is written `+t.status`:
+-- without statistics SQLite would otherwise look the tasks up by status
+-- (the workbench's index) rather than by their subject.
 
 -- deadline_approaching
 SELECT 'deadline_approaching', p.id, r.id, r.name, r.email
@@ -29,7 +31,7 @@ LEFT JOIN persons r ON r.id = p.responsible_id
 LEFT JOIN persons d ON d.id = o.discipline_officer_id
 WHERE p.status <> 'rectified'
   AND EXISTS (SELECT 1 FROM tasks t WHERE t.subject_type = 'problem' AND t.subject_id = p.id AND t.kind = 'reminder_talk'
-              AND t.status = 'done' AND t.done_on <= date('2026-11-22', '-30 days'));
+              AND +t.status = 'done' AND t.done_on <= date('2026-11-22', '-30 days'));
 
 -- serious_overdue
 SELECT 'serious_overdue', p.id, s.id, s.email, l.id, l.email
@@ -72,7 +74,7 @@ LEFT JOIN persons s ON s.id = o.secretary_id
 LEFT JOIN persons l ON l.id = i.leader_id
 WHERE (SELECT avg(p.status = 'rectified') FROM problems p WHERE p.inspection_id = i.id) < 0.7
   AND EXISTS (SELECT 1 FROM tasks t WHERE t.subject_type = 'inspection' AND t.subject_id = i.id
-              AND t.kind = 'written_self_criticism' AND t.status = 'done'
+              AND t.kind = 'written_self_criticism' AND +t.status = 'done'
               AND t.done_on <= date('2026-11-22', '-60 days'));
 
 -- report_due_soon
@@ -117,7 +119,7 @@ LEFT JOIN persons r ON r.id = p.responsible_id
 LEFT JOIN persons d ON d.id = o.discipline_officer_id
 WHERE p.status <> 'rectified' AND p.deadline <= date('2026-11-22', '-90 days')
   AND EXISTS (SELECT 1 FROM tasks t WHERE t.subject_type = 'problem' AND t.subject_id = p.id
-              AND t.kind = 'admonishment_talk' AND t.status = 'done');
+              AND t.kind = 'admonishment_talk' AND +t.status = 'done');
 
 -- 整改率过低约谈
 SELECT '整改率过低约谈', i.id, s.id, s.email, l.id, l.email

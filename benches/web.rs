@@ -56,7 +56,7 @@ fn office(bin: &str, base: &Path, scale: u64) -> (PathBuf, [String; 3]) {
         std::fs::write(pristine.join("accounts.txt"), line).unwrap_or_else(|e| panic!("{e}"));
     }
     let line = std::fs::read_to_string(pristine.join("accounts.txt")).unwrap_or_default();
-    // "sign in as D (admin) or S (office), or M (member: …), password …"
+    // "sign in as D (admin) or S (office), or M (member: …)[, or L (member: …)], password …"
     let ids: Vec<String> = line
         .split_whitespace()
         .zip(line.split_whitespace().skip(1))
@@ -64,7 +64,7 @@ fn office(bin: &str, base: &Path, scale: u64) -> (PathBuf, [String; 3]) {
         .map(|(id, _)| id.to_string())
         .collect();
     assert!(
-        ids.len() == 3,
+        ids.len() >= 3,
         "cannot read the demo's accounts from {line:?}"
     );
     let work = base.join(format!("work-{scale}"));

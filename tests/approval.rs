@@ -577,3 +577,26 @@ fn an_import_does_not_bypass_approval() {
         .stderr(contains("approval by"));
     assert_eq!(fresh.count("SELECT count(*) FROM tasks"), 0);
 }
+
+/// A firing whose every action is skipped asks nobody to approve nothing.
+#[test]
+fn nothing_to_approve_asks_nobody() {
+    let o = Office::fixture();
+    // p1's responsible, 王五 (u3), has no email: the notice is skipped.
+    o.policy(
+        r#"
+rule warn "逾期30天 → 通知责任人（须审批）"
+  for problem
+  when status != "rectified" and overdue_days >= 30
+  then notify responsible
+  approval by inspection.leader
+"#,
+    );
+    run_on(&o, "2026-06-01");
+    assert_eq!(o.count("SELECT count(*) FROM approvals"), 0);
+    assert_eq!(o.count("SELECT count(*) FROM outbox"), 0);
+    assert_eq!(
+        o.count("SELECT count(*) FROM audit WHERE rule = 'warn' AND subject_id = 'p1' AND skipped LIKE '%no email%'"),
+        1
+    );
+}

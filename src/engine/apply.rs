@@ -117,12 +117,13 @@ impl<'c, 'e> Writer<'c, 'e> {
         let facts_text = p.facts_json().to_string();
         // A rule with `approval by`: its tasks wait pending and its notices
         // are held for this request.
+        // (Nothing to approve when every action was skipped.)
         let request = match &p.approver {
-            Some(_) => {
+            Some(_) if !p.actions.is_empty() => {
                 let seq = approvals::next_seq(self.conn)?;
                 Some((format!("A{seq:06}"), seq))
             }
-            None => None,
+            _ => None,
         };
         let held_for = request.as_ref().map(|(id, _)| id.as_str());
         let mut done = Vec::new();
