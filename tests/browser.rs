@@ -15,6 +15,9 @@ fn sign_in(b: &Browser, w: &Workbench, who: &str, password: &str) {
     b.type_into("#who", who);
     b.type_into("#password", password);
     b.click("#sign-in-button");
+    // The sign-in posts, waits for the password hash and redirects: go on
+    // only once the browser has left the sign-in page (with its session).
+    b.wait_for_url(|u| !u.contains("/sign-in"));
 }
 
 #[test]
@@ -75,7 +78,7 @@ fn a_member_closes_a_task_and_the_office_watches() {
     b.goto(&w.url("/tasks"));
     b.click("#overdue-only");
     b.click("#filter-button");
-    assert!(b.url().contains("overdue=1"), "{}", b.url());
+    b.wait_for_url(|u| u.contains("overdue=1"));
     let rows = b.text("table.list tbody");
     assert!(rows.contains("X1") && !rows.contains("T000001"), "{rows}");
     assert_eq!(b.text("#total"), "1");

@@ -38,8 +38,11 @@ impl Browser {
             std::thread::sleep(Duration::from_millis(50));
         }
         let profile = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}")).keep();
+        // Finding an element waits up to 10 s for it: a click that submits
+        // a form returns before the next page is there.
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "timeouts": {"implicit": 10000},
             "goog:chromeOptions": {
                 "binary": CHROMIUM,
                 "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -90,6 +93,19 @@ impl Browser {
         self.call("POST", &self.s("/url"), Some(json!({"url": url})));
     }
 
+    /// Waits (up to 20 s) until the address `is` what the test waits for.
+    pub fn wait_for_url(&self, is: impl Fn(&str) -> bool) {
+        let start = Instant::now();
+        loop {
+            let url = self.url();
+            if is(&url) {
+                return;
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "still at {url}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn url(&self) -> String {
         self.call("GET", &self.s("/url"), None)
             .as_str()
@@ -111,15 +127,24 @@ impl Browser {
             .to_string()
     }
 
+    /// How many elements match, now (none is an answer: no waiting).
     pub fn count(&self, css: &str) -> usize {
+        self.call("POST", &self.s("/timeouts"), Some(json!({"implicit": 0})));
+        let n = self
+            .call(
+                "POST",
+                &self.s("/elements"),
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .as_array()
+            .map(|a| a.len())
+            .unwrap_or(0);
         self.call(
             "POST",
-            &self.s("/elements"),
-            Some(json!({"using": "css selector", "value": css})),
-        )
-        .as_array()
-        .map(|a| a.len())
-        .unwrap_or(0)
+            &self.s("/timeouts"),
+            Some(json!({"implicit": 10000})),
+        );
+        n
     }
 
     pub fn click(&self, css: &str) {
