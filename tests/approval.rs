@@ -600,3 +600,63 @@ rule warn "逾期30天 → 通知责任人（须审批）"
         1
     );
 }
+
+/// `diff` and `simulate` (SPEC §9): the actions of a rule that asks for
+/// approval carry `"approval": PERSON_ID`; simulate assumes approval on the
+/// day of firing and says so.
+#[test]
+fn diff_and_simulate_say_who_approves() {
+    let o = office();
+    let without = common::APPROVAL.replace("  approval by inspection.leader within 3 days\n", "");
+    assert_ne!(without, common::APPROVAL);
+    o.write("old/a.rules", &without);
+    let diff = o.json(&["diff", "old", "rules", "--as-of", "2026-06-01"]);
+    let added = diff["added"].as_array().cloned().unwrap_or_default();
+    let removed = diff["removed"].as_array().cloned().unwrap_or_default();
+    assert_eq!(added.len(), 2, "{diff}");
+    assert!(added.iter().all(|a| a["approval"] == "u4"), "{diff}");
+    assert_eq!(removed.len(), 2, "{diff}");
+    assert!(
+        removed.iter().all(|a| a.get("approval").is_none()),
+        "{diff}"
+    );
+    let sim = o.json(&["simulate", "--days", "3", "--as-of", "2026-06-01"]);
+    assert_eq!(
+        sim["approval_assumed"],
+        serde_json::json!(["accountability"])
+    );
+    o.cmd()
+        .args(["simulate", "--days", "3", "--as-of", "2026-06-01"])
+        .assert()
+        .success()
+        .stdout(contains(
+            "assuming every firing of accountability approved on its day",
+        ));
+}
+
+/// An approver named by id (`approval by "u4"`) is looked up when the rule
+/// fires: the request goes to their email; an id that is no person still
+/// records the request, to be decided on the command line, and says so.
+#[test]
+fn an_approver_named_by_id() {
+    let o = office();
+    o.policy(&common::APPROVAL.replace("inspection.leader", "\"u4\""));
+    run_on(&o, "2026-06-01");
+    assert_eq!(outbox_recipients(&o), vec!["赵六 <zhaoliu@example.org>"]);
+    let list = o.json(&["approvals", "list"]);
+    assert_eq!(list[0]["approver"], "u4");
+    assert_eq!(list[0]["approver_name"], "赵六");
+
+    let o = office();
+    o.policy(&common::APPROVAL.replace("inspection.leader", "\"U9999999\""));
+    run_on(&o, "2026-06-01");
+    assert_eq!(outbox_recipients(&o).len(), 0);
+    assert_eq!(
+        o.count("SELECT count(*) FROM approvals WHERE approver_id = 'U9999999'"),
+        1
+    );
+    assert_eq!(
+        o.count("SELECT count(*) FROM audit WHERE skipped LIKE '%U9999999 is not a person%'"),
+        1
+    );
+}
