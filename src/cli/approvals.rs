@@ -157,23 +157,11 @@ fn decide(
         Some(p) => p,
         None => approvals::get(conn, id)?.approver,
     };
-    let calendar = cfg.load_calendar()?;
-    let domain = cfg.mail_domain();
-    let workbench = cfg
-        .web
-        .as_ref()
-        .and_then(|w| w.base_url())
-        .map(str::to_string);
-    let office = approval::Office {
-        calendar: &calendar,
-        domain: &domain,
-        workbench: workbench.as_deref(),
-    };
     let who = Decider {
         person: &person,
         via: "command line",
     };
-    approval::decide(conn, &office, id, &verdict, &who, at)
+    approval::decide_configured(cfg, conn, id, &verdict, &who, at)
 }
 
 fn approver(a: &Approval) -> String {

@@ -95,9 +95,7 @@ impl NoticeContext<'_> {
             self.safe(self.subject_id),
             self.today
         );
-        for (label, v, ty) in self.facts {
-            body.push_str(&format!("  · {label}：{}\n", self.display(v, *ty)));
-        }
+        body.push_str(&self.facts_lines());
         body.push_str("\n—— 巡察整改督办（duban）\n");
         Rendered {
             subject: one_line(&format!(
@@ -109,11 +107,19 @@ impl NoticeContext<'_> {
         }
     }
 
-    /// The facts as the approver reads them: label and value.
+    /// The facts as people read them: label and value.
     pub fn facts_shown(&self) -> Vec<(String, String)> {
         self.facts
             .iter()
             .map(|(label, v, ty)| (label.clone(), self.display(v, *ty)))
+            .collect()
+    }
+
+    /// The facts as a notice lists them, a line each.
+    fn facts_lines(&self) -> String {
+        self.facts_shown()
+            .iter()
+            .map(|(label, value)| format!("  · {label}：{value}\n"))
             .collect()
     }
 
@@ -131,9 +137,7 @@ impl NoticeContext<'_> {
             body.push_str(&format!("  · {line}\n"));
         }
         body.push_str("依据：\n");
-        for (label, v, ty) in self.facts {
-            body.push_str(&format!("  · {label}：{}\n", self.display(v, *ty)));
-        }
+        body.push_str(&self.facts_lines());
         if let Some(by) = r.decide_by {
             body.push_str(&format!("\n请于 {by} 前作出决定。"));
         }
@@ -170,9 +174,7 @@ impl NoticeContext<'_> {
             task.kind_label,
             self.subject_id,
         );
-        for (label, v, ty) in self.facts {
-            body.push_str(&format!("  · {label}：{}\n", self.display(v, *ty)));
-        }
+        body.push_str(&self.facts_lines());
         let record = match &task.link {
             Some(link) => format!("完成后请在督办工作台登记结果：{link}"),
             None => format!(

@@ -300,16 +300,22 @@ impl<'c, 'e> Writer<'c, 'e> {
         notes: &mut Vec<serde_json::Value>,
     ) -> Result<()> {
         // An approver named by id is looked up; by path, the row has them.
-        let (name, email) = match r.approver.email {
-            Some(e) => (r.approver.name.to_string(), Some(e.to_string())),
-            None => match cases::person(self.conn, r.approver.id)? {
-                Some((name, email)) => (name, email),
-                None => {
-                    notes.push(json!({"action": "approval notice", "reason": format!("approver {} is not a person of the case database", r.approver.id)}));
-                    (r.approver.id.to_string(), None)
-                }
-            },
+        let by_id = matches!(
+            p.rule.approval.as_ref().map(|a| &a.approver),
+            Some(crate::lang::ir::Approver::Id(_))
+        );
+        let looked_up = if by_id {
+            cases::person(self.conn, r.approver.id)?
+        } else {
+            Some((
+                r.approver.name.to_string(),
+                r.approver.email.map(str::to_string),
+            ))
         };
+        let (name, email) = looked_up.unwrap_or_else(|| {
+            notes.push(json!({"action": "approval notice", "reason": format!("approver {} is not a person of the case database", r.approver.id)}));
+            (r.approver.id.to_string(), None)
+        });
         let within = p.rule.approval.as_ref().and_then(|a| a.within);
         let decide_by = match within {
             Some(days) => {

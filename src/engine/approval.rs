@@ -114,7 +114,7 @@ pub fn decide(
     }
     let mut out = Decided::default();
     if approve {
-        out = release(&tx, office, &request, at)?;
+        out = release(&tx, office, &request, &pending, at)?;
         episodes::approved_on(&tx, request.episode_id, at.today)?;
     } else {
         let by = format!("{} {name} ({})", who.person, who.via);
@@ -125,12 +125,39 @@ pub fn decide(
     Ok(out)
 }
 
+/// [`decide`] with what the office's configuration gives: its calendar,
+/// its mail domain and its workbench's address. The command line and the
+/// workbench decide through this.
+pub fn decide_configured(
+    cfg: &crate::config::Config,
+    conn: &mut Connection,
+    id: &str,
+    verdict: &Verdict,
+    who: &Decider<'_>,
+    at: &AsOf,
+) -> Result<Decided> {
+    let calendar = cfg.load_calendar()?;
+    let domain = cfg.mail_domain();
+    let office = Office {
+        calendar: &calendar,
+        domain: &domain,
+        workbench: cfg.web.as_ref().and_then(|w| w.base_url()),
+    };
+    decide(conn, &office, id, verdict, who, at)
+}
+
 /// Opens the request's tasks with due dates counted from today and queues
 /// its held notices, each task notice with its date and calendar entry.
-fn release(conn: &Connection, office: &Office<'_>, r: &Approval, at: &AsOf) -> Result<Decided> {
+fn release(
+    conn: &Connection,
+    office: &Office<'_>,
+    r: &Approval,
+    pending: &[tasks::Task],
+    at: &AsOf,
+) -> Result<Decided> {
     let mut out = Decided::default();
     let mut due_of = std::collections::HashMap::new();
-    for t in tasks::of_approval(conn, &r.id)? {
+    for t in pending {
         let days = tasks::due_in(conn, &t.id)?
             .as_deref()
             .and_then(Days::parse)
@@ -143,11 +170,11 @@ fn release(conn: &Connection, office: &Office<'_>, r: &Approval, at: &AsOf) -> R
         if tasks::open_pending(conn, &t.id, due)? {
             out.tasks += 1;
         }
-        due_of.insert(t.id, due);
+        due_of.insert(t.id.as_str(), due);
     }
     let queued_at = at.rfc3339();
     for h in approvals::held(conn, &r.id)? {
-        let due = h.task_id.as_ref().and_then(|t| due_of.get(t)).copied();
+        let due = h.task_id.as_deref().and_then(|t| due_of.get(t)).copied();
         let due_text = due.map(|d| d.to_string()).unwrap_or_default();
         let subject = one_line(&fill_due(&h.subject, &due_text));
         let body = fill_due(&h.body, &due_text);

@@ -506,47 +506,70 @@ pub fn plan<'r>(
     today: NaiveDate,
     calendar: &Calendar,
 ) -> Plan<'r> {
-    let subject = text(row.first()).unwrap_or_default();
-    let mut actions = Vec::with_capacity(rule.actions.len());
     let mut skipped = Vec::new();
-    let approver = match &rule.approval {
-        None => None,
-        Some(ir::Approval {
-            approver: ir::Approver::Id(id),
-            ..
-        }) => Some(Person {
+    let (approver, actions) = match approver(rule, c, row) {
+        Ok(approver) => (
+            approver,
+            actions(rule, c, row, today, calendar, &mut skipped),
+        ),
+        // Nobody can approve: nothing is created to wait forever.
+        Err(skip) => {
+            skipped.push(skip);
+            (None, Vec::new())
+        }
+    };
+    Plan {
+        rule,
+        compiled: c,
+        row,
+        subject: text(row.first()).unwrap_or_default(),
+        episode,
+        actions,
+        skipped,
+        approver,
+    }
+}
+
+/// Who must approve the firing's actions: none without `approval by`; a
+/// person named by id as that id alone; or the person at the path — and
+/// the skip that says why when nobody is there.
+fn approver<'r>(
+    rule: &'r Rule,
+    c: &CompiledRule,
+    row: &'r [Sql<'r>],
+) -> Result<Option<Person<'r>>, Skip> {
+    match rule.approval.as_ref().map(|a| &a.approver) {
+        None => Ok(None),
+        Some(ir::Approver::Id(id)) => Ok(Some(Person {
             id,
             name: id,
             email: None,
             mobile: None,
-        }),
-        Some(ir::Approval {
-            approver: ir::Approver::Path(p),
-            ..
-        }) => match person_at(c, row, &p.text) {
-            Some(person) => Some(person),
-            None => {
-                // Nobody can approve: nothing is created to wait forever.
-                skipped.push(Skip {
-                    action: "approval",
-                    reason: format!(
-                        "nobody at `{}` to approve: the firing's tasks and notices are not created",
-                        p.text
-                    ),
-                });
-                return Plan {
-                    rule,
-                    compiled: c,
-                    row,
-                    subject,
-                    episode,
-                    actions,
-                    skipped,
-                    approver: None,
-                };
-            }
+        })),
+        Some(ir::Approver::Path(p)) => match person_at(c, row, &p.text) {
+            Some(person) => Ok(Some(person)),
+            None => Err(Skip {
+                action: "approval",
+                reason: format!(
+                    "nobody at `{}` to approve: the firing's tasks and notices are not created",
+                    p.text
+                ),
+            }),
         },
-    };
+    }
+}
+
+/// The firing's actions, with the people they reach; what must be skipped
+/// goes to `skipped`.
+fn actions<'r>(
+    rule: &'r Rule,
+    c: &'r CompiledRule,
+    row: &'r [Sql<'r>],
+    today: NaiveDate,
+    calendar: &Calendar,
+    skipped: &mut Vec<Skip>,
+) -> Vec<Planned<'r>> {
+    let mut actions = Vec::with_capacity(rule.actions.len());
     for a in &rule.actions {
         match a {
             ir::Action::Task {
@@ -608,7 +631,7 @@ pub fn plan<'r>(
             } => actions.push(Planned::Post {
                 channel: &channel.name,
                 template: template.as_deref(),
-                mentioning: mentions(c, row, to, &mut skipped),
+                mentioning: mentions(c, row, to, skipped),
             }),
             ir::Action::Notify {
                 to,
@@ -625,7 +648,7 @@ pub fn plan<'r>(
                         }),
                         ir::Recipient::Person(p) => {
                             if let Some((person, email)) =
-                                reach(c, row, &p.text, Address::Email, &mut skipped)
+                                reach(c, row, &p.text, Address::Email, skipped)
                                 && !recipients.iter().any(|x| x.email == email)
                             {
                                 recipients.push(Recipient {
@@ -651,14 +674,5 @@ pub fn plan<'r>(
             }
         }
     }
-    Plan {
-        rule,
-        compiled: c,
-        row,
-        subject,
-        episode,
-        actions,
-        skipped,
-        approver,
-    }
+    actions
 }

@@ -89,19 +89,24 @@ pub struct Filter {
 }
 
 pub fn list(conn: &Connection, f: &Filter, each: &mut dyn FnMut(Task) -> Result<()>) -> Result<()> {
-    let sql = format!(
-        "{SELECT} WHERE (?1 = 0 OR t.status = ?5) AND (?2 IS NULL OR t.assignee_id = ?2) AND (?3 IS NULL OR t.kind = ?3)
-         ORDER BY t.due IS NULL, t.due, t.id LIMIT ?4"
-    );
-    let mut stmt = conn.prepare(&sql)?;
+    // Only the filters given, so that SQLite can use an index for them.
+    let mut w = super::Where::default();
+    if f.open_only {
+        w.and("t.status = ?N", TaskStatus::Open.code().to_string());
+    }
+    if let Some(a) = &f.assignee {
+        w.and("t.assignee_id = ?N", a.clone());
+    }
+    if let Some(k) = &f.kind {
+        w.and("t.kind = ?N", k.clone());
+    }
+    let mut stmt = conn.prepare(&format!(
+        "{SELECT} WHERE {} ORDER BY t.due IS NULL, t.due, t.id LIMIT ?{}",
+        w.sql(),
+        w.next()
+    ))?;
     let limit = f.limit.map(|l| l as i64).unwrap_or(-1);
-    let mut rows = stmt.query(params![
-        f.open_only as i64,
-        f.assignee,
-        f.kind,
-        limit,
-        TaskStatus::Open.code()
-    ])?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(w.params(&[limit])))?;
     while let Some(r) = rows.next()? {
         each(from_row(r)?)?;
     }

@@ -146,7 +146,7 @@ impl App {
     pub async fn org_figures(self: &Arc<Self>) -> std::result::Result<Arc<OrgFigures>, WebError> {
         let mut cached = self.figures.lock().await;
         let now = self.clock.now();
-        let day = now.with_timezone(&self.tz).date_naive();
+        let day = crate::clock::AsOf::new(now, self.tz).today;
         if let Some(f) = cached.as_ref()
             && f.day == day
             && now - f.at < FIGURES_TTL

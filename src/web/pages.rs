@@ -102,6 +102,13 @@ pub async fn my_tasks(
     )
 }
 
+/// A form's page shown again with what was wrong (422).
+fn unprocessable(page: Page) -> Page {
+    let mut r = page?;
+    *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(r)
+}
+
 /// Whether the viewer may see task `t`: the office any, a member their own.
 fn may_see(viewer: &Viewer, t: &Task) -> bool {
     viewer.session.role.sees_office() || t.assignee.as_deref() == Some(&viewer.session.person_id)
@@ -236,9 +243,7 @@ pub async fn task_done(
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/tasks/{id}?done=1")).into_response()),
         Err(WebError::Invalid(why)) => {
-            let mut r = task_page(&app, viewer, id, None, Some(why)).await?;
-            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
+            unprocessable(task_page(&app, viewer, id, None, Some(why)).await)
         }
         Err(e) => Err(e),
     }
@@ -821,20 +826,14 @@ async fn decide(
                 Ok(a) if a.approver == me => {}
                 _ => return Err(WebError::NotFound),
             }
-            let calendar = app.cfg.load_calendar()?;
-            let domain = app.cfg.mail_domain();
-            let base = app.base_url();
-            let office = crate::engine::approval::Office {
-                calendar: &calendar,
-                domain: &domain,
-                workbench: Some(&base),
-            };
             let who = crate::engine::approval::Decider {
                 person: &me,
                 via: "workbench",
             };
             let at = AsOf::new(app.clock.now(), app.tz);
-            crate::engine::approval::decide(conn, &office, &request, &verdict, &who, &at)?;
+            crate::engine::approval::decide_configured(
+                &app.cfg, conn, &request, &verdict, &who, &at,
+            )?;
             Ok(())
         })
         .await;
@@ -844,9 +843,7 @@ async fn decide(
             Ok(Redirect::to(&format!("/approvals/{id}?done=1")).into_response())
         }
         Err(WebError::Invalid(why)) => {
-            let mut r = approval_page(&app, viewer, id, None, Some(why)).await?;
-            *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
+            unprocessable(approval_page(&app, viewer, id, None, Some(why)).await)
         }
         Err(e) => Err(e),
     }
