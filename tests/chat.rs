@@ -223,6 +223,65 @@ fn a_refusing_robot_is_retried_then_failed_then_retried_on_demand() {
 }
 
 #[test]
+fn a_robot_that_says_too_fast_is_waited_for_not_failed() {
+    let robot = Robot::start(SECRET);
+    let office = office(
+        &robot,
+        "rule r for problem when status != \"rectified\" and overdue_days >= 30 then notify channel office\n",
+    );
+    let start = chrono::DateTime::parse_from_rfc3339("2026-06-01T09:00:00+08:00")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let at = |s: i64| (start + chrono::Duration::seconds(s)).to_rfc3339();
+    // WeCom's own "too fast" (45009), then an HTTP 429: many more answers
+    // than max_attempts (3), and the message is still waiting, not failed.
+    robot.answer_with(45_009);
+    cmd(&office)
+        .env("DUBAN_NOW", at(0))
+        .args(["run"])
+        .assert()
+        .success();
+    robot.answer_with_status(429, 45_009);
+    for k in 1..=4 {
+        // Before its minute is up, the message is not even tried.
+        cmd(&office)
+            .env("DUBAN_NOW", at(62 * k - 30))
+            .args(["notices", "retry"])
+            .assert()
+            .success();
+        cmd(&office)
+            .env("DUBAN_NOW", at(62 * k))
+            .args(["notices", "retry"])
+            .assert()
+            .success();
+    }
+    let asked = robot.requests();
+    assert_eq!(asked.len(), 5, "{asked:#?}");
+    assert_eq!(
+        office.count("SELECT count(*) FROM outbox WHERE status = 'queued' AND attempts = 0"),
+        1
+    );
+    // The robot takes messages again: the next round after the wait
+    // delivers it, once.
+    robot.answer_with(0);
+    cmd(&office)
+        .env("DUBAN_NOW", at(62 * 5))
+        .args(["notices", "retry"])
+        .assert()
+        .success()
+        .stdout(contains("delivered 1 notice"));
+    cmd(&office)
+        .env("DUBAN_NOW", at(62 * 6))
+        .args(["notices", "retry"])
+        .assert()
+        .success();
+    assert_eq!(robot.accepted("/wecom").len(), 1);
+    assert_eq!(
+        office.count("SELECT count(*) FROM outbox WHERE status = 'sent'"),
+        1
+    );
+}
+
+#[test]
 fn a_busy_channel_keeps_to_twenty_a_minute_in_simulated_time() {
     let robot = Robot::start(SECRET);
     let office = office(

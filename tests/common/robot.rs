@@ -71,8 +71,14 @@ impl Robot {
 
     /// Every later request is answered with `errcode` (0: normal again).
     pub fn answer_with(&self, errcode: i64) {
+        self.answer_with_status(200, errcode);
+    }
+
+    /// Every later request is answered with HTTP `status` and `errcode`
+    /// (errcode 0: normal again).
+    pub fn answer_with_status(&self, status: u16, errcode: i64) {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap_or_else(|e| panic!("{e}"));
-        let body = format!("{{\"errcode\": {errcode}}}");
+        let body = format!("{{\"errcode\": {errcode}, \"status\": {status}}}");
         use std::io::{Read, Write};
         write!(
             s,

@@ -17,7 +17,8 @@ to LOG: {"path", "query", "body", "answer"}.
   40058.
 - /hook: any JSON object -> HTTP 200.
 - POST /answer {"errcode": N} makes every later robot request answer
-  errcode N (0: back to normal).
+  errcode N (0: back to normal); {"errcode": N, "status": 429} answers
+  with that HTTP status too.
 """
 
 import base64
@@ -30,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT, LOG = int(sys.argv[1]), sys.argv[2]
 SECRET = sys.argv[3] if len(sys.argv) > 3 else ""
-FORCED = {"errcode": 0}
+FORCED = {"errcode": 0, "status": 200}
 STAMPS = []
 
 
@@ -90,6 +91,7 @@ class Robot(BaseHTTPRequestHandler):
             return self.answer(400, {"errcode": 400, "errmsg": "not JSON in UTF-8"})
         if url.path == "/answer":
             FORCED["errcode"] = body["errcode"]
+            FORCED["status"] = body.get("status", 200)
             return self.answer(200, {"errcode": 0})
         if FORCED["errcode"]:
             code, msg = FORCED["errcode"], "forced"
@@ -103,7 +105,7 @@ class Robot(BaseHTTPRequestHandler):
             return self.answer(404, {"errcode": 404, "errmsg": "no such robot"})
         with open(LOG, "a", encoding="utf-8") as log:
             log.write(json.dumps({"path": url.path, "query": query, "body": body, "answer": code}, ensure_ascii=False) + "\n")
-        self.answer(200, {"errcode": code, "errmsg": msg})
+        self.answer(FORCED["status"] if FORCED["errcode"] else 200, {"errcode": code, "errmsg": msg})
 
 
 ThreadingHTTPServer.allow_reuse_address = True
