@@ -28,6 +28,8 @@ use std::process::Command;
 
 const AS_OF: &str = "2026-11-22";
 const RUNS: usize = 5;
+/// Imports take longer; fewer runs of them.
+const IMPORT_RUNS: usize = 3;
 
 struct Measure {
     seconds: f64,
@@ -69,6 +71,21 @@ fn run(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A row of the table: a workload, what duban took and what the
+/// comparison took (each named), and their ratio.
+fn versus(workload: String, ours: (&str, &Measure), theirs: (&str, &Measure)) -> Row {
+    let cell =
+        |(what, m): (&str, &Measure)| format!("{what} {:.2} s, {}", m.seconds, mib(m.peak_kib));
+    (
+        workload,
+        cell(ours),
+        cell(theirs),
+        format!("{:.2}×", ours.1.seconds / theirs.1.seconds),
+    )
+}
+
+type Row = (String, String, String, String);
+
 fn mib(kib: u64) -> String {
     format!("{:.0} MiB", kib as f64 / 1024.0)
 }
@@ -109,10 +126,10 @@ fn office(bin: &str, base: &Path, scale: u64) -> (PathBuf, PathBuf, u64) {
 
 /// `sqlite3 .import` of the ledgers into plain tables (every column text,
 /// no constraints), then the indexes duban's tables have: a unique index on
-/// each id, one on each reference column, tasks by subject. What a bulk
-/// load costs SQLite itself.
-fn sqlite_import_script(ledgers: &Path, target: &Path) -> String {
-    use duban::schema::{ENTITIES, Entity, FieldType};
+/// each id and every other index of an office's case tables that the plain
+/// tables can take. What a bulk load costs SQLite itself.
+fn sqlite_import_script(ledgers: &Path, target: &Path, indexes: &[String]) -> String {
+    use duban::schema::Entity;
     let mut s = format!(
         "rm -f {t}; sqlite3 {t} <<'EOF'\nPRAGMA journal_mode = WAL;\nBEGIN;\n",
         t = target.display(),
@@ -124,22 +141,56 @@ fn sqlite_import_script(ledgers: &Path, target: &Path) -> String {
             e.table()
         ));
     }
-    for d in ENTITIES {
-        s.push_str(&format!(
-            "CREATE UNIQUE INDEX {t}_id ON {t}(id);\n",
-            t = d.table
-        ));
-        for f in d.fields {
-            if let (FieldType::Ref(_), Some(col)) = (f.ty, f.column()) {
-                s.push_str(&format!(
-                    "CREATE INDEX {t}_{col} ON {t}({col});\n",
-                    t = d.table
-                ));
+    for sql in indexes {
+        s.push_str(sql);
+        s.push_str(";\n");
+    }
+    s.push_str("COMMIT;\nEOF\n");
+    s
+}
+
+/// The indexes an office's case tables have (read from a new office's
+/// database), as they can be built on plain tables of the ledgers'
+/// columns: the primary keys as unique indexes on `id`, and each other
+/// index whose columns the ledgers have (not, say, the tasks' `seq`, which
+/// duban numbers itself).
+fn case_indexes(bin: &str, base: &Path, ledgers: &Path) -> Vec<String> {
+    use duban::schema::Entity;
+    let probe = base.join("schema-probe");
+    let _ = std::fs::remove_dir_all(&probe);
+    run(Command::new(bin).arg("init").arg(&probe));
+    let office =
+        rusqlite::Connection::open(probe.join("duban.db")).unwrap_or_else(|e| panic!("{e}"));
+    let plain = rusqlite::Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let mut out = Vec::new();
+    for e in Entity::IMPORT_ORDER {
+        let table = e.table();
+        let csv = ledgers.join(format!("{table}.csv"));
+        let text =
+            std::fs::read_to_string(&csv).unwrap_or_else(|e| panic!("{}: {e}", csv.display()));
+        let header = text.lines().next().unwrap_or_default();
+        let columns: Vec<String> = header
+            .split(',')
+            .map(|c| format!("\"{}\"", c.trim()))
+            .collect();
+        plain
+            .execute_batch(&format!("CREATE TABLE {table}({})", columns.join(", ")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        out.push(format!("CREATE UNIQUE INDEX {table}_id ON {table}(id)"));
+        let mut stmt = office
+            .prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL ORDER BY name")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let sqls: Vec<String> = stmt
+            .query_map([table], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .unwrap_or_else(|e| panic!("{e}"));
+        for sql in sqls {
+            if plain.execute_batch(&sql).is_ok() {
+                out.push(sql);
             }
         }
     }
-    s.push_str("CREATE INDEX tasks_subject ON tasks(subject_type, subject_id);\nCOMMIT;\nEOF\n");
-    s
+    out
 }
 
 /// Subjects per rule of the hand-written SQL's output.
@@ -173,7 +224,11 @@ fn duban_counts(json: &str) -> BTreeMap<String, u64> {
 }
 
 fn main() {
-    // `cargo bench` passes --bench; a filter argument may follow.
+    // `cargo bench` passes --bench; a filter may follow: only the
+    // workloads whose name contains it (import, dry-run, workdays,
+    // simulate, check).
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let wants = |workload: &str| only.as_deref().is_none_or(|o| workload.contains(o));
     let bin = env!("CARGO_BIN_EXE_duban");
     let scale: u64 = std::env::var("DUBAN_BENCH_SCALE")
         .ok()
@@ -185,7 +240,7 @@ fn main() {
     );
     std::fs::create_dir_all(&base).unwrap_or_else(|e| panic!("{e}"));
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut rows: Vec<(String, String, String, String)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
 
     eprintln!("building the demo office at scale {scale} …");
     let (dir, ledgers, problems) = office(bin, &base, scale);
@@ -193,188 +248,181 @@ fn main() {
     let (_, small_ledgers, small_problems) = office(bin, &base, small_scale);
     eprintln!("{problems} problems (and {small_problems} at scale {small_scale})");
 
-    // Import, beside sqlite3's .import.
-    for (label, led, n) in [
-        ("import", &ledgers, problems),
-        ("import, a tenth", &small_ledgers, small_problems),
-    ] {
-        let target = base.join(format!("import-{n}"));
-        let script = format!(
-            "rm -rf {t} && {bin} init {t} >/dev/null && cd {t} && {bin} import {l} >/dev/null",
-            t = target.display(),
-            l = led.display()
-        );
-        let m = measure(&script, &base, 2);
-        let sq = measure(
-            &sqlite_import_script(led, &base.join(format!("sqlite-{n}.db"))),
-            &base,
-            2,
-        );
-        rows.push((
-            format!("{label}: {n} problems, 6 CSV ledgers"),
-            format!("`duban import` {:.1} s, {}", m.seconds, mib(m.peak_kib)),
-            format!(
-                "`sqlite3 .import` into plain tables, then the same indexes: {:.1} s, {}",
-                sq.seconds,
-                mib(sq.peak_kib)
-            ),
-            format!("{:.1}×", m.seconds / sq.seconds),
-        ));
+    if wants("import") {
+        // Import, beside sqlite3's .import.
+        let indexes = case_indexes(bin, &base, &ledgers);
+        eprintln!("the plain load builds {} indexes", indexes.len());
+        for (label, led, n) in [
+            ("import", &ledgers, problems),
+            ("import, a tenth", &small_ledgers, small_problems),
+        ] {
+            let target = base.join(format!("import-{n}"));
+            let script = format!(
+                "rm -rf {t} && {bin} init {t} >/dev/null && cd {t} && {bin} import {l} >/dev/null",
+                t = target.display(),
+                l = led.display()
+            );
+            let m = measure(&script, &base, IMPORT_RUNS);
+            let sq = measure(
+                &sqlite_import_script(led, &base.join(format!("sqlite-{n}.db")), &indexes),
+                &base,
+                IMPORT_RUNS,
+            );
+            rows.push(versus(
+                format!("{label}: {n} problems, 6 CSV ledgers"),
+                ("`duban import`", &m),
+                (
+                    "`sqlite3 .import` into plain tables, then the same indexes:",
+                    &sq,
+                ),
+            ));
+        }
     }
 
-    // Dry-run, beside the hand-written SQL; both must agree.
-    let handwritten = root.join("benches/handwritten.sql");
-    let hand_out = run(Command::new("sqlite3")
-        .arg("-readonly")
-        .arg(dir.join("duban.db"))
-        .arg(format!(".read {}", handwritten.display())));
-    let dry_out = run(Command::new(bin)
-        .current_dir(&dir)
-        .args(["dry-run", "--as-of", AS_OF, "--format", "json"]));
-    let (h, d) = (hand_counts(&hand_out), duban_counts(&dry_out));
-    assert_eq!(h, d, "duban and the hand-written SQL disagree");
-    let firings: u64 = d.values().sum();
-    let rule_count = serde_json::from_str::<serde_json::Value>(&dry_out)
-        .ok()
-        .and_then(|v| v["rules"].as_array().map(|r| r.len()))
-        .unwrap_or(0);
-    let dry = measure(
-        &format!("{bin} dry-run --as-of {AS_OF} --format json > /dev/null"),
-        &dir,
-        RUNS,
-    );
-    let hand = measure(
-        &format!(
-            "sqlite3 -readonly duban.db '.read {}' > /dev/null",
-            handwritten.display()
-        ),
-        &dir,
-        RUNS,
-    );
-    rows.push((
-        format!("dry-run of the example policy ({rule_count} rules): {firings} firings"),
-        format!(
-            "`duban dry-run --format json` {:.2} s, {}",
-            dry.seconds,
-            mib(dry.peak_kib)
-        ),
-        format!(
-            "hand-written SQL in `sqlite3` {:.2} s, {}",
-            hand.seconds,
-            mib(hand.peak_kib)
-        ),
-        format!("{:.2}×", dry.seconds / hand.seconds),
-    ));
-
-    // Working days: a rule in working days beside its calendar-day twin.
-    let twins = [
-        (
-            "calendar-days",
-            "overdue_days >= 30 and days_since(found_on) >= 60",
-        ),
-        (
-            "working-days",
-            "overdue_workdays >= 21 and workdays_since(found_on) >= 42",
-        ),
-    ];
-    let mut twin_times = Vec::new();
-    for (name, condition) in twins {
-        let policy = base.join(format!("twin-{name}.rules"));
-        std::fs::write(
-            &policy,
-            format!(
-                "rule twin for problem\n  when status != \"rectified\" and {condition}\n  then notify responsible\n"
-            ),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        twin_times.push(measure(
+    if wants("dry-run") {
+        // Dry-run, beside the hand-written SQL; both must agree.
+        let handwritten = root.join("benches/handwritten.sql");
+        let hand_out = run(Command::new("sqlite3")
+            .arg("-readonly")
+            .arg(dir.join("duban.db"))
+            .arg(format!(".read {}", handwritten.display())));
+        let dry_out = run(Command::new(bin)
+            .current_dir(&dir)
+            .args(["dry-run", "--as-of", AS_OF, "--format", "json"]));
+        let (h, d) = (hand_counts(&hand_out), duban_counts(&dry_out));
+        assert_eq!(h, d, "duban and the hand-written SQL disagree");
+        let firings: u64 = d.values().sum();
+        let rule_count = serde_json::from_str::<serde_json::Value>(&dry_out)
+            .ok()
+            .and_then(|v| v["rules"].as_array().map(|r| r.len()))
+            .unwrap_or(0);
+        let dry = measure(
+            &format!("{bin} dry-run --as-of {AS_OF} --format json > /dev/null"),
+            &dir,
+            RUNS,
+        );
+        let hand = measure(
             &format!(
-                "{bin} dry-run {} --fresh --as-of {AS_OF} --format json > /dev/null",
-                policy.display()
+                "sqlite3 -readonly duban.db '.read {}' > /dev/null",
+                handwritten.display()
             ),
             &dir,
             RUNS,
+        );
+        rows.push(versus(
+            format!("dry-run of the example policy ({rule_count} rules): {firings} firings"),
+            ("`duban dry-run --format json`", &dry),
+            ("hand-written SQL in `sqlite3`", &hand),
         ));
     }
-    rows.push((
-        "dry-run of a rule in working days (`overdue_workdays >= 21 and workdays_since(found_on) >= 42`)".into(),
-        format!(
-            "{:.2} s, {}",
-            twin_times[1].seconds,
-            mib(twin_times[1].peak_kib)
-        ),
-        format!(
-            "its calendar-day twin (`overdue_days >= 30 and days_since(found_on) >= 60`): {:.2} s",
-            twin_times[0].seconds
-        ),
-        format!("{:.2}×", twin_times[1].seconds / twin_times[0].seconds),
-    ));
 
-    // Simulation of the next 30 days: the windowed replay, beside the
-    // day-by-day one it is tested against; both must give the same days.
-    let sim = measure(
-        &format!("{bin} simulate --days 30 --as-of {AS_OF} --format json > simulate-windowed.json"),
-        &dir,
-        1,
-    );
-    let day_by_day = measure(
-        &format!(
-            "{bin} simulate --days 30 --as-of {AS_OF} --day-by-day --format json > simulate-day-by-day.json"
-        ),
-        &dir,
-        1,
-    );
-    let per_day = |file: &str| -> serde_json::Value {
-        let text = std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{e}"));
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
-        v["per_day"].clone()
-    };
-    assert_eq!(
-        per_day("simulate-windowed.json"),
-        per_day("simulate-day-by-day.json"),
-        "the windowed simulation differs from the day-by-day one"
-    );
-    rows.push((
-        "simulate 30 days of the example policy".into(),
-        format!(
-            "`duban simulate --days 30` {:.1} s, {}",
-            sim.seconds,
-            mib(sim.peak_kib)
-        ),
-        format!(
-            "`--day-by-day` (before) {:.1} s, {}",
-            day_by_day.seconds,
-            mib(day_by_day.peak_kib)
-        ),
-        format!("{:.2}×", sim.seconds / day_by_day.seconds),
-    ));
+    if wants("workdays") {
+        // Working days: a rule in working days beside its calendar-day twin.
+        let twins = [
+            (
+                "calendar-days",
+                "overdue_days >= 30 and days_since(found_on) >= 60",
+            ),
+            (
+                "working-days",
+                "overdue_workdays >= 21 and workdays_since(found_on) >= 42",
+            ),
+        ];
+        let mut twin_times = Vec::new();
+        for (name, condition) in twins {
+            let policy = base.join(format!("twin-{name}.rules"));
+            std::fs::write(
+                &policy,
+                format!(
+                    "rule twin for problem\n  when status != \"rectified\" and {condition}\n  then notify responsible\n"
+                ),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            twin_times.push(measure(
+                &format!(
+                    "{bin} dry-run {} --fresh --as-of {AS_OF} --format json > /dev/null",
+                    policy.display()
+                ),
+                &dir,
+                RUNS,
+            ));
+        }
+        rows.push(versus(
+            "dry-run of a rule in working days".into(),
+            (
+                "`overdue_workdays >= 21 and workdays_since(found_on) >= 42`",
+                &twin_times[1],
+            ),
+            (
+                "its calendar-day twin `overdue_days >= 30 and days_since(found_on) >= 60`",
+                &twin_times[0],
+            ),
+        ));
+    }
 
-    // Checking a large policy.
-    let policy_dir = base.join("policy-1000");
-    fresh_dir(&policy_dir);
-    std::fs::write(policy_dir.join("big.rules"), duban::demo::policy(1000))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let check = measure(
-        &format!("{bin} check {} > /dev/null", policy_dir.display()),
-        &base,
-        RUNS,
-    );
-    rows.push((
-        "check a generated 1,000-rule policy".into(),
-        format!(
-            "`duban check` {:.3} s, {}",
-            check.seconds,
-            mib(check.peak_kib)
-        ),
-        "—".into(),
-        "—".into(),
-    ));
+    if wants("simulate") {
+        // Simulation of the next 30 days: the windowed replay, beside the
+        // day-by-day one it is tested against; both must give the same days.
+        let sim = measure(
+            &format!(
+                "{bin} simulate --days 30 --as-of {AS_OF} --format json > simulate-windowed.json"
+            ),
+            &dir,
+            1,
+        );
+        let day_by_day = measure(
+            &format!(
+                "{bin} simulate --days 30 --as-of {AS_OF} --day-by-day --format json > simulate-day-by-day.json"
+            ),
+            &dir,
+            1,
+        );
+        let per_day = |file: &str| -> serde_json::Value {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{e}"));
+            let v: serde_json::Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+            v["per_day"].clone()
+        };
+        assert_eq!(
+            per_day("simulate-windowed.json"),
+            per_day("simulate-day-by-day.json"),
+            "the windowed simulation differs from the day-by-day one"
+        );
+        rows.push(versus(
+            "simulate 30 days of the example policy".into(),
+            ("`duban simulate --days 30`", &sim),
+            ("`--day-by-day` (before)", &day_by_day),
+        ));
+    }
+
+    if wants("check") {
+        // Checking a large policy.
+        let policy_dir = base.join("policy-1000");
+        fresh_dir(&policy_dir);
+        std::fs::write(policy_dir.join("big.rules"), duban::demo::policy(1000))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let check = measure(
+            &format!("{bin} check {} > /dev/null", policy_dir.display()),
+            &base,
+            RUNS,
+        );
+        rows.push((
+            "check a generated 1,000-rule policy".into(),
+            format!(
+                "`duban check` {:.3} s, {}",
+                check.seconds,
+                mib(check.peak_kib)
+            ),
+            "—".into(),
+            "—".into(),
+        ));
+    }
 
     println!("\n| workload | duban | comparison | ratio |\n|---|---|---|---|");
     for (w, a, b, r) in rows {
         println!("| {w} | {a} | {b} | {r} |");
     }
     println!(
-        "\nfastest of {RUNS} runs (import: of 2), wall time and peak RSS; `cargo bench --bench scale`, DUBAN_BENCH_SCALE={scale}"
+        "\nfastest of {RUNS} runs (import: of {IMPORT_RUNS}), wall time and peak RSS; `cargo bench --bench scale`, DUBAN_BENCH_SCALE={scale}"
     );
 }
