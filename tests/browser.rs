@@ -92,6 +92,10 @@ fn a_member_closes_a_task_and_the_office_watches() {
     b.screenshot("rules");
     b.goto(&w.url("/status"));
     b.screenshot("status");
+    b.goto(&w.url("/report"));
+    assert!(b.text("h1").contains("整改进展通报"), "{}", b.text("h1"));
+    assert_eq!(b.count("figure svg"), 1);
+    b.screenshot("report-workbench");
     b.goto(&w.url("/lang/en"));
     b.goto(&w.url("/my"));
     assert_eq!(b.text("h1"), "My tasks");
@@ -148,4 +152,48 @@ rule accountability "逾期30天 → 问责（须审批）"
         1
     );
     assert_eq!(o.count("SELECT count(*) FROM outbox"), 3);
+}
+
+/// The monthly report (SPEC §10) as the page an office sends round: opened
+/// from the file in the browser, its table lowest rate first with totals,
+/// its chart drawn; on a phone the table scrolls inside the page.
+#[test]
+fn the_report_page_renders() {
+    let o = Office::fixture();
+    o.cmd()
+        .args(["report", "--as-of", "2026-06-01", "--to", "2026-06.html"])
+        .assert()
+        .success();
+    let b = Browser::start();
+    b.goto(&format!("file://{}", o.path("2026-06.html").display()));
+    assert_eq!(b.text("h1"), "整改进展通报（截至 2026-06-01）");
+    let heads = b.text("table thead");
+    for h in ["组织", "问题数", "整改率", "上期整改率", "逾期", "提醒谈话"] {
+        assert!(heads.contains(h), "{h} not in {heads}");
+    }
+    // 市教育局 (25.0%) before 市财政局 (50.0%), then the totals.
+    assert_eq!(b.count("table tbody tr"), 2);
+    let first = b.text("table tbody tr:nth-child(1)");
+    let second = b.text("table tbody tr:nth-child(2)");
+    assert!(
+        first.starts_with("市教育局") && first.contains("25.0%"),
+        "{first}"
+    );
+    assert!(
+        second.starts_with("市财政局") && second.contains("50.0%"),
+        "{second}"
+    );
+    assert!(b.text("table tfoot").starts_with("合计"));
+    // The chart: one SVG, its title and a bar per organization.
+    assert_eq!(b.count("figure svg"), 1);
+    let chart = b.text("figure");
+    assert!(
+        chart.contains("各单位整改率") && chart.contains("市教育局") && chart.contains("市财政局"),
+        "{chart}"
+    );
+    b.screenshot("report");
+    b.resize(390, 844);
+    b.goto(&format!("file://{}", o.path("2026-06.html").display()));
+    assert_eq!(b.count("div.scroll table"), 1);
+    b.screenshot("report-phone");
 }
