@@ -66,9 +66,57 @@ pub fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
     chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)
 }
 
+/// Whether `s` is written exactly as duban stores a date (`2026-01-05`):
+/// then, once [`parse_date`] accepts it, it can be stored as it is.
+pub fn is_stored_date_form(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+}
+
+/// The first control character in `s` other than a line break or tab.
+pub fn control_char(s: &str) -> Option<char> {
+    // Controls are below 0x20, 0x7F, or U+0080–U+009F (0xC2 0x80–0x9F in
+    // UTF-8): text without those bytes, nearly every cell, is passed over
+    // byte by byte.
+    if !s.bytes().any(|b| b < 0x20 || b == 0x7F || b == 0xC2) {
+        return None;
+    }
+    s.chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
 #[cfg(test)]
 mod date_tests {
     use super::parse_date;
+
+    #[test]
+    fn the_stored_form_and_control_characters() {
+        use super::{control_char, is_stored_date_form};
+        assert!(is_stored_date_form("2026-01-05"));
+        for other in [
+            "2026/01/05",
+            "2026-1-05",
+            "2026-01-5 ",
+            "２０２６-01-05",
+            "20260-1-05",
+        ] {
+            assert!(!is_stored_date_form(other), "{other}");
+        }
+        assert_eq!(control_char("整改\t完成\r\n"), None);
+        assert_eq!(control_char("Ä é ü"), None);
+        assert_eq!(control_char("a\u{0}b"), Some('\u{0}'));
+        assert_eq!(control_char("a\u{7f}"), Some('\u{7f}'));
+        assert_eq!(control_char("问题\u{85}"), Some('\u{85}'));
+        assert_eq!(control_char("\u{9f}"), Some('\u{9f}'));
+        assert_eq!(control_char("\u{a0}"), None);
+    }
 
     #[test]
     fn office_date_forms() {

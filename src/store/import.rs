@@ -672,10 +672,7 @@ fn convert(entity: Entity, f: &FieldDef, cell: Cell) -> std::result::Result<Valu
         _ => {}
     }
     let text = cell.into_text();
-    if let Some(c) = text
-        .chars()
-        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
+    if let Some(c) = crate::text::control_char(&text) {
         return Err(CellError::Control(c as u32));
     }
     match f.ty {
@@ -690,9 +687,12 @@ fn convert(entity: Entity, f: &FieldDef, cell: Cell) -> std::result::Result<Valu
             .parse::<f64>()
             .map(Value::Real)
             .map_err(|_| CellError::NotANumber(text)),
-        FieldType::Date => crate::text::parse_date(&text)
-            .map(date)
-            .ok_or(CellError::NotADate(text)),
+        FieldType::Date => match crate::text::parse_date(&text) {
+            // Written as stored: kept, not written out again.
+            Some(_) if crate::text::is_stored_date_form(&text) => Ok(Value::Text(text)),
+            Some(d) => Ok(date(d)),
+            None => Err(CellError::NotADate(text)),
+        },
         FieldType::Enum(e) => e
             .code_of(&text)
             .map(|c| Value::Text(c.to_string()))
