@@ -82,16 +82,27 @@ pub fn compile_rule(policy: &Policy, rule: &Rule) -> CompiledRule {
     let cond = c.expr(&rule.when, &roots);
     let mut columns = vec![format!("{}.id", root.alias)];
     // A true-or-false fact that is one of the condition's `and`-ed parts is
-    // true on every row the query returns.
+    // true on every row the query returns; one whose negation is, false
+    // (`not exists …` holds, so the `exists` is false, not NULL: the
+    // condition counts NULL as not holding).
     let conjuncts = rule.when.conjuncts();
+    let known = |e: &Expr| -> Option<&'static str> {
+        if e.ty != Ty::Bool {
+            return None;
+        }
+        conjuncts.iter().find_map(|part| match &part.kind {
+            _ if *part == e => Some("1"),
+            ExprKind::Not(x) if **x == *e => Some("0"),
+            _ => None,
+        })
+    };
     let fact_cols: Vec<usize> = rule
         .facts
         .iter()
         .map(|f| {
-            let sql = if f.expr.ty == Ty::Bool && conjuncts.contains(&&f.expr) {
-                "1".to_string()
-            } else {
-                c.expr(&f.expr, &roots)
+            let sql = match known(&f.expr) {
+                Some(value) => value.to_string(),
+                None => c.expr(&f.expr, &roots),
             };
             column(&mut columns, sql)
         })
