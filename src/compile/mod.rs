@@ -248,7 +248,6 @@ struct Compiler<'p> {
     policy: &'p Policy,
     params: Vec<Value>,
     levels: Vec<Level>,
-    next_alias: usize,
 }
 
 impl Root {
@@ -268,13 +267,19 @@ impl<'p> Compiler<'p> {
             policy,
             params: Vec::new(),
             levels: vec![Level::default()],
-            next_alias: 0,
         }
     }
 
-    fn alias(&mut self, prefix: &str) -> String {
-        self.next_alias += 1;
-        format!("{prefix}{}", self.next_alias)
+    /// The `n`th alias with `prefix` at `level`. Names depend only on the
+    /// level and their place in it, so an expression compiled twice in the
+    /// same scope is the same SQL (and computed once, see [`column`]);
+    /// sibling subqueries reuse names, each in its own scope, and a nested
+    /// one never shadows an alias of the levels around it.
+    fn alias(prefix: &str, level: usize, n: usize) -> String {
+        match level {
+            0 => format!("{prefix}{n}"),
+            _ => format!("{prefix}{level}_{n}"),
+        }
     }
 
     /// The FROM level a stored field's value lives in, for joins on it.
@@ -296,7 +301,7 @@ impl<'p> Compiler<'p> {
         {
             return alias.clone();
         }
-        let alias = self.alias("w");
+        let alias = Self::alias("w", level, self.levels[level].workday_rows.len() + 1);
         let l = &mut self.levels[level];
         l.sql.push_str(&format!(
             " LEFT JOIN {} {alias} ON {alias}.day = {day}",
@@ -314,9 +319,18 @@ impl<'p> Compiler<'p> {
         format!("(CASE WHEN {a}.run_first = {b}.run_first THEN {b}.ordinal - {a}.ordinal END)")
     }
 
+    /// A literal as a parameter (?2 …; ?1 is today). An equal literal
+    /// reuses its parameter, so that an expression compiled twice (a fact
+    /// that is also a template value) is the same SQL, computed once.
     fn param(&mut self, v: Value) -> String {
-        self.params.push(v);
-        format!("?{}", self.params.len() + 1)
+        let at = match self.params.iter().position(|p| *p == v) {
+            Some(i) => i,
+            None => {
+                self.params.push(v);
+                self.params.len() - 1
+            }
+        };
+        format!("?{}", at + 2)
     }
 
     /// The alias of the record reached from `root` through `refs`, joining
@@ -336,7 +350,7 @@ impl<'p> Compiler<'p> {
             let FieldType::Ref(target) = f.def().ty else {
                 continue;
             };
-            let alias = self.alias("j");
+            let alias = Self::alias("j", root.level, level.joins.len() + 1);
             let col = f.def().column().unwrap_or_default();
             let level = &mut self.levels[root.level];
             level.sql.push_str(&format!(
@@ -602,9 +616,9 @@ impl<'p> Compiler<'p> {
         let owner_root = roots.get(coll.scope).cloned()?;
         let owner = self.join(&owner_root, &coll.refs);
         let element = coll.element();
-        let alias = self.alias("e");
         self.levels.push(Level::default());
         let level = self.levels.len() - 1;
+        let alias = format!("e{level}");
         let mut inner = roots.to_vec();
         inner.push(Root {
             alias: alias.clone(),
@@ -827,6 +841,30 @@ mod tests {
         );
         assert!(!c.sql.contains("'x'"), "{}", c.sql);
         assert_eq!(c.params.len(), 2);
+    }
+
+    #[test]
+    fn a_fact_that_is_also_a_template_value_is_one_column() {
+        let c = compile(
+            r#"
+define inspection.rectification_rate = rate(problems where status = "rectified")
+template t
+  subject "{{ inspection.rectification_rate }}"
+  body "{{ inspection.id }}"
+rule r for inspection
+  when days_since(feedback_on) >= 90 and rectification_rate < 70%
+  then notify leader using t
+"#,
+        );
+        // The rate: once in the condition, once for the fact and the
+        // template value both.
+        assert_eq!(c.sql.matches("avg(").count(), 2, "{}", c.sql);
+        let rate = c
+            .template_values
+            .iter()
+            .position(|(text, _)| text == "inspection.rectification_rate")
+            .unwrap_or_else(|| panic!("{:?}", c.template_values));
+        assert_eq!(c.fact_column(1), c.template_column(rate), "{}", c.sql);
     }
 
     #[test]
