@@ -193,6 +193,42 @@ fn case_indexes(bin: &str, base: &Path, ledgers: &Path) -> Vec<String> {
     out
 }
 
+/// The hand-written SQL through the SQLite duban is built with (rusqlite's
+/// bundled one), every row stepped and every column read: seconds, the
+/// fastest of `runs`. The `sqlite3` shell may be another version.
+fn hand_in_bundled(db: &Path, sql: &str, runs: usize) -> f64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap_or_else(|e| panic!("{e}"));
+    let statements: Vec<String> = sql
+        .split(";\n")
+        .map(|chunk| {
+            chunk
+                .lines()
+                .filter(|l| !l.starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .filter(|s| !s.trim().is_empty())
+        .collect();
+    let mut best = f64::INFINITY;
+    for _ in 0..runs {
+        let started = std::time::Instant::now();
+        for text in &statements {
+            let mut stmt = conn.prepare(text).unwrap_or_else(|e| panic!("{e}: {text}"));
+            let width = stmt.column_count();
+            let mut rows = stmt.raw_query();
+            while let Some(row) = rows.next().unwrap_or_else(|e| panic!("{e}")) {
+                for k in 0..width {
+                    std::hint::black_box(row.get_ref(k).unwrap_or_else(|e| panic!("{e}")));
+                }
+            }
+        }
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    best
+}
+
 /// Subjects per rule of the hand-written SQL's output.
 fn hand_counts(out: &str) -> BTreeMap<String, u64> {
     let mut m = BTreeMap::new();
@@ -312,7 +348,20 @@ fn main() {
         rows.push(versus(
             format!("dry-run of the example policy ({rule_count} rules): {firings} firings"),
             ("`duban dry-run --format json`", &dry),
-            ("hand-written SQL in `sqlite3`", &hand),
+            ("hand-written SQL in the `sqlite3` shell", &hand),
+        ));
+        let text = std::fs::read_to_string(&handwritten).unwrap_or_else(|e| panic!("{e}"));
+        let bundled = hand_in_bundled(&dir.join("duban.db"), &text, RUNS);
+        let sqlite3 = run(Command::new("sqlite3").arg("--version"));
+        let shell_version = sqlite3.split_whitespace().next().unwrap_or("?");
+        rows.push((
+            "the same hand-written SQL, each row read, through duban's own SQLite".into(),
+            format!("SQLite {} {bundled:.2} s", rusqlite::version()),
+            format!(
+                "the `sqlite3` shell's SQLite {shell_version} {:.2} s",
+                hand.seconds
+            ),
+            format!("dry-run against it: {:.2}×", dry.seconds / bundled),
         ));
     }
 
