@@ -93,9 +93,18 @@ fn a_held_firing_sends_nothing_until_approved_then_exactly_once() {
         .success()
         .stdout(contains("awaits approval by 赵六 u4"));
 
+    let counted = dry["rules"][0]["notices"].as_i64();
+
     run_on(&o, "2026-06-01");
     // Only the approver hears of it.
     assert_eq!(outbox_recipients(&o), vec!["赵六 <zhaoliu@example.org>"]);
+    // The dry-run counted the notices the run queued: the request to the
+    // approver and those held for the decision.
+    assert_eq!(
+        counted,
+        Some(o.count("SELECT count(*) FROM outbox") + o.count("SELECT count(*) FROM held_notices")),
+        "{dry}"
+    );
     assert!(eml_bodies(&o).contains("A000001"));
     assert!(
         task_status(&o).starts_with("pending"),

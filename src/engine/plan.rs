@@ -272,7 +272,8 @@ pub struct SkippedJson {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     pub tasks: u64,
-    /// The rule's own notices and those to task assignees.
+    /// The rule's own notices, those to task assignees and the one asking
+    /// the approver.
     pub notices: u64,
     /// Messages to chat channels.
     pub messages: u64,
@@ -305,6 +306,20 @@ impl<'r> Plan<'r> {
                 Planned::Notify { .. } => c.notices += 1,
                 Planned::Post { .. } => c.messages += 1,
             }
+        }
+        // The approver is asked by email when there is anything to approve.
+        let asked = match self.rule.approval.as_ref().map(|a| &a.approver) {
+            // Looked up only by a run: counted as reachable.
+            Some(ir::Approver::Id(_)) => true,
+            Some(ir::Approver::Path(_)) => self
+                .approver
+                .as_ref()
+                .and_then(|a| a.email)
+                .is_some_and(|e| !e.trim().is_empty()),
+            None => false,
+        };
+        if asked && !self.actions.is_empty() {
+            c.notices += 1;
         }
         c
     }
