@@ -22,6 +22,8 @@
 //! Timings are the fastest of several runs (the machine is shared); this is
 //! a benchmark, not a test, and asserts nothing about speed.
 
+mod common;
+use common::run;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -59,16 +61,6 @@ fn measure(script: &str, dir: &Path, runs: usize) -> Measure {
         seconds: f64::NAN,
         peak_kib: 0,
     })
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A row of the table: a workload, what duban took and what the
@@ -266,15 +258,8 @@ fn main() {
     let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let wants = |workload: &str| only.as_deref().is_none_or(|o| workload.contains(o));
     let bin = env!("CARGO_BIN_EXE_duban");
-    let scale: u64 = std::env::var("DUBAN_BENCH_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1800);
-    let base = PathBuf::from(
-        std::env::var("DUBAN_BENCH_DIR")
-            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-scale").into()),
-    );
-    std::fs::create_dir_all(&base).unwrap_or_else(|e| panic!("{e}"));
+    let scale = common::scale();
+    let base = common::base("bench-scale");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut rows: Vec<Row> = Vec::new();
 

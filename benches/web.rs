@@ -17,6 +17,8 @@
 //! Prints a Markdown table; README.md quotes it. Timings are measured, not
 //! asserted.
 
+mod common;
+use common::run;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,16 +29,6 @@ const AS_OF: &str = "2026-11-22";
 const CLIENTS: usize = 50;
 const MEMBERS: usize = 10;
 const SECONDS: u64 = 30;
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// The demo office at `scale`, its policy run once as of `AS_OF` (built
 /// once, kept under `base`), copied to a fresh working folder; the demo's
@@ -506,15 +498,8 @@ fn under_load(bin: &str, dir: &Path, office: &str, member: &str, rows: &mut Vec<
 
 fn main() {
     let bin = env!("CARGO_BIN_EXE_duban");
-    let scale: u64 = std::env::var("DUBAN_BENCH_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1800);
-    let base = PathBuf::from(
-        std::env::var("DUBAN_BENCH_DIR")
-            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-web").into()),
-    );
-    std::fs::create_dir_all(&base).unwrap_or_else(|e| panic!("{e}"));
+    let scale = common::scale();
+    let base = common::base("bench-web");
     eprintln!("building the demo office at scale {scale} …");
     let (dir, [_, office_id, member]) = office(bin, &base, scale);
     let mut rows = Vec::new();
