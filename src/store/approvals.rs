@@ -243,25 +243,16 @@ pub struct Held {
 
 /// Holds a notice of a request (in the firing's transaction).
 pub fn hold(conn: &Connection, approval: &str, n: &super::outbox::NewNotice<'_>) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO held_notices (approval_id, message_id, rule, subject_type, subject_id, task_id,
-                                   recipients, subject, body, created_at, channel, facts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?
-    .execute(params![
-        approval,
-        n.message_id,
-        n.rule,
-        n.entity,
-        n.subject_id,
-        n.task_id,
-        n.recipients,
-        n.subject,
-        n.body,
-        n.created_at,
-        n.channel,
-        n.facts
-    ])?;
+    let values = n.values();
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO held_notices ({}, approval_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        super::outbox::NOTICE_COLUMNS
+    ))?;
+    stmt.execute(rusqlite::params_from_iter(
+        values
+            .iter()
+            .chain([&approval as &dyn rusqlite::ToSql].iter()),
+    ))?;
     Ok(())
 }
 

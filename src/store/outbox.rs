@@ -59,26 +59,38 @@ pub struct NewNotice<'a> {
     pub facts: Option<&'a str>,
 }
 
+/// The columns of a notice wherever it is kept (queued in the outbox, or
+/// held for an approval), in the order of [`NewNotice::values`].
+pub const NOTICE_COLUMNS: &str = "message_id, rule, subject_type, subject_id, task_id, recipients, subject, body, created_at, channel, facts";
+
+impl NewNotice<'_> {
+    /// The values of [`NOTICE_COLUMNS`].
+    pub fn values(&self) -> [&dyn rusqlite::ToSql; 11] {
+        [
+            &self.message_id,
+            &self.rule,
+            &self.entity,
+            &self.subject_id,
+            &self.task_id,
+            &self.recipients,
+            &self.subject,
+            &self.body,
+            &self.created_at,
+            &self.channel,
+            &self.facts,
+        ]
+    }
+}
+
 /// Queues a notice (in the firing's transaction).
 pub fn queue(conn: &Connection, n: &NewNotice<'_>) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO outbox (message_id, rule, subject_type, subject_id, task_id, recipients, subject, body, ics, created_at, channel, facts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?
-    .execute(params![
-        n.message_id,
-        n.rule,
-        n.entity,
-        n.subject_id,
-        n.task_id,
-        n.recipients,
-        n.subject,
-        n.body,
-        n.ics,
-        n.created_at,
-        n.channel,
-        n.facts
-    ])?;
+    let values = n.values();
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO outbox ({NOTICE_COLUMNS}, ics) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    ))?;
+    stmt.execute(rusqlite::params_from_iter(
+        values.iter().chain([&n.ics as &dyn rusqlite::ToSql].iter()),
+    ))?;
     Ok(())
 }
 
