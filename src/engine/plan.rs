@@ -311,11 +311,10 @@ impl<'r> Plan<'r> {
         let asked = match self.rule.approval.as_ref().map(|a| &a.approver) {
             // Looked up only by a run: counted as reachable.
             Some(ir::Approver::Id(_)) => true,
-            Some(ir::Approver::Path(_)) => self
-                .approver
-                .as_ref()
-                .and_then(|a| a.email)
-                .is_some_and(|e| !e.trim().is_empty()),
+            // A person's email is None when blank (`person_at`).
+            Some(ir::Approver::Path(_)) => {
+                self.approver.as_ref().is_some_and(|a| a.email.is_some())
+            }
             None => false,
         };
         if asked && !self.actions.is_empty() {
