@@ -531,10 +531,7 @@ impl<'c> DbSink<'c> {
                     "INSERT INTO {} ({}) VALUES ({})",
                     e.table(),
                     cols.join(", "),
-                    (1..=cols.len())
-                        .map(|i| format!("?{i}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    crate::store::placeholders(cols.len())
                 )
             })
             .collect();

@@ -243,16 +243,20 @@ pub struct Held {
 
 /// Holds a notice of a request (in the firing's transaction).
 pub fn hold(conn: &Connection, approval: &str, n: &super::outbox::NewNotice<'_>) -> Result<()> {
+    use super::{outbox::NOTICE_COLUMNS, placeholders};
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "INSERT INTO held_notices ({NOTICE_COLUMNS}, approval_id) VALUES ({})",
+            placeholders(12)
+        )
+    });
     let values = n.values();
-    let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO held_notices ({}, approval_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        super::outbox::NOTICE_COLUMNS
-    ))?;
-    stmt.execute(rusqlite::params_from_iter(
-        values
-            .iter()
-            .chain([&approval as &dyn rusqlite::ToSql].iter()),
-    ))?;
+    conn.prepare_cached(&SQL)?
+        .execute(rusqlite::params_from_iter(
+            values
+                .iter()
+                .chain([&approval as &dyn rusqlite::ToSql].iter()),
+        ))?;
     Ok(())
 }
 

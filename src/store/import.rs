@@ -552,10 +552,7 @@ fn write_sql(table: &str, cols: &[String], only_updates: bool, into_empty: bool)
             .collect::<Vec<_>>()
             .join(" OR ")
     };
-    let params = (1..=cols.len())
-        .map(|i| format!("?{i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let params = super::placeholders(cols.len());
     if into_empty {
         format!(
             "INSERT INTO {table} ({}) VALUES ({params})",

@@ -124,6 +124,14 @@ pub fn in_memory() -> Result<Connection> {
     Ok(conn)
 }
 
+/// `?1, ?2, … ?n`: the parameters of an INSERT of n columns.
+pub fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A WHERE clause built from the filters a list was given, and only those,
 /// so that SQLite can choose an index for them (a clause written once with
 /// `(?1 IS NULL OR col = ?1)` for every optional filter cannot use one).

@@ -84,14 +84,26 @@ impl NewNotice<'_> {
 
 /// Queues a notice (in the firing's transaction).
 pub fn queue(conn: &Connection, n: &NewNotice<'_>) -> Result<()> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "INSERT INTO outbox ({NOTICE_COLUMNS}, ics) VALUES ({})",
+            super::placeholders(12)
+        )
+    });
     let values = n.values();
-    let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO outbox ({NOTICE_COLUMNS}, ics) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-    ))?;
-    stmt.execute(rusqlite::params_from_iter(
-        values.iter().chain([&n.ics as &dyn rusqlite::ToSql].iter()),
-    ))?;
+    conn.prepare_cached(&SQL)?
+        .execute(rusqlite::params_from_iter(
+            values.iter().chain([&n.ics as &dyn rusqlite::ToSql].iter()),
+        ))?;
     Ok(())
+}
+
+/// `?1, ?2, … ?n`.
+pub fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Queues again the notices whose claim expired (their deliverer died).
