@@ -34,6 +34,18 @@ fn cells(row: &[Data]) -> Vec<String> {
         .collect()
 }
 
+/// The workbook's chart, as XML.
+fn chart_part(workbook: &std::path::Path) -> String {
+    let file = std::fs::File::open(workbook).unwrap_or_else(|e| panic!("{e}"));
+    let mut zip = zip::ZipArchive::new(file).unwrap_or_else(|e| panic!("{e}"));
+    let mut chart = String::new();
+    zip.by_name("xl/charts/chart1.xml")
+        .unwrap_or_else(|e| panic!("no chart part: {e}"))
+        .read_to_string(&mut chart)
+        .unwrap_or_else(|e| panic!("{e}"));
+    chart
+}
+
 /// The fixture office on 2026-06-01, against 2026-05-01. 市教育局: p1–p4,
 /// p3 rectified; p1 overdue since April, p2 since 05-20; three tasks. 市财政局:
 /// p5 (found 05-01, due in July) and p6 (rectified).
@@ -100,13 +112,7 @@ fn the_workbook_has_the_figures_lowest_rate_first_and_a_native_chart() {
     );
     // The chart is a part of the workbook; its series reads the rates and
     // the names of the two organizations.
-    let file = std::fs::File::open(o.path("2026-06.xlsx")).unwrap_or_else(|e| panic!("{e}"));
-    let mut zip = zip::ZipArchive::new(file).unwrap_or_else(|e| panic!("{e}"));
-    let mut chart = String::new();
-    zip.by_name("xl/charts/chart1.xml")
-        .unwrap_or_else(|e| panic!("no chart part: {e}"))
-        .read_to_string(&mut chart)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let chart = chart_part(&o.path("2026-06.xlsx"));
     assert!(chart.contains("<c:barChart>"), "{chart}");
     assert!(chart.contains("整改进展通报!$A$5:$A$6"), "{chart}");
     assert!(chart.contains("整改进展通报!$D$5:$D$6"), "{chart}");
@@ -187,4 +193,83 @@ fn the_report_names_what_it_cannot_write() {
         .assert()
         .code(2)
         .stderr(contains("a workbook (.xlsx) or a page (.html)"));
+}
+
+/// The report of the demo office (SPEC §10): one row per organization with
+/// problems, lowest rate first, the rows adding up to the totals and the
+/// totals to the ledgers; the chart reads every row; the page has the same
+/// rows.
+#[test]
+fn the_demo_office_report_adds_up() {
+    let day = "2026-11-22";
+    let o = Office::demo(1, day);
+    for to in ["r.xlsx", "r.html"] {
+        o.cmd()
+            .args(["report", "--as-of", day, "--to", to])
+            .assert()
+            .success();
+    }
+    // What the ledgers say, counted here: a problem counts from when it was
+    // found (else its inspection's feedback).
+    let found = format!(
+        "FROM problems p JOIN inspections i ON i.id = p.inspection_id
+         WHERE coalesce(p.found_on, i.feedback_on, '') <= '{day}'"
+    );
+    let orgs = o.count(&format!("SELECT count(DISTINCT i.organization_id) {found}"));
+    let problems = o.count(&format!("SELECT count(*) {found}"));
+    let rectified = o.count(&format!(
+        "SELECT count(*) {found} AND p.status = 'rectified' AND coalesce(p.rectified_on, '') <= '{day}'"
+    ));
+    assert!(
+        orgs > 5 && problems > 0 && rectified > 0,
+        "{orgs} {problems} {rectified}"
+    );
+
+    let mut book: Xlsx<_> = open_workbook(o.path("r.xlsx")).unwrap_or_else(|e| panic!("{e}"));
+    let sheet = book
+        .worksheet_range("整改进展通报")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rows: Vec<Vec<String>> = sheet.rows().map(cells).collect();
+    let n = usize::try_from(orgs).unwrap_or(0);
+    let body = &rows[4..4 + n];
+    let total = &rows[4 + n];
+    assert_eq!(total[0], "合计");
+    let number = |c: &String| c.parse::<f64>().unwrap_or(f64::NAN);
+    let column_sum = |k: usize| body.iter().map(|r| number(&r[k])).sum::<f64>();
+    assert_eq!(number(&total[1]), problems as f64);
+    assert_eq!(number(&total[2]), rectified as f64);
+    assert_eq!(column_sum(1), problems as f64);
+    assert_eq!(column_sum(2), rectified as f64);
+    assert_eq!(column_sum(7), number(&total[7]), "overdue");
+    let rates: Vec<f64> = body.iter().map(|r| number(&r[3])).collect();
+    assert!(rates.windows(2).all(|w| w[0] <= w[1]), "{rates:?}");
+
+    // The chart reads every organization's name and rate.
+    let chart = chart_part(&o.path("r.xlsx"));
+    let last = 4 + n;
+    assert!(
+        chart.contains(&format!("整改进展通报!$A$5:$A${last}")),
+        "{chart}"
+    );
+    assert!(
+        chart.contains(&format!("整改进展通报!$D$5:$D${last}")),
+        "{chart}"
+    );
+
+    // The page: the same organizations, in the same order.
+    let page = std::fs::read_to_string(o.path("r.html")).unwrap_or_else(|e| panic!("{e}"));
+    let tbody = page
+        .split("<tbody>")
+        .nth(1)
+        .and_then(|t| t.split("</tbody>").next())
+        .unwrap_or_default();
+    assert_eq!(tbody.matches("<tr>").count(), n);
+    let mut at = 0;
+    for r in body {
+        let cell = format!(">{}</td>", r[0]);
+        let found_at = tbody[at..]
+            .find(&cell)
+            .unwrap_or_else(|| panic!("{} not in order in the page", r[0]));
+        at += found_at + cell.len();
+    }
 }
