@@ -550,3 +550,10 @@ pub fn ids_of_target(conn: &Connection, person: &str) -> Result<Vec<String>> {
     let ids = stmt.query_map(params![person], |r| r.get::<_, String>(0))?;
     Ok(ids.collect::<rusqlite::Result<Vec<_>>>()?)
 }
+
+/// Every task kind the ledger holds a task of.
+pub fn kinds(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT DISTINCT kind FROM tasks ORDER BY kind")?;
+    let kinds = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(kinds.collect::<rusqlite::Result<Vec<_>>>()?)
+}
