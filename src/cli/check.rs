@@ -128,7 +128,7 @@ fn print_human(c: &Checked, analysis: Option<&OfficeAnalysis>) {
             text.push_str(&format!(
                 "  today in the office: {} {}{}\n",
                 on.count,
-                entity_plural(p, d),
+                entity_plural(p, d, on.count),
                 if on.subjects.is_empty() {
                     String::new()
                 } else {
@@ -193,14 +193,22 @@ pub(crate) fn short_hash(h: &str) -> &str {
 }
 
 /// "problems" for a finding on problem rules.
-fn entity_plural(p: &crate::lang::ir::Policy, d: &crate::lang::diagnostics::Diagnostic) -> String {
+fn entity_plural(
+    p: &crate::lang::ir::Policy,
+    d: &crate::lang::diagnostics::Diagnostic,
+    n: u64,
+) -> String {
     let entity = p
         .rules
         .iter()
         .find(|r| r.file == d.file && r.span == d.span)
         .map(|r| r.entity.name())
         .unwrap_or("subject");
-    format!("{entity}s")
+    if n == 1 {
+        entity.to_string()
+    } else {
+        format!("{entity}s")
+    }
 }
 
 fn finding_json(
