@@ -297,3 +297,45 @@ fn in_an_office_each_overlap_is_counted_as_its_dry_run_counts_it() {
     }
     assert!(overlaps > 0);
 }
+
+#[test]
+fn the_workbench_rules_page_says_the_findings_in_words_with_the_counts() {
+    let o = Office::demo(2, "2026-11-22");
+    let person: String = o
+        .db()
+        .query_row("SELECT id FROM persons ORDER BY id LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    common::web::add_user(&o, &person, "office", "correct horse 1");
+    let w = common::web::Workbench::start(&o, "2026-11-22T09:00:00+08:00");
+    let s = w.sign_in(&person, "correct horse 1");
+    let page = w.get("/rules", &s);
+    assert_eq!(page.status, 200);
+    let body = &page.body;
+    assert!(body.contains("规则检查"), "{body}");
+    // Rule titles and plain words, the count on today's data.
+    assert!(
+        body.contains("「整改落实到位率低于70% → 书面检查」与「书面检查满60天整改率仍低于70% → 问责（须审批）」可能重复"),
+        "{body}"
+    );
+    assert!(body.contains("都会通知组织书记"), "{body}");
+    assert!(body.contains("个巡察同时满足两条规则"), "{body}");
+    // Each named inspection links to its page (minijinja escapes the `/`).
+    assert!(
+        body.contains("href=\"&#x2f;inspections&#x2f;I") || body.contains("href=\"/inspections/I"),
+        "{body}"
+    );
+    // No codes, no rule text.
+    let section = body.split("id=\"analysis\"").nth(1).unwrap_or("");
+    let section = section.split("</section>").next().unwrap_or("");
+    for word in [
+        "W010",
+        "W011",
+        "organization.secretary",
+        "rate(",
+        "low_rate",
+    ] {
+        assert!(!section.contains(word), "{word} in {section}");
+    }
+}

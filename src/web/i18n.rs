@@ -171,6 +171,16 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("holds_for", "当前命中", "Holds for"),
     ("subjects", "个对象", "subjects"),
     ("explain", "解释", "Explain"),
+    (
+        "analysis",
+        "规则检查：重复、覆盖与无法到达的步骤",
+        "Rule review: overlaps, covered rules, unreachable steps",
+    ),
+    (
+        "analysis_clean",
+        "未发现重复、被覆盖或无法到达的规则。",
+        "No overlapping, covered or unreachable rules found.",
+    ),
     ("explain_for", "对象编号", "Subject id"),
     ("policy", "规则集", "Policy"),
     ("last_run", "最近一次运行", "Last run"),
