@@ -339,3 +339,73 @@ fn the_workbench_rules_page_says_the_findings_in_words_with_the_counts() {
         assert!(!section.contains(word), "{word} in {section}");
     }
 }
+
+#[test]
+fn test_coverage_names_untested_rules_and_one_sided_comparisons() {
+    let o = Office::empty();
+    o.policy(
+        r#"rule talk "逾期30天 → 提醒谈话"
+  for problem
+  when overdue_days >= 30 and severity = "serious"
+  then task reminder_talk with responsible
+
+rule idle "从未测试"
+  for inspection
+  when days_since(feedback_on) >= 90
+  then notify leader
+"#,
+    );
+    o.write(
+        "rules/tests/talk.test.toml",
+        r#"as_of = "2026-06-01"
+[[person]]
+id = "u1"
+name = "张三"
+[[organization]]
+id = "o1"
+name = "市教育局"
+[[round]]
+id = "r1"
+name = "第六轮"
+[[inspection]]
+id = "i1"
+round = "r1"
+organization = "o1"
+[[problem]]
+id = "p1"
+inspection = "i1"
+deadline = "2026-04-01"
+severity = "serious"
+responsible = "u1"
+[[problem]]
+id = "p2"
+inspection = "i1"
+deadline = "2026-07-01"
+severity = "serious"
+responsible = "u1"
+[[expect]]
+rule = "talk"
+subject = "p1"
+task = "reminder_talk"
+"#,
+    );
+    let out = o
+        .cmd()
+        .args(["test", "--coverage"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("coverage: 1 of 2 rules"), "{text}");
+    assert!(text.contains("talk held yes  not held yes"), "{text}");
+    assert!(text.contains("idle held NO   not held yes"), "{text}");
+    assert!(
+        text.contains("policy.rules:3:31 `severity = \"serious\"` never false"),
+        "{text}"
+    );
+    assert!(
+        text.contains("policy.rules:8:8 `days_since(feedback_on) >= 90` never true"),
+        "{text}"
+    );
+    assert!(!text.contains("`overdue_days >= 30`"), "both ways: {text}");
+}
