@@ -118,24 +118,7 @@ fn analyze(
 fn print_human(c: &Checked, analysis: Option<&OfficeAnalysis>) {
     let color = color_stdout();
     for d in &c.diagnostics {
-        let mut text = c.sources.render(d, color);
-        if let (Some(a), Some(p)) = (analysis, &c.policy)
-            && let Some(on) = a
-                .findings()
-                .find(|(f, _)| diagnostic(p, f) == *d)
-                .and_then(|(_, on)| on)
-        {
-            text.push_str(&format!(
-                "  today in the office: {} {}{}\n",
-                on.count,
-                entity_plural(p, d, on.count),
-                if on.subjects.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", on.subjects.join(", "))
-                }
-            ));
-        }
+        let text = c.sources.render(d, color);
         print!("{text}");
     }
     if let (Some(a), Some(p)) = (analysis, &c.policy) {
@@ -190,25 +173,6 @@ fn print_human(c: &Checked, analysis: Option<&OfficeAnalysis>) {
 
 pub(crate) fn short_hash(h: &str) -> &str {
     h.get(..19).unwrap_or(h)
-}
-
-/// "problems" for a finding on problem rules.
-fn entity_plural(
-    p: &crate::lang::ir::Policy,
-    d: &crate::lang::diagnostics::Diagnostic,
-    n: u64,
-) -> String {
-    let entity = p
-        .rules
-        .iter()
-        .find(|r| r.file == d.file && r.span == d.span)
-        .map(|r| r.entity.name())
-        .unwrap_or("subject");
-    if n == 1 {
-        entity.to_string()
-    } else {
-        format!("{entity}s")
-    }
 }
 
 fn finding_json(

@@ -233,11 +233,19 @@ pub struct SourceFile {
     /// As the user should see it (relative where it was given relative).
     pub name: String,
     pub text: String,
+    /// Byte offsets where each line starts (for positions of many
+    /// diagnostics in a long file).
+    line_starts: Vec<usize>,
 }
 
 impl SourceMap {
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> usize {
+        let text: String = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         self.files.push(SourceFile {
+            line_starts,
             name: name.into(),
             text: text.into(),
         });
@@ -253,8 +261,19 @@ impl SourceMap {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, file: usize, offset: usize) -> (usize, usize) {
-        let text = self.files.get(file).map(|f| f.text.as_str()).unwrap_or("");
-        line_col(text, offset)
+        let Some(f) = self.files.get(file) else {
+            return (1, 1);
+        };
+        let offset = floor_char_boundary(&f.text, offset.min(f.text.len()));
+        let line = f.line_starts.partition_point(|&s| s <= offset).max(1);
+        let start = f.line_starts.get(line - 1).copied().unwrap_or(0);
+        let column = f
+            .text
+            .get(start..offset)
+            .map(|t| t.chars().count())
+            .unwrap_or(0)
+            + 1;
+        (line, column)
     }
 }
 

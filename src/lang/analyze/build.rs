@@ -158,6 +158,23 @@ pub fn witness(policy: &Policy, space: &Space, entity: Entity, model: &Model) ->
     }
 }
 
+/// Whether a model asks only for what [`witness`] can build: no
+/// undecided part, and each opaque quantity a count or share of a
+/// collection (or left at what an empty one gives).
+pub fn buildable(space: &Space, model: &Model) -> bool {
+    model.props.is_empty()
+        && model.terms.iter().all(|(t, v)| {
+            v.is_none()
+                || matches!(
+                    space.terms[*t].expr.kind,
+                    ExprKind::Aggregate {
+                        func: AggFunc::Count | AggFunc::Rate,
+                        ..
+                    }
+                )
+        })
+}
+
 /// `x` as passing and failing members: 1/3 is one of three.
 fn share(x: f64) -> (usize, usize) {
     for den in 1..=8usize {

@@ -107,8 +107,9 @@ pub struct Analysis {
     pub silenced: Vec<Finding>,
 }
 
-/// How many candidate witnesses a pair of rules gets.
-const ATTEMPTS: usize = 24;
+/// How many candidate witnesses a pair of rules gets; one when the models
+/// need what a witness cannot be built for (an undecided part, a `sum` …).
+const ATTEMPTS: usize = 6;
 
 struct Prepared {
     pos: Option<Vec<Vec<Atom>>>,
@@ -288,8 +289,16 @@ impl Cx<'_> {
                 };
                 candidates = true;
                 attempts += 1;
-                if attempts > ATTEMPTS {
-                    break;
+                let limit = if build::buildable(self.space, &model) {
+                    ATTEMPTS
+                } else {
+                    1
+                };
+                if attempts > limit {
+                    return Overlap::Unknown(
+                        "both may hold, but no subject could be built that shows it (a part of a condition is outside what is decided)"
+                            .into(),
+                    );
                 }
                 let w = build::witness(self.policy, self.space, ra.entity, &model);
                 if self.oracle.holds(self.policy, ra, &w) && self.oracle.holds(self.policy, rb, &w)
