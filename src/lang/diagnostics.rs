@@ -247,7 +247,7 @@ impl SourceMap {
         self.files.push(SourceFile {
             line_starts,
             name: name.into(),
-            text: text.into(),
+            text,
         });
         self.files.len() - 1
     }
