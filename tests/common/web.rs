@@ -176,16 +176,15 @@ impl Workbench {
         )
     }
 
-    /// Follows a sign-in link (a path) and presses its button; the answer.
+    /// Follows a sign-in link (a path) and presses its button: the answer
+    /// to the button, or the page's when it has none (a spent link).
     pub fn use_link(&self, path: &str) -> Answer {
         let page = self.get(path, "");
+        if page.status != 200 {
+            return page;
+        }
         let form = page.cookie("duban_form").unwrap_or_default();
-        let csrf = if page.status == 200 {
-            page.csrf()
-        } else {
-            String::new()
-        };
-        self.post(path, &form, &[("csrf", &csrf)])
+        self.post(path, &form, &[("csrf", &page.csrf())])
     }
 
     /// Signs in; the session cookie (`duban_session=…`).
