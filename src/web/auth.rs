@@ -281,7 +281,8 @@ pub async fn sign_in(
     check_form_token(&headers, &f.csrf)?;
     let next = super::guard::return_address(f.next.as_deref())?;
     let address = format!("address:{}", app.client_ip(peer, &headers));
-    let who = f.who.clone();
+    // Shown again in the form: not echoed back whole when long.
+    let who: String = f.who.chars().take(200).collect();
     let attempt = app
         .db(move |conn, app| {
             let now = app.clock.now();
