@@ -18,6 +18,7 @@ pub enum Severity {
 pub enum Code {
     Syntax,
     BadLiteral,
+    TooDeep,
     UnknownEntity,
     UnknownField,
     UnknownFunction,
@@ -48,6 +49,7 @@ impl Code {
     pub const ALL: &'static [Code] = &[
         Code::Syntax,
         Code::BadLiteral,
+        Code::TooDeep,
         Code::UnknownEntity,
         Code::UnknownField,
         Code::UnknownFunction,
@@ -79,6 +81,7 @@ impl Code {
         match self {
             Code::Syntax => "E001",
             Code::BadLiteral => "E002",
+            Code::TooDeep => "E003",
             Code::UnknownEntity => "E100",
             Code::UnknownField => "E101",
             Code::UnknownFunction => "E102",
@@ -119,6 +122,9 @@ impl Code {
         match self {
             Code::Syntax => "the text does not follow the grammar",
             Code::BadLiteral => "a date or number that does not exist (2026-13-01)",
+            Code::TooDeep => {
+                "an expression nested or chained beyond duban's limits (32 brackets, 256 terms, 300 levels)"
+            }
             Code::UnknownEntity => "`for` or `define` names no entity of the case schema",
             Code::UnknownField => "a name that is no field, collection or define of the record",
             Code::UnknownFunction => "a call of a function duban does not have",
@@ -207,6 +213,30 @@ pub struct SourceFile {
     /// As the user should see it (relative where it was given relative).
     pub name: String,
     pub text: String,
+    /// Built once, on the first diagnostic rendered or located in the
+    /// file: rendering stays linear in the number of diagnostics.
+    lines: std::sync::OnceLock<Vec<usize>>,
+    rendered: std::sync::OnceLock<ariadne::Source<String>>,
+}
+
+impl SourceFile {
+    /// Byte offsets where the lines begin.
+    fn line_starts(&self) -> &[usize] {
+        self.lines.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        })
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let starts = self.line_starts();
+        let line = starts.partition_point(|&s| s <= offset).max(1);
+        let start = starts[line - 1];
+        (line, self.text[start..offset].chars().count() + 1)
+    }
 }
 
 impl SourceMap {
@@ -214,6 +244,8 @@ impl SourceMap {
         self.files.push(SourceFile {
             name: name.into(),
             text: text.into(),
+            lines: std::sync::OnceLock::new(),
+            rendered: std::sync::OnceLock::new(),
         });
         self.files.len() - 1
     }
@@ -227,8 +259,10 @@ impl SourceMap {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, file: usize, offset: usize) -> (usize, usize) {
-        let text = self.files.get(file).map(|f| f.text.as_str()).unwrap_or("");
-        line_col(text, offset)
+        match self.files.get(file) {
+            Some(f) => f.line_col(offset),
+            None => (1, 1),
+        }
     }
 }
 
@@ -320,13 +354,12 @@ impl SourceMap {
             report = report.with_help(help);
         }
         let mut out = Vec::new();
-        let written = report
-            .finish()
-            .write((name, Source::from(file.text.as_str())), &mut out);
+        let source = file.rendered.get_or_init(|| Source::from(file.text.clone()));
+        let written = report.finish().write((name, source), &mut out);
         match written {
             Ok(()) => String::from_utf8_lossy(&out).into_owned(),
             Err(_) => {
-                let (line, col) = line_col(&file.text, start);
+                let (line, col) = file.line_col(start);
                 format!(
                     "{}[{}]: {} at {name}:{line}:{col}\n",
                     severity_word(d),

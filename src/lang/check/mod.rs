@@ -51,6 +51,9 @@ pub fn check(sources: SourceMap) -> Checked {
     let mut checker = Checker::new(&sources, &files);
     let policy = checker.policy();
     diagnostics.extend(checker.diags);
+    if !diagnostics.iter().any(|d| d.is_error()) {
+        diagnostics.extend(super::limits::unfolded(&policy));
+    }
     diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code.id()));
     diagnostics.dedup();
     let has_errors = diagnostics.iter().any(|d| d.is_error());
