@@ -354,7 +354,9 @@ impl SourceMap {
             report = report.with_help(help);
         }
         let mut out = Vec::new();
-        let source = file.rendered.get_or_init(|| Source::from(file.text.clone()));
+        let source = file
+            .rendered
+            .get_or_init(|| Source::from(file.text.clone()));
         let written = report.finish().write((name, source), &mut out);
         match written {
             Ok(()) => String::from_utf8_lossy(&out).into_owned(),

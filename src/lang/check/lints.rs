@@ -33,7 +33,11 @@ impl Checker<'_> {
             let r = &rules[i];
             let mut h = std::collections::hash_map::DefaultHasher::new();
             fingerprint(&r.when, &mut h);
-            let key = (r.entity, format!("{:?}", r.actions), std::hash::Hasher::finish(&h));
+            let key = (
+                r.entity,
+                format!("{:?}", r.actions),
+                std::hash::Hasher::finish(&h),
+            );
             let firsts = groups.entry(key).or_default();
             match firsts.iter().find(|&&a| rules[a].when == r.when) {
                 Some(&a) => found.push((a, i)),

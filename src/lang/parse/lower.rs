@@ -371,7 +371,7 @@ impl Lower<'_> {
     }
 
     /// A whole condition or define: within [`limits::MAX_DEPTH`] levels,
-    /// or replaced by `false` after an error, so the checker never walks a
+    /// or replaced by `true` after an error (which no warning takes up), so the checker never walks a
     /// tree deeper than that.
     pub(super) fn top_expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
         let e = self.expr(pair);
@@ -379,7 +379,7 @@ impl Lower<'_> {
             Some(d) => {
                 self.diags.push(d);
                 Expr {
-                    kind: ExprKind::Bool(false),
+                    kind: ExprKind::Bool(true),
                     span: e.span,
                 }
             }
@@ -393,7 +393,7 @@ impl Lower<'_> {
         if let Some(d) = self.too_long(&pairs) {
             self.diags.push(d);
             return Expr {
-                kind: ExprKind::Bool(false),
+                kind: ExprKind::Bool(true),
                 span,
             };
         }
