@@ -359,3 +359,124 @@ fn a_chat_robot_address_may_come_from_the_environment() {
         .code(1)
         .stderr(contains("url_env"));
 }
+
+/// A sheet 问题 with a header and one row, saved; `extra` adds to it.
+fn workbook(path: &Path, extra: impl FnOnce(&mut rust_xlsxwriter::Worksheet)) {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let sheet = wb
+        .add_worksheet()
+        .set_name("问题")
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (c, h) in ["id", "status"].iter().enumerate() {
+        sheet
+            .write_string(0, c as u16, *h)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    sheet
+        .write_string(1, 0, "p1")
+        .unwrap_or_else(|e| panic!("{e}"));
+    sheet
+        .write_string(1, 1, "open")
+        .unwrap_or_else(|e| panic!("{e}"));
+    extra(sheet);
+    wb.save(path).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// The import fails whole with a message naming the file, exits 1 (not an
+/// abort) and changes nothing.
+fn refused(office: &Office, file: &str, said: &str) {
+    let before = office.dump();
+    let out = office
+        .cmd()
+        .args(["import", file])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{file}: {out:?}");
+    assert!(err.contains(said), "{file}: {err}");
+    assert!(err.len() < 10_000, "{file}: {} bytes on stderr", err.len());
+    assert_eq!(office.dump(), before, "{file}");
+}
+
+#[test]
+fn workbooks_beyond_a_ledger_are_refused_before_they_take_memory() {
+    let office = Office::fixture();
+    std::fs::create_dir_all(office.path("in")).unwrap_or_else(|e| panic!("{e}"));
+    // One cell at the sheet's last row and column.
+    workbook(&office.path("in/corner.xlsx"), |s| {
+        s.write_string(1_048_575, 16_383, "x")
+            .map(|_| ())
+            .unwrap_or_else(|e| panic!("{e}"));
+    });
+    refused(
+        &office,
+        "in/corner.xlsx",
+        "corner.xlsx[问题]:1048576: a value in column 16384",
+    );
+    // A far row within the columns: the table would span a million rows.
+    workbook(&office.path("in/far.xlsx"), |s| {
+        for c in 0..10 {
+            s.write_string(1_048_575, c, "x")
+                .map(|_| ())
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    });
+    refused(
+        &office,
+        "in/far.xlsx",
+        "far.xlsx[问题]: the sheet spans rows 1 to 1048576",
+    );
+    // A small file whose text unpacks to 150 MB.
+    workbook(&office.path("in/small.xlsx"), |_| {});
+    let packed = std::fs::read(office.path("in/small.xlsx")).unwrap_or_else(|e| panic!("{e}"));
+    let mut from =
+        zip::ZipArchive::new(std::io::Cursor::new(packed)).unwrap_or_else(|e| panic!("{e}"));
+    let out = std::fs::File::create(office.path("in/bomb.xlsx")).unwrap_or_else(|e| panic!("{e}"));
+    let mut to = zip::ZipWriter::new(out);
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    for i in 0..from.len() {
+        let part = from.by_index(i).unwrap_or_else(|e| panic!("{e}"));
+        let name = part
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|e| panic!("{e}"));
+        drop(part);
+        if name == "xl/sharedStrings.xml" {
+            use std::io::Write;
+            to.start_file(name.as_str(), deflated)
+                .unwrap_or_else(|e| panic!("{e}"));
+            to.write_all(b"<?xml version=\"1.0\"?><sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" count=\"2\" uniqueCount=\"2\"><si><t>")
+                .unwrap_or_else(|e| panic!("{e}"));
+            let chunk = vec![b'a'; 1 << 20];
+            for _ in 0..150 {
+                to.write_all(&chunk).unwrap_or_else(|e| panic!("{e}"));
+            }
+            to.write_all(b"</t></si><si><t>open</t></si></sst>")
+                .unwrap_or_else(|e| panic!("{e}"));
+        } else {
+            let part = from.by_index(i).unwrap_or_else(|e| panic!("{e}"));
+            to.raw_copy_file(part).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    to.finish().unwrap_or_else(|e| panic!("{e}"));
+    refused(
+        &office,
+        "in/bomb.xlsx",
+        "bomb.xlsx: its text cells hold 150 MB unpacked",
+    );
+    // An Excel 97–2003 file is named for what it is.
+    std::fs::write(
+        office.path("in/old.xls"),
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    refused(&office, "in/old.xls", "save it as .xlsx");
+    // A header of a million columns, in CSV: one error, not a million warnings.
+    let header: Vec<String> = std::iter::once("id".to_string())
+        .chain((0..1_000_000).map(|i| format!("c{i}")))
+        .collect();
+    office.write("wide/problems.csv", &format!("{}\np1\n", header.join(",")));
+    refused(&office, "wide", "the header has 1000001 columns");
+}
