@@ -167,58 +167,30 @@ fn size(policy: &Policy, e: &Expr, level: usize, memo: &mut [Option<Size>]) -> O
     if level > MAX_DEPTH {
         return None;
     }
-    let mut children: Vec<&Expr> = Vec::new();
     let mut extra = Size { depth: 0, parts: 0 };
-    match &e.kind {
-        ExprKind::Literal(_) | ExprKind::Today => {}
-        ExprKind::Field(p) => {
-            if let PathEnd::Define(i) = p.end {
-                let s = match memo.get(i).copied().flatten() {
-                    Some(s) => s,
-                    None => {
-                        let d = policy.defines.get(i)?;
-                        let s = size(policy, &d.expr, level + 1, memo)?;
-                        if let Some(m) = memo.get_mut(i) {
-                            *m = Some(s);
-                        }
-                        s
-                    }
-                };
-                if level + 1 + s.depth > MAX_DEPTH + 1 {
-                    return None;
+    if let ExprKind::Field(p) = &e.kind
+        && let PathEnd::Define(i) = p.end
+    {
+        extra = match memo.get(i).copied().flatten() {
+            Some(s) => s,
+            None => {
+                let d = policy.defines.get(i)?;
+                let s = size(policy, &d.expr, level + 1, memo)?;
+                if let Some(m) = memo.get_mut(i) {
+                    *m = Some(s);
                 }
-                extra = s;
+                s
             }
-        }
-        ExprKind::Not(x)
-        | ExprKind::Neg(x)
-        | ExprKind::Present(x)
-        | ExprKind::Missing(x)
-        | ExprKind::DaysSince(x)
-        | ExprKind::DaysUntil(x)
-        | ExprKind::WorkdaysSince(x)
-        | ExprKind::WorkdaysUntil(x) => children.push(x),
-        ExprKind::And(a, b)
-        | ExprKind::Or(a, b)
-        | ExprKind::Compare(_, a, b)
-        | ExprKind::Arith(_, a, b) => {
-            children.push(a);
-            children.push(b);
-        }
-        ExprKind::In(x, items) => {
-            children.push(x);
-            children.extend(items);
-        }
-        ExprKind::Aggregate { filter, value, .. } => {
-            children.extend(filter.as_deref());
-            children.extend(value.as_deref());
+        };
+        if level + 1 + extra.depth > MAX_DEPTH + 1 {
+            return None;
         }
     }
     let mut total = Size {
         depth: 1 + extra.depth,
         parts: 1usize.saturating_add(extra.parts),
     };
-    for c in children {
+    for c in e.children() {
         let s = size(policy, c, level + 1, memo)?;
         total.depth = total.depth.max(1 + s.depth);
         total.parts = total.parts.saturating_add(s.parts);

@@ -80,51 +80,21 @@ fn fingerprint(e: &Expr, h: &mut impl std::hash::Hasher) {
             Literal::Bool(b) => b.hash(h),
             Literal::Date(d) => d.hash(h),
         },
-        ExprKind::Today => {}
         ExprKind::Field(p) => format!("{p:?}").hash(h),
-        ExprKind::Not(x)
-        | ExprKind::Neg(x)
-        | ExprKind::Present(x)
-        | ExprKind::Missing(x)
-        | ExprKind::DaysSince(x)
-        | ExprKind::DaysUntil(x)
-        | ExprKind::WorkdaysSince(x)
-        | ExprKind::WorkdaysUntil(x) => fingerprint(x, h),
-        ExprKind::And(a, b) | ExprKind::Or(a, b) => {
-            fingerprint(a, h);
-            fingerprint(b, h);
-        }
-        ExprKind::Compare(op, a, b) => {
-            format!("{op:?}").hash(h);
-            fingerprint(a, h);
-            fingerprint(b, h);
-        }
-        ExprKind::Arith(op, a, b) => {
-            format!("{op:?}").hash(h);
-            fingerprint(a, h);
-            fingerprint(b, h);
-        }
-        ExprKind::In(x, items) => {
-            fingerprint(x, h);
-            items.len().hash(h);
-            for i in items {
-                fingerprint(i, h);
-            }
-        }
+        ExprKind::Compare(op, ..) => format!("{op:?}").hash(h),
+        ExprKind::Arith(op, ..) => format!("{op:?}").hash(h),
         ExprKind::Aggregate {
             func,
             coll,
             filter,
             value,
-        } => {
-            format!("{func:?} {coll:?}").hash(h);
-            for x in [filter, value] {
-                x.is_some().hash(h);
-                if let Some(x) = x {
-                    fingerprint(x, h);
-                }
-            }
-        }
+        } => format!("{func:?} {coll:?} {} {}", filter.is_some(), value.is_some()).hash(h),
+        _ => {}
+    }
+    let children = e.children();
+    children.len().hash(h);
+    for c in children {
+        fingerprint(c, h);
     }
 }
 
