@@ -376,6 +376,14 @@ fn soak_the_service_with_cli_writers_beside_it() {
             failures.push(format!("import: {}", String::from_utf8_lossy(&out.stderr)));
         }
     }
+    // The service delivers what the runs queued (each notice file synced
+    // with its folder: slower on a busy disk); give it the time.
+    let start = Instant::now();
+    while o.count("SELECT count(*) FROM outbox WHERE status = 'queued'") > 0
+        && start.elapsed() < Duration::from_secs(180)
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let (code, log) = s.terminate();
     assert_eq!(code, Some(0), "{log}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
