@@ -555,7 +555,7 @@ pub struct CsvSink {
 
 impl CsvSink {
     pub fn new(dir: &std::path::Path) -> Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        crate::private::create_dir_all(dir)?;
         Ok(CsvSink {
             dir: dir.to_path_buf(),
             writers: Vec::new(),
@@ -576,7 +576,7 @@ impl Sink for CsvSink {
             Some(p) => p,
             None => {
                 let path = self.dir.join(format!("{}.csv", entity.table()));
-                let file = std::fs::File::create(&path)?;
+                let file = crate::private::create(&path)?;
                 let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
                 let header: Vec<String> =
                     stored_fields(entity).filter_map(|f| f.column()).collect();

@@ -60,7 +60,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         today,
     };
     let config = args.dir.join(DEFAULT_FILE);
-    std::fs::write(&config, format!("{TEMPLATE}{DEMO_WEB}"))
+    crate::private::write(&config, format!("{TEMPLATE}{DEMO_WEB}").as_bytes())
         .context(|| format!("writing {}", config.display()))?;
     crate::example::write_policy(&args.dir.join("rules")).context(|| "writing rules/".into())?;
     let db = args.dir.join("duban.db");

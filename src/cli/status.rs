@@ -28,6 +28,26 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Warns when others on this machine may read the database or the outbox.
+fn exposure_warnings(lines: &mut Vec<String>, cfg: &Config) {
+    let db = &cfg.database;
+    if crate::private::readable_by_others(db) {
+        lines.push(format!(
+            "  warning: other users of this machine can read the database {} (names, problems); `chmod 600 {}`",
+            db.display(),
+            db.display()
+        ));
+    }
+    let outbox = &cfg.mail.outbox_dir;
+    if crate::private::exposed(outbox) {
+        lines.push(format!(
+            "  warning: other users of this machine can read the notices and sign-in links in the outbox {}; `chmod -R go= {}`",
+            outbox.display(),
+            outbox.display()
+        ));
+    }
+}
+
 /// What `duban status` prints (also the workbench's status page).
 pub(crate) fn write(
     lines: &mut Vec<String>,
@@ -39,6 +59,7 @@ pub(crate) fn write(
     let tz = super::evaluate::office_timezone(cfg);
     let today = AsOf::new(clock.now(), tz).today;
     lines.push(format!("database {}", cfg.database.display()));
+    exposure_warnings(lines, cfg);
     lines.push(format!("today {today} ({tz}, the policy's time zone)"));
     lines.push("\nlast runs:".to_string());
     let runs = runs::recent(conn, recent)?;
@@ -54,9 +75,11 @@ pub(crate) fn write(
             r.tasks,
             r.notices,
             r.skipped,
-            match &r.finished_at {
-                Some(f) => format!("finished {f}"),
-                None => "interrupted or running".to_string(),
+            match (&r.finished_at, &r.owner) {
+                (Some(f), _) => format!("finished {f}"),
+                (None, Some(owner)) if crate::owner::alive(owner) => "running".to_string(),
+                (None, Some(_)) => "interrupted (its process is gone)".to_string(),
+                (None, None) => "interrupted or running".to_string(),
             },
         ));
     }

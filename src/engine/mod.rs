@@ -436,6 +436,7 @@ impl<'p> Engine<'p> {
             &as_of.rfc3339(),
             &self.policy.hash,
             &utc_text(opts.clock.now()),
+            crate::owner::current(),
         )?;
         let mut outcomes = Vec::new();
         let mut stopped = false;

@@ -407,6 +407,30 @@ pub struct Expr {
 }
 
 impl Expr {
+    /// The expressions directly under this one (a define's own expression
+    /// is not under a reference to it).
+    pub fn children(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Literal(_) | ExprKind::Today | ExprKind::Field(_) => Vec::new(),
+            ExprKind::Not(x)
+            | ExprKind::Neg(x)
+            | ExprKind::Present(x)
+            | ExprKind::Missing(x)
+            | ExprKind::DaysSince(x)
+            | ExprKind::DaysUntil(x)
+            | ExprKind::WorkdaysSince(x)
+            | ExprKind::WorkdaysUntil(x) => vec![x],
+            ExprKind::And(a, b)
+            | ExprKind::Or(a, b)
+            | ExprKind::Compare(_, a, b)
+            | ExprKind::Arith(_, a, b) => vec![a, b],
+            ExprKind::In(x, items) => std::iter::once(&**x).chain(items).collect(),
+            ExprKind::Aggregate { filter, value, .. } => {
+                filter.iter().chain(value.iter()).map(|b| &**b).collect()
+            }
+        }
+    }
+
     /// The parts joined by `and` at the top of a condition.
     pub fn conjuncts(&self) -> Vec<&Expr> {
         match &self.kind {

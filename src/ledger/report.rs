@@ -290,6 +290,8 @@ fn write_xlsx(report: &Report, path: &Path) -> Result<()> {
     }
     sheet.set_freeze_panes(HEAD_ROW + 1, 1).map_err(e)?;
     let staged = Staged::new(path);
+    // Created private first: saving truncates it and keeps its mode.
+    staged.create()?;
     book.save(&staged.temp).map_err(e)?;
     staged.commit()
 }
@@ -297,7 +299,8 @@ fn write_xlsx(report: &Report, path: &Path) -> Result<()> {
 fn write_html(report: &Report, path: &Path) -> Result<()> {
     let page = html(report)?;
     let staged = Staged::new(path);
-    std::fs::write(&staged.temp, page).map_err(|e| io_error(path, e))?;
+    let mut file = staged.create()?;
+    std::io::Write::write_all(&mut file, page.as_bytes()).map_err(|e| io_error(path, e))?;
     staged.commit()
 }
 

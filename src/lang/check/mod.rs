@@ -74,6 +74,7 @@ pub fn check(sources: SourceMap) -> Checked {
                 diagnostics.push(super::analyze::diagnostic(&with_sources, &f));
             }
         }
+        diagnostics.extend(super::limits::unfolded(&policy));
     }
     diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code.id()));
     diagnostics.dedup();
