@@ -547,3 +547,51 @@ fn the_approver_approves_on_the_workbench_as_the_command_line_would() {
     assert_eq!(again.status, 422);
     assert!(again.body.contains("approved already"), "{}", again.body);
 }
+
+#[test]
+fn recently_done_lists_the_latest_closed_first_and_a_task_just_closed() {
+    let o = office();
+    // Eleven tasks u2 closed in March, due long before T000001: by due date
+    // they would fill the list.
+    for n in 1..=11 {
+        o.db()
+            .execute(
+                "INSERT INTO tasks (id, subject_type, subject_id, kind, status, target_id, assignee_id,
+                                    due, created_on, done_on, outcome, closed_by, closed_at)
+                 VALUES (?1, 'problem', 'p5', 'reminder_talk', 'done', 'u4', 'u2', ?2, '2026-01-01',
+                         ?3, '已谈话', 'cli', ?4)",
+                rusqlite::params![
+                    format!("D{n:02}"),
+                    format!("2026-02-{n:02}"),
+                    format!("2026-03-{n:02}"),
+                    format!("2026-03-{n:02}T02:00:00Z")
+                ],
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let w = Workbench::start(&o, NOW);
+    let s = w.sign_in("u2", "correct horse 2");
+    let page = w.get("/tasks/T000001", &s);
+    let a = w.post(
+        "/tasks/T000001/done",
+        &s,
+        &[("outcome", "已谈话"), ("csrf", &page.csrf())],
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let my = w.get("/my", &s);
+    assert_eq!(my.status, 200, "{}", my.body);
+    let done = my
+        .body
+        .split("最近办结")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no recently done in {}", my.body));
+    let shown: Vec<&str> = done
+        .split("<a href=\"/tasks/")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .collect();
+    let expected: Vec<String> = std::iter::once("T000001".to_string())
+        .chain((3..=11).rev().map(|n| format!("D{n:02}")))
+        .collect();
+    assert_eq!(shown, expected, "{done}");
+}

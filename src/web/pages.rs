@@ -87,7 +87,7 @@ pub async fn my_tasks(
             };
             let (open, total) =
                 tasks::page(conn, &mine(TaskStatus::Open, (page - 1) * PAGE, PAGE))?;
-            let (done, _) = tasks::page(conn, &mine(TaskStatus::Done, 0, 10))?;
+            let done = tasks::recently_done(conn, &me, 10)?;
             Ok((rows(conn, open, today)?, total, rows(conn, done, today)?))
         })
         .await?;
