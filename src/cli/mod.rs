@@ -2,6 +2,22 @@
 //! mapping of errors to exit codes (SPEC §5). Commands read the wall clock
 //! and the environment; nothing below them does.
 
+// `print!` and `println!` of every command: standard output that ends
+// quietly on a closed pipe (see out.rs), in place of std's, which panic.
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::cli::out::print(format_args!($($arg)*))
+    };
+}
+macro_rules! println {
+    () => {
+        $crate::cli::out::print(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::out::print(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod approvals;
 mod calendar;
 mod check;
@@ -14,6 +30,7 @@ mod fmt;
 mod import;
 mod init;
 mod notices;
+mod out;
 mod progress;
 mod report;
 pub mod schema;

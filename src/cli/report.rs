@@ -17,7 +17,7 @@ pub struct Report<'p> {
     format: Format,
     policy: &'p Policy,
     all: bool,
-    out: std::io::BufWriter<std::io::Stdout>,
+    out: std::io::BufWriter<super::out::Stdout>,
     /// JSON: whether an action has been written (for commas).
     wrote_action: bool,
     skipped: Vec<SkippedJson>,
@@ -42,7 +42,7 @@ impl<'p> Report<'p> {
             format,
             policy,
             all,
-            out: std::io::BufWriter::new(std::io::stdout()),
+            out: std::io::BufWriter::new(super::out::Stdout),
             wrote_action: false,
             skipped: Vec::new(),
             examples: Vec::new(),
@@ -295,7 +295,7 @@ pub(crate) fn describe_firing(policy: &Policy, p: &Plan<'_>) -> String {
 /// line per action with `+` or `-`.
 pub struct DiffPrinter {
     format: Format,
-    out: std::io::BufWriter<std::io::Stdout>,
+    out: std::io::BufWriter<super::out::Stdout>,
     side: Option<&'static str>,
     first: bool,
     added: u64,
@@ -306,7 +306,7 @@ impl DiffPrinter {
     pub fn new(format: Format) -> Self {
         DiffPrinter {
             format,
-            out: std::io::BufWriter::new(std::io::stdout()),
+            out: std::io::BufWriter::new(super::out::Stdout),
             side: None,
             first: true,
             added: 0,
