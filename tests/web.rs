@@ -595,3 +595,87 @@ fn recently_done_lists_the_latest_closed_first_and_a_task_just_closed() {
         .collect();
     assert_eq!(shown, expected, "{done}");
 }
+
+/// An approval about an inspection labels the inspection's own fields: its
+/// round (轮次) and its report deadline (报告期限), not a problem's.
+#[test]
+fn an_inspections_approval_page_labels_the_inspections_fields() {
+    let o = Office::fixture();
+    o.policy(
+        r#"
+rule late_report "报告逾期 → 问责（须审批）"
+  for inspection
+  when days_since(report_due) >= 1
+  then task accountability with organization.secretary by leader due 10 days
+  approval by leader within 3 days
+"#,
+    );
+    o.cmd()
+        .args(["run", "--as-of", "2026-06-10"])
+        .assert()
+        .success();
+    assert_eq!(
+        o.count(
+            "SELECT count(*) FROM approvals WHERE subject_type = 'inspection' AND subject_id = 'i1'"
+        ),
+        1
+    );
+    add_user(&o, "u4", "member", "correct horse 4");
+    let w = Workbench::start(&o, "2026-06-10T10:00:00+08:00");
+    let s = w.sign_in("u4", "correct horse 4");
+    let page = w.get("/approvals/A000001", &s);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body
+            .contains("<dt>轮次</dt><dd id=\"description\">2025年第六轮巡察</dd>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("<dt>报告期限</dt><dd>2026-06-05</dd>"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("问题描述"), "{}", page.body);
+    assert!(!page.body.contains("整改期限"), "{}", page.body);
+}
+
+/// 规则's 当前命中 is what holds now — dry-run's "holds for" — not the
+/// episodes the last run left open.
+#[test]
+fn the_rules_page_counts_what_holds_now_as_dry_run_does() {
+    let o = office();
+    // p1 rectified since the run: its episode stays open until the next
+    // run, but the rule no longer holds for it.
+    o.db()
+        .execute(
+            "UPDATE problems SET status = 'rectified', rectified_on = '2026-06-02' WHERE id = 'p1'",
+            [],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dry = o.dry_run(&["--as-of", "2026-06-02"]);
+    let w = Workbench::start(&o, NOW);
+    let s = w.sign_in("u1", "correct horse 1");
+    let page = w.get("/rules", &s);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let rules = dry["rules"].as_array().cloned().unwrap_or_default();
+    assert!(!rules.is_empty(), "{dry}");
+    for r in rules {
+        let name = r["rule"].as_str().unwrap_or_default();
+        let cell = format!("id=\"holds-{name}\">");
+        let at = page
+            .body
+            .find(&cell)
+            .unwrap_or_else(|| panic!("no {cell} in {}", page.body));
+        let shown: String = page.body[at + cell.len()..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        assert_eq!(shown, r["holds"].to_string(), "{name}: {dry}");
+    }
+    // The open episode is still there: the page did not count it.
+    assert_eq!(
+        o.count("SELECT count(*) FROM episodes WHERE rule = 'overdue_reminder' AND subject_id = 'p1' AND ended_at IS NULL"),
+        1
+    );
+}

@@ -400,6 +400,13 @@ impl<'p> Engine<'p> {
         firings::holds_for(conn, &self.rule_sql(i), self.bound(i, as_of), subject)
     }
 
+    /// How many subjects rule `i` holds for at `as_of` (dry-run's "holds
+    /// for"), whatever its episodes.
+    pub fn holds_count(&self, conn: &Connection, i: usize, as_of: &AsOf) -> Result<u64> {
+        crate::store::workdays::ensure(conn, &self.workdays)?;
+        firings::count_holding(conn, &self.rule_sql(i), &self.bound(i, as_of))
+    }
+
     /// Reports what a run would do, in one read transaction (a consistent
     /// snapshot), writing nothing.
     pub fn dry_run(
