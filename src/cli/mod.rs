@@ -153,6 +153,12 @@ pub(crate) fn clock() -> crate::clock::FixedOrSystem {
     crate::clock::FixedOrSystem::from_env("DUBAN_NOW")
 }
 
+/// `1 rule`, `2 rules`: a count and its noun, singular for one.
+pub(crate) fn counted<N: TryInto<u64>>(n: N, noun: &str) -> String {
+    let n: u64 = n.try_into().unwrap_or(0);
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// Whether to colour what goes to stdout.
 pub(crate) fn color_stdout() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()

@@ -228,7 +228,7 @@ fn print_table(policy: &Policy, from: &str, n: u32, days: &[Day], old: Option<&[
         a
     });
     let messages = if sum.messages > 0 {
-        format!(" · {} chat messages", sum.messages)
+        format!(" · {}", super::counted(sum.messages, "chat message"))
     } else {
         String::new()
     };
@@ -238,10 +238,10 @@ fn print_table(policy: &Policy, from: &str, n: u32, days: &[Day], old: Option<&[
         String::new()
     };
     println!(
-        "\nover {n} days: {} firings · {} tasks · {} notices{messages}{skipped}",
-        sum.firings(),
-        sum.tasks,
-        sum.notices
+        "\nover {n} days: {} · {} · {}{messages}{skipped}",
+        super::counted(sum.firings(), "firing"),
+        super::counted(sum.tasks, "task"),
+        super::counted(sum.notices, "notice")
     );
     for r in &policy.rules {
         if let Some(t) = all.get(&r.name).filter(|t| t.firings() > 0) {

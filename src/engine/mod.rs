@@ -119,6 +119,8 @@ pub struct RuleOutcome {
     pub notices: u64,
     /// Messages queued to chat channels.
     pub messages: u64,
+    /// Of `notices`, those held until an approval is decided.
+    pub held: u64,
     pub skipped: u64,
 }
 
@@ -139,6 +141,7 @@ impl std::ops::AddAssign<&RuleOutcome> for RuleOutcome {
         self.notices += o.notices;
         self.messages += o.messages;
         self.skipped += o.skipped;
+        self.held += o.held;
     }
 }
 
@@ -338,6 +341,7 @@ impl<'p> Engine<'p> {
                 out.tasks += counts.tasks;
                 out.notices += counts.notices;
                 out.messages += counts.messages;
+                out.held += counts.held;
                 if let Some(w) = writer.as_mut() {
                     w.apply(&p)?;
                 } else if matches!(mode, Mode::Simulate | Mode::SimulateGiven) {
