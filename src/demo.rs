@@ -333,10 +333,12 @@ pub fn generate(opts: &Options, sink: &mut dyn Sink) -> Result<Counts> {
         counts.organizations += 1;
     }
 
-    // Rounds: three a year over the last two years, the newest recent.
+    // Rounds: three a year over the last two years, the newest recent —
+    // yet over and fed back: its inspections' feedback (20 to 40 days after
+    // the round ends) lies before today, as do the problems found.
     let rounds: Vec<(String, NaiveDate, NaiveDate)> = (0..6)
         .map(|r| {
-            let start = day(opts.today, -(40 + 120 * (5 - r as i64)));
+            let start = day(opts.today, -(100 + 120 * (5 - r as i64)));
             let end = day(start, 45);
             (format!("R{:02}", r + 1), start, end)
         })

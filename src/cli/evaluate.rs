@@ -92,8 +92,8 @@ pub(crate) fn load_policy(paths: &[PathBuf], cfg: &Config) -> Result<Policy> {
                 eprint!("{}", checked.sources.render(d, color));
             }
             Err(Error::invalid(format!(
-                "the policy has {errors} error{}; `duban check` shows them, nothing was evaluated",
-                if errors == 1 { "" } else { "s" }
+                "the policy has {}; `duban check` shows them, nothing was evaluated",
+                super::counted(errors, "error")
             )))
         }
     }
@@ -168,7 +168,7 @@ pub fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<ExitCode> {
     if args.no_deliver {
         return Ok(ExitCode::SUCCESS);
     }
-    super::deliver::deliver_and_report(&cfg, &conn, &clock)
+    super::deliver::deliver_and_report(&cfg, &conn, &clock, args.format)
 }
 
 pub fn dry_run(config: &Option<PathBuf>, args: DryRunArgs) -> Result<ExitCode> {

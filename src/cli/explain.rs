@@ -191,10 +191,9 @@ impl Explained<'_> {
                 };
                 writeln!(
                     out,
-                    "episode: open since {}, fired {} time{}, {last}{repeat}",
+                    "episode: open since {}, fired {}, {last}{repeat}",
                     e.started_at,
-                    e.fired,
-                    if e.fired == 1 { "" } else { "s" },
+                    super::counted(e.fired, "time"),
                 )?;
             }
             None => writeln!(out, "episode: none open")?,

@@ -65,18 +65,17 @@ pub(crate) fn write(
     let runs = runs::recent(conn, recent)?;
     for r in &runs {
         lines.push(format!(
-            "  #{:<4} {:<9} as of {} · {} rule{} · {} fired · {} tasks · {} notices · {} skipped · {}",
+            "  #{:<4} {:<9} as of {} · {} · {} fired · {} · {} · {} skipped · {}",
             r.id,
             r.kind,
-            r.as_of,
-            r.rules,
-            if r.rules == 1 { "" } else { "s" },
+            in_zone(&r.as_of, tz),
+            super::counted(r.rules.max(0) as u64, "rule"),
             r.fired,
-            r.tasks,
-            r.notices,
+            super::counted(r.tasks.max(0) as u64, "task"),
+            super::counted(r.notices.max(0) as u64, "notice"),
             r.skipped,
             match (&r.finished_at, &r.owner) {
-                (Some(f), _) => format!("finished {f}"),
+                (Some(f), _) => format!("finished {}", in_zone(f, tz)),
                 (None, Some(owner)) if crate::owner::alive(owner) => "running".to_string(),
                 (None, Some(_)) => "interrupted (its process is gone)".to_string(),
                 (None, None) => "interrupted or running".to_string(),
@@ -107,9 +106,20 @@ pub(crate) fn write(
         ));
     }
     let n = outbox::counts(conn)?;
+    // A run counts the notices it created; those of a rule with `approval
+    // by` wait with their request until it is decided, outside the outbox.
+    let held = crate::store::approvals::held_count(conn)?;
     lines.push(format!(
-        "\nnotices: {} queued · {} sending · {} sent · {} failed",
-        n.queued, n.sending, n.sent, n.failed
+        "\nnotices: {} queued · {} sending · {} sent · {} failed{}",
+        n.queued,
+        n.sending,
+        n.sent,
+        n.failed,
+        if held > 0 {
+            format!(" · {held} held until approved")
+        } else {
+            String::new()
+        }
     ));
     if let Some(e) = outbox::last_error(conn)? {
         lines.push(format!("  last error: {e}"));
@@ -135,4 +145,15 @@ pub(crate) fn write(
         );
     }
     Ok(())
+}
+
+/// A stored time (RFC 3339, any offset) in the office's zone; as stored
+/// when it does not read as one.
+fn in_zone(t: &str, tz: chrono_tz::Tz) -> String {
+    chrono::DateTime::parse_from_rfc3339(t)
+        .map(|t| {
+            t.with_timezone(&tz)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+        })
+        .unwrap_or_else(|_| t.to_string())
 }

@@ -120,6 +120,8 @@ pub struct RuleOutcome {
     pub notices: u64,
     /// Messages queued to chat channels.
     pub messages: u64,
+    /// Of `notices`, those held until an approval is decided.
+    pub held: u64,
     pub skipped: u64,
 }
 
@@ -140,6 +142,7 @@ impl std::ops::AddAssign<&RuleOutcome> for RuleOutcome {
         self.notices += o.notices;
         self.messages += o.messages;
         self.skipped += o.skipped;
+        self.held += o.held;
     }
 }
 
@@ -339,6 +342,7 @@ impl<'p> Engine<'p> {
                 out.tasks += counts.tasks;
                 out.notices += counts.notices;
                 out.messages += counts.messages;
+                out.held += counts.held;
                 if let Some(w) = writer.as_mut() {
                     w.apply(&p)?;
                 } else if matches!(mode, Mode::Simulate | Mode::SimulateGiven) {
@@ -399,6 +403,13 @@ impl<'p> Engine<'p> {
     ) -> Result<Option<bool>> {
         crate::store::workdays::ensure(conn, &self.workdays)?;
         firings::holds_for(conn, &self.rule_sql(i), self.bound(i, as_of), subject)
+    }
+
+    /// How many subjects rule `i` holds for at `as_of` (dry-run's "holds
+    /// for"), whatever its episodes.
+    pub fn holds_count(&self, conn: &Connection, i: usize, as_of: &AsOf) -> Result<u64> {
+        crate::store::workdays::ensure(conn, &self.workdays)?;
+        firings::count_holding(conn, &self.rule_sql(i), &self.bound(i, as_of))
     }
 
     /// Reports what a run would do, in one read transaction (a consistent

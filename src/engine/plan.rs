@@ -277,6 +277,9 @@ pub struct Counts {
     pub notices: u64,
     /// Messages to chat channels.
     pub messages: u64,
+    /// Of `notices`, those held until the approval is decided (all but
+    /// the one asking the approver): not in the outbox yet.
+    pub held: u64,
 }
 
 impl<'r> Planned<'r> {
@@ -317,6 +320,9 @@ impl<'r> Plan<'r> {
             }
             None => false,
         };
+        if self.rule.approval.is_some() {
+            c.held = c.notices;
+        }
         if asked && !self.actions.is_empty() {
             c.notices += 1;
         }

@@ -260,6 +260,12 @@ pub fn hold(conn: &Connection, approval: &str, n: &super::outbox::NewNotice<'_>)
     Ok(())
 }
 
+/// How many notices wait for their request's decision.
+pub fn held_count(conn: &Connection) -> Result<u64> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM held_notices", [], |r| r.get(0))?;
+    Ok(n.max(0) as u64)
+}
+
 /// The notices held for a request.
 pub fn held(conn: &Connection, approval: &str) -> Result<Vec<Held>> {
     let mut stmt = conn.prepare(

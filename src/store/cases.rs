@@ -18,10 +18,20 @@ pub struct Subject {
     pub deadline: Option<String>,
     pub status: Option<String>,
     pub responsible: Option<String>,
+    /// The schema's fields that `title` and `deadline` are, as
+    /// `entity.field` (`inspection.round`, `problem.deadline`): what they
+    /// are labelled by.
+    pub title_field: &'static str,
+    pub deadline_field: &'static str,
 }
 
 /// The subject of a task (`problem`, `inspection` or `organization`).
 pub fn subject(conn: &Connection, entity: &str, id: &str) -> Result<Option<Subject>> {
+    let (title_field, deadline_field) = match entity {
+        "problem" => ("problem.description", "problem.deadline"),
+        "inspection" => ("inspection.round", "inspection.report_due"),
+        _ => ("organization.name", ""),
+    };
     let sql = match entity {
         "problem" => {
             "SELECT p.description, o.id, o.name, p.deadline, p.status, r.name FROM problems p
@@ -47,6 +57,8 @@ pub fn subject(conn: &Connection, entity: &str, id: &str) -> Result<Option<Subje
                 deadline: r.get(3)?,
                 status: r.get(4)?,
                 responsible: r.get(5)?,
+                title_field,
+                deadline_field,
             })
         })
         .optional()?)

@@ -212,6 +212,20 @@ pub fn page(conn: &Connection, q: &Query) -> Result<(Vec<Task>, u64)> {
     Ok((rows.collect::<rusqlite::Result<_>>()?, total.max(0) as u64))
 }
 
+/// A person's latest `limit` tasks closed as done, the most recently
+/// closed first (by when they were closed, then the day they were done).
+pub fn recently_done(conn: &Connection, assignee: &str, limit: u64) -> Result<Vec<Task>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE t.assignee_id = ?1 AND +t.status = ?2
+         ORDER BY t.closed_at IS NULL, t.closed_at DESC, t.done_on DESC, t.id DESC LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(
+        params![assignee, TaskStatus::Done.code(), limit as i64],
+        from_row,
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 pub fn get(conn: &Connection, id: &str) -> Result<Task> {
     conn.query_row(&format!("{SELECT} WHERE t.id = ?1"), params![id], from_row)
         .optional()?

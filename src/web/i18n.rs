@@ -257,6 +257,9 @@ const ROLE_ZH: &[(&str, &str)] = &[
 /// `severity`, `task_kind`, `notice_status`, `role`) reads in `lang`.
 pub fn label(lang: Lang, kind: &str, code: &str) -> String {
     use crate::schema::{PROBLEM_STATUS, SEVERITY, SUBJECT_TYPE, TASK_STATUS};
+    if kind == "field" {
+        return field_label(lang, code);
+    }
     let zh = match kind {
         "task_status" => TASK_STATUS.label_of(code),
         "problem_status" => PROBLEM_STATUS.label_of(code),
@@ -282,6 +285,25 @@ pub fn label(lang: Lang, kind: &str, code: &str) -> String {
             .find(|(c, _)| *c == code)
             .map(|(_, e)| e.to_string())
             .unwrap_or_else(|| code.to_string()),
+    }
+}
+
+/// How a schema field `entity.field` (`inspection.report_due`) is labelled:
+/// the schema's own label, or in English its name in words.
+fn field_label(lang: Lang, code: &str) -> String {
+    let (entity, field) = code.split_once('.').unwrap_or(("", code));
+    match lang {
+        Lang::Zh => crate::schema::Entity::lookup(entity)
+            .and_then(|e| e.field(field))
+            .map(|f| f.zh.to_string())
+            .unwrap_or_else(|| field.to_string()),
+        Lang::En => {
+            let words = field.replace('_', " ");
+            let mut c = words.chars();
+            c.next()
+                .map(|first| first.to_uppercase().chain(c).collect())
+                .unwrap_or_default()
+        }
     }
 }
 

@@ -52,6 +52,16 @@ pub struct App {
     web: crate::config::Web,
     /// The proxies whose `X-Forwarded-For` counts.
     proxies: Vec<ipnet::IpNet>,
+    /// How many subjects each rule holds for, counted at most once per
+    /// `FIGURES_TTL` for a policy.
+    holding: Mutex<Option<Holding>>,
+}
+
+/// Per rule, how many subjects it held for at `at` under policy `hash`.
+struct Holding {
+    at: chrono::DateTime<chrono::Utc>,
+    hash: String,
+    counts: Arc<std::collections::HashMap<String, u64>>,
 }
 
 /// Every organization's rectification figures, as counted at `at`.
@@ -121,7 +131,38 @@ impl App {
             secure_cookies,
             web,
             proxies,
+            holding: Mutex::new(None),
         })
+    }
+
+    /// How many subjects each of the engine's rules holds for now — what
+    /// dry-run calls "holds for" — counted again after `FIGURES_TTL` or
+    /// when the policy changed.
+    pub fn holding(
+        &self,
+        conn: &Connection,
+        engine: &crate::engine::Engine<'_>,
+        at: &crate::clock::AsOf,
+    ) -> Result<Arc<std::collections::HashMap<String, u64>>> {
+        let now = self.clock.now();
+        let mut cached = self.holding.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = cached
+            .as_ref()
+            .filter(|h| h.hash == engine.policy.hash && now - h.at < FIGURES_TTL)
+        {
+            return Ok(h.counts.clone());
+        }
+        let mut counts = std::collections::HashMap::new();
+        for (i, r) in engine.policy.rules.iter().enumerate() {
+            counts.insert(r.name.clone(), engine.holds_count(conn, i, at)?);
+        }
+        let counts = Arc::new(counts);
+        *cached = Some(Holding {
+            at: now,
+            hash: engine.policy.hash.clone(),
+            counts: counts.clone(),
+        });
+        Ok(counts)
     }
 
     /// Runs `f` on a blocking thread with a connection of the pool.

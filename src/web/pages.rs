@@ -9,7 +9,7 @@ use crate::clock::{AsOf, utc_text};
 use crate::schema::TaskStatus;
 use crate::store::outbox::{NoticeStatus, RetryWhich};
 use crate::store::tasks::{self, Query as TaskQuery, Task};
-use crate::store::{accounts, approvals, audit, cases, episodes, outbox};
+use crate::store::{accounts, approvals, audit, cases, outbox};
 use axum::extract::{Form, Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
@@ -87,7 +87,7 @@ pub async fn my_tasks(
             };
             let (open, total) =
                 tasks::page(conn, &mine(TaskStatus::Open, (page - 1) * PAGE, PAGE))?;
-            let (done, _) = tasks::page(conn, &mine(TaskStatus::Done, 0, 10))?;
+            let done = tasks::recently_done(conn, &me, 10)?;
             Ok((rows(conn, open, today)?, total, rows(conn, done, today)?))
         })
         .await?;
@@ -573,7 +573,7 @@ pub struct ExplainQuery {
 }
 
 /// 规则: the live policy, each rule's last firing and how many subjects it
-/// holds for; `duban explain` for one subject.
+/// holds for now (as dry-run counts them); `duban explain` for one subject.
 pub async fn rules(
     State(app): State<Arc<App>>,
     viewer: Viewer,
@@ -585,16 +585,16 @@ pub async fn rules(
         .db(move |conn, app| {
             let policy = crate::cli::evaluate::load_policy(std::slice::from_ref(&app.cfg.rules), &app.cfg)?;
             // The analysis in words: overlaps counted on today's data.
+            let engine = crate::engine::Engine::for_office(&policy, &app.cfg)?;
+            let at = AsOf::new(app.clock.now(), policy.tz);
             let findings: Vec<Value> = {
-                let engine = crate::engine::Engine::for_office(&policy, &app.cfg)?;
-                let at = AsOf::new(app.clock.now(), policy.tz);
                 let office = engine.analyze(Some(conn), &at)?;
                 office
                     .findings()
                     .map(|(f, on)| Value::from(Serde(crate::engine::analysis::in_words(&policy, f, on, zh))))
                     .collect()
             };
-            let holding = episodes::open_per_rule(conn)?;
+            let holding = app.holding(conn, &engine, &at)?;
             let fired = audit::last_firings(conn, policy.rules.iter().map(|r| r.name.as_str()))?;
             let rules: Vec<Value> = policy
                 .rules
@@ -610,8 +610,6 @@ pub async fn rules(
                 .collect();
             let explained = match (some(q.rule.as_deref().unwrap_or("")), some(q.subject.as_deref().unwrap_or(""))) {
                 (Some(rule), Some(subject)) => {
-                    let engine = crate::engine::Engine::for_office(&policy, &app.cfg)?;
-                    let at = AsOf::new(app.clock.now(), policy.tz);
                     let text = match crate::cli::explain::explain(&engine, conn, &rule, &subject, &at) {
                         Ok(e) => {
                             let mut text = String::new();
