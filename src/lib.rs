@@ -41,6 +41,7 @@ pub mod lang;
 pub mod ledger;
 pub mod policy;
 pub mod policytest;
+pub mod present;
 pub mod schedule;
 pub mod schema;
 pub mod store;

@@ -255,6 +255,8 @@ pub struct TaskKind {
 pub struct Define {
     pub entity: Entity,
     pub name: String,
+    /// How people read the value (`整改率`), if the define gives it.
+    pub title: Option<String>,
     pub expr: Expr,
 }
 
