@@ -270,6 +270,9 @@ pub struct Template {
     pub entity: Option<Entity>,
     /// Every record path it reads, resolved.
     pub paths: Vec<TemplatePath>,
+    /// It reads `recipient.name`: rendered once per recipient, each
+    /// notice to one person.
+    pub per_recipient: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -749,13 +749,13 @@ async fn approval_page(
     let Some((a, tasks, held, overdue, about)) = found else {
         return Err(WebError::NotFound);
     };
-    let pending_due = super::i18n::word(viewer.lang, "due_on_approval");
     let held: Vec<Value> = held
         .iter()
         .map(|h| {
+            let shown = crate::deliver::notice::held_notice(&h.subject, &h.body, h.task_id.is_some(), None);
             context! {
-                subject => crate::deliver::notice::fill_due(&h.subject, pending_due),
-                body => crate::deliver::notice::fill_due(&h.body, pending_due),
+                subject => shown.subject,
+                body => shown.body,
                 channel => h.channel.clone(),
             }
         })
