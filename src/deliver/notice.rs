@@ -71,17 +71,14 @@ impl NoticeContext<'_> {
         let mut root = Map::new();
         for (path, v, ty) in self.values {
             let value = match v {
-                Value::Number(x) if self.is_share_path(path) => {
-                    Json::String(present::percent(*x))
-                }
+                Value::Number(x) if self.is_share_path(path) => Json::String(present::percent(*x)),
                 Value::Number(x) if x.fract() == 0.0 && x.abs() < 9e15 => {
                     serde_json::json!(*x as i64)
                 }
                 // At most two decimals: no 0.5938 in a notice.
                 Value::Number(x) => serde_json::json!((x * 100.0).round() / 100.0),
-                _ => Json::String(
-                    self.safe(&v.display(*ty, |k| self.policy.task_kind_label(k))),
-                ),
+                Value::Date(d) => Json::String(present::date_long(*d, Lang::Zh)),
+                _ => Json::String(self.safe(&v.display(*ty, |k| self.policy.task_kind_label(k)))),
             };
             insert_path(&mut root, path, value);
         }
@@ -133,7 +130,7 @@ impl NoticeContext<'_> {
     /// greeting `greeting` (one person by name, several together).
     pub fn default_notice(&self, greeting: &str) -> Rendered {
         let mut body = format!(
-            "{greeting}\n\n督办规则“{}”于 {} 对{}生效。\n依据：\n",
+            "{greeting}\n\n督办规则“{}”于 {} 对{} 生效。\n依据：\n",
             self.rule_title(),
             present::date_long(self.today, Lang::Zh),
             self.about(),

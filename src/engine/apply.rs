@@ -232,7 +232,8 @@ impl<'c, 'e> Writer<'c, 'e> {
                             [r] => r.name,
                             _ => None,
                         };
-                        let rendered = notice_text(&ctx, *template, one, group.len() > 1, &mut notes);
+                        let rendered =
+                            notice_text(&ctx, *template, one, group.len() > 1, &mut notes);
                         let what = if *each {
                             format!("notify/{n}")
                         } else {

@@ -223,10 +223,7 @@ pub fn remind_overdue(conn: &mut Connection, office: &Office<'_>, at: &AsOf) -> 
         use crate::present::{Lang, names, values};
         let link = match office.workbench {
             Some(base) => format!("请在督办工作台审批：\n{base}/approvals/{}", r.id),
-            None => format!(
-                "请登录督办工作台，在“待审批”中处理审批请求 {}。",
-                r.id
-            ),
+            None => format!("请登录督办工作台，在“待审批”中处理审批请求 {}。", r.id),
         };
         let entity = names::status(Lang::Zh, "subject_type", &r.subject_type);
         let by = r

@@ -163,13 +163,8 @@ fn comparisons(policy: &Policy, e: &Expr, fact: &Expr, lang: Lang, out: &mut Vec
             comparisons(policy, a, fact, lang, out);
             comparisons(policy, b, fact, lang, out);
         }
-        ExprKind::Not(x) => {
-            if **x == *fact {
-                out.push(lang.pick("否", "no").into());
-            } else {
-                comparisons(policy, x, fact, lang, out);
-            }
-        }
+        // A yes-or-no fact reads by its value alone (`有任务（…）：否`).
+        ExprKind::Not(x) if **x != *fact => comparisons(policy, x, fact, lang, out),
         _ => {}
     }
 }

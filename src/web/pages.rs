@@ -752,7 +752,8 @@ async fn approval_page(
     let held: Vec<Value> = held
         .iter()
         .map(|h| {
-            let shown = crate::deliver::notice::held_notice(&h.subject, &h.body, h.task_id.is_some(), None);
+            let shown =
+                crate::deliver::notice::held_notice(&h.subject, &h.body, h.task_id.is_some(), None);
             context! {
                 subject => shown.subject,
                 body => shown.body,

@@ -65,6 +65,16 @@ impl Workbench {
             "\n[web]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n"
         ));
         std::fs::write(&cfg, text).unwrap_or_else(|e| panic!("{e}"));
+        Workbench::spawn(office, now, command, port)
+    }
+
+    /// `duban web` as the office's `[web]` configures it (listening on
+    /// `port`): the address its notices link to.
+    pub fn start_configured(office: &Office, now: &str, port: u16) -> Workbench {
+        Workbench::spawn(office, now, "web", port)
+    }
+
+    fn spawn(office: &Office, now: &str, command: &str, port: u16) -> Workbench {
         let child = Command::new(assert_cmd::cargo::cargo_bin("duban"))
             .arg(command)
             .current_dir(office.dir.path())
