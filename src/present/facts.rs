@@ -434,3 +434,94 @@ fn coll_words(policy: &Policy, c: &CollPath, filter: Option<&Expr>, lang: Lang) 
 pub fn condition_words(policy: &Policy, rule: &Rule, lang: Lang) -> String {
     expr_label(policy, &rule.when, lang)
 }
+
+/// One part of a condition explained for one subject, in words: what it
+/// says, its value, whether it held, and its parts.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PartWords {
+    pub words: String,
+    /// The value (a number, a date, a label); empty for a yes-or-no part.
+    pub value: String,
+    /// A yes-or-no part: whether it held (None: it could not be decided,
+    /// a value it needs is missing).
+    pub held: Option<bool>,
+    /// For a count or share: how many members, and how many passed.
+    pub members: Option<String>,
+    pub children: Vec<PartWords>,
+}
+
+/// The explanation tree of a condition (`interpret::explain`) in words.
+pub fn explain_words(
+    policy: &Policy,
+    node: &crate::interpret::explain::Node,
+    lang: Lang,
+) -> PartWords {
+    let (words, value, held) = match &node.expr {
+        Some(e) if e.ty == Ty::Bool => (
+            expr_label(policy, e, lang),
+            String::new(),
+            match node.raw {
+                Value::Bool(b) => Some(b),
+                _ => None,
+            },
+        ),
+        Some(e) => (
+            fact_label(policy, e, lang),
+            value_words(policy, e, &node.raw, lang),
+            None,
+        ),
+        None => (node.shown.clone(), String::new(), None),
+    };
+    let members = node.members.as_ref().map(|m| match lang {
+        Lang::Zh => format!("共 {} 项，其中 {} 项符合", m.total, m.passing),
+        Lang::En => format!("{} in all, {} of them match", m.total, m.passing),
+    });
+    PartWords {
+        words,
+        value,
+        held,
+        members,
+        children: node
+            .children
+            .iter()
+            .map(|c| explain_words(policy, c, lang))
+            .collect(),
+    }
+}
+
+/// The facts a task or audit record stored (JSON keyed by the
+/// condition's text, values as codes) in words, read against the rule
+/// that recorded them; a fact the rule no longer has is left out.
+pub fn facts_from_json(
+    policy: &Policy,
+    rule: &Rule,
+    stored: &serde_json::Value,
+    lang: Lang,
+) -> Vec<FactShown> {
+    let Some(map) = stored.as_object() else {
+        return Vec::new();
+    };
+    rule.facts
+        .iter()
+        .filter_map(|f| {
+            let v = map.get(&f.label)?;
+            let value = match (v, f.expr.ty) {
+                (serde_json::Value::Null, _) => Value::Missing,
+                (serde_json::Value::Bool(b), _) => Value::Bool(*b),
+                (serde_json::Value::Number(n), _) => Value::Number(n.as_f64()?),
+                (serde_json::Value::String(s), Ty::Date) => {
+                    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                        .map(Value::Date)
+                        .unwrap_or_else(|_| Value::Text(s.clone()))
+                }
+                (serde_json::Value::String(s), _) => Value::Text(s.clone()),
+                _ => return None,
+            };
+            Some(FactShown {
+                label: fact_label(policy, &f.expr, lang),
+                value: value_words(policy, &f.expr, &value, lang),
+                rule: threshold(policy, &rule.when, &f.expr, lang),
+            })
+        })
+        .collect()
+}
