@@ -368,13 +368,7 @@ impl<'c, 'e> Writer<'c, 'e> {
         let facts = serde_json::Value::from(
             ctx.facts_shown()
                 .into_iter()
-                .map(|f| {
-                    let value = match &f.rule {
-                        Some(r) => format!("{}（规则：{r}）", f.value),
-                        None => f.value,
-                    };
-                    serde_json::json!([f.label, value])
-                })
+                .map(|f| serde_json::json!([f.label, f.value_and_rule(crate::present::Lang::Zh)]))
                 .collect::<Vec<_>>(),
         )
         .to_string();

@@ -27,17 +27,21 @@ pub struct FactShown {
 impl FactShown {
     /// One line: `整改率 59.4%（规则：低于 70%）`.
     pub fn line(&self, lang: Lang) -> String {
-        let rule = match (&self.rule, lang) {
-            (Some(r), Lang::Zh) => format!("（规则：{r}）"),
-            (Some(r), Lang::En) => format!(" (the rule: {r})"),
-            (None, _) => String::new(),
-        };
         let sep = match lang {
             Lang::Zh if self.value.starts_with(|c: char| c.is_ascii_digit()) => " ",
             Lang::Zh => "：",
             Lang::En => ": ",
         };
-        format!("{}{sep}{}{rule}", self.label, self.value)
+        format!("{}{sep}{}", self.label, self.value_and_rule(lang))
+    }
+
+    /// The value and what the rule asks: `59.4%（规则：低于 70%）`.
+    pub fn value_and_rule(&self, lang: Lang) -> String {
+        match (&self.rule, lang) {
+            (Some(r), Lang::Zh) => format!("{}（规则：{r}）", self.value),
+            (Some(r), Lang::En) => format!("{} (the rule: {r})", self.value),
+            (None, _) => self.value.clone(),
+        }
     }
 }
 

@@ -168,16 +168,8 @@ async fn task_page(
         (Some((p, r)), Some(stored)) => {
             crate::present::facts::facts_from_json(p, r, stored, viewer.lang)
                 .into_iter()
-                .map(|f| {
-                    let value = match (&f.rule, viewer.lang) {
-                        (Some(x), crate::present::Lang::Zh) => format!("{}（规则：{x}）", f.value),
-                        (Some(x), crate::present::Lang::En) => {
-                            format!("{} (the rule: {x})", f.value)
-                        }
-                        (None, _) => f.value,
-                    };
-                    (f.label, value)
-                })
+                .map(|f| (f.value_and_rule(viewer.lang), f.label))
+                .map(|(value, label)| (label, value))
                 .collect()
         }
         _ => Vec::new(),
