@@ -47,24 +47,21 @@ pub fn schedule_words(cron: &str, workdays: bool, lang: Lang) -> String {
     }
     let day = match (&days_of_month, dow, &weekdays) {
         (Some(ds), _, _) => match lang {
-            Lang::Zh if months.is_some() => format!(
-                "{}",
-                ds.iter()
+            Lang::Zh => {
+                let days = ds
+                    .iter()
                     .map(|d| format!("{d}日"))
                     .collect::<Vec<_>>()
-                    .join("、")
-            ),
-            Lang::Zh => format!(
-                "每月{}",
-                ds.iter()
-                    .map(|d| format!("{d}日"))
-                    .collect::<Vec<_>>()
-                    .join("、")
-            ),
+                    .join("、");
+                if months.is_some() {
+                    days
+                } else {
+                    format!("每月{days}")
+                }
+            }
             Lang::En => format!("on day {} of the month", join(ds, ", ")),
         },
         (None, "*", _) if workdays => lang.pick("工作日", "working days").to_string(),
-        (None, "*", _) if months.is_some() => lang.pick("每天", "every day").to_string(),
         (None, "*", _) => lang.pick("每天", "every day").to_string(),
         (None, _, Some(ws)) if *ws == [1, 2, 3, 4, 5] => {
             lang.pick("工作日", "Monday to Friday").to_string()
