@@ -42,6 +42,7 @@ pub mod ledger;
 pub mod owner;
 pub mod policy;
 pub mod policytest;
+pub mod present;
 pub mod private;
 pub mod schedule;
 pub mod schema;

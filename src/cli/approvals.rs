@@ -242,7 +242,9 @@ fn show(a: &Approval, tasks: &[tasks::Task], held: &[approvals::Held], at: &AsOf
     if !held.is_empty() {
         println!("  notices held until the decision:");
         for h in held {
-            let subject = crate::deliver::notice::fill_due(&h.subject, "（批准之日起计）");
+            let subject =
+                crate::deliver::notice::held_notice(&h.subject, &h.body, h.task_id.is_some(), None)
+                    .subject;
             println!(
                 "    {} → {}",
                 subject,

@@ -124,6 +124,16 @@ pub(crate) fn explain<'p>(
 }
 
 impl Explained<'_> {
+    /// The condition's tree, each part with its value.
+    pub(crate) fn tree(&self) -> &Node {
+        &self.tree
+    }
+
+    /// Whether the rule holds for the subject.
+    pub(crate) fn holds(&self) -> bool {
+        self.holds
+    }
+
     pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::json!({
             "rule": self.rule.name, "entity": self.rule.entity.name(), "subject": self.subject,

@@ -247,7 +247,7 @@ pub(crate) fn describe_firing(policy: &Policy, p: &Plan<'_>) -> String {
                     target.name, target.id
                 ));
             }
-            Planned::Notify { template, to } => {
+            Planned::Notify { template, to, .. } => {
                 let names: Vec<String> = to
                     .iter()
                     .map(|r| r.name.unwrap_or(r.email).to_string())

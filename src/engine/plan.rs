@@ -63,6 +63,8 @@ pub enum Planned<'r> {
     Notify {
         template: Option<&'r str>,
         to: Vec<Recipient<'r>>,
+        /// The template greets by `recipient.name`: one notice each.
+        each: bool,
     },
     /// A message to a chat channel.
     Post {
@@ -306,7 +308,9 @@ impl<'r> Plan<'r> {
                     c.tasks += 1;
                     c.notices += u64::from(a.assignee_notice().is_some());
                 }
-                Planned::Notify { .. } => c.notices += 1,
+                Planned::Notify { to, each, .. } => {
+                    c.notices += if *each { to.len() as u64 } else { 1 };
+                }
                 Planned::Post { .. } => c.messages += 1,
             }
         }
@@ -348,7 +352,7 @@ impl<'r> Plan<'r> {
                     assignee: assignee.as_ref().map(|p| Cow::Borrowed(p.id)),
                     due: due.to_string(),
                 },
-                Planned::Notify { template, to } => ActionBody::Notify {
+                Planned::Notify { template, to, .. } => ActionBody::Notify {
                     template: template.map(Cow::Borrowed),
                     to: to
                         .iter()
@@ -689,6 +693,9 @@ fn actions<'r>(
                     actions.push(Planned::Notify {
                         template: template.as_deref(),
                         to: recipients,
+                        each: template
+                            .as_ref()
+                            .is_some_and(|t| c.per_recipient.contains(t)),
                     });
                 }
             }

@@ -255,6 +255,8 @@ pub struct TaskKind {
 pub struct Define {
     pub entity: Entity,
     pub name: String,
+    /// How people read the value (`整改率`), if the define gives it.
+    pub title: Option<String>,
     pub expr: Expr,
 }
 
@@ -268,6 +270,9 @@ pub struct Template {
     pub entity: Option<Entity>,
     /// Every record path it reads, resolved.
     pub paths: Vec<TemplatePath>,
+    /// It reads `recipient.name`: rendered once per recipient, each
+    /// notice to one person.
+    pub per_recipient: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -92,7 +92,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("org.html", include_str!("templates/org.html")),
     ("inspection.html", include_str!("templates/inspection.html")),
     ("rules.html", include_str!("templates/rules.html")),
-    ("text.html", include_str!("templates/text.html")),
+    ("status.html", include_str!("templates/status.html")),
     ("accounts.html", include_str!("templates/accounts.html")),
     ("approvals.html", include_str!("templates/approvals.html")),
     ("approval.html", include_str!("templates/approval.html")),
@@ -110,7 +110,17 @@ impl App {
             env.add_template(name, source)
                 .map_err(|e| Error::invalid(format!("template {name}: {e}")))?;
         }
-        i18n::install(&mut env);
+        let tz = crate::cli::evaluate::policy_timezone(&cfg).unwrap_or(cfg.timezone);
+        // The task kinds the policy declares (`tasktype`), named by label.
+        let kinds = crate::cli::evaluate::load_policy(std::slice::from_ref(&cfg.rules), &cfg)
+            .map(|p| {
+                p.task_kinds
+                    .iter()
+                    .map(|k| (k.code.clone(), k.label.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        i18n::install(&mut env, tz, kinds);
         let web = cfg.web.clone().unwrap_or_default();
         let proxies = web.proxies()?;
         let secure_cookies = web
@@ -119,7 +129,6 @@ impl App {
             .is_some_and(|u| u.starts_with("https://"));
         // The database must exist; the workbench does not create one.
         let first = crate::store::open(&cfg.database)?;
-        let tz = crate::cli::evaluate::policy_timezone(&cfg).unwrap_or(cfg.timezone);
         Ok(App {
             cfg,
             clock,
@@ -344,7 +353,7 @@ impl IntoResponse for WebError {
             }
             WebError::NotFound => (
                 StatusCode::NOT_FOUND,
-                "404 · 未找到 · not found".to_string(),
+                "未找到此页面：它不存在，或不在您的权限之内。".to_string(),
             ),
             WebError::Forbidden(why) => (StatusCode::FORBIDDEN, format!("403 · {why}")),
             WebError::TooMany(s) => {

@@ -180,7 +180,17 @@ const FUNCTIONS: &[(&str, &str, Func)] = &[
 ];
 
 /// Roots a template may use besides the subject entity.
-const TEMPLATE_GLOBALS: &[&str] = &["rule", "rule.name", "rule.title", "today", "facts"];
+/// Paths every template may read besides the subject's: `recipient.name`
+/// makes the notice rendered once per recipient, greeting each by name.
+const TEMPLATE_GLOBALS: &[&str] = &[
+    "rule",
+    "rule.name",
+    "rule.title",
+    "today",
+    "facts",
+    "recipient",
+    "recipient.name",
+];
 
 // ───────────────────────────── the checker ─────────────────────────────
 

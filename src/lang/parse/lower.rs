@@ -144,11 +144,13 @@ impl Lower<'_> {
     pub(super) fn define(&mut self, pair: Pair<'_, Rule>) -> DefineDecl {
         let span = self.span(&pair);
         let parts: Vec<_> = children(pair).collect();
+        let title = (parts.len() > 4).then(|| self.string(parts[3].clone()));
         DefineDecl {
             kw: self.kw(&parts[0]),
             entity: self.ident(&parts[1]),
             field: self.ident(&parts[2]),
-            expr: self.top_expr(parts[3].clone()),
+            title,
+            expr: self.top_expr(parts[parts.len() - 1].clone()),
             span,
         }
     }
