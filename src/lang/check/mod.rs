@@ -52,6 +52,11 @@ pub fn check(sources: SourceMap) -> Checked {
     let policy = checker.policy();
     diagnostics.extend(checker.diags);
     if !diagnostics.iter().any(|d| d.is_error()) {
+        // The limits first: the analysis unfolds defines too, and must only
+        // meet conditions within them.
+        diagnostics.extend(super::limits::unfolded(&policy));
+    }
+    if !diagnostics.iter().any(|d| d.is_error()) {
         // W001, decided as `check --analyze` decides it.
         let with_sources = Policy {
             sources: sources.clone(),
@@ -74,7 +79,6 @@ pub fn check(sources: SourceMap) -> Checked {
                 diagnostics.push(super::analyze::diagnostic(&with_sources, &f));
             }
         }
-        diagnostics.extend(super::limits::unfolded(&policy));
     }
     diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code.id()));
     diagnostics.dedup();
