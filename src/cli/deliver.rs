@@ -5,15 +5,11 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::deliver::outbox::deliver_configured;
 use crate::error::{Error, Result};
-use rusqlite::Connection;
+use crate::store::Db;
 use std::process::ExitCode;
 
 /// Delivers and says how it went; exit 3 when the mail server failed.
-pub(crate) fn deliver_and_report(
-    cfg: &Config,
-    conn: &Connection,
-    clock: &dyn Clock,
-) -> Result<ExitCode> {
+pub(crate) fn deliver_and_report(cfg: &Config, conn: &Db, clock: &dyn Clock) -> Result<ExitCode> {
     let s = deliver_configured(cfg, conn, clock)?;
     let queued = crate::store::outbox::counts(conn)?.queued;
     let place = match cfg.mail.transport {

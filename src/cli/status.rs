@@ -32,7 +32,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
 pub(crate) fn write(
     lines: &mut Vec<String>,
     cfg: &Config,
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Db,
     clock: &dyn Clock,
     recent: u64,
 ) -> Result<()> {

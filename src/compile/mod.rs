@@ -16,7 +16,7 @@ pub use window::{WindowRule, window};
 
 use crate::lang::ir::*;
 use crate::schema::{Derived, Entity, FieldType, Link, ProblemStatus};
-use rusqlite::types::Value;
+use crate::store::Value;
 
 /// One rule, ready to run.
 #[derive(Debug, Clone)]

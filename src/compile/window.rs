@@ -17,7 +17,7 @@
 use super::{Compiler, Count, Root, day_count, whole_bounds};
 use crate::lang::ir::*;
 use crate::schema::ProblemStatus;
-use rusqlite::types::Value;
+use crate::store::Value;
 
 /// A rule's condition as today-free parts and an interval of days.
 #[derive(Debug, Clone)]

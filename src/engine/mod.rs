@@ -22,9 +22,9 @@ use crate::store::episodes::{self, Episodes};
 use crate::store::firings::{self, RuleSql, Shape};
 use crate::store::runs;
 use crate::store::workdays::Workdays;
+use crate::store::{Behavior, Db};
+use crate::store::{Value as Sql, ValueRef as SqlRef};
 use plan::{Episode, Plan};
-use rusqlite::types::{Value as Sql, ValueRef as SqlRef};
-use rusqlite::{Connection, TransactionBehavior};
 
 /// A checked policy with its rules compiled once.
 pub struct Engine<'p> {
@@ -222,7 +222,7 @@ impl<'p> Engine<'p> {
     /// firings in a temporary table, since it writes episodes as it goes.
     pub fn evaluate_rule(
         &self,
-        conn: &Connection,
+        conn: &Db,
         i: usize,
         as_of: &AsOf,
         mode: Mode,
@@ -235,7 +235,7 @@ impl<'p> Engine<'p> {
     /// the rule does not hold or its episode is running), writing nothing.
     pub fn evaluate_subject(
         &self,
-        conn: &Connection,
+        conn: &Db,
         i: usize,
         as_of: &AsOf,
         subject: &str,
@@ -253,7 +253,7 @@ impl<'p> Engine<'p> {
 
     fn evaluate(
         &self,
-        conn: &Connection,
+        conn: &Db,
         i: usize,
         as_of: &AsOf,
         mode: Mode,
@@ -391,7 +391,7 @@ impl<'p> Engine<'p> {
     /// when there is no such subject.
     pub fn sql_holds(
         &self,
-        conn: &Connection,
+        conn: &Db,
         i: usize,
         as_of: &AsOf,
         subject: &str,
@@ -404,13 +404,13 @@ impl<'p> Engine<'p> {
     /// snapshot), writing nothing.
     pub fn dry_run(
         &self,
-        conn: &mut Connection,
+        conn: &mut Db,
         rules: &[usize],
         as_of: &AsOf,
         fresh: bool,
         sink: &mut dyn FnMut(&Plan<'_>) -> Result<()>,
     ) -> Result<Vec<RuleOutcome>> {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let tx = conn.transaction_with_behavior(Behavior::Deferred)?;
         let mut outcomes = Vec::new();
         for &i in rules {
             outcomes.push(self.evaluate_rule(&tx, i, as_of, Mode::Report { fresh }, sink)?);
@@ -423,7 +423,7 @@ impl<'p> Engine<'p> {
     /// each rule's tasks, notices, episodes and audit all there or none.
     pub fn run(
         &self,
-        conn: &mut Connection,
+        conn: &mut Db,
         rules: &[usize],
         as_of: &AsOf,
         opts: &RunOptions<'_>,
@@ -446,7 +446,7 @@ impl<'p> Engine<'p> {
                 stopped = true;
                 break;
             }
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = conn.transaction_with_behavior(Behavior::Immediate)?;
             let o = self.evaluate_rule(&tx, i, as_of, Mode::Apply { run_id }, sink)?;
             runs::add_rule(
                 &tx,

@@ -7,9 +7,10 @@
 //! A temporary table of each connection, filled from the office's
 //! calendar before a rule is evaluated: nothing is written to the file.
 
+use super::{Db, OptionalExtension};
 use crate::calendar::{Calendar, Day};
 use crate::error::Result;
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::params;
 use sha2::{Digest, Sha256};
 
 /// The table as compiled SQL names it.
@@ -35,7 +36,7 @@ impl Workdays {
 
 /// Makes `temp.workdays` hold `w` on this connection (filled only when it
 /// holds another calendar, or none yet).
-pub fn ensure(conn: &Connection, w: &Workdays) -> Result<()> {
+pub fn ensure(conn: &Db, w: &Workdays) -> Result<()> {
     conn.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS workdays (
            day TEXT PRIMARY KEY NOT NULL, work INTEGER NOT NULL, ordinal INTEGER NOT NULL,
