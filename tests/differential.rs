@@ -324,7 +324,7 @@ fn the_windowed_shapes_are_windowed() {
     let p = policy(WINDOWED);
     for r in &p.rules {
         assert!(
-            duban::compile::window(&p, r).is_some(),
+            duban::compile::window(&p, r, duban::store::Dialect::Sqlite).is_some(),
             "rule {} is not windowed",
             r.name
         );

@@ -39,7 +39,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     }
     calendar_warning(config);
     if let (true, Some(policy)) = (args.show_sql, &checked.policy) {
-        for c in crate::compile::compile_policy(policy) {
+        for c in crate::compile::compile_policy(policy, crate::store::Dialect::Sqlite) {
             println!("\n-- {}\n{};", c.rule, c.sql);
             if !c.params.is_empty() {
                 println!("-- parameters ?2…: {:?}", c.params);

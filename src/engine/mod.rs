@@ -147,7 +147,7 @@ impl<'p> Engine<'p> {
         let calendar = Calendar::builtin();
         Engine {
             policy,
-            compiled: compile_policy(policy),
+            compiled: compile_policy(policy, crate::store::Dialect::Sqlite),
             domain: domain.into(),
             workdays: Workdays::new(&calendar),
             calendar,
@@ -174,6 +174,12 @@ impl<'p> Engine<'p> {
     pub fn with_calendar(mut self, calendar: Calendar) -> Self {
         self.workdays = Workdays::new(&calendar);
         self.calendar = calendar;
+        self
+    }
+
+    /// Compiles the policy for another database than SQLite.
+    pub fn with_dialect(mut self, dialect: crate::store::Dialect) -> Self {
+        self.compiled = compile_policy(self.policy, dialect);
         self
     }
 

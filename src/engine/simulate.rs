@@ -141,7 +141,7 @@ fn windows(conn: &Db, engine: &Engine<'_>, first: NaiveDate, last: NaiveDate) ->
     window::create(conn)?;
     let mut windowed = Vec::new();
     for (i, rule) in engine.policy.rules.iter().enumerate() {
-        let Some(w) = crate::compile::window(engine.policy, rule) else {
+        let Some(w) = crate::compile::window(engine.policy, rule, conn.dialect()) else {
             windowed.push(false);
             continue;
         };

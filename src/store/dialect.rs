@@ -57,12 +57,12 @@ impl Dialect {
         }
     }
 
-    /// `date` moved by a number of days given as the text `+N days` (a
-    /// parameter), as SQLite's `date(x, '+N days')`.
+    /// `date` moved by a number of days given as a parameter (see
+    /// [`Dialect::day_offset`]).
     pub fn add_days_param(self, date: &str, offset: &str) -> String {
         match self {
             Dialect::Sqlite => format!("date({date}, {offset})"),
-            Dialect::Postgres => format!("(CAST({date} AS date) + CAST({offset} AS interval))"),
+            Dialect::Postgres => format!("(CAST({date} AS date) + CAST({offset} AS integer))"),
         }
     }
 
@@ -85,25 +85,35 @@ impl Dialect {
         }
     }
 
-    /// The latest (`max`) or earliest (`min`) of several values, NULLs
-    /// aside as SQLite's scalar max/min do not: only used with values that
-    /// are never NULL.
+    /// The latest of several values, NULL when one is NULL (SQLite's
+    /// scalar `max`; PostgreSQL's `greatest` skips NULLs).
     pub fn greatest(self, args: &[String]) -> String {
         match self {
             Dialect::Sqlite => format!("max({})", args.join(", ")),
-            Dialect::Postgres => format!("greatest({})", args.join(", ")),
+            Dialect::Postgres => null_if_any(args, &format!("greatest({})", args.join(", "))),
         }
     }
 
+    /// The earliest of several values, NULL when one is NULL.
     pub fn least(self, args: &[String]) -> String {
         match self {
             Dialect::Sqlite => format!("min({})", args.join(", ")),
-            Dialect::Postgres => format!("least({})", args.join(", ")),
+            Dialect::Postgres => null_if_any(args, &format!("least({})", args.join(", "))),
         }
     }
 
-    /// A condition (boolean in PostgreSQL, 0 or 1 in SQLite) as the number
-    /// 0 or 1, to sum or compare with numbers.
+    /// True or false as a condition is written: SQLite's conditions are
+    /// the numbers 1 and 0, PostgreSQL's booleans.
+    pub fn truth_value(self, b: bool) -> &'static str {
+        match (self, b) {
+            (Dialect::Sqlite, true) => "1",
+            (Dialect::Sqlite, false) => "0",
+            (Dialect::Postgres, true) => "TRUE",
+            (Dialect::Postgres, false) => "FALSE",
+        }
+    }
+
+    /// A condition as the number 0 or 1, to sum or compare with numbers.
     pub fn bool_number(self, cond: &str) -> String {
         match self {
             Dialect::Sqlite => cond.to_string(),
@@ -111,11 +121,21 @@ impl Dialect {
         }
     }
 
-    /// A number 0 or 1 (or a boolean) as a condition in WHERE.
-    pub fn truth(self, x: &str) -> String {
+    /// Real division; a zero divisor gives NULL (SQLite does so itself,
+    /// PostgreSQL raises an error).
+    pub fn divide(self, x: &str, y: &str) -> String {
         match self {
-            Dialect::Sqlite => x.to_string(),
-            Dialect::Postgres => format!("(({x}) <> 0)"),
+            Dialect::Sqlite => format!("(CAST({x} AS REAL) / {y})"),
+            Dialect::Postgres => format!("(CAST({x} AS double precision) / nullif({y}, 0))"),
+        }
+    }
+
+    /// The parameter [`Dialect::add_days_param`] takes for `k` days:
+    /// SQLite's modifier text `+k days`, PostgreSQL's integer.
+    pub fn day_offset(self, k: i64) -> super::Value {
+        match self {
+            Dialect::Sqlite => super::Value::Text(format!("{k:+} days")),
+            Dialect::Postgres => super::Value::Integer(k),
         }
     }
 
@@ -156,6 +176,15 @@ impl Dialect {
             Dialect::Postgres => "CAST('0001-01-01' AS date)".into(),
         }
     }
+}
+
+/// `expr`, or NULL when one of `args` is.
+fn null_if_any(args: &[String], expr: &str) -> String {
+    let nulls: Vec<String> = args.iter().map(|a| format!("{a} IS NULL")).collect();
+    format!(
+        "(CASE WHEN {} THEN NULL ELSE {expr} END)",
+        nulls.join(" OR ")
+    )
 }
 
 /// SQLite's parameters (`?1`, `?2`, or `?` in order) as PostgreSQL's

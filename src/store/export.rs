@@ -63,7 +63,7 @@ pub fn columns(entity: Entity) -> Vec<Column> {
         })
     });
     let derived = def.fields.iter().filter_map(|f| {
-        let sql = crate::compile::day_count_sql(f.derived?, "t")?;
+        let sql = crate::compile::day_count_sql(f.derived?, "t", super::Dialect::Sqlite)?;
         Some(Column {
             name: f.name.to_string(),
             zh: f.zh.to_string(),

@@ -13,8 +13,14 @@ use crate::error::Result;
 use crate::params;
 use sha2::{Digest, Sha256};
 
-/// The table as compiled SQL names it.
-pub const TABLE: &str = "temp.workdays";
+/// The table as compiled SQL names it: a temporary table of each SQLite
+/// connection, a table of duban's own on PostgreSQL.
+pub fn table(d: super::Dialect) -> &'static str {
+    match d {
+        super::Dialect::Sqlite => "temp.workdays",
+        super::Dialect::Postgres => "workdays",
+    }
+}
 
 /// A calendar's rows of the table, built once, and a fingerprint of them
 /// by which a connection's table is known to hold this calendar.
