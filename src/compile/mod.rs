@@ -341,7 +341,8 @@ impl<'p> Compiler<'p> {
         };
         let p = format!("?{}", at + 2);
         match &self.params[at] {
-            Value::Real(_) | Value::Integer(_) => self.d.number_param(&p),
+            Value::Integer(_) => self.d.integer_param(&p),
+            Value::Real(_) => self.d.number_param(&p),
             _ => self.d.text_param(&p),
         }
     }

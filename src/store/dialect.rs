@@ -39,13 +39,13 @@ impl Dialect {
     }
 
     /// Days from `from` to `to` (`to - from`), as a real number; NULL if
-    /// either is NULL.
+    /// either is NULL. The days are dates already in PostgreSQL (columns
+    /// of type `date`, parameters through [`Dialect::day`]), as in the
+    /// functions below.
     pub fn days_between(self, to: &str, from: &str) -> String {
         match self {
             Dialect::Sqlite => format!("(julianday({to}) - julianday({from}))"),
-            Dialect::Postgres => {
-                format!("CAST(CAST({to} AS date) - CAST({from} AS date) AS double precision)")
-            }
+            Dialect::Postgres => format!("CAST({to} - {from} AS double precision)"),
         }
     }
 
@@ -53,7 +53,7 @@ impl Dialect {
     pub fn whole_days_between(self, to: &str, from: &str) -> String {
         match self {
             Dialect::Sqlite => format!("CAST(julianday({to}) - julianday({from}) AS INTEGER)"),
-            Dialect::Postgres => format!("(CAST({to} AS date) - CAST({from} AS date))"),
+            Dialect::Postgres => format!("({to} - {from})"),
         }
     }
 
@@ -62,7 +62,7 @@ impl Dialect {
     pub fn add_days_param(self, date: &str, offset: &str) -> String {
         match self {
             Dialect::Sqlite => format!("date({date}, {offset})"),
-            Dialect::Postgres => format!("(CAST({date} AS date) + CAST({offset} AS integer))"),
+            Dialect::Postgres => format!("({date} + {offset})"),
         }
     }
 
@@ -70,7 +70,7 @@ impl Dialect {
     pub fn add_days(self, date: &str, days: i64) -> String {
         match self {
             Dialect::Sqlite => format!("date({date}, '{days:+} days')"),
-            Dialect::Postgres => format!("(CAST({date} AS date) + {days})"),
+            Dialect::Postgres => format!("({date} + {days})"),
         }
     }
 
@@ -79,9 +79,7 @@ impl Dialect {
     pub fn add_days_expr(self, date: &str, days: &str) -> String {
         match self {
             Dialect::Sqlite => format!("date({date}, printf('%+.6f days', {days}))"),
-            Dialect::Postgres => {
-                format!("(CAST({date} AS date) + CAST(floor({days}) AS integer))")
-            }
+            Dialect::Postgres => format!("({date} + CAST(floor({days}) AS integer))"),
         }
     }
 
@@ -156,6 +154,14 @@ impl Dialect {
         }
     }
 
+    /// A whole-number parameter typed as such.
+    pub fn integer_param(self, p: &str) -> String {
+        match self {
+            Dialect::Sqlite => p.to_string(),
+            Dialect::Postgres => format!("CAST({p} AS integer)"),
+        }
+    }
+
     /// A text parameter typed as such.
     pub fn text_param(self, p: &str) -> String {
         match self {
@@ -176,6 +182,158 @@ impl Dialect {
             Dialect::Postgres => "CAST('0001-01-01' AS date)".into(),
         }
     }
+}
+
+/// What a column of SQLite's text holds, for PostgreSQL's type of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    Text,
+    /// A day, `YYYY-MM-DD`: `date`.
+    Day,
+    /// A time, RFC 3339: `timestamptz`.
+    Time,
+}
+
+/// A `CREATE TABLE` of SQLite (as `sqlite_master` keeps it, comments and
+/// added columns included) in PostgreSQL's spelling: `INTEGER PRIMARY
+/// KEY` an identity column, integers `bigint`, reals `double precision`,
+/// text columns `text`, `date` or `timestamptz` by `kind(column)`, no
+/// `STRICT` or `WITHOUT ROWID`. Constraints are kept as written, but for
+/// references: they come back as `ALTER TABLE … ADD FOREIGN KEY`, to run
+/// once every table is made (persons and organizations refer to each
+/// other).
+pub fn postgres_table(sql: &str, kind: &dyn Fn(&str) -> TextKind) -> (String, Vec<String>) {
+    let sql = strip_comments(sql);
+    let (Some(open), Some(close)) = (sql.find('('), sql.rfind(')')) else {
+        return (sql, Vec::new());
+    };
+    let head = sql[..open].trim_end();
+    let table = head.rsplit(' ').next().unwrap_or_default();
+    let mut cols = Vec::new();
+    let mut keys = Vec::new();
+    for part in split_top(&sql[open + 1..close]) {
+        let part = part.split_whitespace().collect::<Vec<_>>().join(" ");
+        let upper = part.to_ascii_uppercase();
+        if ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"]
+            .iter()
+            .any(|k| upper.starts_with(k))
+        {
+            cols.push(part);
+            continue;
+        }
+        let mut words = part.splitn(3, ' ');
+        let name = words.next().unwrap_or_default();
+        let ty = words.next().unwrap_or_default().to_ascii_uppercase();
+        let mut rest = words.next().unwrap_or_default().to_string();
+        let column = name.trim_matches('"');
+        if let Some(at) = rest.find("REFERENCES ") {
+            keys.push(format!(
+                "ALTER TABLE {table} ADD FOREIGN KEY ({name}) {};\n",
+                &rest[at..]
+            ));
+            rest.truncate(at);
+        }
+        let rest = rest.trim_end();
+        let def = match ty.as_str() {
+            "INTEGER" if rest.to_ascii_uppercase().starts_with("PRIMARY KEY") => {
+                format!("bigint GENERATED BY DEFAULT AS IDENTITY {rest}")
+            }
+            "INTEGER" => format!("bigint {rest}"),
+            "REAL" => format!("double precision {rest}"),
+            "BLOB" => format!("bytea {rest}"),
+            _ => {
+                let ty = match kind(column) {
+                    TextKind::Text => "text",
+                    TextKind::Day => "date",
+                    TextKind::Time => "timestamptz",
+                };
+                format!("{ty} {rest}")
+            }
+        };
+        cols.push(format!("{name} {}", def.trim_end()));
+    }
+    (format!("{head} (\n  {}\n);\n", cols.join(",\n  ")), keys)
+}
+
+/// A `CREATE INDEX` of SQLite in PostgreSQL's spelling: expressions among
+/// its columns in parentheses, `temp.` dropped.
+pub fn postgres_index(sql: &str) -> String {
+    let sql = strip_comments(sql);
+    let (Some(open), Some(close)) = (sql.find('('), find_close(&sql, sql.find('(').unwrap_or(0)))
+    else {
+        return format!("{sql};\n");
+    };
+    let cols: Vec<String> = split_top(&sql[open + 1..close])
+        .into_iter()
+        .map(|c| {
+            let c = c.trim();
+            if c.chars().all(|x| x.is_alphanumeric() || x == '_') {
+                c.to_string()
+            } else {
+                format!("({c})")
+            }
+        })
+        .collect();
+    format!(
+        "{}({}){};\n",
+        &sql[..open],
+        cols.join(", "),
+        &sql[close + 1..]
+    )
+    .replace("temp.", "")
+}
+
+fn strip_comments(sql: &str) -> String {
+    sql.lines()
+        .map(|l| match l.find("--") {
+            Some(i) if l[..i].matches('\'').count() % 2 == 0 => &l[..i],
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The `)` closing the `(` at `open`.
+fn find_close(sql: &str, open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quoted = false;
+    for (i, c) in sql.char_indices().skip_while(|(i, _)| *i < open) {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `text` split at the commas outside parentheses and quotes.
+fn split_top(text: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let (mut depth, mut quoted) = (0usize, false);
+    for c in text.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth = depth.saturating_sub(1),
+            ',' if !quoted && depth == 0 => {
+                parts.push(String::new());
+                continue;
+            }
+            _ => {}
+        }
+        if let Some(p) = parts.last_mut() {
+            p.push(c);
+        }
+    }
+    parts.retain(|p| !p.trim().is_empty());
+    parts
 }
 
 /// `expr`, or NULL when one of `args` is.
@@ -237,6 +395,31 @@ pub fn numbered_params(sql: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_table_and_an_index_in_postgresql() {
+        let kind = |c: &str| match c {
+            "due" => TextKind::Day,
+            "at" => TextKind::Time,
+            _ => TextKind::Text,
+        };
+        assert_eq!(
+            postgres_table(
+                "CREATE TABLE t (\n  id INTEGER PRIMARY KEY, -- the id\n  due TEXT CHECK (due > '2000-01-01, x'),\n  n REAL REFERENCES u(id) DEFERRABLE INITIALLY DEFERRED, at TEXT\n) STRICT",
+                &kind
+            ),
+            (
+                "CREATE TABLE t (\n  id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,\n  due date CHECK (due > '2000-01-01, x'),\n  n double precision,\n  at timestamptz\n);\n".to_string(),
+                vec!["ALTER TABLE t ADD FOREIGN KEY (n) REFERENCES u(id) DEFERRABLE INITIALLY DEFERRED;\n".to_string()]
+            )
+        );
+        assert_eq!(
+            postgres_index(
+                "CREATE INDEX l ON t(status <> 'open', due IS NULL, id) WHERE id IS NOT NULL"
+            ),
+            "CREATE INDEX l ON t((status <> 'open'), (due IS NULL), id) WHERE id IS NOT NULL;\n"
+        );
+    }
 
     #[test]
     fn parameters_are_numbered_outside_quotes() {

@@ -129,6 +129,34 @@ pub fn connect_postgres(url: &str) -> Result<Db> {
         .map_err(|source| Error::failed("connecting to PostgreSQL", source))
 }
 
+/// Makes duban's tables in an empty PostgreSQL database (one
+/// transaction); a database that already holds a table of those names is
+/// refused, nothing written.
+pub fn create_postgres(url: &str) -> Result<Db> {
+    let mut db = connect_postgres(url)?;
+    let ddl = migrations::ddl(Dialect::Postgres)?;
+    let tx = db.transaction()?;
+    let taken: Vec<String> = tx
+        .prepare(
+            "SELECT table_name FROM information_schema.tables
+             WHERE table_schema = current_schema() ORDER BY table_name",
+        )?
+        .query_map((), |r| r.get(0))?
+        .collect::<DbResult<_>>()?;
+    let made_here = |t: &&String| {
+        ddl.contains(&format!("CREATE TABLE {t} ("))
+            || ddl.contains(&format!("CREATE TABLE \"{t}\" ("))
+    };
+    if let Some(t) = taken.iter().find(made_here) {
+        return Err(Error::invalid(format!(
+            "the database already holds a table {t}; duban makes its tables only in an empty database"
+        )));
+    }
+    tx.execute_batch(&ddl)?;
+    tx.commit()?;
+    Ok(db)
+}
+
 /// `?1, ?2, … ?n`: the parameters of an INSERT of n columns.
 pub fn placeholders(n: usize) -> String {
     (1..=n)

@@ -22,6 +22,33 @@ pub fn table(d: super::Dialect) -> &'static str {
     }
 }
 
+fn source(d: super::Dialect) -> &'static str {
+    match d {
+        super::Dialect::Sqlite => "temp.workdays_source",
+        super::Dialect::Postgres => "workdays_source",
+    }
+}
+
+/// The calendar table and the fingerprint of the calendar it holds: each
+/// SQLite connection's temporary tables, made when first needed;
+/// PostgreSQL's tables, made with the others.
+pub fn ddl(d: super::Dialect) -> String {
+    match d {
+        super::Dialect::Sqlite => "CREATE TEMP TABLE IF NOT EXISTS workdays (
+           day TEXT PRIMARY KEY NOT NULL, work INTEGER NOT NULL, ordinal INTEGER NOT NULL,
+           run_first TEXT NOT NULL, run_last TEXT NOT NULL) WITHOUT ROWID;
+         CREATE INDEX IF NOT EXISTS temp.workdays_ordinal ON workdays(ordinal, day);
+         CREATE TEMP TABLE IF NOT EXISTS workdays_source (fingerprint TEXT NOT NULL);"
+            .into(),
+        super::Dialect::Postgres => "CREATE TABLE workdays (
+           day date PRIMARY KEY NOT NULL, work integer NOT NULL, ordinal bigint NOT NULL,
+           run_first date NOT NULL, run_last date NOT NULL);
+         CREATE INDEX workdays_ordinal ON workdays(ordinal, day);
+         CREATE TABLE workdays_source (fingerprint text NOT NULL);\n"
+            .into(),
+    }
+}
+
 /// A calendar's rows of the table, built once, and a fingerprint of them
 /// by which a connection's table is known to hold this calendar.
 #[derive(Debug, Clone)]
@@ -43,25 +70,23 @@ impl Workdays {
 /// Makes `temp.workdays` hold `w` on this connection (filled only when it
 /// holds another calendar, or none yet).
 pub fn ensure(conn: &Db, w: &Workdays) -> Result<()> {
-    conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS workdays (
-           day TEXT PRIMARY KEY NOT NULL, work INTEGER NOT NULL, ordinal INTEGER NOT NULL,
-           run_first TEXT NOT NULL, run_last TEXT NOT NULL) WITHOUT ROWID;
-         CREATE INDEX IF NOT EXISTS temp.workdays_ordinal ON workdays(ordinal, day);
-         CREATE TEMP TABLE IF NOT EXISTS workdays_source (fingerprint TEXT NOT NULL);",
-    )?;
+    let d = conn.dialect();
+    if d == super::Dialect::Sqlite {
+        conn.execute_batch(&ddl(d))?;
+    }
+    let (table, source) = (table(d), source(d));
     let held: Option<String> = conn
-        .query_row("SELECT fingerprint FROM temp.workdays_source", [], |r| {
+        .query_row(&format!("SELECT fingerprint FROM {source}"), [], |r| {
             r.get(0)
         })
         .optional()?;
     if held.as_deref() == Some(w.fingerprint.as_str()) {
         return Ok(());
     }
-    conn.execute_batch("DELETE FROM temp.workdays; DELETE FROM temp.workdays_source;")?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO temp.workdays (day, work, ordinal, run_first, run_last) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
+    conn.execute_batch(&format!("DELETE FROM {table}; DELETE FROM {source};"))?;
+    let mut insert = conn.prepare_cached(&format!(
+        "INSERT INTO {table} (day, work, ordinal, run_first, run_last) VALUES (?1, ?2, ?3, ?4, ?5)"
+    ))?;
     for d in &w.days {
         insert.execute(params![
             d.day.to_string(),
@@ -72,7 +97,7 @@ pub fn ensure(conn: &Db, w: &Workdays) -> Result<()> {
         ])?;
     }
     conn.execute(
-        "INSERT INTO temp.workdays_source (fingerprint) VALUES (?1)",
+        &format!("INSERT INTO {source} (fingerprint) VALUES (?1)"),
         [&w.fingerprint],
     )?;
     Ok(())
