@@ -43,6 +43,7 @@ pub mod policy;
 pub mod policytest;
 pub mod schedule;
 pub mod schema;
+pub mod status;
 pub mod store;
 pub mod text;
 pub mod value;

@@ -63,7 +63,7 @@ fn calendar_warning(config: &Option<PathBuf>) {
         return;
     };
     let today = crate::clock::AsOf::new(super::clock().now(), cfg.timezone).today;
-    if let Some(w) = super::calendar::next_year_warning(&calendar, today) {
+    if let Some(w) = crate::calendar::next_year_warning(&calendar, today) {
         eprintln!("warning: {w}");
     }
 }

@@ -5,7 +5,7 @@
 use super::Format;
 use crate::clock::AsOf;
 use crate::engine::RuleOutcome;
-use crate::engine::plan::{ActionJson, Plan, Planned, SkippedJson};
+use crate::engine::plan::{ActionJson, Plan, SkippedJson};
 use crate::error::{Error, Result};
 use crate::lang::ir::Policy;
 use std::io::Write;
@@ -94,7 +94,7 @@ impl<'p> Report<'p> {
                     return Ok(());
                 };
                 if self.all || lines.len() < EXAMPLES {
-                    lines.push(describe_firing(policy, p));
+                    lines.push(crate::engine::explain::describe_firing(policy, p));
                 }
                 for s in &p.skipped {
                     if self.all || skips.len() < EXAMPLES {
@@ -226,71 +226,6 @@ fn plural(n: u64) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// One firing on a line or two: the subject, then each action.
-pub(crate) fn describe_firing(policy: &Policy, p: &Plan<'_>) -> String {
-    let mut parts = Vec::new();
-    for a in &p.actions {
-        match a {
-            Planned::Task {
-                kind,
-                target,
-                assignee,
-                due,
-                ..
-            } => {
-                let label = policy.task_kind_label(kind).unwrap_or_default();
-                let by = assignee
-                    .as_ref()
-                    .map(|a| format!(" · by {} {}", a.name, a.id))
-                    .unwrap_or_else(|| " · no assignee".into());
-                parts.push(format!(
-                    "task {kind} {label} → {} {}{by} · due {due}",
-                    target.name, target.id
-                ));
-            }
-            Planned::Notify { template, to } => {
-                let names: Vec<String> = to
-                    .iter()
-                    .map(|r| r.name.unwrap_or(r.email).to_string())
-                    .collect();
-                parts.push(format!("notify {}{}", names.join(", "), using(*template)));
-            }
-            Planned::Post {
-                channel,
-                template,
-                mentioning,
-            } => {
-                let using = using(*template);
-                let at: String = mentioning.iter().map(|m| format!(" @{}", m.name)).collect();
-                parts.push(format!("post to channel {channel}{at}{using}"));
-            }
-        }
-    }
-    if parts.is_empty() {
-        parts.push("(every action skipped)".into());
-    } else if let Some(a) = &p.approver {
-        let who = if a.name == a.id {
-            a.id.to_string()
-        } else {
-            format!("{} {}", a.name, a.id)
-        };
-        parts.push(format!(
-            "awaits approval by {who} (the task is due counted from the approval day)"
-        ));
-    }
-    let head = format!("    {:<12} ", p.subject);
-    let pad = " ".repeat(unicode_width::UnicodeWidthStr::width(head.as_str()));
-    let mut s = String::new();
-    for (i, part) in parts.iter().enumerate() {
-        s.push_str(if i == 0 { &head } else { &pad });
-        s.push_str(part);
-        if i + 1 < parts.len() {
-            s.push('\n');
-        }
-    }
-    s
-}
-
 /// Streams a diff: SPEC §5's `{"added": [...], "removed": [...]}`, or a
 /// line per action with `+` or `-`.
 pub struct DiffPrinter {
@@ -376,9 +311,4 @@ fn one_action(a: &ActionJson) -> String {
         a.subject,
         a.describe()
     )
-}
-
-/// ` (TEMPLATE)` after a notice that names its template.
-fn using(template: Option<&str>) -> String {
-    template.map(|t| format!(" ({t})")).unwrap_or_default()
 }

@@ -10,6 +10,7 @@
 pub mod apply;
 pub mod approval;
 pub mod diff;
+pub mod explain;
 pub mod plan;
 pub mod simulate;
 

@@ -467,7 +467,7 @@ pub enum Behavior {
 
 pub(crate) enum Inner {
     Sqlite(rusqlite::Connection),
-    Pg(PgConn),
+    Pg(Box<PgConn>),
 }
 
 /// A connection to the case database: SQLite or PostgreSQL.
@@ -490,7 +490,7 @@ impl Db {
 
     pub(crate) fn pg(conn: PgConn) -> Db {
         Db {
-            inner: Inner::Pg(conn),
+            inner: Inner::Pg(Box::new(conn)),
         }
     }
 

@@ -99,7 +99,7 @@ impl App {
             .is_some_and(|u| u.starts_with("https://"));
         // The database must exist; the workbench does not create one.
         let first = crate::store::open(&cfg.database)?;
-        let tz = crate::cli::evaluate::policy_timezone(&cfg).unwrap_or(cfg.timezone);
+        let tz = crate::policy::timezone(&cfg).unwrap_or(cfg.timezone);
         Ok(App {
             cfg,
             clock,

@@ -582,7 +582,7 @@ pub async fn rules(
     viewer.require_office()?;
     let (rules, explained, hash) = app
         .db(move |conn, app| {
-            let policy = crate::cli::evaluate::load_policy(std::slice::from_ref(&app.cfg.rules), &app.cfg)?;
+            let policy = crate::policy::load_valid(std::slice::from_ref(&app.cfg.rules), &app.cfg, |_| {})?;
             let holding = episodes::open_per_rule(conn)?;
             let fired = audit::last_firings(conn, policy.rules.iter().map(|r| r.name.as_str()))?;
             let rules: Vec<Value> = policy
@@ -601,7 +601,7 @@ pub async fn rules(
                 (Some(rule), Some(subject)) => {
                     let engine = crate::engine::Engine::for_office(&policy, &app.cfg)?;
                     let at = AsOf::new(app.clock.now(), policy.tz);
-                    let text = match crate::cli::explain::explain(&engine, conn, &rule, &subject, &at) {
+                    let text = match crate::engine::explain::explain(&engine, conn, &rule, &subject, &at) {
                         Ok(e) => {
                             let mut text = String::new();
                             e.write_table(&mut text)
@@ -630,7 +630,7 @@ pub async fn status(State(app): State<Arc<App>>, viewer: Viewer) -> Page {
     let text = app
         .db(move |conn, app| {
             let mut lines = Vec::new();
-            crate::cli::status::write(&mut lines, &app.cfg, conn, app.clock.as_ref(), 10)?;
+            crate::status::write(&mut lines, &app.cfg, conn, app.tz, app.clock.as_ref(), 10)?;
             Ok(lines.join("\n"))
         })
         .await?;
@@ -647,7 +647,7 @@ pub async fn report(State(app): State<Arc<App>>, viewer: Viewer) -> Page {
     let html = app
         .db(move |conn, app| {
             let policy =
-                crate::cli::evaluate::load_policy(std::slice::from_ref(&app.cfg.rules), &app.cfg)
+                crate::policy::load_valid(std::slice::from_ref(&app.cfg.rules), &app.cfg, |_| {})
                     .ok();
             let label = |kind: &str| crate::ledger::report::kind_label(policy.as_ref(), kind);
             let report = crate::ledger::report::build(
