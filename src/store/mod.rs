@@ -22,6 +22,7 @@ pub mod import;
 pub mod migrations;
 pub mod outbox;
 pub(crate) mod pg;
+pub mod pool;
 pub mod progress;
 pub mod runs;
 pub mod sources;
@@ -35,6 +36,7 @@ pub use db::{
     Params, Row, Rows, Statement, ToSql, Tx, Value, ValueRef, params_from_iter,
 };
 pub use dialect::Dialect;
+pub use pool::Pool;
 
 /// `params![a, b, …]`: parameters of mixed types.
 pub use crate::params;

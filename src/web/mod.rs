@@ -25,7 +25,7 @@ use crate::store::Db;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tracing::{error, info};
 
 /// What every request shares.
@@ -35,7 +35,7 @@ pub struct App {
     /// The policy's time zone at start: today's date on pages.
     pub tz: chrono_tz::Tz,
     templates: minijinja::Environment<'static>,
-    pool: Mutex<Vec<Db>>,
+    pool: crate::store::Pool,
     /// At most `POOL` requests work on the database at once; the others
     /// wait their turn rather than crowd the cores.
     permits: tokio::sync::Semaphore,
@@ -100,12 +100,13 @@ impl App {
         // The database must exist; the workbench does not create one.
         let first = crate::store::open(&cfg.database)?;
         let tz = crate::policy::timezone(&cfg).unwrap_or(cfg.timezone);
+        let pool = crate::store::Pool::new(first, cfg.database.clone(), POOL);
         Ok(App {
             cfg,
             clock,
             tz,
             templates: env,
-            pool: Mutex::new(vec![first]),
+            pool,
             permits: tokio::sync::Semaphore::new(POOL),
             figures: tokio::sync::Mutex::new(None),
             secure_cookies,
@@ -125,17 +126,8 @@ impl App {
             .map_err(|e| WebError::Internal(Error::invalid(e.to_string())))?;
         let app = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = match app.pool.lock().map(|mut p| p.pop()) {
-                Ok(Some(c)) => c,
-                _ => crate::store::open(&app.cfg.database)?,
-            };
-            let result = f(&mut conn, &app);
-            if let Ok(mut p) = app.pool.lock()
-                && p.len() < POOL
-            {
-                p.push(conn);
-            }
-            result
+            let mut conn = app.pool.get()?;
+            f(&mut conn, &app)
         })
         .await
         .map_err(|e| WebError::Internal(Error::invalid(format!("a request's work failed: {e}"))))?
