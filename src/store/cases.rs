@@ -134,13 +134,16 @@ pub struct ProblemRow {
 
 /// The problems of an inspection, most overdue first.
 pub fn problems_of(conn: &Db, inspection: &str, today: NaiveDate) -> Result<Vec<ProblemRow>> {
-    let mut stmt = conn.prepare(
+    let d = conn.dialect();
+    let today_sql = d.day("?3");
+    let mut stmt = conn.prepare(&format!(
         "SELECT p.id, p.category, p.severity, p.description, p.deadline, p.status, r.name,
-                CASE WHEN p.status <> ?2 AND p.deadline < ?3
-                     THEN CAST(julianday(?3) - julianday(p.deadline) AS INTEGER) END
+                CASE WHEN p.status <> ?2 AND p.deadline < {today_sql}
+                     THEN {} END
            FROM problems p LEFT JOIN persons r ON r.id = p.responsible_id
           WHERE p.inspection_id = ?1 ORDER BY 8 DESC NULLS LAST, p.id",
-    )?;
+        d.whole_days_between(&today_sql, "p.deadline")
+    ))?;
     let rows = stmt.query_map(
         params![
             inspection,
