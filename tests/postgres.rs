@@ -247,3 +247,45 @@ fn the_example_policy_compiled_for_postgresql_plans() {
             .unwrap_or_else(|e| panic!("{}: {e}\n{}", c.rule, c.sql));
     }
 }
+
+/// The store's own functions say the same on both databases: a run
+/// recorded, counted and finished reads back alike (ids from PostgreSQL's
+/// identity columns, times from `timestamptz`); a transaction dropped
+/// uncommitted leaves nothing; a second row with the same key is a
+/// duplicate on both.
+#[test]
+fn a_run_recorded_reads_back_alike_on_both_databases() {
+    let Some(pg) = TestDb::new("runs") else {
+        return;
+    };
+    let record = |db: &mut Db| -> serde_json::Value {
+        use duban::store::runs;
+        let id = runs::start(db, "run", TODAY, "abc", "2026-06-01T08:00:00Z")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let counts = runs::RuleCounts {
+            fired: 3,
+            tasks: 2,
+            notices: 1,
+            skipped: 0,
+        };
+        runs::add_rule(db, id, counts).unwrap_or_else(|e| panic!("{e}"));
+        runs::finish(db, id, "2026-06-01T08:00:05Z", None).unwrap_or_else(|e| panic!("{e}"));
+        {
+            let tx = db.transaction().unwrap_or_else(|e| panic!("{e}"));
+            runs::start(&tx, "dry-run", TODAY, "abc", "2026-06-01T09:00:00Z")
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let dup = db.execute(
+            "INSERT INTO runs (id, kind, as_of, policy_hash, started_at) VALUES (?1, 'run', ?2, 'x', ?3)",
+            duban::params![id, TODAY, "2026-06-01T10:00:00Z"],
+        );
+        let kind = dup.err().map(|e| e.kind);
+        assert_eq!(kind, Some(duban::store::ErrorKind::Duplicate), "{}", db.dialect().name());
+        serde_json::json!(runs::recent(db, 10).unwrap_or_else(|e| panic!("{e}")))
+    };
+    let mut lite = duban::store::in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let mut post = duban::store::create_postgres(&pg.url).unwrap_or_else(|e| panic!("{e}"));
+    let (a, b) = (record(&mut lite), record(&mut post));
+    assert_eq!(a.as_array().map(Vec::len), Some(1), "{a}");
+    assert_eq!(a, b);
+}
