@@ -39,6 +39,17 @@ pub struct Web {
     /// The address people reach the workbench at (`https://duban.example.gov.cn`),
     /// for links in notices and sign-in emails.
     pub public_url: Option<String>,
+    /// Reverse proxies (addresses or CIDR blocks, `"10.0.0.0/8"`) whose
+    /// `X-Forwarded-For` names the visitor; anyone else's is ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Seconds a visitor has to send a request's headers (and its body),
+    /// and an idle kept-alive connection stays open.
+    #[serde(default = "default_web_timeout")]
+    pub timeout_s: u64,
+    /// Connections open at once; beyond, the longest idle one is closed.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
 }
 
 impl Web {
@@ -46,6 +57,43 @@ impl Web {
     pub fn base_url(&self) -> Option<&str> {
         self.public_url.as_deref().map(|u| u.trim_end_matches('/'))
     }
+
+    /// `trusted_proxies` as networks (a bare address is a network of one).
+    pub fn proxies(&self) -> Result<Vec<ipnet::IpNet>> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                let p = p.trim();
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        Error::invalid(format!(
+                            "web.trusted_proxies: \"{p}\" is not an address or a network (write \"10.0.0.1\" or \"10.0.0.0/8\")"
+                        ))
+                    })
+            })
+            .collect()
+    }
+}
+
+impl Default for Web {
+    fn default() -> Self {
+        Web {
+            listen: default_listen(),
+            public_url: None,
+            trusted_proxies: Vec::new(),
+            timeout_s: default_web_timeout(),
+            max_connections: default_max_connections(),
+        }
+    }
+}
+
+fn default_web_timeout() -> u64 {
+    20
+}
+
+fn default_max_connections() -> usize {
+    1000
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -345,6 +393,13 @@ fn check_web(web: &Web, file: &str) -> Result<()> {
     {
         return Err(Error::invalid(format!(
             "{file}: web.public_url \"{u}\" is not an http:// or https:// address"
+        )));
+    }
+    web.proxies()
+        .map_err(|e| Error::invalid(format!("{file}: {e}")))?;
+    if web.timeout_s == 0 || web.max_connections == 0 {
+        return Err(Error::invalid(format!(
+            "{file}: web.timeout_s and web.max_connections must be at least 1"
         )));
     }
     Ok(())

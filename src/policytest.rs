@@ -162,6 +162,124 @@ pub struct Outcome {
     pub expectations: usize,
     /// Empty when the test passed.
     pub failures: Vec<String>,
+    /// What the test's records made each rule and comparison (with
+    /// [`run_covered`]).
+    pub coverage: Option<Coverage>,
+}
+
+/// Per rule: whether it held for some subject, whether it failed to for
+/// some; per comparison of its condition (in [`comparisons`] order):
+/// whether it was true for some subject, false for some.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Coverage {
+    pub rules: Vec<(bool, bool)>,
+    pub comparisons: Vec<Vec<(bool, bool)>>,
+}
+
+impl Coverage {
+    fn new(policy: &Policy) -> Coverage {
+        Coverage {
+            rules: vec![(false, false); policy.rules.len()],
+            comparisons: policy
+                .rules
+                .iter()
+                .map(|r| vec![(false, false); comparisons(&r.when).len()])
+                .collect(),
+        }
+    }
+
+    /// Adds what another test saw.
+    pub fn add(&mut self, o: &Coverage) {
+        for (a, b) in self.rules.iter_mut().zip(&o.rules) {
+            a.0 |= b.0;
+            a.1 |= b.1;
+        }
+        for (xs, ys) in self.comparisons.iter_mut().zip(&o.comparisons) {
+            for (a, b) in xs.iter_mut().zip(ys) {
+                a.0 |= b.0;
+                a.1 |= b.1;
+            }
+        }
+    }
+}
+
+/// The comparisons of a condition, outside collection functions, in text
+/// order: each `=`, `<` …, `in`, `present`, `missing`.
+pub fn comparisons(e: &crate::lang::ir::Expr) -> Vec<&crate::lang::ir::Expr> {
+    use crate::lang::ir::ExprKind as K;
+    let mut out = Vec::new();
+    fn walk<'e>(e: &'e crate::lang::ir::Expr, out: &mut Vec<&'e crate::lang::ir::Expr>) {
+        match &e.kind {
+            K::Compare(..) | K::In(..) | K::Present(_) | K::Missing(_) => out.push(e),
+            K::Not(x) => walk(x, out),
+            K::And(a, b) | K::Or(a, b) => {
+                walk(a, out);
+                walk(b, out);
+            }
+            _ => {}
+        }
+    }
+    walk(e, &mut out);
+    out
+}
+
+/// Runs one test file and records what its records made each rule and
+/// comparison.
+pub fn run_covered(policy: &Policy, calendar: &Calendar, file: &Path, shown_as: &str) -> Outcome {
+    let mut outcome = Outcome {
+        file: shown_as.to_string(),
+        name: None,
+        expectations: 0,
+        failures: Vec::new(),
+        coverage: Some(Coverage::new(policy)),
+    };
+    if let Err(e) = run_into(policy, calendar, file, shown_as, &mut outcome) {
+        outcome.failures.push(e.to_string());
+    }
+    outcome
+}
+
+/// Every rule on every subject of the fixture, by the interpreter.
+fn cover(
+    policy: &Policy,
+    calendar: &Calendar,
+    conn: &crate::store::Db,
+    today: chrono::NaiveDate,
+    c: &mut Coverage,
+) -> Result<()> {
+    let data = crate::interpret::SqliteData::new(conn);
+    let i = crate::interpret::Interpreter {
+        policy,
+        data: &data,
+        today,
+        calendar,
+    };
+    for (n, rule) in policy.rules.iter().enumerate() {
+        let parts = comparisons(&rule.when);
+        for id in crate::store::cases::ids(conn, rule.entity)? {
+            let holds = i.holds(rule, &id)?;
+            let slot = &mut c.rules[n];
+            if holds {
+                slot.0 = true
+            } else {
+                slot.1 = true
+            }
+            let scope = [crate::interpret::Scope {
+                entity: rule.entity,
+                id: Some(id.clone()),
+            }];
+            for (k, e) in parts.iter().enumerate() {
+                let v = i.eval(e, &scope)?;
+                let slot = &mut c.comparisons[n][k];
+                if matches!(v, crate::value::Value::Bool(true)) {
+                    slot.0 = true;
+                } else {
+                    slot.1 = true;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Outcome {
@@ -204,6 +322,7 @@ pub fn run(policy: &Policy, calendar: &Calendar, file: &Path, shown_as: &str) ->
         name: None,
         expectations: 0,
         failures: Vec::new(),
+        coverage: None,
     };
     if let Err(e) = run_into(policy, calendar, file, shown_as, &mut outcome) {
         outcome.failures.push(e.to_string());
@@ -267,6 +386,9 @@ fn run_into(
         out.failures
             .extend(imported.errors.iter().map(|e| format!("fixture: {e}")));
         return Ok(());
+    }
+    if let Some(c) = out.coverage.as_mut() {
+        cover(policy, calendar, &conn, as_of.today, c)?;
     }
 
     // Episodes already running.

@@ -197,3 +197,71 @@ fn the_report_page_renders() {
     assert_eq!(b.count("div.scroll table"), 1);
     b.screenshot("report-phone");
 }
+
+/// Signing in in a browser as an attacker would have it go: a wrong
+/// password is an error with the id kept; a return address to another
+/// host leads home; the emailed link shows whose it is and signs in only
+/// by its button.
+#[test]
+fn sign_in_stays_on_the_workbench_and_links_need_their_button() {
+    let o = Office::ladder();
+    add_user(&o, "u2", "member", "correct horse 2");
+    let w = Workbench::start(&o, "2026-06-02T10:00:00+08:00");
+    let b = Browser::start();
+    b.goto(&w.url("/sign-in"));
+    b.type_into("#who", "u2");
+    b.type_into("#password", "not the password");
+    b.click("#sign-in-button");
+    assert!(b.text("#error").contains("不正确"));
+    assert_eq!(b.count("#message"), 0);
+    assert_eq!(b.count("#who[value='u2']"), 1);
+
+    // `next` pointing elsewhere (`/\evil.example`): the browser stays.
+    b.goto(&w.url("/sign-in?next=%2F%5Cevil.example%2F"));
+    b.type_into("#who", "u2");
+    b.type_into("#password", "correct horse 2");
+    b.click("#sign-in-button");
+    b.wait_for_url(|u| !u.contains("/sign-in"));
+    assert!(b.url().starts_with(&w.url("/")), "{}", b.url());
+
+    // The link by email.
+    b.forget_cookies();
+    b.goto(&w.url("/sign-in"));
+    b.click("details summary");
+    b.type_into("details input[name='who']", "lisi@example.org");
+    b.click("details button");
+    assert!(b.text("#message").contains("登录链接"));
+    let start = std::time::Instant::now();
+    let link = loop {
+        let found = std::fs::read_dir(o.path("outbox"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path()).ok())
+            .filter_map(|m| mailparse::parse_mail(&m).ok()?.get_body().ok())
+            .find_map(|body| {
+                body.split_whitespace()
+                    .find(|w| w.contains("/sign-in/link/"))
+                    .map(str::to_string)
+            });
+        if let Some(l) = found {
+            break l;
+        }
+        assert!(start.elapsed().as_secs() < 20, "no sign-in email");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    b.goto(&link);
+    assert_eq!(b.text("#link-name"), "李四");
+    assert_eq!(
+        o.count("SELECT count(*) FROM sessions WHERE person_id = 'u2'"),
+        1
+    );
+    b.screenshot("sign-in-link");
+    b.click("#use-link");
+    b.wait_for_url(|u| !u.contains("/sign-in"));
+    assert_eq!(b.text("h1"), "我的任务");
+    assert_eq!(
+        o.count("SELECT count(*) FROM sessions WHERE person_id = 'u2'"),
+        2
+    );
+}

@@ -280,7 +280,12 @@ fn a_run_recorded_reads_back_alike_on_both_databases() {
             duban::params![id, TODAY, "2026-06-01T10:00:00Z"],
         );
         let kind = dup.err().map(|e| e.kind);
-        assert_eq!(kind, Some(duban::store::ErrorKind::Duplicate), "{}", db.dialect().name());
+        assert_eq!(
+            kind,
+            Some(duban::store::ErrorKind::Duplicate),
+            "{}",
+            db.dialect().name()
+        );
         serde_json::json!(runs::recent(db, 10).unwrap_or_else(|e| panic!("{e}")))
     };
     let mut lite = duban::store::in_memory().unwrap_or_else(|e| panic!("{e}"));

@@ -244,7 +244,14 @@ fn repeated_wrong_passwords_slow_sign_in_down() {
         a.header("retry-after")
             .is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n > 0))
     );
-    // Another account from the same address waits as well.
+    // Another account from the same address does not.
+    assert_eq!(w.try_sign_in("u4", "correct horse 4").status, 303);
+    // Twenty failures from one address over any accounts: everyone there
+    // waits (the five on u2 count).
+    for n in 0..15 {
+        let who = format!("nobody{n}");
+        assert_eq!(w.try_sign_in(&who, "wrong password").status, 401, "{who}");
+    }
     assert_eq!(w.try_sign_in("u4", "correct horse 4").status, 429);
 }
 
@@ -324,12 +331,18 @@ fn a_sign_in_link_is_emailed_and_works_once() {
     let w = Workbench::start(&o, NOW);
     let path = emailed_link(&o, &w, "lisi@example.org");
     let path = path.as_str();
-    // Following the link shows a button; only pressing it signs in.
-    assert_eq!(w.get(path, "").status, 200);
-    let used = w.post(path, "", &[]);
+    // Following the link shows whose it is and a button; only pressing it
+    // signs in.
+    let page = w.get(path, "");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("李四"), "{}", page.body);
+    let used = w.use_link(path);
     assert_eq!(used.status, 303);
     assert!(used.cookie("duban_session").is_some());
-    assert_eq!(w.post(path, "", &[]).status, 410, "a link works once");
+    let again = w.use_link(path);
+    assert_eq!(again.status, 410, "a link works once");
+    // Said in the error box.
+    assert!(again.body.contains("class=\"error\""), "{}", again.body);
     // The notices page does not show sign-in links.
     let office = w.sign_in("u1", "correct horse 1");
     let notices = w.get("/notices", &office);
@@ -432,9 +445,9 @@ fn a_sign_in_link_expires_after_15_minutes() {
     let o = office();
     let path = emailed_link(&o, &Workbench::start(&o, NOW), "u2");
     let later = Workbench::start(&o, "2026-06-02T10:16:00+08:00");
-    assert_eq!(later.post(&path, "", &[]).status, 410);
+    assert_eq!(later.use_link(&path).status, 410);
     let soon = Workbench::start(&o, "2026-06-02T10:14:00+08:00");
-    let used = soon.post(&path, "", &[]);
+    let used = soon.use_link(&path);
     assert_eq!(used.status, 303);
     assert!(used.cookie("duban_session").is_some());
 }

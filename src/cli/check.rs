@@ -2,7 +2,10 @@
 
 use super::{Format, color_stdout, policy_paths};
 use crate::clock::Clock;
+use crate::engine::Engine;
+use crate::engine::analysis::OfficeAnalysis;
 use crate::error::Result;
+use crate::lang::analyze::{Shared, What, diagnostic};
 use crate::lang::check::Checked;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,7 +16,7 @@ use std::process::ExitCode;
 /// Needs no database. Exit 1 when there is an error; warnings alone pass.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  duban check\n  duban check rules/10-problems.rules\n  duban check new-policy/ --format json"
+    after_help = "Examples:\n  duban check\n  duban check --analyze\n  duban check rules/10-problems.rules\n  duban check new-policy/ --format json"
 )]
 pub struct Args {
     /// .rules files or folders.
@@ -24,6 +27,12 @@ pub struct Args {
     /// Also print the SQL each rule compiles to (?1 is today).
     #[arg(long)]
     show_sql: bool,
+    /// Also analyse the policy: rules that overlap (W010), add nothing
+    /// (W011), wait on a task nobody creates (W012), never hold (W001),
+    /// each with an example subject; in an office, each overlap counted on
+    /// today's data.
+    #[arg(long)]
+    analyze: bool,
 }
 
 pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
@@ -32,10 +41,25 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     // channels are the office's, if there is a duban.toml to read.
     let cfg = crate::config::Config::load(config.as_deref()).ok();
     let channels = cfg.as_ref().map(|c| c.channel_names()).unwrap_or_default();
-    let checked = crate::policy::load(&paths, chrono_tz::Tz::UTC, &channels)?;
+    let mut checked = crate::policy::load(&paths, chrono_tz::Tz::UTC, &channels)?;
+    let analysis = match (&mut checked.policy, args.analyze) {
+        (Some(policy), true) => Some(analyze(cfg.as_ref(), policy)?),
+        _ => None,
+    };
+    if let (Some(policy), Some(a)) = (&checked.policy, &analysis) {
+        // W001 is the checker's already.
+        for f in a
+            .analysis
+            .findings
+            .iter()
+            .filter(|f| f.what != What::NeverHolds)
+        {
+            checked.diagnostics.push(diagnostic(policy, f));
+        }
+    }
     match args.format {
-        Format::Table => print_human(&checked),
-        Format::Json => print_json(&checked),
+        Format::Table => print_human(&checked, analysis.as_ref()),
+        Format::Json => print_json(&checked, analysis.as_ref()),
     }
     calendar_warning(config);
     if let (true, Some(policy)) = (args.show_sql, &checked.policy) {
@@ -68,10 +92,56 @@ fn calendar_warning(config: &Option<PathBuf>) {
     }
 }
 
-fn print_human(c: &Checked) {
+/// The analysis, in the office when there is one (its database, its
+/// calendar, its time zone).
+fn analyze(
+    cfg: Option<&crate::config::Config>,
+    policy: &mut crate::lang::ir::Policy,
+) -> Result<OfficeAnalysis> {
+    let policy_tz = cfg.map(|c| c.timezone).unwrap_or(chrono_tz::Tz::UTC);
+    policy.resolve_timezone(policy_tz);
+    let as_of = crate::clock::AsOf::new(super::clock().now(), policy.tz);
+    let policy: &crate::lang::ir::Policy = policy;
+    match cfg {
+        Some(cfg) => {
+            let engine = Engine::for_office(policy, cfg)?;
+            let conn = match cfg.database.exists() {
+                true => Some(crate::store::open(&cfg.database)?),
+                false => None,
+            };
+            engine.analyze(conn.as_ref(), &as_of)
+        }
+        None => Engine::new(policy, "").analyze(None, &as_of),
+    }
+}
+
+fn print_human(c: &Checked, analysis: Option<&OfficeAnalysis>) {
     let color = color_stdout();
     for d in &c.diagnostics {
-        print!("{}", c.sources.render(d, color));
+        let text = c.sources.render(d, color);
+        print!("{text}");
+    }
+    if let (Some(a), Some(p)) = (analysis, &c.policy) {
+        let a = &a.analysis;
+        for u in &a.undecided {
+            let names: Vec<String> = u
+                .rules
+                .iter()
+                .map(|&i| format!("`{}`", p.rules[i].name))
+                .collect();
+            println!("undecided: {}: {}", names.join(" and "), u.reason);
+        }
+        println!(
+            "analysis: {} {}, {} silenced by `# allow`, {} undecided",
+            a.findings.len(),
+            if a.findings.len() == 1 {
+                "finding"
+            } else {
+                "findings"
+            },
+            a.silenced.len(),
+            a.undecided.len()
+        );
     }
     let errors = c.error_count();
     let warnings = c.diagnostics.len() - errors;
@@ -105,7 +175,72 @@ pub(crate) fn short_hash(h: &str) -> &str {
     h.get(..19).unwrap_or(h)
 }
 
-fn print_json(c: &Checked) {
+fn finding_json(
+    p: &crate::lang::ir::Policy,
+    f: &crate::lang::analyze::Finding,
+    on: Option<&crate::engine::analysis::OnData>,
+) -> serde_json::Value {
+    let d = diagnostic(p, f);
+    let rules: Vec<_> = f
+        .rules
+        .iter()
+        .map(|&i| {
+            let r = &p.rules[i];
+            let (file, line, column) = crate::lang::analyze::location(&p.sources, r);
+            serde_json::json!({"name": r.name, "title": r.title, "entity": r.entity.name(),
+                "file": file, "line": line, "column": column})
+        })
+        .collect();
+    let mut out = serde_json::json!({
+        "code": f.code().id(),
+        "message": d.message,
+        "rules": rules,
+    });
+    match &f.what {
+        What::Overlap(shared) => {
+            out["shared"] = shared
+                .iter()
+                .map(|s| match s {
+                    Shared::Task { kind, target } => {
+                        serde_json::json!({"type": "task", "kind": kind, "target": target})
+                    }
+                    Shared::Notice { to } => serde_json::json!({"type": "notify", "to": to}),
+                })
+                .collect();
+        }
+        What::Unreachable { kind, .. } => out["kind"] = serde_json::json!(kind),
+        _ => {}
+    }
+    if let Some(w) = &f.witness {
+        let records: Vec<_> = w
+            .records
+            .iter()
+            .map(|r| {
+                let fields: serde_json::Map<String, serde_json::Value> = r
+                    .values
+                    .iter()
+                    .map(|(fid, v)| (fid.def().name.to_string(), v.to_json()))
+                    .collect();
+                serde_json::json!({"entity": r.entity.name(), "id": r.id, "fields": fields})
+            })
+            .collect();
+        let facts: serde_json::Map<String, serde_json::Value> = f
+            .facts
+            .iter()
+            .map(|(l, v)| (l.clone(), serde_json::json!(v)))
+            .collect();
+        out["witness"] = serde_json::json!({
+            "as_of": w.today.to_string(), "subject": w.subject,
+            "facts": facts, "records": records,
+        });
+    }
+    if let Some(on) = on {
+        out["office"] = serde_json::json!({"count": on.count, "subjects": on.subjects});
+    }
+    out
+}
+
+fn print_json(c: &Checked, analysis: Option<&OfficeAnalysis>) {
     let diags: Vec<_> = c.diagnostics.iter().map(|d| c.sources.to_json(d)).collect();
     let files: Vec<&str> = c.sources.files.iter().map(|f| f.name.as_str()).collect();
     let out = serde_json::json!({
@@ -117,5 +252,24 @@ fn print_json(c: &Checked) {
         "rules": c.policy.as_ref().map(|p| p.rules.iter().map(|r| r.name.clone()).collect::<Vec<_>>()),
         "diagnostics": diags,
     });
+    let mut out = out;
+    if let (Some(a), Some(p)) = (analysis, &c.policy) {
+        out["findings"] = a.findings().map(|(f, on)| finding_json(p, f, on)).collect();
+        out["silenced"] = a
+            .analysis
+            .silenced
+            .iter()
+            .map(|f| finding_json(p, f, None))
+            .collect();
+        out["undecided"] = a
+            .analysis
+            .undecided
+            .iter()
+            .map(|u| {
+                let names: Vec<&str> = u.rules.iter().map(|&i| p.rules[i].name.as_str()).collect();
+                serde_json::json!({"rules": names, "reason": u.reason})
+            })
+            .collect();
+    }
     println!("{out}");
 }

@@ -7,6 +7,7 @@
 //! Matches are materialized in temporary tables, never in memory: a rule
 //! that holds for half a million problems streams through here.
 
+pub mod analysis;
 pub mod apply;
 pub mod approval;
 pub mod diff;

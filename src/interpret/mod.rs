@@ -13,6 +13,7 @@
 
 pub mod data;
 pub mod explain;
+pub mod witness;
 
 use crate::lang::ir::*;
 use crate::schema::{Derived, Entity, FieldType};

@@ -42,6 +42,9 @@ pub enum Code {
     NeverFires,
     SameAsOtherRule,
     RateAsNumber,
+    Overlap,
+    Shadowed,
+    UnreachableStep,
 }
 
 impl Code {
@@ -72,6 +75,9 @@ impl Code {
         Code::NeverFires,
         Code::SameAsOtherRule,
         Code::RateAsNumber,
+        Code::Overlap,
+        Code::Shadowed,
+        Code::UnreachableStep,
     ];
 
     /// The stable identifier users search for.
@@ -103,6 +109,9 @@ impl Code {
             Code::NeverFires => "W001",
             Code::SameAsOtherRule => "W002",
             Code::RateAsNumber => "W003",
+            Code::Overlap => "W010",
+            Code::Shadowed => "W011",
+            Code::UnreachableStep => "W012",
         }
     }
 
@@ -143,6 +152,15 @@ impl Code {
             Code::NeverFires => "a rule whose condition can never hold",
             Code::SameAsOtherRule => "two rules with the same subject, condition and actions",
             Code::RateAsNumber => "a share (0..1) compared with a number above 1",
+            Code::Overlap => {
+                "two rules that can hold for one subject and give one person the same kind of task, or both notify them (`check --analyze`)"
+            }
+            Code::Shadowed => {
+                "a rule that holds only where another holds that does all it does (`check --analyze`)"
+            }
+            Code::UnreachableStep => {
+                "a rule waiting on a kind of task that no rule creates (`check --analyze`)"
+            }
         }
     }
 }
@@ -158,6 +176,8 @@ pub struct Diagnostic {
     /// A short text under the caret.
     pub label: Option<String>,
     pub help: Option<String>,
+    /// Other places the finding names (the second rule of an overlap).
+    pub related: Vec<(usize, Span, String)>,
 }
 
 impl Diagnostic {
@@ -169,7 +189,13 @@ impl Diagnostic {
             message: message.into(),
             label: None,
             help: None,
+            related: Vec::new(),
         }
+    }
+
+    pub fn related(mut self, file: usize, span: Span, label: impl Into<String>) -> Self {
+        self.related.push((file, span, label.into()));
+        self
     }
 
     pub fn label(mut self, label: impl Into<String>) -> Self {
@@ -207,13 +233,21 @@ pub struct SourceFile {
     /// As the user should see it (relative where it was given relative).
     pub name: String,
     pub text: String,
+    /// Byte offsets where each line starts (for positions of many
+    /// diagnostics in a long file).
+    line_starts: Vec<usize>,
 }
 
 impl SourceMap {
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> usize {
+        let text: String = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         self.files.push(SourceFile {
+            line_starts,
             name: name.into(),
-            text: text.into(),
+            text,
         });
         self.files.len() - 1
     }
@@ -227,8 +261,19 @@ impl SourceMap {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, file: usize, offset: usize) -> (usize, usize) {
-        let text = self.files.get(file).map(|f| f.text.as_str()).unwrap_or("");
-        line_col(text, offset)
+        let Some(f) = self.files.get(file) else {
+            return (1, 1);
+        };
+        let offset = floor_char_boundary(&f.text, offset.min(f.text.len()));
+        let line = f.line_starts.partition_point(|&s| s <= offset).max(1);
+        let start = f.line_starts.get(line - 1).copied().unwrap_or(0);
+        let column = f
+            .text
+            .get(start..offset)
+            .map(|t| t.chars().count())
+            .unwrap_or(0)
+            + 1;
+        (line, column)
     }
 }
 
@@ -264,6 +309,17 @@ pub struct JsonDiagnostic<'a> {
     pub label: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<JsonPlace<'a>>,
+}
+
+/// Another place a diagnostic names.
+#[derive(Debug, Serialize)]
+pub struct JsonPlace<'a> {
+    pub file: &'a str,
+    pub line: usize,
+    pub column: usize,
+    pub label: &'a str,
 }
 
 impl SourceMap {
@@ -285,6 +341,19 @@ impl SourceMap {
             end_column,
             label: d.label.as_deref(),
             help: d.help.as_deref(),
+            related: d
+                .related
+                .iter()
+                .map(|(f, s, l)| {
+                    let (line, column) = self.line_col(*f, s.start);
+                    JsonPlace {
+                        file: self.files.get(*f).map(|f| f.name.as_str()).unwrap_or(""),
+                        line,
+                        column,
+                        label: l,
+                    }
+                })
+                .collect(),
         }
     }
 
@@ -305,9 +374,9 @@ impl SourceMap {
         let name = file.name.as_str();
         // Without a message ariadne draws no underline; every diagnostic
         // gets one.
-        let label =
-            Label::new((name, start..end)).with_message(d.label.as_deref().unwrap_or("here"));
-        let mut report = Report::build(kind, (name, start..end))
+        let label = Label::new((name.to_string(), start..end))
+            .with_message(d.label.as_deref().unwrap_or("here"));
+        let mut report = Report::build(kind, (name.to_string(), start..end))
             .with_config(
                 Config::default()
                     .with_color(color)
@@ -320,9 +389,42 @@ impl SourceMap {
             report = report.with_help(help);
         }
         let mut out = Vec::new();
-        let written = report
-            .finish()
-            .write((name, Source::from(file.text.as_str())), &mut out);
+        let mut written = report.finish().write(
+            (name.to_string(), Source::from(file.text.as_str())),
+            &mut out,
+        );
+        // Each other place the finding names: its own snippet and caret.
+        for (f, span, text) in &d.related {
+            let Some(other) = self.files.get(*f) else {
+                continue;
+            };
+            let len = other.text.len();
+            let s = floor_char_boundary(&other.text, span.start.min(len));
+            let e = floor_char_boundary(&other.text, span.end.clamp(s, len));
+            let id = other.name.clone();
+            let note = Report::build(
+                ReportKind::Custom("Note", ariadne::Color::Cyan),
+                (id.clone(), s..e),
+            )
+            .with_config(
+                Config::default()
+                    .with_color(color)
+                    .with_index_type(IndexType::Byte),
+            )
+            .with_message(text)
+            .with_label(Label::new((id.clone(), s..e)).with_message("here"))
+            .finish();
+            let mut buf = Vec::new();
+            written = written.and(note.write((id, Source::from(other.text.as_str())), &mut buf));
+            let text = String::from_utf8_lossy(&buf);
+            // ariadne colours a custom kind's name even without colour.
+            let text = if color {
+                text.into_owned()
+            } else {
+                strip_ansi(&text)
+            };
+            out.extend_from_slice(text.as_bytes());
+        }
         match written {
             Ok(()) => String::from_utf8_lossy(&out).into_owned(),
             Err(_) => {
@@ -336,6 +438,24 @@ impl SourceMap {
             }
         }
     }
+}
+
+/// Text without its terminal colour codes (`ESC [ … m`).
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn severity_word(d: &Diagnostic) -> &'static str {

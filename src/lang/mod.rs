@@ -1,6 +1,7 @@
 //! The language core: parse, check, format. Pure functions from text (and
 //! the schema) to values; no I/O, no database, no clock.
 
+pub mod analyze;
 pub mod ast;
 pub mod check;
 pub mod diagnostics;

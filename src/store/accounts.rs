@@ -185,13 +185,44 @@ pub fn end_session(conn: &Db, token_hash: &str) -> Result<()> {
     Ok(())
 }
 
-/// Records a one-time sign-in link.
-pub fn add_link(conn: &Db, token_hash: &str, person: &str, expires_at: &str) -> Result<()> {
+/// Records a one-time sign-in link made at `at`, unless the person has
+/// `max` links made within their lifetime (whose `expires_at` is still to
+/// come) already: whether it was recorded. Call it inside a write
+/// transaction, so that the count and the insert are one step (on
+/// PostgreSQL, with the account's row locked).
+pub fn add_link(
+    conn: &Db,
+    token_hash: &str,
+    person: &str,
+    at: &str,
+    expires_at: &str,
+    max: i64,
+) -> Result<bool> {
+    let live: i64 = conn.query_row(
+        "SELECT count(*) FROM sign_in_links WHERE person_id = ?1 AND expires_at > ?2",
+        params![person, at],
+        |r| r.get(0),
+    )?;
+    if live >= max {
+        return Ok(false);
+    }
     conn.execute(
         "INSERT INTO sign_in_links (token_hash, person_id, expires_at) VALUES (?1, ?2, ?3)",
         params![token_hash, person, expires_at],
     )?;
-    Ok(())
+    Ok(true)
+}
+
+/// The name of the person an unused, unexpired link signs in.
+pub fn link_person(conn: &Db, token_hash: &str, now: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT p.name FROM sign_in_links l JOIN persons p ON p.id = l.person_id
+             WHERE l.token_hash = ?1 AND l.used_at IS NULL AND l.expires_at > ?2",
+            params![token_hash, now],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 /// Uses a sign-in link: the person it signs in, if it is unused and not
@@ -207,38 +238,63 @@ pub fn use_link(conn: &Db, token_hash: &str, now: &str) -> Result<Option<String>
         .optional()?)
 }
 
-/// Records a failed sign-in under each key (the account, the address).
-pub fn fail(conn: &Db, keys: &[&str], at: &str) -> Result<()> {
-    let mut stmt = conn.prepare_cached("INSERT INTO sign_in_failures (key, at) VALUES (?1, ?2)")?;
-    for k in keys {
-        stmt.execute(params![k, at])?;
-    }
-    Ok(())
-}
-
-/// Failed sign-ins under any of `keys` since `since`: how many (the most
-/// under one key) and the latest.
-pub fn failures(conn: &Db, keys: &[&str], since: &str) -> Result<(i64, Option<String>)> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT count(*), max(at) FROM sign_in_failures WHERE key = ?1 AND at > ?2",
-    )?;
-    let mut worst = (0, None);
-    for k in keys {
-        let (n, last): (i64, Option<String>) =
-            stmt.query_row(params![k, since], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        if n > worst.0 {
-            worst = (n, last);
+/// Counts a sign-in try, before its password is checked, as failed under
+/// each key — unless `wait(failed, free, latest)` of a key (its failures
+/// since `since`, the failures it allows, the latest one's time) says the
+/// try must wait: then nothing is counted and the longest wait is the
+/// answer. The count and the insert are one write transaction, so tries
+/// at once are counted one after the other (on PostgreSQL this will need
+/// a lock on the keys' rows, or a serializable transaction). The rows
+/// counted, to forget when the password is right.
+pub fn count_try(
+    conn: &mut Db,
+    keys: &[(&str, i64)],
+    since: &str,
+    at: &str,
+    wait: impl Fn(i64, i64, Option<&str>) -> i64,
+) -> Result<std::result::Result<Vec<i64>, i64>> {
+    let tx = conn.transaction_with_behavior(crate::store::Behavior::Immediate)?;
+    let mut longest = 0;
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT count(*), max(at) FROM sign_in_failures WHERE key = ?1 AND at > ?2",
+        )?;
+        for (key, free) in keys {
+            let (n, last): (i64, Option<String>) =
+                stmt.query_row(params![key, since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            longest = longest.max(wait(n, *free, last.as_deref()));
         }
     }
-    Ok(worst)
+    if longest > 0 {
+        return Ok(Err(longest));
+    }
+    let mut rows = Vec::with_capacity(keys.len());
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO sign_in_failures (key, at) VALUES (?1, ?2) RETURNING rowid",
+        )?;
+        for (key, _) in keys {
+            rows.push(stmt.query_row(params![key, at], |r| r.get(0))?);
+        }
+    }
+    tx.commit()?;
+    Ok(Ok(rows))
 }
 
-/// Forgets failed sign-ins under `key` (after a success), and everyone's
-/// older than `before`.
-pub fn clear_failures(conn: &Db, key: &str, before: &str) -> Result<()> {
-    conn.execute(
+/// After a right password: forgets the failures under `key` (the account
+/// from this address) and the rows the try was counted as, and everyone's
+/// failures older than `before`.
+pub fn clear_failures(conn: &Db, key: &str, rows: &[i64], before: &str) -> Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute(
         "DELETE FROM sign_in_failures WHERE key = ?1 OR at < ?2",
         params![key, before],
     )?;
+    let mut stmt = tx.prepare_cached("DELETE FROM sign_in_failures WHERE rowid = ?1")?;
+    for row in rows {
+        stmt.execute([row])?;
+    }
+    drop(stmt);
+    tx.commit()?;
     Ok(())
 }

@@ -173,3 +173,10 @@ pub fn person(conn: &Db, id: &str) -> Result<Option<(String, Option<String>)>> {
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
 }
+
+/// Every id of an entity's table, in id order.
+pub fn ids(conn: &Db, entity: crate::schema::Entity) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare(&format!("SELECT id FROM {} ORDER BY id", entity.table()))?;
+    let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(ids.collect::<super::DbResult<Vec<_>>>()?)
+}

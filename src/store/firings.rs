@@ -276,3 +276,64 @@ fn bind<'c>(conn: &'c Db, sql: &str, values: &[Sql]) -> Result<Statement<'c>> {
     }
     Ok(stmt)
 }
+
+/// The subjects two rules' conditions both hold for: how many, and the
+/// first `limit` ids. One query; the second rule's parameters follow the
+/// first's (its `?N` renumbered).
+pub fn both_hold(
+    conn: &Db,
+    a: &RuleSql<'_>,
+    a_bound: Vec<Sql>,
+    b: &RuleSql<'_>,
+    b_bound: Vec<Sql>,
+    limit: usize,
+) -> Result<(u64, Vec<String>)> {
+    let shift = a_bound.len();
+    let sql = format!(
+        "WITH a AS (SELECT s.id AS id FROM {} s{} WHERE {}), \
+         b AS (SELECT s.id AS id FROM {} s{} WHERE {}) \
+         SELECT id, count(*) OVER () FROM a WHERE id IN (SELECT id FROM b) ORDER BY id LIMIT {limit}",
+        a.table,
+        a.joins,
+        a.condition,
+        b.table,
+        renumber(b.joins, shift),
+        renumber(b.condition, shift)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    for (k, v) in a_bound.iter().chain(b_bound.iter()).enumerate() {
+        if k < stmt.parameter_count() {
+            stmt.raw_bind_parameter(k + 1, v)?;
+        }
+    }
+    let mut rows = stmt.raw_query();
+    let (mut n, mut ids) = (0, Vec::new());
+    while let Some(r) = rows.next()? {
+        ids.push(r.get::<_, String>(0)?);
+        n = r.get::<_, i64>(1)? as u64;
+    }
+    Ok((n, ids))
+}
+
+/// `?N` as `?{N + shift}` (the compiled SQL holds no text literals: every
+/// literal is a parameter).
+fn renumber(sql: &str, shift: usize) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c != '?' {
+            continue;
+        }
+        let mut digits = String::new();
+        while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+            digits.push(*d);
+            chars.next();
+        }
+        match digits.parse::<usize>() {
+            Ok(n) => out.push_str(&(n + shift).to_string()),
+            Err(_) => out.push_str(&digits),
+        }
+    }
+    out
+}

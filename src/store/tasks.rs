@@ -551,3 +551,10 @@ pub fn ids_of_target(conn: &Db, person: &str) -> Result<Vec<String>> {
     let ids = stmt.query_map(params![person], |r| r.get::<_, String>(0))?;
     Ok(ids.collect::<super::DbResult<Vec<_>>>()?)
 }
+
+/// Every task kind the ledger holds a task of.
+pub fn kinds(conn: &Db) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT DISTINCT kind FROM tasks ORDER BY kind")?;
+    let kinds = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    Ok(kinds.collect::<super::DbResult<Vec<_>>>()?)
+}

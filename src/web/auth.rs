@@ -1,14 +1,21 @@
 //! Signing in and who is signed in (SPEC §11).
 //!
 //! - A password (Argon2 hash in `accounts`) or a one-time link sent by
-//!   email through the outbox (15 minutes, used once; following it shows a
-//!   button, so a mail scanner fetching the link does not use it up).
+//!   email through the outbox (15 minutes, used once; at most three a
+//!   person in 15 minutes, the answer the same whether one was sent or
+//!   not). Following the link shows whose it is and a button; only the
+//!   button (a POST with the page's form token) signs in, so neither a
+//!   mail scanner fetching the link nor another site can use it.
 //! - A session is a random token in an HttpOnly, SameSite=Lax cookie; the
 //!   database keeps its SHA-256 and the session's CSRF token, which every
 //!   form carries. Removing the account ends its sessions.
-//! - Failed sign-ins are counted per account and per address; after five in
-//!   15 minutes each further try waits twice as long as the one before (up
-//!   to 15 minutes), right password or not.
+//! - Failed sign-ins are counted per account from an address (five free in
+//!   15 minutes) and per address over all accounts (twenty free); beyond,
+//!   each further try from that address waits twice as long as the one
+//!   before (up to 15 minutes), right password or not. A try is counted
+//!   before its password is checked, in one write transaction, so a burst
+//!   of tries checks no more passwords than allowed. The right password
+//!   from another address is not held up by an attack on the account.
 
 use super::i18n::Lang;
 use super::{App, WebError};
@@ -20,7 +27,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use base64::Engine as _;
 use chrono::Duration;
 use minijinja::context;
@@ -37,8 +44,13 @@ const LINK_MINUTES: i64 = 15;
 /// The outbox's `rule` of sign-in link emails; the notices page hides them
 /// (they carry a way in).
 pub const SIGN_IN_RULE: &str = "(sign-in)";
-/// Failed sign-ins allowed in the window before each try must wait.
+/// Failed sign-ins on one account from one address allowed in the window
+/// before each try must wait.
 const FREE_FAILURES: i64 = 5;
+/// Failed sign-ins from one address over all accounts, likewise.
+const FREE_ADDRESS_FAILURES: i64 = 20;
+/// Sign-in links sent to one person within `LINK_MINUTES`.
+const LINKS_PER_WINDOW: i64 = 3;
 const FAILURE_WINDOW_MIN: i64 = 15;
 const LONGEST_WAIT_S: i64 = 15 * 60;
 
@@ -175,12 +187,6 @@ impl FromRequestParts<Arc<App>> for Viewer {
     }
 }
 
-/// Only a path of this site, never another's (no open redirect).
-fn local(next: Option<String>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or_else(|| "/".into())
-}
-
 #[derive(Deserialize)]
 pub struct Next {
     next: Option<String>,
@@ -192,20 +198,35 @@ pub async fn sign_in_page(
     lang: Lang,
     Query(q): Query<Next>,
 ) -> std::result::Result<Response, WebError> {
-    sign_in_form(&app, lang, &local(q.next), None)
+    let next = super::guard::return_address(q.next.as_deref())?;
+    sign_in_form(&app, lang, &next, "", None)
 }
 
+/// The sign-in page: `who` filled in again after a failed try, `error`
+/// shown in the error box.
 fn sign_in_form(
     app: &App,
     lang: Lang,
     next: &str,
-    message: Option<&str>,
+    who: &str,
+    error: Option<&str>,
+) -> std::result::Result<Response, WebError> {
+    form_page(
+        app,
+        "sign_in.html",
+        context! { lang => lang.code(), next => next, who => who, error => error },
+    )
+}
+
+/// A page of the signed-out (sign-in, a link's button) with a fresh form
+/// token, in its `csrf` field and its cookie.
+fn form_page(
+    app: &App,
+    template: &str,
+    ctx: minijinja::Value,
 ) -> std::result::Result<Response, WebError> {
     let form = token();
-    let page = app.render(
-        "sign_in.html",
-        context! { lang => lang.code(), csrf => form.clone(), next => next, message => message },
-    )?;
+    let page = app.render(template, context! { csrf => form.clone(), ..ctx })?;
     Ok((
         [(header::SET_COOKIE, app.cookie(FORM_COOKIE, &form, 3600))],
         page,
@@ -236,6 +257,19 @@ enum Attempt {
     Wait(i64),
 }
 
+/// How long a try under a key with `failed` failures in the window, the
+/// latest at `last`, must still wait (0: it may go ahead).
+fn wait_s(failed: i64, free: i64, last: Option<&str>, now: chrono::DateTime<chrono::Utc>) -> i64 {
+    if failed < free {
+        return 0;
+    }
+    let Some(last) = last.and_then(crate::clock::parse_utc) else {
+        return 0;
+    };
+    let wait = (1i64 << (failed - free).min(10)).min(LONGEST_WAIT_S);
+    (last + Duration::seconds(wait) - now).num_seconds().max(0)
+}
+
 /// `POST /sign-in`: a password sign-in.
 pub async fn sign_in(
     State(app): State<Arc<App>>,
@@ -245,8 +279,10 @@ pub async fn sign_in(
     Form(f): Form<SignInForm>,
 ) -> std::result::Result<Response, WebError> {
     check_form_token(&headers, &f.csrf)?;
-    let next = local(f.next.clone());
-    let address = format!("address:{}", peer.ip());
+    let next = super::guard::return_address(f.next.as_deref())?;
+    let address = format!("address:{}", app.client_ip(peer, &headers));
+    // Shown again in the form: not echoed back whole when long.
+    let who: String = f.who.chars().take(200).collect();
     let attempt = app
         .db(move |conn, app| {
             let now = app.clock.now();
@@ -255,33 +291,36 @@ pub async fn sign_in(
                 "account:{}",
                 account
                     .as_ref()
-                    .map(|a| a.person_id.as_str())
-                    .unwrap_or(f.who.trim())
+                    .map(|a| a.person_id.clone())
+                    .unwrap_or_else(|| f.who.trim().to_lowercase())
             );
-            let keys = [account_key.as_str(), address.as_str()];
+            let pair_key = format!("{account_key} {address}");
             let since = utc_text(now - Duration::minutes(FAILURE_WINDOW_MIN));
-            let (failed, last) = accounts::failures(conn, &keys, &since)?;
-            if failed >= FREE_FAILURES
-                && let Some(last) = last.and_then(|l| crate::clock::parse_utc(&l))
-            {
-                let wait = (1i64 << (failed - FREE_FAILURES).min(10)).min(LONGEST_WAIT_S);
-                let left = (last + Duration::seconds(wait) - now).num_seconds();
-                if left > 0 {
-                    return Ok(Attempt::Wait(left));
-                }
-            }
+            // Counted first, as failed: a burst of tries cannot all pass
+            // the check before any is recorded.
+            let counted = accounts::count_try(
+                conn,
+                &[
+                    (pair_key.as_str(), FREE_FAILURES),
+                    (address.as_str(), FREE_ADDRESS_FAILURES),
+                ],
+                &since,
+                &utc_text(now),
+                |failed, free, last| wait_s(failed, free, last, now),
+            )?;
+            let tries = match counted {
+                Ok(rows) => rows,
+                Err(wait) => return Ok(Attempt::Wait(wait)),
+            };
             let hash = account.as_ref().and_then(|a| a.password_hash.clone());
             let ok = verify_password(hash.as_deref().unwrap_or(DECOY.as_str()), &f.password)
                 && hash.is_some();
             match account.filter(|_| ok) {
                 Some(a) => {
-                    accounts::clear_failures(conn, &account_key, &since)?;
+                    accounts::clear_failures(conn, &pair_key, &tries, &since)?;
                     Ok(Attempt::In(a.person_id))
                 }
-                None => {
-                    accounts::fail(conn, &keys, &utc_text(now))?;
-                    Ok(Attempt::Wrong)
-                }
+                None => Ok(Attempt::Wrong),
             }
         })
         .await?;
@@ -292,6 +331,7 @@ pub async fn sign_in(
                 &app,
                 lang,
                 &next,
+                &who,
                 Some(super::i18n::word(lang, "wrong_password")),
             )?;
             *r.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
@@ -322,14 +362,12 @@ async fn start_session(
         Ok(())
     })
     .await?;
-    Ok((
-        [(
-            header::SET_COOKIE,
-            app.cookie(SESSION_COOKIE, &session, SESSION_HOURS * 3600),
-        )],
-        Redirect::to(next),
-    )
-        .into_response())
+    let mut answer = super::guard::see_other(next);
+    answer.headers_mut().insert(
+        header::SET_COOKIE,
+        app.cookie(SESSION_COOKIE, &session, SESSION_HOURS * 3600),
+    );
+    Ok(answer)
 }
 
 #[derive(Deserialize)]
@@ -361,13 +399,24 @@ pub async fn request_link(
             let link = token();
             let hash = token_hash(&link);
             let url = format!("{}/sign-in/link/{link}", app.base_url());
-            let tx = conn.unchecked_transaction()?;
-            accounts::add_link(
+            // A link lives LINK_MINUTES: the person's live ones are those
+            // sent within the window. Counted and added in one write
+            // transaction.
+            let tx = conn.transaction_with_behavior(crate::store::Behavior::Immediate)?;
+            if !accounts::add_link(
                 &tx,
                 &hash,
                 &a.person_id,
+                &utc_text(now),
                 &utc_text(now + Duration::minutes(LINK_MINUTES)),
-            )?;
+                LINKS_PER_WINDOW,
+            )? {
+                tracing::warn!(
+                    "workbench: a sign-in link for {} was asked for again within {LINK_MINUTES} minutes; none sent",
+                    a.person_id
+                );
+                return Ok(false);
+            }
             let mail = crate::deliver::notice::sign_in_link(&a.name, &url, LINK_MINUTES);
             let to = serde_json::json!([{"id": a.person_id, "name": a.name, "email": email}]);
             crate::store::outbox::queue(
@@ -400,37 +449,62 @@ pub async fn request_link(
     )
 }
 
-/// `GET /sign-in/link/TOKEN`: a button that uses the link.
+/// `GET /sign-in/link/TOKEN`: whose link it is and a button that uses it;
+/// the link itself stays unused.
 pub async fn link_page(
     State(app): State<Arc<App>>,
     lang: Lang,
     Path(link): Path<String>,
-) -> std::result::Result<Html<String>, WebError> {
-    app.render("link.html", context! { lang => lang.code(), token => link })
+) -> std::result::Result<Response, WebError> {
+    let hash = token_hash(&link);
+    let name = app
+        .db(move |conn, app| {
+            Ok(accounts::link_person(
+                conn,
+                &hash,
+                &utc_text(app.clock.now()),
+            )?)
+        })
+        .await?;
+    match name {
+        Some(name) => form_page(
+            &app,
+            "link.html",
+            context! { lang => lang.code(), token => link, name => name },
+        ),
+        None => link_gone(&app, lang),
+    }
 }
 
-/// `POST /sign-in/link/TOKEN`: uses the link, once.
+/// The answer for a link not valid, used or expired.
+fn link_gone(app: &App, lang: Lang) -> std::result::Result<Response, WebError> {
+    let mut r = app
+        .render(
+            "message.html",
+            context! { lang => lang.code(), error => super::i18n::word(lang, "link_bad") },
+        )?
+        .into_response();
+    *r.status_mut() = axum::http::StatusCode::GONE;
+    Ok(r)
+}
+
+/// `POST /sign-in/link/TOKEN`: the button of the link's page uses the
+/// link, once.
 pub async fn use_link(
     State(app): State<Arc<App>>,
     lang: Lang,
     Path(link): Path<String>,
+    headers: HeaderMap,
+    Form(f): Form<CsrfOnly>,
 ) -> std::result::Result<Response, WebError> {
+    check_form_token(&headers, &f.csrf)?;
     let hash = token_hash(&link);
     let person = app
         .db(move |conn, app| Ok(accounts::use_link(conn, &hash, &utc_text(app.clock.now()))?))
         .await?;
     match person {
         Some(p) => start_session(&app, p, "/").await,
-        None => {
-            let mut r = app
-                .render(
-                    "message.html",
-                    context! { lang => lang.code(), message => super::i18n::word(lang, "link_bad") },
-                )?
-                .into_response();
-            *r.status_mut() = axum::http::StatusCode::GONE;
-            Ok(r)
-        }
+        None => link_gone(&app, lang),
     }
 }
 
@@ -453,9 +527,9 @@ pub async fn sign_out(
         app.db(move |conn, _| Ok(accounts::end_session(conn, &hash)?))
             .await?;
     }
-    Ok((
-        [(header::SET_COOKIE, app.cookie(SESSION_COOKIE, "", 0))],
-        Redirect::to("/sign-in"),
-    )
-        .into_response())
+    let mut answer = super::guard::see_other("/sign-in");
+    answer
+        .headers_mut()
+        .insert(header::SET_COOKIE, app.cookie(SESSION_COOKIE, "", 0));
+    Ok(answer)
 }

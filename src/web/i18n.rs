@@ -5,7 +5,6 @@
 use axum::extract::{Path, Query};
 use axum::http::header;
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Redirect};
 use minijinja::{Environment, State};
 
 /// The language of a page.
@@ -98,10 +97,15 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("send_link", "发送登录链接", "Send the link"),
     (
         "link_sent",
-        "如果该账户存在，登录链接已发送到其邮箱，15 分钟内有效，只能使用一次。",
-        "If the account exists, a sign-in link was sent to its email; it works once, within 15 minutes.",
+        "如果该账户存在，登录链接已发送到其邮箱，15 分钟内有效，只能使用一次。15 分钟内最多发送 3 个链接。",
+        "If the account exists, a sign-in link was sent to its email; it works once, within 15 minutes. At most 3 links are sent in 15 minutes.",
     ),
     ("link_use", "使用此链接登录", "Sign in with this link"),
+    (
+        "link_for",
+        "此链接将以下列身份登录：",
+        "This link signs in as: ",
+    ),
     (
         "link_bad",
         "登录链接无效、已使用或已过期，请重新申请。",
@@ -171,6 +175,16 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("holds_for", "当前命中", "Holds for"),
     ("subjects", "个对象", "subjects"),
     ("explain", "解释", "Explain"),
+    (
+        "analysis",
+        "规则检查：重复、覆盖与无法到达的步骤",
+        "Rule review: overlaps, covered rules, unreachable steps",
+    ),
+    (
+        "analysis_clean",
+        "未发现重复、被覆盖或无法到达的规则。",
+        "No overlapping, covered or unreachable rules found.",
+    ),
     ("explain_for", "对象编号", "Subject id"),
     ("policy", "规则集", "Policy"),
     ("last_run", "最近一次运行", "Last run"),
@@ -292,18 +306,14 @@ pub async fn switch(
     axum::extract::State(app): axum::extract::State<std::sync::Arc<super::App>>,
     Path(lang): Path<String>,
     Query(q): Query<Back>,
-) -> impl IntoResponse {
+) -> Result<axum::response::Response, super::WebError> {
     let lang = if lang == "en" { "en" } else { "zh" };
     // Only a path of this site: never an open redirect.
-    let back = q
-        .back
-        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
-        .unwrap_or_else(|| "/".into());
-    (
-        [(
-            header::SET_COOKIE,
-            app.cookie("duban_lang", lang, 365 * 24 * 3600),
-        )],
-        Redirect::to(&back),
-    )
+    let back = super::guard::return_address(q.back.as_deref())?;
+    let mut answer = super::guard::see_other(&back);
+    answer.headers_mut().insert(
+        header::SET_COOKIE,
+        app.cookie("duban_lang", lang, 365 * 24 * 3600),
+    );
+    Ok(answer)
 }

@@ -9,21 +9,26 @@
 //! - [`pages`]: the pages and the forms they post; every change is the
 //!   store's operation of the matching CLI command.
 //! - [`i18n`]: Chinese first, English on request.
+//! - [`guard`]: what is refused before a page sees a request; return
+//!   addresses; the visitor's address behind a trusted proxy.
+//! - [`server`]: connections within bounds (timeouts, a cap).
 //!
 //! Handlers run their database work on blocking threads, each with a
 //! connection from a small pool; SQLite's WAL lets the scheduler write
 //! beside them.
 
 pub mod auth;
+pub mod guard;
 pub mod i18n;
 pub mod pages;
+pub mod server;
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::store::Db;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use std::sync::Arc;
 use tracing::{error, info};
@@ -43,6 +48,10 @@ pub struct App {
     figures: tokio::sync::Mutex<Option<Arc<OrgFigures>>>,
     /// Cookies carry `Secure`: the workbench is reached over https.
     secure_cookies: bool,
+    /// `[web]`, or its defaults.
+    web: crate::config::Web,
+    /// The proxies whose `X-Forwarded-For` counts.
+    proxies: Vec<ipnet::IpNet>,
 }
 
 /// Every organization's rectification figures, as counted at `at`.
@@ -92,10 +101,11 @@ impl App {
                 .map_err(|e| Error::invalid(format!("template {name}: {e}")))?;
         }
         i18n::install(&mut env);
-        let secure_cookies = cfg
-            .web
-            .as_ref()
-            .and_then(|w| w.public_url.as_deref())
+        let web = cfg.web.clone().unwrap_or_default();
+        let proxies = web.proxies()?;
+        let secure_cookies = web
+            .public_url
+            .as_deref()
             .is_some_and(|u| u.starts_with("https://"));
         // The database must exist; the workbench does not create one.
         let first = crate::store::open(&cfg.database)?;
@@ -110,6 +120,8 @@ impl App {
             permits: tokio::sync::Semaphore::new(POOL),
             figures: tokio::sync::Mutex::new(None),
             secure_cookies,
+            web,
+            proxies,
         })
     }
 
@@ -206,16 +218,27 @@ impl App {
 
     /// The address to listen on: `[web] listen`, else the default.
     pub fn listen(&self) -> &str {
-        self.cfg
-            .web
-            .as_ref()
-            .map(|w| w.listen.as_str())
-            .unwrap_or(crate::config::DEFAULT_LISTEN)
+        &self.web.listen
+    }
+
+    /// How long a visitor has to send a request, and an idle connection
+    /// stays open.
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.web.timeout_s)
+    }
+
+    /// The visitor's address (behind a trusted proxy, the one it names).
+    pub fn client_ip(
+        &self,
+        peer: std::net::SocketAddr,
+        headers: &axum::http::HeaderMap,
+    ) -> std::net::IpAddr {
+        guard::client_ip(peer.ip(), headers, &self.proxies)
     }
 
     /// Where people reach the workbench, for links in emails.
     pub fn base_url(&self) -> String {
-        match self.cfg.web.as_ref().and_then(|w| w.base_url()) {
+        match self.web.base_url() {
             Some(u) => u.to_string(),
             None => format!("http://{}", self.listen()),
         }
@@ -235,6 +258,8 @@ pub enum WebError {
     Forbidden(&'static str),
     /// Too many failed sign-ins: try again after this many seconds.
     TooMany(i64),
+    /// A control character where none belongs (logged where it was found).
+    BadRequest,
     /// The input was wrong: shown to the user, who can correct it.
     Invalid(String),
     Internal(Error),
@@ -266,7 +291,7 @@ impl IntoResponse for WebError {
                         percent_encoding::NON_ALPHANUMERIC
                     )
                 );
-                return Redirect::to(&to).into_response();
+                return guard::see_other(&to);
             }
             WebError::NotFound => (
                 StatusCode::NOT_FOUND,
@@ -276,9 +301,9 @@ impl IntoResponse for WebError {
             WebError::TooMany(s) => {
                 let mut r = (
                     StatusCode::TOO_MANY_REQUESTS,
-                    Html(error_page(&format!(
+                    error_page(&format!(
                         "登录失败次数过多，请 {s} 秒后再试 · too many failed sign-ins: try again in {s} s"
-                    ))),
+                    )),
                 )
                     .into_response();
                 if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
@@ -286,6 +311,7 @@ impl IntoResponse for WebError {
                 }
                 return r;
             }
+            WebError::BadRequest => return guard::bad_request(),
             WebError::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, m),
             WebError::Internal(e) => {
                 error!("workbench: {e}");
@@ -295,21 +321,29 @@ impl IntoResponse for WebError {
                 )
             }
         };
-        (status, Html(error_page(&text))).into_response()
+        (status, error_page(&text)).into_response()
     }
 }
 
+/// The longest error text shown: what a visitor sent is not echoed back
+/// whole.
+const SHOWN_CHARS: usize = 400;
+
 /// A page for an error, without the templates (which may be what failed).
-fn error_page(text: &str) -> String {
+fn error_page(full: &str) -> Html<String> {
+    let mut text: String = full.chars().take(SHOWN_CHARS).collect();
+    if text.len() < full.len() {
+        text.push('…');
+    }
     let escaped = text
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;");
-    format!(
+    Html(format!(
         "<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
          <link rel=\"stylesheet\" href=\"/assets/duban.css\"><title>督办</title>\
          <main class=\"narrow\"><p class=\"error\">{escaped}</p><p><a href=\"/\">← 督办</a></p></main></html>"
-    )
+    ))
 }
 
 async fn css() -> impl IntoResponse {
@@ -352,14 +386,23 @@ pub fn router(app: Arc<App>) -> axum::Router {
         .route("/report", get(pages::report))
         .route("/accounts", get(pages::accounts))
         .route("/assets/duban.css", get(css))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            guard::screen,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(guard::BODY_LIMIT))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(app)
 }
 
 /// Headers every answer carries: no framing, no sniffing, no outside
-/// resources.
+/// resources; nothing kept in a cache (pages show personal data and carry
+/// form tokens) but what says otherwise (the style sheet).
 async fn security_headers(mut r: Response) -> Response {
     let h = r.headers_mut();
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -380,15 +423,10 @@ async fn security_headers(mut r: Response) -> Response {
 
 /// Binds `[web] listen` (an address in use is an error at start, not later).
 pub async fn bind(app: &App) -> Result<tokio::net::TcpListener> {
-    let listen = app.listen();
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|source| Error::Io {
-            what: format!("listening on {listen} (web.listen in duban.toml)"),
-            source,
-        })?;
+    let listener = server::bind(app.listen()).await?;
     info!(
-        "workbench listening on http://{listen} (people reach it at {})",
+        "workbench listening on http://{} (people reach it at {})",
+        app.listen(),
         app.base_url()
     );
     Ok(listener)
@@ -398,20 +436,11 @@ pub async fn bind(app: &App) -> Result<tokio::net::TcpListener> {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Arc<App>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Result<()> {
-    let service = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
-            while !*shutdown.borrow() {
-                if shutdown.changed().await.is_err() {
-                    break;
-                }
-            }
-        })
-        .await
-        .map_err(|source| Error::Io {
-            what: "serving the workbench".into(),
-            source,
-        })
+    let limits = server::Limits {
+        timeout: app.timeout(),
+        max_connections: app.web.max_connections,
+    };
+    server::serve(listener, router(app), limits, shutdown).await
 }

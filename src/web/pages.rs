@@ -580,9 +580,20 @@ pub async fn rules(
     Query(q): Query<ExplainQuery>,
 ) -> Page {
     viewer.require_office()?;
-    let (rules, explained, hash) = app
+    let zh = viewer.lang != super::i18n::Lang::En;
+    let (rules, explained, hash, findings) = app
         .db(move |conn, app| {
             let policy = crate::policy::load_valid(std::slice::from_ref(&app.cfg.rules), &app.cfg, |_| {})?;
+            // The analysis in words: overlaps counted on today's data.
+            let findings: Vec<Value> = {
+                let engine = crate::engine::Engine::for_office(&policy, &app.cfg)?;
+                let at = AsOf::new(app.clock.now(), policy.tz);
+                let office = engine.analyze(Some(conn), &at)?;
+                office
+                    .findings()
+                    .map(|(f, on)| Value::from(Serde(crate::engine::analysis::in_words(&policy, f, on, zh))))
+                    .collect()
+            };
             let holding = episodes::open_per_rule(conn)?;
             let fired = audit::last_firings(conn, policy.rules.iter().map(|r| r.name.as_str()))?;
             let rules: Vec<Value> = policy
@@ -614,13 +625,13 @@ pub async fn rules(
                 }
                 _ => None,
             };
-            Ok((rules, explained, policy.hash.clone()))
+            Ok((rules, explained, policy.hash.clone(), findings))
         })
         .await?;
     show(
         &app,
         "rules.html",
-        context! { page => "rules", rules, explained, hash, ..viewer.context() },
+        context! { page => "rules", rules, explained, hash, findings, ..viewer.context() },
     )
 }
 

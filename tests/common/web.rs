@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 pub struct Workbench {
     pub port: u16,
     child: Child,
+    /// Where its log (stderr) goes.
+    log: std::path::PathBuf,
 }
 
 /// An answer: status, headers (lower-case names) and body.
@@ -56,14 +58,21 @@ impl Workbench {
     /// Same, with `duban COMMAND` (`web`, or `serve`, which serves the
     /// workbench beside the scheduler).
     pub fn start_with(office: &Office, now: &str, command: &str) -> Workbench {
+        Workbench::start_configured(office, now, command, "")
+    }
+
+    /// Same, with more lines for `[web]` (`trusted_proxies = […]`, …).
+    pub fn start_configured(office: &Office, now: &str, command: &str, web: &str) -> Workbench {
         let port = super::smtp::free_port();
         let cfg = office.path("duban.toml");
         let text = std::fs::read_to_string(&cfg).unwrap_or_default();
         // A workbench started before on this office: its [web] is replaced.
         let mut text = text.split("\n[web]\n").next().unwrap_or("").to_string();
         text.push_str(&format!(
-            "\n[web]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n"
+            "\n[web]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n{web}\n"
         ));
+        let log = office.path(&format!("web-{port}.log"));
+        let stderr = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(&cfg, text).unwrap_or_else(|e| panic!("{e}"));
         let child = Command::new(assert_cmd::cargo::cargo_bin("duban"))
             .arg(command)
@@ -71,10 +80,10 @@ impl Workbench {
             .env("DUBAN_NOW", now)
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::from(stderr))
             .spawn()
             .unwrap_or_else(|e| panic!("{e}"));
-        let w = Workbench { port, child };
+        let w = Workbench { port, child, log };
         let start = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -84,6 +93,11 @@ impl Workbench {
             std::thread::sleep(Duration::from_millis(50));
         }
         w
+    }
+
+    /// What the workbench logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -122,23 +136,55 @@ impl Workbench {
     }
 
     pub fn post(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> Answer {
-        Self::answer(
-            Self::agent()
-                .post(&self.url(path))
-                .header("Cookie", cookie)
-                .send_form(form.iter().copied()),
-        )
+        self.post_from(path, cookie, form, None)
+    }
+
+    /// A form posted through a proxy that says it came from `forwarded_for`.
+    pub fn post_from(
+        &self,
+        path: &str,
+        cookie: &str,
+        form: &[(&str, &str)],
+        forwarded_for: Option<&str>,
+    ) -> Answer {
+        let mut r = Self::agent().post(&self.url(path)).header("Cookie", cookie);
+        if let Some(f) = forwarded_for {
+            r = r.header("X-Forwarded-For", f);
+        }
+        Self::answer(r.send_form(form.iter().copied()))
     }
 
     /// Tries a password; the answer.
     pub fn try_sign_in(&self, who: &str, password: &str) -> Answer {
+        self.try_sign_in_from(who, password, None)
+    }
+
+    /// Tries a password, through a proxy naming `forwarded_for`.
+    pub fn try_sign_in_from(
+        &self,
+        who: &str,
+        password: &str,
+        forwarded_for: Option<&str>,
+    ) -> Answer {
         let page = self.get("/sign-in", "");
         let form = page.cookie("duban_form").unwrap_or_default();
-        self.post(
+        self.post_from(
             "/sign-in",
             &form,
             &[("csrf", &page.csrf()), ("who", who), ("password", password)],
+            forwarded_for,
         )
+    }
+
+    /// Follows a sign-in link (a path) and presses its button: the answer
+    /// to the button, or the page's when it has none (a spent link).
+    pub fn use_link(&self, path: &str) -> Answer {
+        let page = self.get(path, "");
+        if page.status != 200 {
+            return page;
+        }
+        let form = page.cookie("duban_form").unwrap_or_default();
+        self.post(path, &form, &[("csrf", &page.csrf())])
     }
 
     /// Signs in; the session cookie (`duban_session=…`).

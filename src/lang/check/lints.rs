@@ -1,25 +1,10 @@
-//! Warnings that need the checked IR: a rule that can never fire, two rules
+//! Warnings that need the checked IR: two rules
 //! with the same subject, condition and actions; and the facts a condition
 //! reads (shown by the audit and `explain`).
 
 use super::*;
 
 impl Checker<'_> {
-    pub(super) fn warn_never_fires(&mut self, file: usize, w: &ast::Expr, e: &Expr, rule: &str) {
-        if let Some(why) = contradiction(e) {
-            self.error(
-                Diagnostic::new(
-                    Code::NeverFires,
-                    file,
-                    w.span.clone(),
-                    format!("rule `{rule}` can never fire"),
-                )
-                .label(why.lines().last().unwrap_or("").trim().to_string())
-                .help("check the bounds: no value satisfies all of them at once"),
-            );
-        }
-    }
-
     pub(super) fn warn_identical_rules(&mut self, rules: &[Rule]) {
         let mut groups: HashMap<(Entity, String), Vec<usize>> = HashMap::new();
         for (i, r) in rules.iter().enumerate() {
@@ -111,75 +96,4 @@ fn collect_facts(e: &Expr, sources: &SourceMap, out: &mut Vec<Fact>) {
             }
         }
     }
-}
-
-/// Why a condition can never hold, if a plain reading of its `and`-ed
-/// comparisons of one value with constants shows it.
-fn contradiction(e: &Expr) -> Option<String> {
-    let conjuncts = e.conjuncts();
-    if conjuncts
-        .iter()
-        .any(|c| matches!(c.kind, ExprKind::Literal(Literal::Bool(false))))
-    {
-        return Some("the condition contains `false`".into());
-    }
-    // Numeric bounds per field: (low, low inclusive, high, high inclusive).
-    let mut bounds: Vec<(&FieldPath, f64, bool, f64, bool)> = Vec::new();
-    let mut equals: Vec<(&FieldPath, &str)> = Vec::new();
-    for c in conjuncts {
-        let ExprKind::Compare(op, l, r) = &c.kind else {
-            continue;
-        };
-        let (path, op, lit) = match (&l.kind, &r.kind) {
-            (ExprKind::Field(p), ExprKind::Literal(lit)) => (p, *op, lit),
-            (ExprKind::Literal(lit), ExprKind::Field(p)) => (p, op.flipped(), lit),
-            _ => continue,
-        };
-        match lit {
-            Literal::Number(n) => {
-                let n = *n;
-                let entry = match bounds.iter_mut().find(|b| b.0 == path) {
-                    Some(b) => b,
-                    None => {
-                        bounds.push((path, f64::NEG_INFINITY, false, f64::INFINITY, false));
-                        let last = bounds.len() - 1;
-                        &mut bounds[last]
-                    }
-                };
-                let (lo, hi) = match op {
-                    CmpOp::Gt => (Some((n, false)), None),
-                    CmpOp::Ge => (Some((n, true)), None),
-                    CmpOp::Lt => (None, Some((n, false))),
-                    CmpOp::Le => (None, Some((n, true))),
-                    CmpOp::Eq => (Some((n, true)), Some((n, true))),
-                    CmpOp::Ne => (None, None),
-                };
-                if let Some((v, inc)) = lo
-                    && (v > entry.1 || (v == entry.1 && !inc))
-                {
-                    entry.1 = v;
-                    entry.2 = inc;
-                }
-                if let Some((v, inc)) = hi
-                    && (v < entry.3 || (v == entry.3 && !inc))
-                {
-                    entry.3 = v;
-                    entry.4 = inc;
-                }
-                if entry.1 > entry.3 || (entry.1 == entry.3 && !(entry.2 && entry.4)) {
-                    return Some("no number satisfies these bounds together".into());
-                }
-            }
-            Literal::Text(s) if op == CmpOp::Eq => {
-                if let Some((_, other)) = equals.iter().find(|(p, _)| *p == path)
-                    && *other != s
-                {
-                    return Some(format!("one value cannot be both \"{other}\" and \"{s}\""));
-                }
-                equals.push((path, s));
-            }
-            _ => {}
-        }
-    }
-    None
 }

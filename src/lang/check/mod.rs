@@ -51,6 +51,30 @@ pub fn check(sources: SourceMap) -> Checked {
     let mut checker = Checker::new(&sources, &files);
     let policy = checker.policy();
     diagnostics.extend(checker.diags);
+    if !diagnostics.iter().any(|d| d.is_error()) {
+        // W001, decided as `check --analyze` decides it.
+        let with_sources = Policy {
+            sources: sources.clone(),
+            ..policy.clone()
+        };
+        for r in &policy.rules {
+            if super::analyze::never_holds(&with_sources, r) {
+                let f = super::analyze::Finding {
+                    what: super::analyze::What::NeverHolds,
+                    rules: vec![
+                        policy
+                            .rules
+                            .iter()
+                            .position(|x| x.name == r.name)
+                            .unwrap_or(0),
+                    ],
+                    witness: None,
+                    facts: Vec::new(),
+                };
+                diagnostics.push(super::analyze::diagnostic(&with_sources, &f));
+            }
+        }
+    }
     diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code.id()));
     diagnostics.dedup();
     let has_errors = diagnostics.iter().any(|d| d.is_error());

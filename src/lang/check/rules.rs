@@ -131,9 +131,6 @@ impl Checker<'_> {
         };
         let when_ir = when_ir?;
         let facts = facts_of(&when_ir, self.sources);
-        if let Some(w) = when {
-            self.warn_never_fires(file, w, &when_ir, &r.name.name);
-        }
         Some(Rule {
             name: r.name.name.clone(),
             title: r.title.as_ref().map(|t| t.value.clone()),
