@@ -250,10 +250,9 @@ fn parse_time(t: &str) -> Result<DateTime<Utc>, BoxError> {
         .and_utc())
 }
 
-/// A number to a `numeric` parameter: sent as its decimal text, which the
-/// server's binary input would not take, so as a float8 cast by the
-/// server is not possible either; duban's compiled SQL casts its numbers,
-/// and this path only serves hand-written statements.
+/// A number to a `numeric` parameter, in numeric's binary form, to six
+/// decimal places (duban's compiled SQL casts its numbers to `double
+/// precision`; this serves statements that compare with a `numeric`).
 fn numeric_to_sql(x: f64, out: &mut BytesMut) -> Result<IsNull, BoxError> {
     // numeric's binary form: ndigits, weight, sign, dscale, base-10000 digits
     let neg = x < 0.0;
