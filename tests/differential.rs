@@ -295,15 +295,7 @@ fn agree_on_every_engine_case() {
 #[test]
 fn agree_on_the_example_policy_over_a_demo_office() {
     let mut conn = duban::store::in_memory().unwrap_or_else(|e| panic!("{e}"));
-    let opts = duban::demo::Options {
-        scale: 2,
-        seed: 11,
-        today: chrono::NaiveDate::parse_from_str(TODAY, "%Y-%m-%d").unwrap_or_default(),
-    };
-    let tx = conn.transaction().unwrap_or_else(|e| panic!("{e}"));
-    duban::demo::generate(&opts, &mut duban::demo::DbSink::new(&tx))
-        .unwrap_or_else(|e| panic!("{e}"));
-    tx.commit().unwrap_or_else(|e| panic!("{e}"));
+    common::demo_office(&mut conn, TODAY);
     let text: String = duban::example::POLICY
         .iter()
         .map(|(_, t)| *t)

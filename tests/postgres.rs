@@ -15,6 +15,8 @@ use duban::lang::ir::Policy;
 use duban::store::workdays::Workdays;
 use duban::store::{Db, Dialect, Value};
 
+mod common;
+
 const TODAY: &str = "2026-06-01";
 
 /// A database of its own on the test server, dropped at the end.
@@ -73,18 +75,6 @@ fn example_policy() -> Policy {
     checked
         .policy
         .unwrap_or_else(|| panic!("{:?}", checked.diagnostics))
-}
-
-fn demo_office(db: &mut Db) {
-    let opts = duban::demo::Options {
-        scale: 2,
-        seed: 11,
-        today: chrono::NaiveDate::parse_from_str(TODAY, "%Y-%m-%d").unwrap_or_default(),
-    };
-    let tx = db.transaction().unwrap_or_else(|e| panic!("{e}"));
-    duban::demo::generate(&opts, &mut duban::demo::DbSink::new(&tx))
-        .unwrap_or_else(|e| panic!("{e}"));
-    tx.commit().unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// A value as both databases must give it: numbers to nine places, days
@@ -212,9 +202,9 @@ fn the_example_policy_gives_the_same_rows_on_both_databases() {
     };
     let policy = example_policy();
     let mut lite = duban::store::in_memory().unwrap_or_else(|e| panic!("{e}"));
-    demo_office(&mut lite);
+    common::demo_office(&mut lite, TODAY);
     let mut post = duban::store::create_postgres(&pg.url).unwrap_or_else(|e| panic!("{e}"));
-    demo_office(&mut post);
+    common::demo_office(&mut post, TODAY);
     let a = rows_of_every_rule(&lite, &policy);
     let b = rows_of_every_rule(&post, &policy);
     assert_eq!(a.len(), policy.rules.len());
