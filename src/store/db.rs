@@ -503,7 +503,7 @@ impl Db {
 
     /// Runs one statement; the number of rows it changed.
     pub fn execute<P: Params>(&self, sql: &str, params: P) -> DbResult<usize> {
-        self.prepare_cached(sql)?.execute(params)
+        self.prepare_once(sql)?.execute(params)
     }
 
     /// Runs statements separated by `;`, without parameters.
@@ -537,7 +537,17 @@ impl Db {
         P: Params,
         F: FnOnce(&Row<'_>) -> DbResult<T>,
     {
-        self.prepare_cached(sql)?.query_row(params, f)
+        self.prepare_once(sql)?.query_row(params, f)
+    }
+
+    /// A statement for one use: SQLite prepares it afresh (keeping its
+    /// cache of prepared statements for the hot ones); PostgreSQL keeps it,
+    /// a prepare being a round trip to the server.
+    fn prepare_once(&self, sql: &str) -> DbResult<Statement<'_>> {
+        match self.inner {
+            Inner::Sqlite(_) => self.prepare(sql),
+            Inner::Pg(_) => self.prepare_cached(sql),
+        }
     }
 
     /// The id the last INSERT gave its row.
