@@ -111,7 +111,10 @@ pub struct Channel {
     #[serde(rename = "type")]
     pub kind: ChannelKind,
     /// The robot's webhook address, in full (offices run private hosts).
-    pub url: String,
+    /// It carries the robot's key; `url_env` keeps it out of this file.
+    pub url: Option<String>,
+    /// The environment variable holding the webhook address instead.
+    pub url_env: Option<String>,
     /// The environment variable holding the DingTalk signing secret.
     pub secret_env: Option<String>,
     /// At most this many posts a minute (the robots allow 20).
@@ -135,6 +138,28 @@ pub enum ChannelKind {
 }
 
 impl Channel {
+    /// The webhook address: as written, or from the environment variable
+    /// `url_env` names.
+    pub fn url(&self) -> Result<String> {
+        if let Some(url) = &self.url {
+            return Ok(url.clone());
+        }
+        let var = self.url_env.as_deref().unwrap_or_default();
+        let url = std::env::var(var).map_err(|_| {
+            Error::invalid(format!(
+                "channel {}: url_env names the environment variable {var}, which is not set",
+                self.name
+            ))
+        })?;
+        if !is_http(&url) {
+            return Err(Error::invalid(format!(
+                "channel {}: the environment variable {var} holds no http:// or https:// address",
+                self.name
+            )));
+        }
+        Ok(url)
+    }
+
     /// The signing secret from the environment, if the channel names one.
     pub fn secret(&self) -> Result<Option<String>> {
         let Some(var) = &self.secret_env else {
@@ -351,6 +376,7 @@ impl Config {
         {
             return Err(Error::invalid(format!("{name}: mail.smtp.host is empty")));
         }
+        check_addresses(&raw.mail, name)?;
         check_channels(&raw.channel, name)?;
         if let Some(web) = &raw.web {
             check_web(web, name)?;
@@ -405,6 +431,30 @@ fn check_web(web: &Web, file: &str) -> Result<()> {
     Ok(())
 }
 
+fn is_http(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}
+
+/// Every address of the config parses as a mailbox, so no run fails on it.
+fn check_addresses(mail: &RawMail, file: &str) -> Result<()> {
+    if let Some(from) = &mail.from
+        && let Err(e) = from.trim().parse::<lettre::message::Mailbox>()
+    {
+        return Err(Error::invalid(format!(
+            "{file}: mail.from \"{from}\" is not an email address ({e}); write it as \"巡察办督办 <duban@example.org>\""
+        )));
+    }
+    if let Some(user) = mail.smtp.as_ref().and_then(|s| s.username.as_deref())
+        && user.contains('@')
+        && user.trim().parse::<lettre::Address>().is_err()
+    {
+        return Err(Error::invalid(format!(
+            "{file}: mail.smtp.username \"{user}\" looks like an email address but is not one"
+        )));
+    }
+    Ok(())
+}
+
 fn check_channels(channels: &[Channel], file: &str) -> Result<()> {
     for (i, c) in channels.iter().enumerate() {
         let at = format!("{file}: [[channel]] `{}`", c.name);
@@ -417,11 +467,26 @@ fn check_channels(channels: &[Channel], file: &str) -> Result<()> {
         if channels[..i].iter().any(|d| d.name == c.name) {
             return Err(Error::invalid(format!("{at} is defined twice")));
         }
-        if !(c.url.starts_with("http://") || c.url.starts_with("https://")) {
-            return Err(Error::invalid(format!(
-                "{at}: url \"{}\" is not an http:// or https:// address",
-                c.url
-            )));
+        match (&c.url, &c.url_env) {
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid(format!(
+                    "{at}: give url or url_env, not both"
+                )));
+            }
+            (None, None) => {
+                return Err(Error::invalid(format!(
+                    "{at}: no url (or url_env naming the environment variable that holds it)"
+                )));
+            }
+            (Some(url), None) if !is_http(url) => {
+                return Err(Error::invalid(format!(
+                    "{at}: url \"{url}\" is not an http:// or https:// address"
+                )));
+            }
+            (None, Some(var)) if var.trim().is_empty() => {
+                return Err(Error::invalid(format!("{at}: url_env is empty")));
+            }
+            _ => {}
         }
         if c.rate_per_minute == 0 {
             return Err(Error::invalid(format!(
@@ -486,11 +551,12 @@ backoff_s = 60
 # name = "office"
 # type = "wecom"                 # 企业微信 group robot
 # url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"
+#                                # or url_env = "DUBAN_WECOM_URL": the address from the environment
 #
 # [[channel]]
 # name = "leaders"
 # type = "dingtalk"              # 钉钉 custom robot, signed
-# url = "https://oapi.dingtalk.com/robot/send?access_token=…"
+# url_env = "DUBAN_DINGTALK_URL"  # the robot's address (with its access_token), from the environment
 # secret_env = "DUBAN_DINGTALK_SECRET"   # the signing secret (SEC…), from the environment
 # rate_per_minute = 20           # the robots' own limit
 #

@@ -333,10 +333,12 @@ pub fn generate(opts: &Options, sink: &mut dyn Sink) -> Result<Counts> {
         counts.organizations += 1;
     }
 
-    // Rounds: three a year over the last two years, the newest recent.
+    // Rounds: three a year over the last two years, the newest recent —
+    // yet over and fed back: its inspections' feedback (20 to 40 days after
+    // the round ends) lies before today, as do the problems found.
     let rounds: Vec<(String, NaiveDate, NaiveDate)> = (0..6)
         .map(|r| {
-            let start = day(opts.today, -(40 + 120 * (5 - r as i64)));
+            let start = day(opts.today, -(100 + 120 * (5 - r as i64)));
             let end = day(start, 45);
             (format!("R{:02}", r + 1), start, end)
         })
@@ -555,7 +557,7 @@ pub struct CsvSink {
 
 impl CsvSink {
     pub fn new(dir: &std::path::Path) -> Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        crate::private::create_dir_all(dir)?;
         Ok(CsvSink {
             dir: dir.to_path_buf(),
             writers: Vec::new(),
@@ -576,7 +578,7 @@ impl Sink for CsvSink {
             Some(p) => p,
             None => {
                 let path = self.dir.join(format!("{}.csv", entity.table()));
-                let file = std::fs::File::create(&path)?;
+                let file = crate::private::create(&path)?;
                 let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
                 let header: Vec<String> =
                     stored_fields(entity).filter_map(|f| f.column()).collect();

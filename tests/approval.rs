@@ -152,7 +152,7 @@ fn a_held_firing_sends_nothing_until_approved_then_exactly_once() {
     );
     let bodies = eml_bodies(&o);
     assert!(
-        bodies.contains("2026-06-15"),
+        bodies.contains("2026年6月15日"),
         "the task notice names the due date"
     );
     assert!(
@@ -668,4 +668,29 @@ fn an_approver_named_by_id() {
         o.count("SELECT count(*) FROM audit WHERE skipped LIKE '%U9999999 is not a person%'"),
         1
     );
+}
+
+/// A held task notice is kept as data and written on approval: ledger text
+/// that happens to hold what once stood for the due date (U+E000 due
+/// U+E001) stays as it is, and the date is written once, where it belongs.
+#[test]
+fn ledger_text_like_a_stand_in_survives_approval() {
+    let o = office();
+    o.db()
+        .execute(
+            "UPDATE persons SET name = name || '\u{E000}due\u{E001}' WHERE id IN (SELECT secretary_id FROM organizations)",
+            [],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    run_on(&o, "2026-06-01");
+    at(&o, "2026-06-03T10:00:00+08:00")
+        .args(["approvals", "approve", "A000001"])
+        .assert()
+        .success();
+    let bodies = eml_bodies(&o);
+    assert!(bodies.contains("\u{E000}due\u{E001}"), "{bodies}");
+    assert!(!bodies.contains("2026-06-15due"), "{bodies}");
+    // The task notice: due the next working day after 10 days, in words.
+    assert!(bodies.contains("请于 2026年6月15日 前"), "{bodies}");
+    assert!(bodies.contains("DTEND;VALUE=DATE:20260616"), "{bodies}");
 }

@@ -61,7 +61,7 @@ fn a_member_closes_a_task_and_the_office_watches() {
 
     // Another person's task is not there for them.
     b.goto(&w.url("/tasks/X1"));
-    assert!(b.text("main").contains("404"));
+    assert!(b.text("main").contains("未找到此页面"));
 
     // Now the ladder escalates 30 days after the talk.
     o.cmd()
@@ -88,9 +88,21 @@ fn a_member_closes_a_task_and_the_office_watches() {
     assert!(b.text("#chart").contains("各组织整改率"));
     b.screenshot("organizations");
     b.goto(&w.url("/rules?rule=overdue_reminder&subject=p1"));
-    assert!(b.text("#explained").contains("overdue_reminder"));
+    // Explained in words: each part, its value, whether it held.
+    let explained = b.text("#explained");
+    assert!(
+        explained.contains("逾期") && explained.contains("成立"),
+        "{explained}"
+    );
+    assert!(
+        !explained.contains("overdue_days") && !explained.contains("HOLDS"),
+        "{explained}"
+    );
     b.screenshot("rules");
     b.goto(&w.url("/status"));
+    // A page in words, not the command line's text.
+    assert!(b.text("#waits").contains("待办任务"));
+    assert!(!b.text("main").contains("duban "), "{}", b.text("main"));
     b.screenshot("status");
     b.goto(&w.url("/report"));
     assert!(b.text("h1").contains("整改进展通报"), "{}", b.text("h1"));

@@ -390,3 +390,44 @@ fn every_spelling_of_working_days_works_as_written() {
         );
     }
 }
+
+/// `simulate` counts a firing whose task would fall due in a year the
+/// calendar lacks as skipped, as dry-run does — in the table and in JSON.
+#[test]
+fn simulate_counts_firings_due_in_an_uncovered_year_as_skipped() {
+    let o = Office::fixture();
+    o.policy(
+        "rule r for problem\n  when status != \"rectified\"\n  then task reminder_talk with responsible due 30 days\n",
+    );
+    let dry = o.dry_run(&["--as-of", "2026-12-15"]);
+    let skipped_now = dry["skipped"].as_array().map(Vec::len).unwrap_or(0) as u64;
+    assert!(skipped_now > 0, "{dry}");
+    let sim = o.json(&[
+        "simulate",
+        "--as-of",
+        "2026-12-15T08:00:00+08:00",
+        "--days",
+        "1",
+    ]);
+    let first = &sim["per_day"][0];
+    assert_eq!(first["date"], "2026-12-15", "{sim}");
+    assert_eq!(first["tasks"], 0, "{sim}");
+    assert_eq!(first["skipped"].as_u64(), Some(skipped_now), "{sim}");
+    assert_eq!(
+        sim["per_rule"][0]["skipped"].as_u64(),
+        Some(skipped_now),
+        "{sim}"
+    );
+    o.cmd()
+        .args([
+            "simulate",
+            "--as-of",
+            "2026-12-15T08:00:00+08:00",
+            "--days",
+            "1",
+        ])
+        .assert()
+        .success()
+        .stdout(contains("skipped"))
+        .stdout(contains(format!("{skipped_now} skipped")));
+}

@@ -180,7 +180,7 @@ fn messages_arrive_once_across_an_outage_in_the_robots_shapes() {
     assert!(
         h["body"]
             .as_str()
-            .is_some_and(|b| b.contains("对象：问题 p1")),
+            .is_some_and(|b| b.contains("对问题 p1 生效")),
         "{h}"
     );
     assert_eq!(h["subject"], "【督办】整改逾期30天 → 群内提醒：问题 p1");

@@ -376,6 +376,14 @@ fn soak_the_service_with_cli_writers_beside_it() {
             failures.push(format!("import: {}", String::from_utf8_lossy(&out.stderr)));
         }
     }
+    // The service delivers what the runs queued (each notice file synced
+    // with its folder: slower on a busy disk); give it the time.
+    let start = Instant::now();
+    while o.count("SELECT count(*) FROM outbox WHERE status = 'queued'") > 0
+        && start.elapsed() < Duration::from_secs(180)
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let (code, log) = s.terminate();
     assert_eq!(code, Some(0), "{log}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -387,5 +395,55 @@ fn soak_the_service_with_cli_writers_beside_it() {
         o.count("SELECT count(*) FROM outbox WHERE status = 'queued'"),
         0,
         "everything delivered"
+    );
+}
+
+#[test]
+fn a_deep_or_long_edit_is_refused_and_one_at_the_limits_is_taken() {
+    let o = office(EVERY_2S);
+    let s = Service::start(&o);
+    s.wait_for("scheduled run as of", 1, Duration::from_secs(20));
+    let rule = |when: &str| {
+        format!("rule deep\n  for problem\n  when {when}\n  then notify \"office@example.org\"\n")
+    };
+    for (n, when) in [
+        vec!["overdue_days > 1"; 2_000].join(" and "),
+        format!(
+            "{}overdue_days > 1{}",
+            "(".repeat(10_000),
+            ")".repeat(10_000)
+        ),
+    ]
+    .iter()
+    .enumerate()
+    {
+        o.write("rules/deep.rules", &rule(when));
+        let log = s.wait_for("policy change refused", n + 1, Duration::from_secs(30));
+        assert!(log.contains("E003"), "{log}");
+    }
+    // The old policy keeps firing.
+    let seen = s.log().matches("scheduled run as of").count();
+    s.wait_for("scheduled run as of", seen + 1, Duration::from_secs(20));
+    // Just within the limits: defines stacked about 280 levels deep.
+    let mut defines = String::new();
+    let mut prev = "overdue_days".to_string();
+    for i in 0..9 {
+        defines.push_str(&format!(
+            "define problem.s{i} = {prev}{}\n",
+            " + 1".repeat(29)
+        ));
+        prev = format!("s{i}");
+    }
+    o.write(
+        "rules/deep.rules",
+        &format!("{defines}{}", rule(&format!("{prev} > 1"))),
+    );
+    s.wait_for("policy reloaded: 2 rules", 1, Duration::from_secs(30));
+    s.wait_for("1 rule (deep)", 1, Duration::from_secs(60));
+    let (code, log) = s.terminate();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        o.count("SELECT count(*) FROM audit WHERE rule = 'deep'") > 0,
+        "{log}"
     );
 }

@@ -215,4 +215,49 @@ proptest! {
     fn edited_policies(text in mutated()) {
         examine(&text);
     }
+
+    /// Deep and wide conditions: brackets, `and` chains, `not` and `-`
+    /// runs, lists and calls far past the limits. Nothing aborts (the test
+    /// threads have small stacks), and what goes past a limit is an E003.
+    #[test]
+    fn deep_and_wide_conditions(
+        parens in 0usize..3000,
+        terms in 1usize..1500,
+        nots in 0usize..200,
+        lists in 0usize..100,
+        calls in 0usize..100,
+        plus in 0usize..1500,
+    ) {
+        let chain = vec!["overdue_days > 1"; terms].join(" and ");
+        let sum = format!("overdue_days{} > 1", " + 1".repeat(plus));
+        let when = format!(
+            "{}{}({chain}) or {sum} or overdue_days in [{}1{}] or {}1{} > 1{}",
+            "not ".repeat(nots),
+            "(".repeat(parens),
+            "[".repeat(lists),
+            "]".repeat(lists),
+            "count(".repeat(calls),
+            ")".repeat(calls),
+            ")".repeat(parens),
+        );
+        let text = format!("rule r\n  for problem\n  when {when}\n  then notify responsible\n");
+        examine(&text);
+        let mut sources = SourceMap::default();
+        sources.add("p.rules", text.as_str());
+        let checked = check(sources);
+        // Brackets: the outer ones, the chain's, a list's and the calls'.
+        // Terms: operands of one chain (`a > 1 and b > 1` has four).
+        // A nested list (`[[1]]`) is a syntax error, found before the
+        // terms are counted: only the brackets' limit applies then.
+        let over = parens + 1 > 32
+            || parens + 1 + lists > 32
+            || parens + calls > 32
+            || (lists == 0 && (nots > 32 || 2 * terms > 256 || plus + 6 > 256));
+        if over {
+            prop_assert!(
+                checked.diagnostics.iter().any(|d| d.code.id() == "E003"),
+                "past a limit without E003: parens {parens}, terms {terms}, nots {nots}, lists {lists}, calls {calls}, plus {plus}"
+            );
+        }
+    }
 }

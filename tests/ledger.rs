@@ -193,11 +193,77 @@ fn status_shows_runs_tasks_and_notices() {
         .assert()
         .success()
         .stdout(contains(
-            "as of 2026-06-01T00:00:00+08:00 · 2 rules · 1 fired · 1 tasks",
+            "as of 2026-06-01T00:00:00+08:00 · 2 rules · 1 fired · 1 task",
         ))
         .stdout(contains("tasks: 1 open"))
         .stdout(contains("reminder_talk 提醒谈话"))
         .stdout(contains(
             "notices: 0 queued · 0 sending · 1 sent · 0 failed",
         ));
+}
+
+/// Counts read as English ("1 rule", never "1 rules"); `status` gives every
+/// time in the office's zone; the notices a run created but held for an
+/// approval are said in the run and in `status`; `run --format json`
+/// prints JSON alone.
+#[test]
+fn counts_times_and_held_notices_read_consistently() {
+    let o = Office::fixture();
+    o.policy(common::APPROVAL);
+    let run = o
+        .cmd()
+        .env("DUBAN_NOW", "2026-06-01T09:00:00+08:00")
+        .args(["run", "--as-of", "2026-06-01", "--format", "json"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(run.status.success());
+    let text = String::from_utf8_lossy(&run.stdout).to_string();
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: only JSON on stdout, got {text}"));
+    let held = v["rules"][0]["held"].as_u64().unwrap_or(0);
+    assert!(held > 0, "{v}");
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("delivered"),
+        "the delivery is said on stderr"
+    );
+    let dry = o
+        .cmd()
+        .env("DUBAN_NOW", "2026-06-01T09:00:00+08:00")
+        .args(["dry-run", "--as-of", "2026-06-01", "--fresh"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dry = String::from_utf8_lossy(&dry.stdout).to_string();
+    assert!(dry.contains("· 1 rule\n"), "{dry}");
+    assert!(dry.contains("total: 1 rule · "), "{dry}");
+    assert!(
+        dry.contains(&format!("({held} held until approved)")),
+        "{dry}"
+    );
+    let status = o
+        .cmd()
+        .env("DUBAN_NOW", "2026-06-01T09:30:00+08:00")
+        .arg("status")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = String::from_utf8_lossy(&status.stdout).to_string();
+    assert!(
+        status.contains(&format!(" · {held} held until approved")),
+        "{status}"
+    );
+    assert!(status.contains("· 1 rule ·"), "{status}");
+    let run_line = status
+        .lines()
+        .find(|l| l.contains("as of"))
+        .unwrap_or_else(|| panic!("{status}"));
+    assert!(
+        run_line.contains("finished 2026-06-01T09:00:00+08:00"),
+        "{run_line}"
+    );
+    for text in [&dry, &status] {
+        assert!(!text.contains("Z "), "a UTC time: {text}");
+        assert!(!text.trim_end().ends_with('Z'), "a UTC time: {text}");
+        for word in ["rules", "firings", "tasks", "notices", "episodes"] {
+            assert!(!text.contains(&format!(" 1 {word}")), "1 {word}: {text}");
+        }
+    }
 }

@@ -100,7 +100,7 @@ fn notices_arrive_with_chinese_subjects_recipients_and_calendar_entries() {
     );
     assert!(
         text_body(notice)
-            .contains("您负责整改的问题“三会一课落实不严格”整改期限为 2026-04-01，现已逾期。")
+            .contains("您负责整改的问题“三会一课落实不严格”整改期限为 2026年4月1日，现已逾期。")
     );
     // The raw header is RFC 2047-encoded, not 8-bit.
     let raw_notice = String::from_utf8_lossy(

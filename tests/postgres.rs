@@ -250,7 +250,7 @@ fn a_run_recorded_reads_back_alike_on_both_databases() {
     };
     let record = |db: &mut Db| -> serde_json::Value {
         use duban::store::runs;
-        let id = runs::start(db, "run", TODAY, "abc", "2026-06-01T08:00:00Z")
+        let id = runs::start(db, "run", TODAY, "abc", "2026-06-01T08:00:00Z", "test")
             .unwrap_or_else(|e| panic!("{e}"));
         let counts = runs::RuleCounts {
             fired: 3,
@@ -262,7 +262,7 @@ fn a_run_recorded_reads_back_alike_on_both_databases() {
         runs::finish(db, id, "2026-06-01T08:00:05Z", None).unwrap_or_else(|e| panic!("{e}"));
         {
             let tx = db.transaction().unwrap_or_else(|e| panic!("{e}"));
-            runs::start(&tx, "dry-run", TODAY, "abc", "2026-06-01T09:00:00Z")
+            runs::start(&tx, "dry-run", TODAY, "abc", "2026-06-01T09:00:00Z", "test")
                 .unwrap_or_else(|e| panic!("{e}"));
         }
         let dup = db.execute(

@@ -273,3 +273,32 @@ fn the_demo_office_report_adds_up() {
         at += found_at + cell.len();
     }
 }
+
+#[test]
+fn a_month_end_report_compares_with_the_earlier_months_end() {
+    let o = Office::fixture();
+    for (as_of, period, previous) in [
+        ("2026-11-30", "month", "2026-10-31"),
+        ("2026-03-31", "month", "2026-02-28"),
+        ("2026-02-28", "month", "2026-01-31"),
+        ("2026-06-30", "quarter", "2026-03-31"),
+        ("2026-09-30", "quarter", "2026-06-30"),
+        // Not a month's end: the same day.
+        ("2026-11-29", "month", "2026-10-29"),
+        ("2026-03-30", "month", "2026-02-28"),
+    ] {
+        o.cmd()
+            .args([
+                "report", "--as-of", as_of, "--period", period, "--to", "r.xlsx",
+            ])
+            .assert()
+            .success()
+            .stdout(contains(format!("compared with {previous};")));
+        let mut book: Xlsx<_> = open_workbook(o.path("r.xlsx")).unwrap_or_else(|e| panic!("{e}"));
+        let sheet = book
+            .worksheet_range("整改进展通报")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let top: String = sheet.rows().take(3).flat_map(cells).collect();
+        assert!(top.contains(previous), "{as_of} {period}: {top}");
+    }
+}

@@ -3,7 +3,7 @@
 //! `simulate` shows the coming days — and none of them writes anything.
 
 mod common;
-use common::{LADDER, Office, duban};
+use common::{APPROVAL, LADDER, Office, duban};
 use predicates::str::contains;
 
 #[test]
@@ -283,4 +283,69 @@ fn explain_shows_rates_as_percentages() {
         let value = l.split_whitespace().next().unwrap_or("");
         assert!(value.ends_with('%'), "a rate shown as {value:?}:\n{text}");
     }
+}
+
+#[test]
+fn the_policy_hash_does_not_depend_on_how_the_policy_was_named() {
+    let office = Office::fixture();
+    office.policy(LADDER);
+    office.write("rules/20-more.rules", APPROVAL);
+    let hash = |cmd: &mut assert_cmd::Command| {
+        let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "{text}");
+        let v: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        v["policy"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{text}"))
+            .to_string()
+    };
+    // In the office, from duban.toml.
+    let here = hash(office.cmd().args(["check", "--format", "json"]));
+    assert!(here.starts_with("sha256:"), "{here}");
+    // From the folder above, through --config.
+    let parent = office
+        .dir
+        .path()
+        .parent()
+        .unwrap_or_else(|| panic!("a parent"));
+    let office_name = office
+        .dir
+        .path()
+        .file_name()
+        .unwrap_or_else(|| panic!("a name"))
+        .to_string_lossy()
+        .to_string();
+    let above = hash(
+        duban()
+            .current_dir(parent)
+            .arg("--config")
+            .arg(format!("{office_name}/duban.toml"))
+            .args(["check", "--format", "json"]),
+    );
+    // The folder named explicitly, relatively and absolutely.
+    let relative = hash(office.cmd().args(["check", "./rules/", "--format", "json"]));
+    let absolute = hash(
+        office
+            .cmd()
+            .arg("check")
+            .arg(office.path("rules"))
+            .args(["--format", "json"]),
+    );
+    assert_eq!(here, above);
+    assert_eq!(here, relative);
+    assert_eq!(here, absolute);
+    // And a run records that same hash.
+    office
+        .cmd()
+        .args(["run", "--as-of", "2026-06-01"])
+        .assert()
+        .success();
+    assert_eq!(
+        office.count(&format!(
+            "SELECT count(*) FROM runs WHERE policy_hash <> '{here}'"
+        )),
+        0
+    );
 }

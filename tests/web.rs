@@ -560,3 +560,135 @@ fn the_approver_approves_on_the_workbench_as_the_command_line_would() {
     assert_eq!(again.status, 422);
     assert!(again.body.contains("approved already"), "{}", again.body);
 }
+
+#[test]
+fn recently_done_lists_the_latest_closed_first_and_a_task_just_closed() {
+    let o = office();
+    // Eleven tasks u2 closed in March, due long before T000001: by due date
+    // they would fill the list.
+    for n in 1..=11 {
+        o.db()
+            .execute(
+                "INSERT INTO tasks (id, subject_type, subject_id, kind, status, target_id, assignee_id,
+                                    due, created_on, done_on, outcome, closed_by, closed_at)
+                 VALUES (?1, 'problem', 'p5', 'reminder_talk', 'done', 'u4', 'u2', ?2, '2026-01-01',
+                         ?3, '已谈话', 'cli', ?4)",
+                rusqlite::params![
+                    format!("D{n:02}"),
+                    format!("2026-02-{n:02}"),
+                    format!("2026-03-{n:02}"),
+                    format!("2026-03-{n:02}T02:00:00Z")
+                ],
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let w = Workbench::start(&o, NOW);
+    let s = w.sign_in("u2", "correct horse 2");
+    let page = w.get("/tasks/T000001", &s);
+    let a = w.post(
+        "/tasks/T000001/done",
+        &s,
+        &[("outcome", "已谈话"), ("csrf", &page.csrf())],
+    );
+    assert_eq!(a.status, 303, "{}", a.body);
+    let my = w.get("/my", &s);
+    assert_eq!(my.status, 200, "{}", my.body);
+    let done = my
+        .body
+        .split("最近办结")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no recently done in {}", my.body));
+    let shown: Vec<&str> = done
+        .split("<a href=\"/tasks/")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .collect();
+    let expected: Vec<String> = std::iter::once("T000001".to_string())
+        .chain((3..=11).rev().map(|n| format!("D{n:02}")))
+        .collect();
+    assert_eq!(shown, expected, "{done}");
+}
+
+/// An approval about an inspection labels the inspection's own fields: its
+/// round (轮次) and its report deadline (报告期限), not a problem's.
+#[test]
+fn an_inspections_approval_page_labels_the_inspections_fields() {
+    let o = Office::fixture();
+    o.policy(
+        r#"
+rule late_report "报告逾期 → 问责（须审批）"
+  for inspection
+  when days_since(report_due) >= 1
+  then task accountability with organization.secretary by leader due 10 days
+  approval by leader within 3 days
+"#,
+    );
+    o.cmd()
+        .args(["run", "--as-of", "2026-06-10"])
+        .assert()
+        .success();
+    assert_eq!(
+        o.count(
+            "SELECT count(*) FROM approvals WHERE subject_type = 'inspection' AND subject_id = 'i1'"
+        ),
+        1
+    );
+    add_user(&o, "u4", "member", "correct horse 4");
+    let w = Workbench::start(&o, "2026-06-10T10:00:00+08:00");
+    let s = w.sign_in("u4", "correct horse 4");
+    let page = w.get("/approvals/A000001", &s);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body
+            .contains("<dt>轮次</dt><dd id=\"description\">2025年第六轮巡察</dd>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("<dt>报告期限</dt><dd>2026-06-05</dd>"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("问题描述"), "{}", page.body);
+    assert!(!page.body.contains("整改期限"), "{}", page.body);
+}
+
+/// 规则's 当前命中 is what holds now — dry-run's "holds for" — not the
+/// episodes the last run left open.
+#[test]
+fn the_rules_page_counts_what_holds_now_as_dry_run_does() {
+    let o = office();
+    // p1 rectified since the run: its episode stays open until the next
+    // run, but the rule no longer holds for it.
+    o.db()
+        .execute(
+            "UPDATE problems SET status = 'rectified', rectified_on = '2026-06-02' WHERE id = 'p1'",
+            [],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dry = o.dry_run(&["--as-of", "2026-06-02"]);
+    let w = Workbench::start(&o, NOW);
+    let s = w.sign_in("u1", "correct horse 1");
+    let page = w.get("/rules", &s);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let rules = dry["rules"].as_array().cloned().unwrap_or_default();
+    assert!(!rules.is_empty(), "{dry}");
+    for r in rules {
+        let name = r["rule"].as_str().unwrap_or_default();
+        let cell = format!("id=\"holds-{name}\">");
+        let at = page
+            .body
+            .find(&cell)
+            .unwrap_or_else(|| panic!("no {cell} in {}", page.body));
+        let shown: String = page.body[at + cell.len()..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        assert_eq!(shown, r["holds"].to_string(), "{name}: {dry}");
+    }
+    // The open episode is still there: the page did not count it.
+    assert_eq!(
+        o.count("SELECT count(*) FROM episodes WHERE rule = 'overdue_reminder' AND subject_id = 'p1' AND ended_at IS NULL"),
+        1
+    );
+}

@@ -94,11 +94,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
                     for a in &list {
                         println!("{}", line(a, &at));
                     }
-                    println!(
-                        "{} request{}",
-                        list.len(),
-                        if list.len() == 1 { "" } else { "s" }
-                    );
+                    println!("{}", super::counted(list.len(), "request"));
                 }
             }
         }
@@ -120,11 +116,9 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
         Command::Approve { id, note, as_ } => {
             let d = decide(&cfg, &mut conn, &id, Verdict::Approve { note }, as_, &at)?;
             println!(
-                "{id} approved: {} task{} opened, {} notice{} queued",
-                d.tasks,
-                if d.tasks == 1 { "" } else { "s" },
-                d.notices,
-                if d.notices == 1 { "" } else { "s" }
+                "{id} approved: {} opened, {} queued",
+                super::counted(d.tasks, "task"),
+                super::counted(d.notices, "notice")
             );
             let stats =
                 crate::deliver::outbox::deliver_configured(&cfg, &conn, &clock as &dyn Clock)?;
@@ -135,9 +129,8 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
         Command::Reject { id, reason, as_ } => {
             let d = decide(&cfg, &mut conn, &id, Verdict::Reject { reason }, as_, &at)?;
             println!(
-                "{id} rejected: {} task{} cancelled, its notices dropped",
-                d.tasks,
-                if d.tasks == 1 { "" } else { "s" }
+                "{id} rejected: {} cancelled, its notices dropped",
+                super::counted(d.tasks, "task")
             );
         }
     }
@@ -249,7 +242,9 @@ fn show(a: &Approval, tasks: &[tasks::Task], held: &[approvals::Held], at: &AsOf
     if !held.is_empty() {
         println!("  notices held until the decision:");
         for h in held {
-            let subject = crate::deliver::notice::fill_due(&h.subject, "（批准之日起计）");
+            let subject =
+                crate::deliver::notice::held_notice(&h.subject, &h.body, h.task_id.is_some(), None)
+                    .subject;
             println!(
                 "    {} → {}",
                 subject,

@@ -68,9 +68,8 @@ pub fn run(config: &Option<PathBuf>, args: Args, clock: &dyn Clock) -> Result<Ex
 
 /// Writes the calendar file whole (a temporary file, then renamed).
 pub(crate) fn write(path: &Path, calendar: &Calendar) -> Result<()> {
-    let tmp = path.with_extension("toml.tmp");
-    std::fs::write(&tmp, calendar.to_toml()).context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).context(|| format!("replacing {}", path.display()))
+    crate::private::write(path, calendar.to_toml().as_bytes())
+        .context(|| format!("writing {}", path.display()))
 }
 
 /// Years from holiday-cn JSON or iCalendar text.

@@ -146,7 +146,7 @@ fn print_human(c: &Checked, analysis: Option<&OfficeAnalysis>) {
     let errors = c.error_count();
     let warnings = c.diagnostics.len() - errors;
     let files = c.sources.files.len();
-    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    let plural = |n: usize, w: &str| super::counted(n as u64, w);
     match &c.policy {
         Some(p) => println!(
             "ok: {} in {} ({}, {}, {}){} — policy {}",

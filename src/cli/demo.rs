@@ -44,10 +44,31 @@ pub struct Args {
     /// Only build the office; do not run the policy.
     #[arg(long)]
     no_run: bool,
+    /// Where its workbench (`duban web`) listens.
+    #[arg(long, value_name = "ADDR", default_value = crate::config::DEFAULT_LISTEN)]
+    listen: String,
+    /// The address notices link to (default: http:// and the listen address).
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
 }
 
-/// The demo serves its workbench on loopback.
-const DEMO_WEB: &str = "\n[web]\nlisten = \"127.0.0.1:8080\"\n";
+/// The demo's `[web]`: its workbench on `listen`, and notices linking to
+/// `public_url` (by default the address it listens at).
+fn demo_web(listen: &str, public_url: Option<&str>) -> String {
+    let url = public_url
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("http://{listen}"));
+    format!(
+        "\n[web]\nlisten = {}\npublic_url = {}\n",
+        toml_string(listen),
+        toml_string(&url)
+    )
+}
+
+/// A TOML basic string.
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let today = args
@@ -60,7 +81,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         today,
     };
     let config = args.dir.join(DEFAULT_FILE);
-    std::fs::write(&config, format!("{TEMPLATE}{DEMO_WEB}"))
+    let web = demo_web(&args.listen, args.public_url.as_deref());
+    crate::private::write(&config, format!("{TEMPLATE}{web}").as_bytes())
         .context(|| format!("writing {}", config.display()))?;
     crate::example::write_policy(&args.dir.join("rules")).context(|| "writing rules/".into())?;
     let db = args.dir.join("duban.db");

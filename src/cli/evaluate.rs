@@ -82,25 +82,53 @@ pub struct DiffArgs {
 
 /// Loads and checks a policy; on errors prints them and fails with exit 1.
 pub(crate) fn load_policy(paths: &[PathBuf], cfg: &Config) -> Result<Policy> {
-    crate::policy::load_valid(paths, cfg, |checked| {
-        let color = super::color_stderr();
-        for d in &checked.diagnostics {
-            eprint!("{}", checked.sources.render(d, color));
+    let checked = crate::policy::load(paths, cfg.timezone, &cfg.channel_names())?;
+    let errors = checked.error_count();
+    match checked.policy {
+        Some(p) => Ok(p),
+        None => {
+            let color = super::color_stderr();
+            for d in &checked.diagnostics {
+                eprint!("{}", checked.sources.render(d, color));
+            }
+            Err(Error::invalid(format!(
+                "the policy has {}; `duban check` shows them, nothing was evaluated",
+                super::counted(errors, "error")
+            )))
         }
-    })
+    }
 }
 
 /// The zone of `today` for commands that read the ledger without
 /// evaluating (`status`, `tasks`): the configured policy's, as `run` uses;
 /// the config's when the policy does not check (with a warning).
 pub(crate) fn office_timezone(cfg: &Config) -> chrono_tz::Tz {
-    crate::policy::timezone(cfg).unwrap_or_else(|why| {
+    policy_timezone(cfg).unwrap_or_else(|why| {
         eprintln!(
             "warning: {why}; dates are in the config's time zone {}",
             cfg.timezone
         );
         cfg.timezone
     })
+}
+
+/// The time zone of the configured policy, or why there is none to read
+/// (for commands that need only today's date, which fall back quietly).
+pub(crate) fn policy_timezone(cfg: &Config) -> std::result::Result<chrono_tz::Tz, String> {
+    match crate::policy::load(
+        std::slice::from_ref(&cfg.rules),
+        cfg.timezone,
+        &cfg.channel_names(),
+    ) {
+        Ok(checked) => match checked.policy {
+            Some(p) => Ok(p.tz),
+            None => Err(format!(
+                "the policy in {} does not check",
+                cfg.rules.display()
+            )),
+        },
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 pub(crate) fn as_of(arg: Option<&str>, tz: chrono_tz::Tz, clock: &dyn Clock) -> Result<AsOf> {
@@ -140,7 +168,7 @@ pub fn run(config: &Option<PathBuf>, args: RunArgs) -> Result<ExitCode> {
     if args.no_deliver {
         return Ok(ExitCode::SUCCESS);
     }
-    super::deliver::deliver_and_report(&cfg, &conn, &clock)
+    super::deliver::deliver_and_report(&cfg, &conn, &clock, args.format)
 }
 
 pub fn dry_run(config: &Option<PathBuf>, args: DryRunArgs) -> Result<ExitCode> {

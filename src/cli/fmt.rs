@@ -57,8 +57,8 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     }
     if broken > 0 {
         return Err(Error::invalid(format!(
-            "{broken} file{} not formatted because of syntax errors",
-            if broken == 1 { "" } else { "s" }
+            "{} not formatted because of syntax errors",
+            super::counted(broken, "file")
         )));
     }
     if args.check && !changed.is_empty() {

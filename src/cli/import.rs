@@ -78,8 +78,8 @@ fn report(o: &Outcome) -> Result<ExitCode> {
         }
         let total = o.errors.len() + o.more_errors;
         return Err(Error::invalid(format!(
-            "import rejected: {total} error{}; the database is unchanged",
-            if total == 1 { "" } else { "s" }
+            "import rejected: {}; the database is unchanged",
+            super::counted(total, "error")
         )));
     }
     for t in &o.tables {

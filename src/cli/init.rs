@@ -39,9 +39,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             if existing.len() == 1 { "s" } else { "" }
         )));
     }
-    std::fs::create_dir_all(&dir).context(|| format!("creating {}", dir.display()))?;
+    crate::private::create_dir_all(&dir).context(|| format!("creating {}", dir.display()))?;
     crate::store::create(&db)?;
-    std::fs::write(&config, TEMPLATE).context(|| format!("writing {}", config.display()))?;
+    crate::private::write(&config, TEMPLATE.as_bytes())
+        .context(|| format!("writing {}", config.display()))?;
     crate::example::write_policy(&rules).context(|| format!("writing {}", rules.display()))?;
     let known = crate::calendar::Calendar::builtin();
     super::calendar::write(&calendar, &known)?;

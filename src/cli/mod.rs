@@ -2,6 +2,22 @@
 //! mapping of errors to exit codes (SPEC §5). Commands read the wall clock
 //! and the environment; nothing below them does.
 
+// `print!` and `println!` of every command: standard output that ends
+// quietly on a closed pipe (see out.rs), in place of std's, which panic.
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::cli::out::print(format_args!($($arg)*))
+    };
+}
+macro_rules! println {
+    () => {
+        $crate::cli::out::print(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::out::print(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod approvals;
 mod calendar;
 mod check;
@@ -14,6 +30,7 @@ mod fmt;
 mod import;
 mod init;
 mod notices;
+mod out;
 mod progress;
 mod report;
 pub mod schema;
@@ -134,6 +151,12 @@ pub(crate) fn color_stderr() -> bool {
 /// `DUBAN_NOW` (RFC 3339) — for rehearsing a date, as the tests do.
 pub(crate) fn clock() -> crate::clock::FixedOrSystem {
     crate::clock::FixedOrSystem::from_env("DUBAN_NOW")
+}
+
+/// `1 rule`, `2 rules`: a count and its noun, singular for one.
+pub(crate) fn counted<N: TryInto<u64>>(n: N, noun: &str) -> String {
+    let n: u64 = n.try_into().unwrap_or(0);
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Whether to colour what goes to stdout.

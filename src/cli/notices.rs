@@ -59,8 +59,13 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
             {
                 return Err(Error::invalid(format!("no queued or failed notice #{id}")));
             }
-            println!("{n} notice{} due now", if n == 1 { "" } else { "s" });
-            return super::deliver::deliver_and_report(&cfg, &conn, &super::clock());
+            println!("{} due now", super::counted(n, "notice"));
+            return super::deliver::deliver_and_report(
+                &cfg,
+                &conn,
+                &super::clock(),
+                super::Format::Table,
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -95,11 +100,10 @@ fn list(conn: &crate::store::Db, status: Option<String>, format: Format, limit: 
                     })
                     .unwrap_or_default();
                 println!(
-                    "#{:<5} {:<8} {} attempt{}  {} → {}  {}{}",
+                    "#{:<5} {:<8} {}  {} → {}  {}{}",
                     r.id,
                     r.status,
-                    r.attempts,
-                    if r.attempts == 1 { "" } else { "s" },
+                    super::counted(r.attempts, "attempt"),
                     r.subject_id,
                     to.join(", "),
                     r.subject,
@@ -113,7 +117,7 @@ fn list(conn: &crate::store::Db, status: Option<String>, format: Format, limit: 
         Ok(())
     })?;
     if format == Format::Table {
-        println!("{n} notice{} shown", if n == 1 { "" } else { "s" });
+        println!("{} shown", super::counted(n, "notice"));
     }
     Ok(())
 }

@@ -3,9 +3,10 @@
 //! SPEC §5, streamed so that a million actions never sit in memory.
 
 use super::Format;
+use super::counted;
 use crate::clock::AsOf;
 use crate::engine::RuleOutcome;
-use crate::engine::plan::{ActionJson, Plan, SkippedJson};
+use crate::engine::plan::{ActionJson, Plan, Planned, SkippedJson};
 use crate::error::{Error, Result};
 use crate::lang::ir::Policy;
 use std::io::Write;
@@ -17,7 +18,7 @@ pub struct Report<'p> {
     format: Format,
     policy: &'p Policy,
     all: bool,
-    out: std::io::BufWriter<std::io::Stdout>,
+    out: std::io::BufWriter<super::out::Stdout>,
     /// JSON: whether an action has been written (for commas).
     wrote_action: bool,
     skipped: Vec<SkippedJson>,
@@ -42,7 +43,7 @@ impl<'p> Report<'p> {
             format,
             policy,
             all,
-            out: std::io::BufWriter::new(std::io::stdout()),
+            out: std::io::BufWriter::new(super::out::Stdout),
             wrote_action: false,
             skipped: Vec::new(),
             examples: Vec::new(),
@@ -60,10 +61,10 @@ impl<'p> Report<'p> {
             .map_err(io),
             Format::Table => writeln!(
                 self.out,
-                "{heading} as of {} · policy {} · {} rules\n",
+                "{heading} as of {} · policy {} · {}\n",
                 as_of.rfc3339(),
                 super::check::short_hash(&self.policy.hash),
-                self.policy.rules.len()
+                counted(self.policy.rules.len() as u64, "rule")
             )
             .map_err(io),
         }
@@ -94,7 +95,7 @@ impl<'p> Report<'p> {
                     return Ok(());
                 };
                 if self.all || lines.len() < EXAMPLES {
-                    lines.push(crate::engine::explain::describe_firing(policy, p));
+                    lines.push(describe_firing(policy, p));
                 }
                 for s in &p.skipped {
                     if self.all || skips.len() < EXAMPLES {
@@ -117,7 +118,7 @@ impl<'p> Report<'p> {
                         serde_json::json!({
                             "rule": o.rule, "holds": o.holds, "new_episodes": o.new_episodes,
                             "repeats": o.repeats, "ended": o.ended, "tasks": o.tasks,
-                            "notices": o.notices, "messages": o.messages, "skipped": o.skipped
+                            "notices": o.notices, "held": o.held, "messages": o.messages, "skipped": o.skipped
                         })
                     })
                     .collect();
@@ -144,35 +145,29 @@ impl<'p> Report<'p> {
             let mut line = format!("  holds for {}", o.holds);
             if o.firings() > 0 {
                 line.push_str(&format!(
-                    " · {verb} {} ({} new episode{}, {} repeat{})",
+                    " · {verb} {} ({}, {})",
                     o.firings(),
-                    o.new_episodes,
-                    plural(o.new_episodes),
-                    o.repeats,
-                    plural(o.repeats)
+                    counted(o.new_episodes, "new episode"),
+                    counted(o.repeats, "repeat")
                 ));
                 line.push_str(&format!(
-                    " · {} task{}, {} notice{}",
-                    o.tasks,
-                    plural(o.tasks),
-                    o.notices,
-                    plural(o.notices)
+                    " · {}, {}",
+                    counted(o.tasks, "task"),
+                    counted(o.notices, "notice")
                 ));
+                if o.held > 0 {
+                    line.push_str(&format!(" ({} held until approved)", o.held));
+                }
                 if o.messages > 0 {
-                    line.push_str(&format!(
-                        ", {} chat message{}",
-                        o.messages,
-                        plural(o.messages)
-                    ));
+                    line.push_str(&format!(", {}", counted(o.messages, "chat message")));
                 }
             } else {
                 line.push_str(" · nothing new to do");
             }
             if o.ended > 0 {
                 line.push_str(&format!(
-                    " · {} episode{} end{}",
-                    o.ended,
-                    plural(o.ended),
+                    " · {} end{}",
+                    counted(o.ended, "episode"),
                     if o.ended == 1 { "s" } else { "" }
                 ));
             }
@@ -204,33 +199,102 @@ impl<'p> Report<'p> {
             total += o;
         }
         let messages = if total.messages > 0 {
-            format!(" · {} chat messages", total.messages)
+            format!(" · {}", counted(total.messages, "chat message"))
+        } else {
+            String::new()
+        };
+        // Notices of rules with `approval by` wait with their request, not
+        // in the outbox that `status` counts.
+        let held = if total.held > 0 {
+            format!(" ({} held until approved)", total.held)
         } else {
             String::new()
         };
         writeln!(
             self.out,
-            "total: {} rules · {} firings · {} tasks · {} notices{messages} · {} skipped · {} episodes end",
-            outcomes.len(),
-            total.firings(),
-            total.tasks,
-            total.notices,
+            "total: {} · {} · {} · {}{held}{messages} · {} skipped · {} {}",
+            counted(outcomes.len() as u64, "rule"),
+            counted(total.firings(), "firing"),
+            counted(total.tasks, "task"),
+            counted(total.notices, "notice"),
             total.skipped,
-            total.ended
+            counted(total.ended, "episode"),
+            if total.ended == 1 { "ends" } else { "end" }
         )
         .map_err(io)
     }
 }
 
-fn plural(n: u64) -> &'static str {
-    if n == 1 { "" } else { "s" }
+/// One firing on a line or two: the subject, then each action.
+pub(crate) fn describe_firing(policy: &Policy, p: &Plan<'_>) -> String {
+    let mut parts = Vec::new();
+    for a in &p.actions {
+        match a {
+            Planned::Task {
+                kind,
+                target,
+                assignee,
+                due,
+                ..
+            } => {
+                let label = policy.task_kind_label(kind).unwrap_or_default();
+                let by = assignee
+                    .as_ref()
+                    .map(|a| format!(" · by {} {}", a.name, a.id))
+                    .unwrap_or_else(|| " · no assignee".into());
+                parts.push(format!(
+                    "task {kind} {label} → {} {}{by} · due {due}",
+                    target.name, target.id
+                ));
+            }
+            Planned::Notify { template, to, .. } => {
+                let names: Vec<String> = to
+                    .iter()
+                    .map(|r| r.name.unwrap_or(r.email).to_string())
+                    .collect();
+                parts.push(format!("notify {}{}", names.join(", "), using(*template)));
+            }
+            Planned::Post {
+                channel,
+                template,
+                mentioning,
+            } => {
+                let using = using(*template);
+                let at: String = mentioning.iter().map(|m| format!(" @{}", m.name)).collect();
+                parts.push(format!("post to channel {channel}{at}{using}"));
+            }
+        }
+    }
+    if parts.is_empty() {
+        parts.push("(every action skipped)".into());
+    } else if let Some(a) = &p.approver {
+        let who = if a.name == a.id {
+            a.id.to_string()
+        } else {
+            format!("{} {}", a.name, a.id)
+        };
+        parts.push(format!(
+            "awaits approval by {who} (the task is due counted from the approval day)"
+        ));
+    }
+    let head = format!("    {:<12} ", p.subject);
+    let pad = " ".repeat(unicode_width::UnicodeWidthStr::width(head.as_str()));
+    let mut s = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        s.push_str(if i == 0 { &head } else { &pad });
+        s.push_str(part);
+        if i + 1 < parts.len() {
+            s.push('\n');
+        }
+    }
+    s
 }
 
 /// Streams a diff: SPEC §5's `{"added": [...], "removed": [...]}`, or a
 /// line per action with `+` or `-`.
 pub struct DiffPrinter {
     format: Format,
-    out: std::io::BufWriter<std::io::Stdout>,
+    out: std::io::BufWriter<super::out::Stdout>,
     side: Option<&'static str>,
     first: bool,
     added: u64,
@@ -241,7 +305,7 @@ impl DiffPrinter {
     pub fn new(format: Format) -> Self {
         DiffPrinter {
             format,
-            out: std::io::BufWriter::new(std::io::stdout()),
+            out: std::io::BufWriter::new(super::out::Stdout),
             side: None,
             first: true,
             added: 0,
@@ -311,4 +375,9 @@ fn one_action(a: &ActionJson) -> String {
         a.subject,
         a.describe()
     )
+}
+
+/// ` (TEMPLATE)` after a notice that names its template.
+fn using(template: Option<&str>) -> String {
+    template.map(|t| format!(" ({t})")).unwrap_or_default()
 }

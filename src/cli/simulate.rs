@@ -95,7 +95,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
 }
 
 fn rule_json(rule: &str, t: &RuleOutcome) -> serde_json::Value {
-    serde_json::json!({"rule": rule, "firings": t.firings(), "tasks": t.tasks, "notices": t.notices, "messages": t.messages, "new_episodes": t.new_episodes, "ended": t.ended})
+    serde_json::json!({"rule": rule, "firings": t.firings(), "tasks": t.tasks, "notices": t.notices, "messages": t.messages, "skipped": t.skipped, "new_episodes": t.new_episodes, "ended": t.ended})
 }
 
 fn days_json(days: &[Day]) -> Vec<serde_json::Value> {
@@ -105,6 +105,7 @@ fn days_json(days: &[Day]) -> Vec<serde_json::Value> {
             serde_json::json!({
                 "date": d.date.map(|x| x.to_string()),
                 "firings": t.firings(), "tasks": t.tasks, "notices": t.notices, "messages": t.messages,
+                "skipped": t.skipped,
                 "rules": d.rules.iter().filter(|o| o.firings() > 0).map(|o| rule_json(&o.rule, &totals(std::slice::from_ref(o)))).collect::<Vec<_>>(),
                 "rested": d.rested,
             })
@@ -154,8 +155,8 @@ fn print_table(policy: &Policy, from: &str, n: u32, days: &[Day], old: Option<&[
     println!();
     match old {
         None => println!(
-            "{:<12} {:>8} {:>8} {:>8}   rules that fire",
-            "date", "firings", "tasks", "notices"
+            "{:<12} {:>8} {:>8} {:>8} {:>8}   rules that fire",
+            "date", "firings", "tasks", "notices", "skipped"
         ),
         Some(_) => println!(
             "{:<12} {:>16} {:>16} {:>16}",
@@ -191,10 +192,11 @@ fn print_table(policy: &Policy, from: &str, n: u32, days: &[Day], old: Option<&[
                     .map(|d| format!("  (day off: {} rest)", d.rested.join(", ")))
                     .unwrap_or_default();
                 println!(
-                    "{label:<12} {:>8} {:>8} {:>8}   {}{rested}",
+                    "{label:<12} {:>8} {:>8} {:>8} {:>8}   {}{rested}",
                     t.firings(),
                     t.tasks,
                     t.notices,
+                    t.skipped,
                     firing.join(", ")
                 );
             }
@@ -226,24 +228,30 @@ fn print_table(policy: &Policy, from: &str, n: u32, days: &[Day], old: Option<&[
         a
     });
     let messages = if sum.messages > 0 {
-        format!(" · {} chat messages", sum.messages)
+        format!(" · {}", super::counted(sum.messages, "chat message"))
+    } else {
+        String::new()
+    };
+    let skipped = if sum.skipped > 0 {
+        format!(" · {} skipped (see dry-run for why)", sum.skipped)
     } else {
         String::new()
     };
     println!(
-        "\nover {n} days: {} firings · {} tasks · {} notices{messages}",
-        sum.firings(),
-        sum.tasks,
-        sum.notices
+        "\nover {n} days: {} · {} · {}{messages}{skipped}",
+        super::counted(sum.firings(), "firing"),
+        super::counted(sum.tasks, "task"),
+        super::counted(sum.notices, "notice")
     );
     for r in &policy.rules {
         if let Some(t) = all.get(&r.name).filter(|t| t.firings() > 0) {
             println!(
-                "  {} {:>7} firings · {:>7} tasks · {:>7} notices  {}",
+                "  {} {:>7} firings · {:>7} tasks · {:>7} notices · {:>7} skipped  {}",
                 crate::text::pad(&r.name, 24),
                 t.firings(),
                 t.tasks,
                 t.notices,
+                t.skipped,
                 r.title.as_deref().unwrap_or("")
             );
         }

@@ -118,7 +118,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
                 Ok(())
             })?;
             if format == Format::Table {
-                println!("{n} task{}", if n == 1 { "" } else { "s" });
+                println!("{}", super::counted(n, "task"));
             }
         }
         Command::Show { id } => {

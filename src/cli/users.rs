@@ -97,11 +97,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
                             a.email.as_deref().unwrap_or("")
                         );
                     }
-                    println!(
-                        "{} account{}",
-                        list.len(),
-                        if list.len() == 1 { "" } else { "s" }
-                    );
+                    println!("{}", super::counted(list.len(), "account"));
                 }
             }
         }

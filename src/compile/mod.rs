@@ -43,6 +43,9 @@ pub struct CompiledRule {
     person_cols: Vec<usize>,
     /// The template paths the rule's notices read, with their types.
     pub template_values: Vec<(String, Ty)>,
+    /// The rule's templates rendered once per recipient (they greet by
+    /// `recipient.name`).
+    pub per_recipient: Vec<String>,
     template_cols: Vec<usize>,
     width: usize,
 }
@@ -150,6 +153,7 @@ pub fn compile_rule(policy: &Policy, rule: &Rule, dialect: Dialect) -> CompiledR
     }
     let mut template_values = Vec::new();
     let mut template_cols = Vec::new();
+    let mut per_recipient = Vec::new();
     for a in &rule.actions {
         let Action::Notify {
             template: Some(name),
@@ -161,6 +165,9 @@ pub fn compile_rule(policy: &Policy, rule: &Rule, dialect: Dialect) -> CompiledR
         let Some(t) = policy.template(name) else {
             continue;
         };
+        if t.per_recipient && !per_recipient.contains(name) {
+            per_recipient.push(name.clone());
+        }
         for tp in &t.paths {
             if template_values.iter().any(|(text, _)| *text == tp.text) {
                 continue;
@@ -195,6 +202,7 @@ pub fn compile_rule(policy: &Policy, rule: &Rule, dialect: Dialect) -> CompiledR
         persons: persons.iter().map(|p| p.text.clone()).collect(),
         person_cols,
         template_values,
+        per_recipient,
         template_cols,
         width: columns_len,
     }

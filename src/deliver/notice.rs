@@ -4,6 +4,7 @@
 //! ledger never reach a header unescaped: subjects are made one line.
 
 use crate::lang::ir::{Policy, Rule, Template, Ty};
+use crate::present::{self, Lang};
 use crate::value::Value;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value as Json};
@@ -31,10 +32,6 @@ pub struct NoticeContext<'a> {
 }
 
 impl NoticeContext<'_> {
-    fn display(&self, v: &Value, ty: Ty) -> String {
-        self.safe(&v.display(ty, |k| self.policy.task_kind_label(k)))
-    }
-
     fn safe(&self, text: &str) -> String {
         if self.chat {
             chat_safe(text)
@@ -47,71 +44,116 @@ impl NoticeContext<'_> {
         self.rule.title.as_deref().unwrap_or(&self.rule.name)
     }
 
+    /// What the firing is about, in words: `问题 P-0012`.
+    pub fn about(&self) -> String {
+        format!(
+            "{} {}",
+            self.rule.entity.def().zh,
+            self.safe(self.subject_id)
+        )
+    }
+
+    /// Whether a template value at `path` is a share (a define of a
+    /// `rate`): shown as a percentage.
+    fn is_share_path(&self, path: &str) -> bool {
+        self.policy.templates.iter().any(|t| {
+            t.paths.iter().any(|p| {
+                p.text == path
+                    && matches!(p.path.end, crate::lang::ir::PathEnd::Define(i)
+                        if self.policy.defines.get(i).is_some_and(|d| self.policy.is_share(&d.expr)))
+            })
+        })
+    }
+
     /// The template context: the subject under its entity name (nested
-    /// along the paths), `rule`, `today` and `facts`.
-    fn template_context(&self) -> minijinja::Value {
+    /// along the paths), `rule`, `today`, `facts` and `recipient`.
+    fn template_context(&self, recipient: Option<&str>) -> minijinja::Value {
         let mut root = Map::new();
         for (path, v, ty) in self.values {
-            let text = Json::String(self.display(v, *ty));
-            let value = match (v, ty) {
-                (Value::Number(_), _) => v.to_json(),
-                _ => text,
+            let value = match v {
+                Value::Number(x) if self.is_share_path(path) => Json::String(present::percent(*x)),
+                Value::Number(x) if x.fract() == 0.0 && x.abs() < 9e15 => {
+                    serde_json::json!(*x as i64)
+                }
+                // At most two decimals: no 0.5938 in a notice.
+                Value::Number(x) => serde_json::json!((x * 100.0).round() / 100.0),
+                Value::Date(d) => Json::String(present::date_long(*d, Lang::Zh)),
+                _ => Json::String(self.safe(&v.display(*ty, |k| self.policy.task_kind_label(k)))),
             };
             insert_path(&mut root, path, value);
         }
         let facts: Map<String, Json> = self
+            .rule
             .facts
             .iter()
-            .map(|(label, v, ty)| (label.clone(), Json::String(self.display(v, *ty))))
+            .zip(self.facts)
+            .map(|(f, (label, v, _))| {
+                let shown = present::facts::value_words(self.policy, &f.expr, v, Lang::Zh);
+                (label.clone(), Json::String(self.safe(&shown)))
+            })
             .collect();
         root.insert(
             "rule".into(),
             serde_json::json!({"name": self.rule.name, "title": self.rule_title()}),
         );
-        root.insert("today".into(), Json::String(self.today.to_string()));
+        root.insert(
+            "today".into(),
+            Json::String(present::date_long(self.today, Lang::Zh)),
+        );
         root.insert("facts".into(), Json::Object(facts));
+        root.insert(
+            "recipient".into(),
+            serde_json::json!({"name": recipient.map(|n| self.safe(n)).unwrap_or_default()}),
+        );
         minijinja::Value::from(minijinja::value::Serde(Json::Object(root)))
     }
 
-    /// A policy template, rendered.
-    pub fn render(&self, t: &Template) -> Result<Rendered, minijinja::Error> {
+    /// A policy template, rendered; `recipient`: the one person it goes
+    /// to, when it greets by `recipient.name`. A greeting left without a
+    /// name (` 同志：`) becomes `您好：`.
+    pub fn render(
+        &self,
+        t: &Template,
+        recipient: Option<&str>,
+    ) -> Result<Rendered, minijinja::Error> {
         let env = crate::lang::template::environment();
-        let ctx = self.template_context();
+        let ctx = self.template_context(recipient);
         let subject = env.render_str(&t.subject, ctx.clone())?;
         let body = env.render_str(&t.body, ctx)?;
         Ok(Rendered {
             subject: one_line(&subject),
-            body,
+            body: mend_greeting(&body),
         })
     }
 
-    /// The built-in notice: the rule, the subject and the facts.
-    pub fn default_notice(&self) -> Rendered {
-        let entity = self.rule.entity.def().zh;
+    /// The built-in notice: the rule, what it is about and the facts;
+    /// greeting `greeting` (one person by name, several together).
+    pub fn default_notice(&self, greeting: &str) -> Rendered {
         let mut body = format!(
-            "{}\n\n规则：{}\n对象：{entity} {}\n日期：{}\n依据：\n",
+            "{greeting}\n\n督办规则“{}”于 {} 对{} 生效。\n依据：\n",
             self.rule_title(),
-            self.rule.name,
-            self.safe(self.subject_id),
-            self.today
+            present::date_long(self.today, Lang::Zh),
+            self.about(),
         );
         body.push_str(&self.facts_lines());
-        body.push_str("\n—— 巡察整改督办（duban）\n");
+        body.push_str(SIGNATURE);
         Rendered {
-            subject: one_line(&format!(
-                "【督办】{}：{entity} {}",
-                self.rule_title(),
-                self.safe(self.subject_id)
-            )),
+            subject: one_line(&format!("【督办】{}：{}", self.rule_title(), self.about())),
             body,
         }
     }
 
-    /// The facts as people read them: label and value.
-    pub fn facts_shown(&self) -> Vec<(String, String)> {
-        self.facts
-            .iter()
-            .map(|(label, v, ty)| (label.clone(), self.display(v, *ty)))
+    /// The facts as people read them: label, value and the rule's
+    /// threshold (`整改率 59.4%（规则：低于 70%）`).
+    pub fn facts_shown(&self) -> Vec<present::FactShown> {
+        let values: Vec<Value> = self.facts.iter().map(|(_, v, _)| v.clone()).collect();
+        present::facts::facts_shown(self.policy, self.rule, &values, Lang::Zh)
+            .into_iter()
+            .map(|f| present::FactShown {
+                label: self.safe(&f.label),
+                value: self.safe(&f.value),
+                rule: f.rule.map(|r| self.safe(&r)),
+            })
             .collect()
     }
 
@@ -119,19 +161,18 @@ impl NoticeContext<'_> {
     fn facts_lines(&self) -> String {
         self.facts_shown()
             .iter()
-            .map(|(label, value)| format!("  · {label}：{value}\n"))
+            .map(|f| format!("  · {}\n", f.line(Lang::Zh)))
             .collect()
     }
 
     /// The notice to the approver of request `id`: what would go out, the
     /// facts, and where to decide.
     pub fn approval_request(&self, r: &RequestInfo<'_>) -> Rendered {
-        let entity = self.rule.entity.def().zh;
         let mut body = format!(
-            "{} 同志：\n\n督办规则“{}”对 {entity} {} 作出以下处理，须经您审批后执行：\n",
-            r.approver_name,
+            "{}\n\n督办规则“{}”对{}作出以下处理，须经您审批后执行：\n",
+            present::names::greeting(Some(r.approver_name), false, Lang::Zh),
             self.rule_title(),
-            self.subject_id,
+            self.about(),
         );
         for line in r.actions {
             body.push_str(&format!("  · {line}\n"));
@@ -139,63 +180,70 @@ impl NoticeContext<'_> {
         body.push_str("依据：\n");
         body.push_str(&self.facts_lines());
         if let Some(by) = r.decide_by {
-            body.push_str(&format!("\n请于 {by} 前作出决定。"));
+            body.push_str(&format!(
+                "\n请于 {} 前作出决定。",
+                present::date_long(by, Lang::Zh)
+            ));
         }
         let decide = match &r.link {
-            Some(link) => format!("审批：{link}"),
+            Some(link) => format!("请在督办工作台审批（同意或不同意）：\n{link}"),
             None => format!(
-                "审批：duban approvals approve {id} [--note …]；不同意：duban approvals reject {id} --reason …",
-                id = r.id
+                "请登录督办工作台，在“待审批”中处理审批请求 {}（同意或不同意）。",
+                r.id
             ),
         };
-        body.push_str(&format!(
-            "\n审批编号：{}。{decide}\n\n—— 巡察整改督办（duban）\n",
-            r.id
-        ));
+        body.push_str(&format!("\n\n{decide}\n{SIGNATURE}"));
         Rendered {
             subject: one_line(&format!(
-                "【督办·待审批】{}：{entity} {}",
+                "【督办·待审批】{}：{}",
                 self.rule_title(),
-                self.subject_id
+                self.about()
             )),
             body,
         }
     }
 
-    /// The notice to a task's assignee.
-    pub fn task_notice(&self, task: &TaskInfo<'_>) -> Rendered {
-        let entity = self.rule.entity.def().zh;
-        let mut body = format!(
-            "{} 同志：\n\n根据督办规则“{}”，请于 {} 前对 {} 开展{}。\n\n事由：{entity} {}\n依据：\n",
-            task.assignee_name,
-            self.rule_title(),
-            task.due_text(),
-            task.target_name,
-            task.kind_label,
-            self.subject_id,
-        );
-        body.push_str(&self.facts_lines());
-        let record = match &task.link {
-            Some(link) => format!("完成后请在督办工作台登记结果：{link}"),
-            None => format!(
-                "完成后请登记结果：duban tasks done {} --outcome \"…\"",
-                task.id
-            ),
-        };
-        body.push_str(&format!(
-            "\n任务编号：{}。{record}\n日程已附于本邮件（.ics）。\n\n—— 巡察整改督办（duban）\n",
-            task.id
-        ));
-        Rendered {
-            subject: one_line(&format!(
-                "【督办】请开展{}：{}（截止 {}）",
-                task.kind_label,
-                task.target_name,
-                task.due_text()
-            )),
-            body,
+    /// What the notice to a task's assignee says, as data: rendered now
+    /// with its due date, or held until its request is approved and then
+    /// rendered with the date counted from that day.
+    pub fn task_notice(&self, task: &TaskInfo<'_>) -> TaskNotice {
+        TaskNotice {
+            id: task.id.to_string(),
+            kind: task.kind_label.to_string(),
+            target: task.target_name.to_string(),
+            assignee: task.assignee_name.to_string(),
+            rule: self.rule_title().to_string(),
+            about: self.about(),
+            facts: self
+                .facts_shown()
+                .iter()
+                .map(|f| f.line(Lang::Zh))
+                .collect(),
+            link: task.link.clone(),
+            due_in: task.due_in.clone(),
         }
     }
+}
+
+/// How every notice ends.
+const SIGNATURE: &str = "\n—— 巡察整改督办\n";
+
+/// A greeting line left without a name (`{{ x.name }} 同志：` where
+/// there is nobody) becomes `您好：`.
+fn mend_greeting(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    for line in body.split_inclusive('\n') {
+        let t = line.trim();
+        if matches!(t, "同志：" | "同志:" | "同志，" | "同志,") {
+            out.push_str("您好：");
+            if line.ends_with('\n') {
+                out.push('\n');
+            }
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 /// What a task notice names.
@@ -204,32 +252,105 @@ pub struct TaskInfo<'a> {
     pub kind_label: &'a str,
     pub target_name: &'a str,
     pub assignee_name: &'a str,
-    /// None while the task awaits approval: its due date is counted from
-    /// the day it is approved, and the notice says [`DUE_ON_APPROVAL`].
-    pub due: Option<NaiveDate>,
     /// The task's page on the workbench, when it has a public address.
     pub link: Option<String>,
+    /// While the task awaits approval, its time limit in words
+    /// (`批准后 7 天内`).
+    pub due_in: Option<String>,
 }
 
-impl TaskInfo<'_> {
-    fn due_text(&self) -> String {
-        match self.due {
-            Some(d) => d.to_string(),
-            None => DUE_ON_APPROVAL.to_string(),
+/// The notice to a task's assignee, as data: what it names, without its
+/// due date, which [`TaskNotice::render`] is given (a held notice learns
+/// it on approval). Held notices are stored as this, never as text with
+/// a stand-in for the date.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TaskNotice {
+    pub id: String,
+    pub kind: String,
+    pub target: String,
+    pub assignee: String,
+    pub rule: String,
+    pub about: String,
+    /// The facts, a line each, in words.
+    pub facts: Vec<String>,
+    pub link: Option<String>,
+    #[serde(default)]
+    pub due_in: Option<String>,
+}
+
+impl TaskNotice {
+    /// The notice, due on `due`; None: still awaiting approval.
+    pub fn render(&self, due: Option<NaiveDate>) -> Rendered {
+        let (due_long, due_short) = match (due, &self.due_in) {
+            (Some(d), _) => (
+                format!("{} 前", present::date_long(d, Lang::Zh)),
+                format!("截止 {}", present::date_short(d)),
+            ),
+            (None, Some(w)) => (w.clone(), w.clone()),
+            (None, None) => ("批准后按期".to_string(), "待审批".to_string()),
+        };
+        let mut body = format!(
+            "{}\n\n根据督办规则“{}”，请于 {due_long}对 {} 开展{}。\n\n事由：{}\n依据：\n",
+            present::names::greeting(Some(&self.assignee), false, Lang::Zh),
+            self.rule,
+            self.target,
+            self.kind,
+            self.about,
+        );
+        for f in &self.facts {
+            body.push_str(&format!("  · {f}\n"));
+        }
+        let record = match &self.link {
+            Some(link) => format!("办理后请在督办工作台登记结果：\n{link}"),
+            None => format!(
+                "办理后请登录督办工作台，在“我的任务”中打开任务 {} 登记结果。",
+                self.id
+            ),
+        };
+        body.push_str(&format!("\n{record}\n"));
+        if due.is_some() {
+            body.push_str("日程已附于本邮件（.ics）。\n");
+        }
+        body.push_str(SIGNATURE);
+        Rendered {
+            subject: one_line(&format!(
+                "【督办】请开展{}：{}（{due_short}）",
+                self.kind, self.target
+            )),
+            body,
+        }
+    }
+
+    /// The notice as a held row stores it.
+    pub fn to_stored(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// A held notice as people read it, due on `due` (None: still awaiting
+/// approval). A task notice (`task`) is stored as [`TaskNotice`] data; a
+/// task notice's row from before, holding text with the stand-in
+/// [`DUE_ON_APPROVAL`], has it replaced. Other notices are their text.
+pub fn held_notice(subject: &str, body: &str, task: bool, due: Option<NaiveDate>) -> Rendered {
+    match serde_json::from_str::<TaskNotice>(body) {
+        Ok(n) if task => n.render(due),
+        _ if !task => Rendered {
+            subject: subject.to_string(),
+            body: body.to_string(),
+        },
+        _ => {
+            let d = due.map(|d| d.to_string()).unwrap_or_default();
+            Rendered {
+                subject: one_line(&subject.replace(DUE_ON_APPROVAL, &d)),
+                body: body.replace(DUE_ON_APPROVAL, &d),
+            }
         }
     }
 }
 
-/// Stands for the due date in a held task notice until its request is
-/// approved; then the date takes its place. Private-use characters: no
-/// ledger or policy text holds them.
-pub const DUE_ON_APPROVAL: &str = "\u{E000}due\u{E001}";
-
-/// A held notice's text with the due date filled in (or, while pending,
-/// with `pending` in its place).
-pub fn fill_due(text: &str, due: &str) -> String {
-    text.replace(DUE_ON_APPROVAL, due)
-}
+/// Stood for the due date in a held task notice's text before held
+/// notices were stored as data; only rows written then carry it.
+const DUE_ON_APPROVAL: &str = "\u{E000}due\u{E001}";
 
 /// What the approver's notice names.
 pub struct RequestInfo<'a> {
@@ -242,7 +363,8 @@ pub struct RequestInfo<'a> {
     pub link: Option<String>,
 }
 
-/// An all-day iCalendar entry on task `id`'s due date.
+/// An all-day iCalendar entry on task `id`'s due date (DTEND the next
+/// day: an all-day entry ends where the next day begins).
 pub fn task_ics(
     id: &str,
     due: NaiveDate,
@@ -257,7 +379,8 @@ pub fn task_ics(
         .timestamp(stamp)
         .summary(summary)
         .description(description)
-        .all_day(due)
+        .starts(due)
+        .ends(due.succ_opt().unwrap_or(due))
         .done();
     Calendar::new()
         .name("督办任务")
@@ -322,7 +445,8 @@ pub fn sign_in_link(name: &str, url: &str, minutes: i64) -> Rendered {
     Rendered {
         subject: "【督办】工作台登录链接".to_string(),
         body: format!(
-            "{name} 同志：\n\n请点击以下链接登录督办工作台（{minutes} 分钟内有效，只能使用一次）：\n\n{url}\n\n如果不是您本人申请，请忽略本邮件。\n\n—— 巡察整改督办（duban）\n"
+            "{}\n\n请点击以下链接登录督办工作台（{minutes} 分钟内有效，只能使用一次）：\n\n{url}\n\n如果不是您本人申请，请忽略本邮件。\n{SIGNATURE}",
+            present::names::greeting(Some(name), false, Lang::Zh)
         ),
     }
 }

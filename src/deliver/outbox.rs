@@ -6,8 +6,10 @@
 //! `max_attempts` (or a permanent refusal) with the server's last answer.
 //! Taking a notice (`queued → sending`) is one conditional UPDATE, so two
 //! deliverers (the daemon and a `duban run`) never send the same notice.
-//! A claim expires: a notice left `sending` by a process that died is
-//! queued again and re-sent with the same Message-ID.
+//! A claim records its process ([`crate::owner`]) and expires: a notice
+//! left `sending` by a process that is gone is queued again at once by the
+//! next deliverer (after the claim's time where the process cannot be
+//! told), and re-sent with the same Message-ID.
 //!
 //! What is guaranteed: every queued notice is delivered at least once
 //! unless it ends `failed`; the file transport never writes a notice twice;
@@ -84,7 +86,7 @@ pub fn deliver_due(
     let mut stats = Stats::default();
     let mut poster = Poster::default();
     let mut down: std::collections::HashSet<String> = std::collections::HashSet::new();
-    outbox::release_expired_claims(conn, &utc_text(clock.now()))?;
+    outbox::release_expired_claims(conn, &utc_text(clock.now()), &crate::owner::alive)?;
     loop {
         if s.stop
             .is_some_and(|x| x.load(std::sync::atomic::Ordering::SeqCst))
@@ -95,7 +97,12 @@ pub fn deliver_due(
         let Some(id) = outbox::next_due(conn, &utc_text(now))? else {
             break;
         };
-        if !outbox::claim(conn, id, &utc_text(now + s.claim_for))? {
+        if !outbox::claim(
+            conn,
+            id,
+            &utc_text(now + s.claim_for),
+            crate::owner::current(),
+        )? {
             continue;
         }
         let stored = outbox::load(conn, id)?;
@@ -213,6 +220,10 @@ fn post(
         Ok(s) => s,
         Err(e) => return Ok(Sent::Failed(false, e.to_string())),
     };
+    let address = match channel.url() {
+        Ok(u) => u,
+        Err(e) => return Ok(Sent::Failed(false, e.to_string())),
+    };
     let requests = chat::requests(channel, n);
     for (i, body) in requests.iter().enumerate().skip(n.parts_sent) {
         let now = clock.now();
@@ -221,9 +232,9 @@ fn post(
         }
         let url = match (&secret, channel.kind) {
             (Some(secret), ChannelKind::Dingtalk) => {
-                chat::signed_url(&channel.url, secret, now.timestamp_millis())
+                chat::signed_url(&address, secret, now.timestamp_millis())
             }
-            _ => channel.url.clone(),
+            _ => address.clone(),
         };
         let (status, text) = match poster.post(channel, &url, body, &n.message_id) {
             Ok(a) => a,

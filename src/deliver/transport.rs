@@ -56,14 +56,14 @@ impl Transport for FileTransport {
             permanent: false,
             message: format!("writing to {}: {e}", self.dir.display()),
         };
-        std::fs::create_dir_all(&self.dir).map_err(fail)?;
+        crate::private::create_dir_all(&self.dir).map_err(fail)?;
         let path = self.path_for(message_id);
         if path.exists() {
             return Ok(());
         }
-        let tmp = path.with_extension("eml.tmp");
-        std::fs::write(&tmp, msg.formatted()).map_err(fail)?;
-        std::fs::rename(&tmp, &path).map_err(fail)
+        // Synced, renamed, the folder synced: the notice counts as sent
+        // only once its file survives a power cut.
+        crate::private::write(&path, &msg.formatted()).map_err(fail)
     }
 }
 

@@ -125,7 +125,7 @@ impl<'c, 'e> Writer<'c, 'e> {
         let mut notes: Vec<serde_json::Value> = p.skipped_json().map(|s| json!(s)).collect();
         let mut described = Vec::new();
         for (k, (a, shown)) in p.actions.iter().zip(p.actions_json()).enumerate() {
-            described.push(shown.what());
+            described.push(action_words(policy, a, held_for.is_some()));
             let mut record = json!(shown);
             match a {
                 Planned::Task {
@@ -167,22 +167,34 @@ impl<'c, 'e> Writer<'c, 'e> {
                             kind_label: &label,
                             target_name: target.name,
                             assignee_name: person.name,
-                            // Held: counted from the approval day.
-                            due: held_for.is_none().then_some(*due),
                             link: self.link("tasks", &task_id),
+                            // Held: counted from the approval day.
+                            due_in: held_for.map(|_| due_in_words(*days)),
                         };
-                        let notice = ctx.task_notice(&info);
-                        // A held notice gets its calendar entry when released.
-                        let ics = held_for.is_none().then(|| {
-                            task_ics(
-                                &task_id,
-                                *due,
-                                &notice.subject,
-                                &notice.body,
-                                self.as_of.utc(),
-                                &self.engine.domain,
-                            )
-                        });
+                        let data = ctx.task_notice(&info);
+                        // A held notice is kept as data and rendered, with
+                        // its date and calendar entry, when released.
+                        let (notice, ics) = match held_for {
+                            Some(_) => (
+                                Rendered {
+                                    subject: data.render(None).subject,
+                                    body: data.to_stored(),
+                                },
+                                None,
+                            ),
+                            None => {
+                                let n = data.render(Some(*due));
+                                let ics = task_ics(
+                                    &task_id,
+                                    *due,
+                                    &n.subject,
+                                    &n.body,
+                                    self.as_of.utc(),
+                                    &self.engine.domain,
+                                );
+                                (n, Some(ics))
+                            }
+                        };
                         let mid = self.message_id(p, episode, fired, k, "task");
                         let to = json!([{"id": person.id, "name": person.name, "email": email}]);
                         self.queue(
@@ -201,23 +213,47 @@ impl<'c, 'e> Writer<'c, 'e> {
                         record["notice"] = json!(mid);
                     }
                 }
-                Planned::Notify { template, to } => {
-                    let rendered = notice_text(&ctx, *template, &mut notes);
-                    let mid = self.message_id(p, episode, fired, k, "notify");
-                    self.queue(
-                        p,
-                        Queued {
-                            message_id: &mid,
-                            task_id: None,
-                            recipients: &json!(to),
-                            notice: &rendered,
-                            ics: None,
-                            channel: None,
-                            facts: None,
-                        },
-                        held_for,
-                    )?;
-                    record["notice"] = json!(mid);
+                Planned::Notify { template, to, each } => {
+                    // A template greeting by `recipient.name`: one notice
+                    // each; else one to all, greeting them together.
+                    let groups: Vec<&[crate::engine::plan::Recipient<'_>]> = if *each {
+                        to.chunks(1).collect()
+                    } else {
+                        vec![to.as_slice()]
+                    };
+                    let mut mids = Vec::new();
+                    for (n, group) in groups.into_iter().enumerate() {
+                        let one = match group {
+                            [r] => r.name,
+                            _ => None,
+                        };
+                        let rendered =
+                            notice_text(&ctx, *template, one, group.len() > 1, &mut notes);
+                        let what = if *each {
+                            format!("notify/{n}")
+                        } else {
+                            "notify".to_string()
+                        };
+                        let mid = self.message_id(p, episode, fired, k, &what);
+                        self.queue(
+                            p,
+                            Queued {
+                                message_id: &mid,
+                                task_id: None,
+                                recipients: &json!(group),
+                                notice: &rendered,
+                                ics: None,
+                                channel: None,
+                                facts: None,
+                            },
+                            held_for,
+                        )?;
+                        mids.push(mid);
+                    }
+                    record["notice"] = match mids.as_slice() {
+                        [one] => json!(one),
+                        _ => json!(mids),
+                    };
                 }
                 Planned::Post {
                     channel,
@@ -225,7 +261,7 @@ impl<'c, 'e> Writer<'c, 'e> {
                     mentioning,
                 } => {
                     let chat = NoticeContext { chat: true, ..ctx };
-                    let rendered = notice_text(&chat, *template, &mut notes);
+                    let rendered = notice_text(&chat, *template, None, true, &mut notes);
                     let mid = self.message_id(p, episode, fired, k, "channel");
                     self.queue(
                         p,
@@ -327,7 +363,7 @@ impl<'c, 'e> Writer<'c, 'e> {
         let facts = serde_json::Value::from(
             ctx.facts_shown()
                 .into_iter()
-                .map(|(l, v)| serde_json::json!([l, v]))
+                .map(|f| serde_json::json!([f.label, f.value_and_rule(crate::present::Lang::Zh)]))
                 .collect::<Vec<_>>(),
         )
         .to_string();
@@ -401,18 +437,78 @@ struct Queued<'a> {
 }
 
 /// The rule's template rendered, or the built-in notice when it names
-/// none or the template fails (noted in the audit).
+/// none or the template fails (noted in the audit). `one`: the name of
+/// the one person it goes to; `several`: it goes to more than one.
 fn notice_text(
     ctx: &NoticeContext<'_>,
     template: Option<&str>,
+    one: Option<&str>,
+    several: bool,
     notes: &mut Vec<serde_json::Value>,
 ) -> Rendered {
+    let greeting = crate::present::names::greeting(one, several, crate::present::Lang::Zh);
     match template.and_then(|t| ctx.policy.template(t)) {
-        Some(t) => ctx.render(t).unwrap_or_else(|e| {
+        Some(t) => ctx.render(t, one).unwrap_or_else(|e| {
             notes.push(json!({"action": "notify", "reason": format!("template `{}` failed ({e}); the built-in notice was used", t.name)}));
-            ctx.default_notice()
+            ctx.default_notice(&greeting)
         }),
-        None => ctx.default_notice(),
+        None => ctx.default_notice(&greeting),
+    }
+}
+
+/// A task's time limit while it awaits approval: `批准后 7 天内`.
+fn due_in_words(days: crate::lang::ir::Days) -> String {
+    let span = if days.working {
+        crate::present::values::workdays(days.count, crate::present::Lang::Zh)
+    } else {
+        crate::present::days(days.count, crate::present::Lang::Zh)
+    };
+    format!("批准后 {span}内")
+}
+
+/// A held action in words, for the approver: `交办问责：对象 张三，由 李四
+/// 办理，批准后 15 天内完成`, `通知 张三、李四`.
+fn action_words(policy: &crate::lang::ir::Policy, a: &Planned<'_>, held: bool) -> String {
+    use crate::present::{Lang, names};
+    match a {
+        Planned::Task {
+            kind,
+            target,
+            assignee,
+            due,
+            days,
+        } => {
+            let by = assignee
+                .as_ref()
+                .map(|x| format!("，由 {} 办理", x.name))
+                .unwrap_or_default();
+            let when = if held {
+                due_in_words(*days)
+            } else {
+                format!("{} 前", crate::present::date_long(*due, Lang::Zh))
+            };
+            format!(
+                "交办{}：对象 {}{by}，{when}完成",
+                names::task_kind(Some(policy), kind, Lang::Zh),
+                target.name
+            )
+        }
+        Planned::Notify { to, .. } => {
+            let names: Vec<&str> = to.iter().map(|r| r.name.unwrap_or(r.email)).collect();
+            format!("通知 {}", names.join("、"))
+        }
+        Planned::Post {
+            channel,
+            mentioning,
+            ..
+        } => {
+            let at: Vec<&str> = mentioning.iter().map(|m| m.name).collect();
+            if at.is_empty() {
+                format!("群消息：{channel}")
+            } else {
+                format!("群消息：{channel}（提及 {}）", at.join("、"))
+            }
+        }
     }
 }
 

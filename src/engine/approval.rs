@@ -12,7 +12,7 @@
 
 use crate::calendar::Calendar;
 use crate::clock::{AsOf, utc_text};
-use crate::deliver::notice::{fill_due, one_line, task_ics};
+use crate::deliver::notice::{held_notice, one_line, task_ics};
 use crate::error::{Error, Result};
 use crate::lang::ir::Days;
 use crate::store::approvals::{self, Approval, Decision};
@@ -175,9 +175,8 @@ fn release(
     let queued_at = at.rfc3339();
     for h in approvals::held(conn, &r.id)? {
         let due = h.task_id.as_deref().and_then(|t| due_of.get(t)).copied();
-        let due_text = due.map(|d| d.to_string()).unwrap_or_default();
-        let subject = one_line(&fill_due(&h.subject, &due_text));
-        let body = fill_due(&h.body, &due_text);
+        let shown = held_notice(&h.subject, &h.body, h.task_id.is_some(), due);
+        let (subject, body) = (shown.subject, shown.body);
         let ics = match (&h.task_id, due) {
             (Some(t), Some(d)) => Some(task_ics(t, d, &subject, &body, at.utc(), office.domain)),
             _ => None,
@@ -221,24 +220,26 @@ pub fn remind_overdue(conn: &mut Db, office: &Office<'_>, at: &AsOf) -> Result<u
         if email.trim().is_empty() {
             continue;
         }
+        use crate::present::{Lang, names, values};
         let link = match office.workbench {
-            Some(base) => format!("审批：{base}/approvals/{}", r.id),
-            None => format!("审批：duban approvals show {}", r.id),
+            Some(base) => format!("请在督办工作台审批：\n{base}/approvals/{}", r.id),
+            None => format!("请登录督办工作台，在“待审批”中处理审批请求 {}。", r.id),
         };
+        let entity = names::status(Lang::Zh, "subject_type", &r.subject_type);
+        let by = r
+            .decide_by
+            .as_deref()
+            .map(|d| values::date_text_long(d, Lang::Zh))
+            .unwrap_or_default();
         let body = format!(
-            "{name} 同志：\n\n审批请求 {id}（督办规则“{title}”，{entity} {subject}）于 {created} 提出，\
-             应于 {by} 前作出决定，至今未审批。请尽快审批。\n\n{link}\n\n—— 巡察整改督办（duban）\n",
-            id = r.id,
+            "{greeting}\n\n督办规则“{title}”对{entity} {subject}的审批请求于 {created} 提出，\
+             应于 {by} 前作出决定，至今未审批。请尽快审批。\n\n{link}\n\n—— 巡察整改督办\n",
+            greeting = names::greeting(Some(&name), false, Lang::Zh),
             title = r.title,
-            entity = r.subject_type,
             subject = r.subject_id,
-            created = r.created_on,
-            by = r.decide_by.as_deref().unwrap_or("?"),
+            created = values::date_text_long(&r.created_on, Lang::Zh),
         );
-        let subject = one_line(&format!(
-            "【督办·审批提醒】{} 已逾期未审批：{}",
-            r.id, r.title
-        ));
+        let subject = one_line(&format!("【督办·审批提醒】逾期未审批：{}", r.title));
         let recipients = serde_json::json!([{"id": r.approver, "name": name, "email": email}]);
         let message_id = format!("<{}.reminder.duban@{}>", r.id, office.domain);
         outbox::queue(

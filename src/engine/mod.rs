@@ -11,7 +11,6 @@ pub mod analysis;
 pub mod apply;
 pub mod approval;
 pub mod diff;
-pub mod explain;
 pub mod plan;
 pub mod simulate;
 
@@ -121,6 +120,8 @@ pub struct RuleOutcome {
     pub notices: u64,
     /// Messages queued to chat channels.
     pub messages: u64,
+    /// Of `notices`, those held until an approval is decided.
+    pub held: u64,
     pub skipped: u64,
 }
 
@@ -141,6 +142,7 @@ impl std::ops::AddAssign<&RuleOutcome> for RuleOutcome {
         self.notices += o.notices;
         self.messages += o.messages;
         self.skipped += o.skipped;
+        self.held += o.held;
     }
 }
 
@@ -346,6 +348,7 @@ impl<'p> Engine<'p> {
                 out.tasks += counts.tasks;
                 out.notices += counts.notices;
                 out.messages += counts.messages;
+                out.held += counts.held;
                 if let Some(w) = writer.as_mut() {
                     w.apply(&p)?;
                 } else if matches!(mode, Mode::Simulate | Mode::SimulateGiven) {
@@ -408,6 +411,13 @@ impl<'p> Engine<'p> {
         firings::holds_for(conn, &self.rule_sql(i), self.bound(i, as_of), subject)
     }
 
+    /// How many subjects rule `i` holds for at `as_of` (dry-run's "holds
+    /// for"), whatever its episodes.
+    pub fn holds_count(&self, conn: &Db, i: usize, as_of: &AsOf) -> Result<u64> {
+        crate::store::workdays::ensure(conn, &self.workdays)?;
+        firings::count_holding(conn, &self.rule_sql(i), &self.bound(i, as_of))
+    }
+
     /// Reports what a run would do, in one read transaction (a consistent
     /// snapshot), writing nothing.
     pub fn dry_run(
@@ -443,6 +453,7 @@ impl<'p> Engine<'p> {
             &as_of.rfc3339(),
             &self.policy.hash,
             &utc_text(opts.clock.now()),
+            crate::owner::current(),
         )?;
         let mut outcomes = Vec::new();
         let mut stopped = false;

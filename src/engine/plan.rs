@@ -63,6 +63,8 @@ pub enum Planned<'r> {
     Notify {
         template: Option<&'r str>,
         to: Vec<Recipient<'r>>,
+        /// The template greets by `recipient.name`: one notice each.
+        each: bool,
     },
     /// A message to a chat channel.
     Post {
@@ -277,6 +279,9 @@ pub struct Counts {
     pub notices: u64,
     /// Messages to chat channels.
     pub messages: u64,
+    /// Of `notices`, those held until the approval is decided (all but
+    /// the one asking the approver): not in the outbox yet.
+    pub held: u64,
 }
 
 impl<'r> Planned<'r> {
@@ -303,7 +308,9 @@ impl<'r> Plan<'r> {
                     c.tasks += 1;
                     c.notices += u64::from(a.assignee_notice().is_some());
                 }
-                Planned::Notify { .. } => c.notices += 1,
+                Planned::Notify { to, each, .. } => {
+                    c.notices += if *each { to.len() as u64 } else { 1 };
+                }
                 Planned::Post { .. } => c.messages += 1,
             }
         }
@@ -317,6 +324,9 @@ impl<'r> Plan<'r> {
             }
             None => false,
         };
+        if self.rule.approval.is_some() {
+            c.held = c.notices;
+        }
         if asked && !self.actions.is_empty() {
             c.notices += 1;
         }
@@ -342,7 +352,7 @@ impl<'r> Plan<'r> {
                     assignee: assignee.as_ref().map(|p| Cow::Borrowed(p.id)),
                     due: due.to_string(),
                 },
-                Planned::Notify { template, to } => ActionBody::Notify {
+                Planned::Notify { template, to, .. } => ActionBody::Notify {
                     template: template.map(Cow::Borrowed),
                     to: to
                         .iter()
@@ -683,6 +693,9 @@ fn actions<'r>(
                     actions.push(Planned::Notify {
                         template: template.as_deref(),
                         to: recipients,
+                        each: template
+                            .as_ref()
+                            .is_some_and(|t| c.per_recipient.contains(t)),
                     });
                 }
             }

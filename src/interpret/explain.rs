@@ -23,6 +23,11 @@ pub struct Node {
     pub children: Vec<Node>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub members: Option<Members>,
+    /// The expression and its value, for words (`present::explain`).
+    #[serde(skip)]
+    pub expr: Option<Expr>,
+    #[serde(skip)]
+    pub raw: Value,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,6 +62,8 @@ impl Interpreter<'_> {
             },
             children: Vec::new(),
             members: None,
+            expr: Some(e.clone()),
+            raw: value.clone(),
         };
         match &e.kind {
             ExprKind::And(..) | ExprKind::Or(..) => {

@@ -98,6 +98,8 @@ pub struct DefineDecl {
     pub kw: Kw,
     pub entity: Ident,
     pub field: Ident,
+    /// How people read the value (`"整改率"`), if given.
+    pub title: Option<Str>,
     pub expr: Expr,
     pub span: Span,
 }

@@ -18,6 +18,7 @@ pub enum Severity {
 pub enum Code {
     Syntax,
     BadLiteral,
+    TooDeep,
     UnknownEntity,
     UnknownField,
     UnknownFunction,
@@ -51,6 +52,7 @@ impl Code {
     pub const ALL: &'static [Code] = &[
         Code::Syntax,
         Code::BadLiteral,
+        Code::TooDeep,
         Code::UnknownEntity,
         Code::UnknownField,
         Code::UnknownFunction,
@@ -85,6 +87,7 @@ impl Code {
         match self {
             Code::Syntax => "E001",
             Code::BadLiteral => "E002",
+            Code::TooDeep => "E003",
             Code::UnknownEntity => "E100",
             Code::UnknownField => "E101",
             Code::UnknownFunction => "E102",
@@ -128,6 +131,9 @@ impl Code {
         match self {
             Code::Syntax => "the text does not follow the grammar",
             Code::BadLiteral => "a date or number that does not exist (2026-13-01)",
+            Code::TooDeep => {
+                "an expression nested or chained beyond duban's limits (32 brackets, 256 terms, 300 levels)"
+            }
             Code::UnknownEntity => "`for` or `define` names no entity of the case schema",
             Code::UnknownField => "a name that is no field, collection or define of the record",
             Code::UnknownFunction => "a call of a function duban does not have",
@@ -233,21 +239,39 @@ pub struct SourceFile {
     /// As the user should see it (relative where it was given relative).
     pub name: String,
     pub text: String,
-    /// Byte offsets where each line starts (for positions of many
-    /// diagnostics in a long file).
-    line_starts: Vec<usize>,
+    /// Built once, on the first diagnostic rendered or located in the
+    /// file: rendering stays linear in the number of diagnostics.
+    lines: std::sync::OnceLock<Vec<usize>>,
+    rendered: std::sync::OnceLock<ariadne::Source<String>>,
+}
+
+impl SourceFile {
+    /// Byte offsets where the lines begin.
+    fn line_starts(&self) -> &[usize] {
+        self.lines.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        })
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let starts = self.line_starts();
+        let line = starts.partition_point(|&s| s <= offset).max(1);
+        let start = starts[line - 1];
+        (line, self.text[start..offset].chars().count() + 1)
+    }
 }
 
 impl SourceMap {
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> usize {
-        let text: String = text.into();
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
         self.files.push(SourceFile {
-            line_starts,
             name: name.into(),
-            text,
+            text: text.into(),
+            lines: std::sync::OnceLock::new(),
+            rendered: std::sync::OnceLock::new(),
         });
         self.files.len() - 1
     }
@@ -261,19 +285,10 @@ impl SourceMap {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, file: usize, offset: usize) -> (usize, usize) {
-        let Some(f) = self.files.get(file) else {
-            return (1, 1);
-        };
-        let offset = floor_char_boundary(&f.text, offset.min(f.text.len()));
-        let line = f.line_starts.partition_point(|&s| s <= offset).max(1);
-        let start = f.line_starts.get(line - 1).copied().unwrap_or(0);
-        let column = f
-            .text
-            .get(start..offset)
-            .map(|t| t.chars().count())
-            .unwrap_or(0)
-            + 1;
-        (line, column)
+        match self.files.get(file) {
+            Some(f) => f.line_col(offset),
+            None => (1, 1),
+        }
     }
 }
 
@@ -389,10 +404,10 @@ impl SourceMap {
             report = report.with_help(help);
         }
         let mut out = Vec::new();
-        let mut written = report.finish().write(
-            (name.to_string(), Source::from(file.text.as_str())),
-            &mut out,
-        );
+        let source = file
+            .rendered
+            .get_or_init(|| Source::from(file.text.clone()));
+        let mut written = report.finish().write((name.to_string(), source), &mut out);
         // Each other place the finding names: its own snippet and caret.
         for (f, span, text) in &d.related {
             let Some(other) = self.files.get(*f) else {
@@ -415,7 +430,10 @@ impl SourceMap {
             .with_label(Label::new((id.clone(), s..e)).with_message("here"))
             .finish();
             let mut buf = Vec::new();
-            written = written.and(note.write((id, Source::from(other.text.as_str())), &mut buf));
+            let other_source = other
+                .rendered
+                .get_or_init(|| Source::from(other.text.clone()));
+            written = written.and(note.write((id, other_source), &mut buf));
             let text = String::from_utf8_lossy(&buf);
             // ariadne colours a custom kind's name even without colour.
             let text = if color {
@@ -428,7 +446,7 @@ impl SourceMap {
         match written {
             Ok(()) => String::from_utf8_lossy(&out).into_owned(),
             Err(_) => {
-                let (line, col) = line_col(&file.text, start);
+                let (line, col) = file.line_col(start);
                 format!(
                     "{}[{}]: {} at {name}:{line}:{col}\n",
                     severity_word(d),

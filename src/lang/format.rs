@@ -109,8 +109,13 @@ impl Formatter<'_> {
                 self.line(0, text, t.span.clone());
             }
             Item::Define(d) => {
+                let title = d
+                    .title
+                    .as_ref()
+                    .map(|t| format!(" {}", self.text(&t.span)))
+                    .unwrap_or_default();
                 let text = format!(
-                    "{} {}.{} = {}",
+                    "{} {}.{}{title} = {}",
                     self.kw(&d.kw),
                     d.entity.name,
                     d.field.name,

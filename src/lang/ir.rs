@@ -255,6 +255,8 @@ pub struct TaskKind {
 pub struct Define {
     pub entity: Entity,
     pub name: String,
+    /// How people read the value (`整改率`), if the define gives it.
+    pub title: Option<String>,
     pub expr: Expr,
 }
 
@@ -268,6 +270,9 @@ pub struct Template {
     pub entity: Option<Entity>,
     /// Every record path it reads, resolved.
     pub paths: Vec<TemplatePath>,
+    /// It reads `recipient.name`: rendered once per recipient, each
+    /// notice to one person.
+    pub per_recipient: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -407,6 +412,30 @@ pub struct Expr {
 }
 
 impl Expr {
+    /// The expressions directly under this one (a define's own expression
+    /// is not under a reference to it).
+    pub fn children(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Literal(_) | ExprKind::Today | ExprKind::Field(_) => Vec::new(),
+            ExprKind::Not(x)
+            | ExprKind::Neg(x)
+            | ExprKind::Present(x)
+            | ExprKind::Missing(x)
+            | ExprKind::DaysSince(x)
+            | ExprKind::DaysUntil(x)
+            | ExprKind::WorkdaysSince(x)
+            | ExprKind::WorkdaysUntil(x) => vec![x],
+            ExprKind::And(a, b)
+            | ExprKind::Or(a, b)
+            | ExprKind::Compare(_, a, b)
+            | ExprKind::Arith(_, a, b) => vec![a, b],
+            ExprKind::In(x, items) => std::iter::once(&**x).chain(items).collect(),
+            ExprKind::Aggregate { filter, value, .. } => {
+                filter.iter().chain(value.iter()).map(|b| &**b).collect()
+            }
+        }
+    }
+
     /// The parts joined by `and` at the top of a condition.
     pub fn conjuncts(&self) -> Vec<&Expr> {
         match &self.kind {

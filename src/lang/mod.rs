@@ -7,5 +7,6 @@ pub mod check;
 pub mod diagnostics;
 pub mod format;
 pub mod ir;
+pub mod limits;
 pub mod parse;
 pub mod template;

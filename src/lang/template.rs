@@ -12,9 +12,13 @@ pub fn environment() -> Environment<'static> {
     env
 }
 
-/// `0.4321 | percent` → `43.2%`; missing stays empty.
+/// `0.4321 | percent` → `43.2%`; missing stays empty; a share already
+/// shown as a percentage (`59.4%`) stays as it is.
 fn percent(v: Value) -> String {
-    f64::try_from(v).map(percent_text).unwrap_or_default()
+    match v.as_str() {
+        Some(s) => s.to_string(),
+        None => f64::try_from(v).map(percent_text).unwrap_or_default(),
+    }
 }
 
 /// A share as people read it: `0.4321` → `43.2%`, `0.7` → `70%`.

@@ -185,6 +185,7 @@ fn workbook(
         progress(entity, n);
         written.push((entity, n));
     }
+    staged.create()?;
     book.save(&staged.temp).map_err(|e| xlsx_error(path, e))?;
     staged.commit()?;
     Ok(written)
@@ -197,7 +198,7 @@ fn folder(
     opts: &Options,
     progress: &mut dyn FnMut(Entity, u64),
 ) -> Result<Written> {
-    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    crate::private::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     let mut written = Vec::new();
     for &entity in tables {
         let cols = columns(entity);
@@ -208,7 +209,7 @@ fn folder(
         };
         let path = dir.join(format!("{stem}.csv"));
         let staged = Staged::new(&path);
-        let file = std::fs::File::create(&staged.temp).map_err(|e| io_error(&path, e))?;
+        let file = staged.create()?;
         let mut file = std::io::BufWriter::new(file);
         file.write_all("\u{feff}".as_bytes())
             .map_err(|e| io_error(&path, e))?;

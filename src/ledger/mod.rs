@@ -29,11 +29,18 @@ impl Staged {
         }
     }
 
+    /// The temporary file, created for the office's user only.
+    fn create(&self) -> Result<std::fs::File> {
+        crate::private::create(&self.temp).map_err(|e| io_error(&self.path, e))
+    }
+
     fn commit(self) -> Result<()> {
-        std::fs::rename(&self.temp, &self.path).map_err(|e| Error::Io {
-            what: format!("writing {}", self.path.display()),
-            source: e,
-        })
+        let io = |e| io_error(&self.path, e);
+        std::fs::File::open(&self.temp)
+            .and_then(|f| f.sync_all())
+            .map_err(io)?;
+        std::fs::rename(&self.temp, &self.path).map_err(io)?;
+        crate::private::sync_dir(&self.path).map_err(io)
     }
 }
 

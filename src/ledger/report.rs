@@ -8,7 +8,7 @@ use super::{Staged, excel_date, io_error, xlsx_error};
 use crate::error::{Error, Result};
 use crate::store::Db;
 use crate::store::progress::{OrgProgress, Tally, by_organization};
-use chrono::{Months, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate};
 use std::path::Path;
 
 /// How far back "the previous period" lies.
@@ -20,13 +20,26 @@ pub enum Period {
 
 impl Period {
     /// The same day one period earlier (the month's last day when that
-    /// month is shorter).
+    /// month is shorter); from a month's last day, the earlier month's last
+    /// day (11-30 → 10-31, 03-31 → 02-28, 06-30 → 03-31 a quarter back).
     pub fn before(self, day: NaiveDate) -> NaiveDate {
-        let months = match self {
+        let months = Months::new(match self {
             Period::Month => 1,
             Period::Quarter => 3,
-        };
-        day.checked_sub_months(Months::new(months)).unwrap_or(day)
+        });
+        let month_end = day.succ_opt().is_none_or(|next| next.day() == 1);
+        if month_end {
+            // The day before the first of the month after: the earlier
+            // month's last day.
+            let first = day.with_day(1).unwrap_or(day);
+            first
+                .checked_sub_months(months)
+                .and_then(|f| f.checked_add_months(Months::new(1)))
+                .and_then(|f| f.pred_opt())
+                .unwrap_or(day)
+        } else {
+            day.checked_sub_months(months).unwrap_or(day)
+        }
     }
 
     fn label(self) -> &'static str {
@@ -290,6 +303,8 @@ fn write_xlsx(report: &Report, path: &Path) -> Result<()> {
     }
     sheet.set_freeze_panes(HEAD_ROW + 1, 1).map_err(e)?;
     let staged = Staged::new(path);
+    // Created private first: saving truncates it and keeps its mode.
+    staged.create()?;
     book.save(&staged.temp).map_err(e)?;
     staged.commit()
 }
@@ -297,7 +312,8 @@ fn write_xlsx(report: &Report, path: &Path) -> Result<()> {
 fn write_html(report: &Report, path: &Path) -> Result<()> {
     let page = html(report)?;
     let staged = Staged::new(path);
-    std::fs::write(&staged.temp, page).map_err(|e| io_error(path, e))?;
+    let mut file = staged.create()?;
+    std::io::Write::write_all(&mut file, page.as_bytes()).map_err(|e| io_error(path, e))?;
     staged.commit()
 }
 

@@ -254,6 +254,12 @@ pub fn hold(conn: &Db, approval: &str, n: &super::outbox::NewNotice<'_>) -> Resu
     Ok(())
 }
 
+/// How many notices wait for their request's decision.
+pub fn held_count(conn: &Db) -> Result<u64> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM held_notices", [], |r| r.get(0))?;
+    Ok(n.max(0) as u64)
+}
+
 /// The notices held for a request.
 pub fn held(conn: &Db, approval: &str) -> Result<Vec<Held>> {
     let mut stmt = conn.prepare(

@@ -19,10 +19,20 @@ pub struct Subject {
     pub deadline: Option<String>,
     pub status: Option<String>,
     pub responsible: Option<String>,
+    /// The schema's fields that `title` and `deadline` are, as
+    /// `entity.field` (`inspection.round`, `problem.deadline`): what they
+    /// are labelled by.
+    pub title_field: &'static str,
+    pub deadline_field: &'static str,
 }
 
 /// The subject of a task (`problem`, `inspection` or `organization`).
 pub fn subject(conn: &Db, entity: &str, id: &str) -> Result<Option<Subject>> {
+    let (title_field, deadline_field) = match entity {
+        "problem" => ("problem.description", "problem.deadline"),
+        "inspection" => ("inspection.round", "inspection.report_due"),
+        _ => ("organization.name", ""),
+    };
     let sql = match entity {
         "problem" => {
             "SELECT p.description, o.id, o.name, p.deadline, p.status, r.name FROM problems p
@@ -48,6 +58,8 @@ pub fn subject(conn: &Db, entity: &str, id: &str) -> Result<Option<Subject>> {
                 deadline: r.get(3)?,
                 status: r.get(4)?,
                 responsible: r.get(5)?,
+                title_field,
+                deadline_field,
             })
         })
         .optional()?)
@@ -134,16 +146,13 @@ pub struct ProblemRow {
 
 /// The problems of an inspection, most overdue first.
 pub fn problems_of(conn: &Db, inspection: &str, today: NaiveDate) -> Result<Vec<ProblemRow>> {
-    let d = conn.dialect();
-    let today_sql = d.day("?3");
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare(
         "SELECT p.id, p.category, p.severity, p.description, p.deadline, p.status, r.name,
-                CASE WHEN p.status <> ?2 AND p.deadline < {today_sql}
-                     THEN {} END
+                CASE WHEN p.status <> ?2 AND p.deadline < ?3
+                     THEN CAST(julianday(?3) - julianday(p.deadline) AS INTEGER) END
            FROM problems p LEFT JOIN persons r ON r.id = p.responsible_id
           WHERE p.inspection_id = ?1 ORDER BY 8 DESC NULLS LAST, p.id",
-        d.whole_days_between(&today_sql, "p.deadline")
-    ))?;
+    )?;
     let rows = stmt.query_map(
         params![
             inspection,

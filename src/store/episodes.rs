@@ -169,11 +169,3 @@ pub fn copy_for_simulation(conn: &Db) -> Result<()> {
     )?;
     Ok(())
 }
-
-/// Open episodes per rule: the subjects each rule holds for now.
-pub fn open_per_rule(conn: &Db) -> Result<std::collections::HashMap<String, i64>> {
-    let mut stmt =
-        conn.prepare("SELECT rule, count(*) FROM episodes WHERE ended_at IS NULL GROUP BY rule")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<super::DbResult<_>>()?)
-}

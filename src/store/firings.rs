@@ -256,6 +256,18 @@ pub fn holds_for(
     })
 }
 
+/// How many subjects the condition holds for.
+pub fn count_holding(conn: &Db, rule: &RuleSql<'_>, bound: &[Sql]) -> Result<u64> {
+    count(
+        conn,
+        &format!(
+            "SELECT count(*) FROM {} s{} WHERE {}",
+            rule.table, rule.joins, rule.condition
+        ),
+        bound,
+    )
+}
+
 fn count(conn: &Db, sql: &str, bound: &[Sql]) -> Result<u64> {
     let mut stmt = bind(conn, sql, bound)?;
     let mut rows = stmt.raw_query();

@@ -258,6 +258,18 @@ fn import_table(
         updated: 0,
         unchanged: 0,
     };
+    if table.header.len() > super::sources::MAX_COLUMNS {
+        out.error(
+            &origin,
+            1,
+            format!(
+                "the header has {} columns; no table has more than {}: is this the right file?",
+                table.header.len(),
+                super::sources::MAX_COLUMNS
+            ),
+        );
+        return Ok(summary);
+    }
     // Columns → fields.
     let mut mapped: Vec<Option<&'static FieldDef>> = Vec::new();
     for col in &table.header {

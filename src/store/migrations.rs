@@ -405,6 +405,13 @@ CREATE TABLE held_notices (
 CREATE INDEX held_notices_approval ON held_notices(approval_id);
 "#;
 
+/// Who holds a claim and who runs a run ([`crate::owner`]), so that a
+/// claim or run whose process is gone is known at once.
+const OWNERS: &str = r#"
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+ALTER TABLE runs ADD COLUMN owner TEXT;
+"#;
+
 static V5: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("{APPROVALS}\n{}", tasks_rebuilt_sql()));
 
@@ -429,6 +436,7 @@ fn steps() -> Vec<M<'static>> {
         M::up(WORKBENCH),
         M::up(SCALE_INDEXES),
         M::up(V5.as_str()),
+        M::up(OWNERS),
     ]
 }
 

@@ -69,30 +69,17 @@ pub fn create(path: &Path) -> Result<Db> {
         )));
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        crate::private::create_dir_all(dir).map_err(|source| Error::Io {
+            what: format!("creating {}", dir.display()),
+            source,
+        })?;
     }
     create_private_file(path)?;
     connect(path)
 }
 
-#[cfg(unix)]
 fn create_private_file(path: &Path) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map(|_| ())
-        .map_err(|source| Error::Io {
-            what: format!("creating {}", path.display()),
-            source,
-        })
-}
-
-#[cfg(not(unix))]
-fn create_private_file(path: &Path) -> Result<()> {
-    std::fs::File::create_new(path)
+    crate::private::create_new(path)
         .map(|_| ())
         .map_err(|source| Error::Io {
             what: format!("creating {}", path.display()),

@@ -106,16 +106,36 @@ pub fn placeholders(n: usize) -> String {
         .join(", ")
 }
 
-/// Queues again the notices whose claim expired (their deliverer died).
-pub fn release_expired_claims(conn: &Db, now: &str) -> Result<usize> {
-    Ok(conn.execute(
-        "UPDATE outbox SET status = ?2 WHERE status = ?3 AND next_attempt_at <= ?1",
+/// Queues again the notices whose claim expired, and at once those whose
+/// claiming process is gone (`alive` says so of an owner token).
+pub fn release_expired_claims(conn: &Db, now: &str, alive: &dyn Fn(&str) -> bool) -> Result<usize> {
+    let mut released = conn.execute(
+        "UPDATE outbox SET status = ?2, claimed_by = NULL WHERE status = ?3 AND next_attempt_at <= ?1",
         params![
             now,
             NoticeStatus::Queued.code(),
             NoticeStatus::Sending.code()
         ],
-    )?)
+    )?;
+    let owners: Vec<String> = conn
+        .prepare(
+            "SELECT DISTINCT claimed_by FROM outbox WHERE status = ?1 AND claimed_by IS NOT NULL",
+        )?
+        .query_map([NoticeStatus::Sending.code()], |r| r.get(0))?
+        .collect::<super::DbResult<_>>()?;
+    for owner in owners.iter().filter(|o| !alive(o)) {
+        released += conn.execute(
+            "UPDATE outbox SET status = ?2, claimed_by = NULL, next_attempt_at = ?1
+             WHERE status = ?3 AND claimed_by = ?4",
+            params![
+                now,
+                NoticeStatus::Queued.code(),
+                NoticeStatus::Sending.code(),
+                owner
+            ],
+        )?;
+    }
+    Ok(released)
 }
 
 /// The oldest queued notice that is due at `now`.
@@ -130,17 +150,18 @@ pub fn next_due(conn: &Db, now: &str) -> Result<Option<i64>> {
         .optional()?)
 }
 
-/// Takes a queued notice for delivery until `until`; false when another
-/// deliverer took it first.
-pub fn claim(conn: &Db, id: i64, until: &str) -> Result<bool> {
+/// Takes a queued notice for delivery until `until`, for the process
+/// `owner`; false when another deliverer took it first.
+pub fn claim(conn: &Db, id: i64, until: &str, owner: &str) -> Result<bool> {
     Ok(conn.execute(
-        "UPDATE outbox SET status = ?3, attempts = attempts + 1, next_attempt_at = ?2
+        "UPDATE outbox SET status = ?3, attempts = attempts + 1, next_attempt_at = ?2, claimed_by = ?5
          WHERE id = ?1 AND status = ?4",
         params![
             id,
             until,
             NoticeStatus::Sending.code(),
-            NoticeStatus::Queued.code()
+            NoticeStatus::Queued.code(),
+            owner
         ],
     )? == 1)
 }

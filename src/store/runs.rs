@@ -8,17 +8,18 @@ use crate::params;
 use chrono::{DateTime, FixedOffset};
 use std::collections::HashMap;
 
-/// Records the start of a run; returns its id.
+/// Records the start of a run by the process `owner`; returns its id.
 pub fn start(
     conn: &Db,
     kind: &str,
     as_of: &str,
     policy_hash: &str,
     started_at: &str,
+    owner: &str,
 ) -> Result<i64> {
     conn.execute(
-        "INSERT INTO runs (kind, as_of, policy_hash, started_at) VALUES (?1, ?2, ?3, ?4)",
-        params![kind, as_of, policy_hash, started_at],
+        "INSERT INTO runs (kind, as_of, policy_hash, started_at, owner) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![kind, as_of, policy_hash, started_at, owner],
     )?;
     Ok(conn.last_insert_rowid()?)
 }
@@ -70,12 +71,15 @@ pub struct Run {
     pub skipped: i64,
     pub finished_at: Option<String>,
     pub policy_hash: String,
+    /// The process that ran it ([`crate::owner`]); none before owners
+    /// were recorded.
+    pub owner: Option<String>,
 }
 
 /// The latest `n` runs, newest first.
 pub fn recent(conn: &Db, n: u64) -> Result<Vec<Run>> {
     let mut stmt = conn.prepare(
-        "SELECT id, kind, as_of, rules, fired, tasks, notices, skipped, finished_at, policy_hash
+        "SELECT id, kind, as_of, rules, fired, tasks, notices, skipped, finished_at, policy_hash, owner
          FROM runs ORDER BY id DESC LIMIT ?1",
     )?;
     let rows = stmt.query_map([n as i64], |r| {
@@ -90,6 +94,7 @@ pub fn recent(conn: &Db, n: u64) -> Result<Vec<Run>> {
             skipped: r.get(7)?,
             finished_at: r.get(8)?,
             policy_hash: r.get(9)?,
+            owner: r.get(10)?,
         })
     })?;
     Ok(rows.collect::<super::DbResult<Vec<_>>>()?)

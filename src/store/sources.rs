@@ -297,13 +297,139 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
+/// A header with more columns than this is no ledger (no table has a
+/// tenth as many fields): refused whole.
+pub const MAX_COLUMNS: usize = 256;
+/// Cells of one sheet, counted over its rows and columns as a table.
+pub const MAX_CELLS: usize = 5_000_000;
+/// The shared strings of a workbook (read whole by the reader), unpacked.
+pub const MAX_SHARED_STRINGS: u64 = 128 << 20;
+
+/// Refuses a workbook whose parts are beyond what a ledger needs, before
+/// anything is unpacked: its size says so in the zip directory.
+fn check_parts(path: &Path, name: &str) -> Result<()> {
+    let file = File::open(path).map_err(|e| Error::invalid(format!("{name}: {e}")))?;
+    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
+        .map_err(|e| Error::invalid(format!("{name}: not a workbook (.xlsx): {e}")))?;
+    for i in 0..zip.len() {
+        let part = zip
+            .by_index_raw(i)
+            .map_err(|e| Error::invalid(format!("{name}: {e}")))?;
+        let shared = part
+            .name()
+            .is_ok_and(|n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"));
+        if shared && part.size() > MAX_SHARED_STRINGS {
+            return Err(Error::invalid(format!(
+                "{name}: its text cells hold {} MB unpacked; duban reads workbooks up to {} MB of text — split the workbook, or save its sheets as CSV",
+                part.size() >> 20,
+                MAX_SHARED_STRINGS >> 20
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A sheet read cell by cell as rows, within [`MAX_COLUMNS`] and
+/// [`MAX_CELLS`]: the first row is the header.
+fn sheet_rows(
+    wb: &mut calamine::Xlsx<std::io::BufReader<File>>,
+    sheet: &str,
+    origin: &str,
+) -> Result<(u32, Vec<Vec<Cell>>)> {
+    let bad = |e: calamine::XlsxError| Error::invalid(format!("{origin}: {e}"));
+    let mut reader = wb.worksheet_cells_reader(sheet).map_err(bad)?;
+    let mut cells: Vec<(u32, u32, Cell)> = Vec::new();
+    let (mut top, mut left, mut bottom, mut right) = (u32::MAX, u32::MAX, 0u32, 0u32);
+    while let Some(c) = reader.next_cell().map_err(bad)? {
+        let (row, col) = c.get_position();
+        let value = cell_of(&calamine::Data::from(c.get_value().clone()));
+        if value == Cell::Empty {
+            continue;
+        }
+        if col as usize >= MAX_COLUMNS {
+            return Err(Error::invalid(format!(
+                "{origin}:{}: a value in column {}; a ledger has at most {MAX_COLUMNS} columns — is this the right sheet?",
+                row + 1,
+                col + 1
+            )));
+        }
+        if cells.len() >= MAX_CELLS {
+            return Err(too_many_cells(origin));
+        }
+        top = top.min(row);
+        left = left.min(col);
+        bottom = bottom.max(row);
+        right = right.max(col);
+        cells.push((row, col, value));
+    }
+    drop(reader);
+    if cells.is_empty() {
+        return Ok((0, Vec::new()));
+    }
+    let (height, width) = ((bottom - top) as usize + 1, (right - left) as usize + 1);
+    if height.saturating_mul(width) > MAX_CELLS {
+        return Err(Error::invalid(format!(
+            "{origin}: the sheet spans rows {} to {} and {width} columns, more than the {MAX_CELLS} cells duban reads from one sheet; split it, or save it as CSV",
+            top + 1,
+            bottom + 1
+        )));
+    }
+    let mut rows = vec![vec![Cell::Empty; width]; height];
+    for (row, col, value) in cells {
+        rows[(row - top) as usize][(col - left) as usize] = value;
+    }
+    Ok((top, rows))
+}
+
+fn too_many_cells(origin: &str) -> Error {
+    Error::invalid(format!(
+        "{origin}: more than {MAX_CELLS} cells in one sheet; split it, or save it as CSV"
+    ))
+}
+
+fn cell_of(d: &calamine::Data) -> Cell {
+    use calamine::Data;
+    match d {
+        Data::Empty => Cell::Empty,
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
+            let t = s.trim();
+            if t.is_empty() {
+                Cell::Empty
+            } else {
+                Cell::Text(t.to_string())
+            }
+        }
+        Data::Int(i) => Cell::Number(*i as f64),
+        Data::Float(f) => Cell::Number(*f),
+        Data::Bool(b) => Cell::Bool(*b),
+        Data::DateTime(dt) => match dt.as_datetime() {
+            Some(t) => Cell::Date(t.date()),
+            None => Cell::Number(dt.as_f64()),
+        },
+        Data::Error(e) => Cell::Text(format!("#{e:?}")),
+    }
+}
+
 /// The sheets of a workbook that name tables, each read as a table. Sheets
 /// with other names are reported by the caller as skipped.
 pub fn xlsx_tables(path: &Path) -> Result<(Vec<TableInput<'static>>, Vec<String>)> {
-    use calamine::{Data, Reader, open_workbook_auto};
+    use calamine::Reader;
     let name = file_name(path);
-    let mut wb = open_workbook_auto(path)
-        .map_err(|e| Error::invalid(format!("{name}: cannot open as a workbook: {e}")))?;
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ext == "xls" {
+        return Err(Error::invalid(format!(
+            "{name}: an Excel 97–2003 workbook (.xls); duban reads .xlsx — open it in Excel or WPS and save it as .xlsx (Excel 工作簿)"
+        )));
+    }
+    check_parts(path, &name)?;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook(path).map_err(|e: calamine::XlsxError| {
+            Error::invalid(format!("{name}: cannot open as a workbook: {e}"))
+        })?;
     let stem_entity = path
         .file_stem()
         .and_then(|s| s.to_str())
@@ -318,57 +444,30 @@ pub fn xlsx_tables(path: &Path) -> Result<(Vec<TableInput<'static>>, Vec<String>
             skipped.push(sheet.clone());
             continue;
         };
-        let range = wb
-            .worksheet_range(sheet)
-            .map_err(|e| Error::invalid(format!("{name}[{sheet}]: {e}")))?;
-        let (first_row, _) = range.start().unwrap_or((0, 0));
-        let mut rows = range.rows();
+        let origin = format!("{name}[{sheet}]");
+        let (first_row, rows) = sheet_rows(&mut wb, sheet, &origin)?;
+        let mut rows = rows.into_iter();
         let header: Vec<String> = rows
             .next()
-            .map(|r| {
-                r.iter()
-                    .map(|c| cell_of(c).display().trim().to_string())
-                    .collect()
-            })
+            .map(|r| r.iter().map(|c| c.display().trim().to_string()).collect())
             .unwrap_or_default();
         let data: Vec<Row> = rows
             .enumerate()
-            .map(|(i, r)| Row {
+            .map(|(i, cells)| Row {
                 // Excel numbers rows from 1; the header is the first.
                 line: first_row as usize + i + 2,
-                cells: r.iter().map(cell_of).collect(),
+                cells,
             })
             .collect();
         let progress = Arc::new(AtomicU64::new(0));
         tables.push(TableInput {
             entity,
-            origin: format!("{name}[{sheet}]"),
+            origin,
             header,
             total_bytes: data.len() as u64,
             rows: Box::new(counting_rows(data, progress.clone())),
             progress,
         });
-    }
-    fn cell_of(d: &Data) -> Cell {
-        match d {
-            Data::Empty => Cell::Empty,
-            Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
-                let t = s.trim();
-                if t.is_empty() {
-                    Cell::Empty
-                } else {
-                    Cell::Text(t.to_string())
-                }
-            }
-            Data::Int(i) => Cell::Number(*i as f64),
-            Data::Float(f) => Cell::Number(*f),
-            Data::Bool(b) => Cell::Bool(*b),
-            Data::DateTime(dt) => match dt.as_datetime() {
-                Some(t) => Cell::Date(t.date()),
-                None => Cell::Number(dt.as_f64()),
-            },
-            Data::Error(e) => Cell::Text(format!("#{e:?}")),
-        }
     }
     Ok((tables, skipped))
 }

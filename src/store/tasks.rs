@@ -213,6 +213,20 @@ pub fn page(conn: &Db, q: &Query) -> Result<(Vec<Task>, u64)> {
     Ok((rows.collect::<super::DbResult<_>>()?, total.max(0) as u64))
 }
 
+/// A person's latest `limit` tasks closed as done, the most recently
+/// closed first (by when they were closed, then the day they were done).
+pub fn recently_done(conn: &Db, assignee: &str, limit: u64) -> Result<Vec<Task>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE t.assignee_id = ?1 AND +t.status = ?2
+         ORDER BY t.closed_at IS NULL, t.closed_at DESC, t.done_on DESC, t.id DESC LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(
+        params![assignee, TaskStatus::Done.code(), limit as i64],
+        from_row,
+    )?;
+    Ok(rows.collect::<super::DbResult<_>>()?)
+}
+
 pub fn get(conn: &Db, id: &str) -> Result<Task> {
     conn.query_row(&format!("{SELECT} WHERE t.id = ?1"), params![id], from_row)
         .optional()?

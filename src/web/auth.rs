@@ -172,7 +172,7 @@ impl FromRequestParts<Arc<App>> for Viewer {
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/".into());
-        let lang = Lang::of(parts);
+        let lang = super::i18n::lang_of_parts(parts);
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(WebError::SignIn { next });
         };

@@ -7,27 +7,14 @@ use axum::http::header;
 use axum::http::request::Parts;
 use minijinja::{Environment, State};
 
-/// The language of a page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Zh,
-    En,
-}
+/// The language of a page (the presentation module's).
+pub use crate::present::Lang;
 
-impl Lang {
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Zh => "zh",
-            Lang::En => "en",
-        }
-    }
-
-    /// The viewer's choice, from the `duban_lang` cookie; Chinese by default.
-    pub fn of(parts: &Parts) -> Lang {
-        match super::auth::cookie(&parts.headers, "duban_lang") {
-            Some("en") => Lang::En,
-            _ => Lang::Zh,
-        }
+/// The viewer's choice, from the `duban_lang` cookie; Chinese by default.
+pub fn lang_of_parts(parts: &Parts) -> Lang {
+    match super::auth::cookie(&parts.headers, "duban_lang") {
+        Some("en") => Lang::En,
+        _ => Lang::Zh,
     }
 }
 
@@ -35,7 +22,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Lang {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Lang::of(parts))
+        Ok(lang_of_parts(parts))
     }
 }
 
@@ -189,6 +176,58 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("policy", "规则集", "Policy"),
     ("last_run", "最近一次运行", "Last run"),
     ("never", "从未", "never"),
+    ("today", "今天", "Today"),
+    ("status_waits", "待办事项", "What waits"),
+    ("status_open_tasks", "待办任务", "Open tasks"),
+    ("status_overdue", "逾期", "overdue"),
+    (
+        "status_pending_tasks",
+        "待审批的任务",
+        "Tasks awaiting approval",
+    ),
+    ("status_done_tasks", "已完成的任务", "Tasks done"),
+    ("status_cancelled_tasks", "已取消的任务", "Tasks cancelled"),
+    (
+        "status_retry_hint",
+        "可在“通知”中重新发送",
+        "they can be sent again from Notices",
+    ),
+    (
+        "status_last_error",
+        "最近一次发送失败的原因",
+        "Why the last send failed",
+    ),
+    ("status_runs", "最近的运行", "Recent runs"),
+    ("status_as_of", "运行时间", "Run at"),
+    ("status_fired", "规则触发", "Firings"),
+    ("status_skipped", "跳过", "Skipped"),
+    ("status_finished", "完成于", "finished"),
+    (
+        "status_unfinished",
+        "中断或仍在运行",
+        "interrupted or still running",
+    ),
+    (
+        "status_no_runs",
+        "尚未运行过督办规则。",
+        "The policy has not run yet.",
+    ),
+    ("status_calendar", "工作日历", "Working-day calendar"),
+    ("status_calendar_covers", "已录入年份：", "Years covered:"),
+    (
+        "status_calendar_none",
+        "尚未录入任何年份的工作日",
+        "No year's working days yet",
+    ),
+    (
+        "status_calendar_missing",
+        "尚未录入下一年：",
+        "next year is missing:",
+    ),
+    ("rule_holds", "规则成立", "the rule holds"),
+    ("rule_does_not_hold", "规则不成立", "the rule does not hold"),
+    ("holds", "成立", "holds"),
+    ("does_not_hold", "不成立", "does not hold"),
     ("schedule", "运行时间", "Schedule"),
     ("role", "角色", "Role"),
     ("sessions", "会话", "Sessions"),
@@ -221,79 +260,83 @@ fn lang_of(state: &State) -> Lang {
     }
 }
 
-/// English names of stored codes (Chinese ones come from the schema).
-const CODES_EN: &[(&str, &str)] = &[
-    ("open", "open"),
-    ("rectifying", "rectifying"),
-    ("rectified", "rectified"),
-    ("done", "done"),
-    ("cancelled", "cancelled"),
-    ("queued", "queued"),
-    ("sending", "sending"),
-    ("sent", "sent"),
-    ("failed", "failed"),
-];
-
-const APPROVAL_STATUS_ZH: &[(&str, &str)] = &[
-    ("pending", "待审批"),
-    ("approved", "已批准"),
-    ("rejected", "未批准"),
-];
-
-const NOTICE_STATUS_ZH: &[(&str, &str)] = &[
-    ("queued", "待发送"),
-    ("sending", "发送中"),
-    ("sent", "已发送"),
-    ("failed", "发送失败"),
-];
-
-const ROLE_ZH: &[(&str, &str)] = &[
-    ("member", "成员"),
-    ("office", "办公室"),
-    ("admin", "管理员"),
-];
-
 /// How a stored code of `kind` (`task_status`, `problem_status`,
-/// `severity`, `task_kind`, `notice_status`, `role`) reads in `lang`.
+/// `severity`, `task_kind`, `notice_status`, `role`, `approval_status`)
+/// reads in `lang`; task kinds the policy declares by its label.
 pub fn label(lang: Lang, kind: &str, code: &str) -> String {
-    use crate::schema::{PROBLEM_STATUS, SEVERITY, SUBJECT_TYPE, TASK_STATUS};
-    let zh = match kind {
-        "task_status" => TASK_STATUS.label_of(code),
-        "problem_status" => PROBLEM_STATUS.label_of(code),
-        "severity" => SEVERITY.label_of(code),
-        "subject_type" => SUBJECT_TYPE.label_of(code),
-        "task_kind" => crate::schema::standard_task_kind(code).map(|(_, l)| l),
-        "notice_status" => NOTICE_STATUS_ZH
-            .iter()
-            .find(|(c, _)| *c == code)
-            .map(|(_, l)| *l),
-        "role" => ROLE_ZH.iter().find(|(c, _)| *c == code).map(|(_, l)| *l),
-        "approval_status" => APPROVAL_STATUS_ZH
-            .iter()
-            .find(|(c, _)| *c == code)
-            .map(|(_, l)| *l),
-        _ => None,
-    };
+    if kind == "field" {
+        return field_label(lang, code);
+    }
+    crate::present::status(lang, kind, code)
+}
+
+/// How a schema field `entity.field` (`inspection.report_due`) is labelled:
+/// the schema's own label, or in English its name in words.
+fn field_label(lang: Lang, code: &str) -> String {
+    let (entity, field) = code.split_once('.').unwrap_or(("", code));
     match lang {
-        Lang::Zh => zh.unwrap_or(code).to_string(),
-        Lang::En if kind == "task_kind" => code.replace('_', " "),
-        Lang::En => CODES_EN
-            .iter()
-            .find(|(c, _)| *c == code)
-            .map(|(_, e)| e.to_string())
-            .unwrap_or_else(|| code.to_string()),
+        Lang::Zh => crate::schema::Entity::lookup(entity)
+            .and_then(|e| e.field(field))
+            .map(|f| f.zh.to_string())
+            .unwrap_or_else(|| field.to_string()),
+        Lang::En => {
+            let words = field.replace('_', " ");
+            let mut c = words.chars();
+            c.next()
+                .map(|first| first.to_uppercase().chain(c).collect())
+                .unwrap_or_default()
+        }
     }
 }
 
-/// Gives the templates `t(key)` and `label(kind, code)`.
-pub fn install(env: &mut Environment<'static>) {
+/// Gives the templates `t(key)`, `label(kind, code)` (task kinds the
+/// policy declares by their `kinds` label), `time(text)` (a stored time
+/// in the office's zone, `2026-12-03 09:00`), `via(text)` (an interface
+/// in words), `who(text)` (who closed a task, in words) and
+/// `schedule(cron, workdays)` (a schedule in words).
+pub fn install(env: &mut Environment<'static>, tz: chrono_tz::Tz, kinds: Vec<(String, String)>) {
     env.add_function("t", |state: &State, key: &str| {
         word(lang_of(state), key).to_string()
     });
-    env.add_function("label", |state: &State, kind: &str, code: Option<&str>| {
-        code.map(|c| label(lang_of(state), kind, c))
+    env.add_function(
+        "label",
+        move |state: &State, kind: &str, code: Option<&str>| {
+            let lang = lang_of(state);
+            let declared = (kind == "task_kind" && lang == Lang::Zh)
+                .then(|| {
+                    kinds
+                        .iter()
+                        .find(|(c, _)| Some(c.as_str()) == code)
+                        .map(|(_, l)| l.clone())
+                })
+                .flatten();
+            declared
+                .or_else(|| code.map(|c| label(lang, kind, c)))
+                .unwrap_or_default()
+        },
+    );
+    env.add_function("time", move |text: Option<&str>| {
+        text.map(|t| crate::present::values::time_text(t, tz))
             .unwrap_or_default()
     });
+    env.add_function("via", |state: &State, text: Option<&str>| {
+        text.map(|t| crate::present::interface(t, lang_of(state)))
+            .unwrap_or_default()
+    });
+    env.add_function("who", |state: &State, text: Option<&str>| {
+        text.map(|t| crate::present::names::closed_by(t, lang_of(state)))
+            .unwrap_or_default()
+    });
+    env.add_function(
+        "schedule",
+        |state: &State, cron: Option<&str>, workdays: Option<bool>| {
+            crate::present::schedule_words(
+                cron.unwrap_or("0 9 * * *"),
+                workdays.unwrap_or(false),
+                lang_of(state),
+            )
+        },
+    );
 }
 
 #[derive(serde::Deserialize)]

@@ -30,7 +30,7 @@ use crate::store::Db;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tracing::{error, info};
 
 /// What every request shares.
@@ -40,7 +40,7 @@ pub struct App {
     /// The policy's time zone at start: today's date on pages.
     pub tz: chrono_tz::Tz,
     templates: minijinja::Environment<'static>,
-    pool: crate::store::Pool,
+    pool: Mutex<Vec<Db>>,
     /// At most `POOL` requests work on the database at once; the others
     /// wait their turn rather than crowd the cores.
     permits: tokio::sync::Semaphore,
@@ -52,6 +52,16 @@ pub struct App {
     web: crate::config::Web,
     /// The proxies whose `X-Forwarded-For` counts.
     proxies: Vec<ipnet::IpNet>,
+    /// How many subjects each rule holds for, counted at most once per
+    /// `FIGURES_TTL` for a policy.
+    holding: Mutex<Option<Holding>>,
+}
+
+/// Per rule, how many subjects it held for at `at` under policy `hash`.
+struct Holding {
+    at: chrono::DateTime<chrono::Utc>,
+    hash: String,
+    counts: Arc<std::collections::HashMap<String, u64>>,
 }
 
 /// Every organization's rectification figures, as counted at `at`.
@@ -82,7 +92,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("org.html", include_str!("templates/org.html")),
     ("inspection.html", include_str!("templates/inspection.html")),
     ("rules.html", include_str!("templates/rules.html")),
-    ("text.html", include_str!("templates/text.html")),
+    ("status.html", include_str!("templates/status.html")),
     ("accounts.html", include_str!("templates/accounts.html")),
     ("approvals.html", include_str!("templates/approvals.html")),
     ("approval.html", include_str!("templates/approval.html")),
@@ -100,7 +110,17 @@ impl App {
             env.add_template(name, source)
                 .map_err(|e| Error::invalid(format!("template {name}: {e}")))?;
         }
-        i18n::install(&mut env);
+        let tz = crate::cli::evaluate::policy_timezone(&cfg).unwrap_or(cfg.timezone);
+        // The task kinds the policy declares (`tasktype`), named by label.
+        let kinds = crate::cli::evaluate::load_policy(std::slice::from_ref(&cfg.rules), &cfg)
+            .map(|p| {
+                p.task_kinds
+                    .iter()
+                    .map(|k| (k.code.clone(), k.label.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        i18n::install(&mut env, tz, kinds);
         let web = cfg.web.clone().unwrap_or_default();
         let proxies = web.proxies()?;
         let secure_cookies = web
@@ -109,20 +129,49 @@ impl App {
             .is_some_and(|u| u.starts_with("https://"));
         // The database must exist; the workbench does not create one.
         let first = crate::store::open(&cfg.database)?;
-        let tz = crate::policy::timezone(&cfg).unwrap_or(cfg.timezone);
-        let pool = crate::store::Pool::new(first, cfg.database.clone(), POOL);
         Ok(App {
             cfg,
             clock,
             tz,
             templates: env,
-            pool,
+            pool: Mutex::new(vec![first]),
             permits: tokio::sync::Semaphore::new(POOL),
             figures: tokio::sync::Mutex::new(None),
             secure_cookies,
             web,
             proxies,
+            holding: Mutex::new(None),
         })
+    }
+
+    /// How many subjects each of the engine's rules holds for now — what
+    /// dry-run calls "holds for" — counted again after `FIGURES_TTL` or
+    /// when the policy changed.
+    pub fn holding(
+        &self,
+        conn: &Db,
+        engine: &crate::engine::Engine<'_>,
+        at: &crate::clock::AsOf,
+    ) -> Result<Arc<std::collections::HashMap<String, u64>>> {
+        let now = self.clock.now();
+        let mut cached = self.holding.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = cached
+            .as_ref()
+            .filter(|h| h.hash == engine.policy.hash && now - h.at < FIGURES_TTL)
+        {
+            return Ok(h.counts.clone());
+        }
+        let mut counts = std::collections::HashMap::new();
+        for (i, r) in engine.policy.rules.iter().enumerate() {
+            counts.insert(r.name.clone(), engine.holds_count(conn, i, at)?);
+        }
+        let counts = Arc::new(counts);
+        *cached = Some(Holding {
+            at: now,
+            hash: engine.policy.hash.clone(),
+            counts: counts.clone(),
+        });
+        Ok(counts)
     }
 
     /// Runs `f` on a blocking thread with a connection of the pool.
@@ -138,8 +187,17 @@ impl App {
             .map_err(|e| WebError::Internal(Error::invalid(e.to_string())))?;
         let app = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = app.pool.get()?;
-            f(&mut conn, &app)
+            let mut conn = match app.pool.lock().map(|mut p| p.pop()) {
+                Ok(Some(c)) => c,
+                _ => crate::store::open(&app.cfg.database)?,
+            };
+            let result = f(&mut conn, &app);
+            if let Ok(mut p) = app.pool.lock()
+                && p.len() < POOL
+            {
+                p.push(conn);
+            }
+            result
         })
         .await
         .map_err(|e| WebError::Internal(Error::invalid(format!("a request's work failed: {e}"))))?
@@ -295,7 +353,7 @@ impl IntoResponse for WebError {
             }
             WebError::NotFound => (
                 StatusCode::NOT_FOUND,
-                "404 · 未找到 · not found".to_string(),
+                "未找到此页面：它不存在，或不在您的权限之内。".to_string(),
             ),
             WebError::Forbidden(why) => (StatusCode::FORBIDDEN, format!("403 · {why}")),
             WebError::TooMany(s) => {

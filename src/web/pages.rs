@@ -9,7 +9,7 @@ use crate::clock::{AsOf, utc_text};
 use crate::schema::TaskStatus;
 use crate::store::outbox::{NoticeStatus, RetryWhich};
 use crate::store::tasks::{self, Query as TaskQuery, Task};
-use crate::store::{accounts, approvals, audit, cases, episodes, outbox};
+use crate::store::{accounts, approvals, audit, cases, outbox};
 use axum::extract::{Form, Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
@@ -87,7 +87,7 @@ pub async fn my_tasks(
             };
             let (open, total) =
                 tasks::page(conn, &mine(TaskStatus::Open, (page - 1) * PAGE, PAGE))?;
-            let (done, _) = tasks::page(conn, &mine(TaskStatus::Done, 0, 10))?;
+            let done = tasks::recently_done(conn, &me, 10)?;
             Ok((rows(conn, open, today)?, total, rows(conn, done, today)?))
         })
         .await?;
@@ -155,24 +155,25 @@ async fn task_page(
     let Some((row, notices, today)) = found else {
         return Err(WebError::NotFound);
     };
-    let facts: Vec<(String, String)> = row
-        .task
-        .facts
+    // The facts in words, read against the rule that recorded them; the
+    // rule by its title.
+    let policy =
+        crate::cli::evaluate::load_policy(std::slice::from_ref(&app.cfg.rules), &app.cfg).ok();
+    let rule = policy
         .as_ref()
-        .and_then(|f| f.as_object())
-        .map(|o| {
-            o.iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| v.to_string()),
-                    )
-                })
+        .zip(row.task.rule.as_deref())
+        .and_then(|(p, r)| p.rule(r).map(|rule| (p, rule)));
+    let rule_title = rule.map(|(_, r)| r.title.clone().unwrap_or_else(|| r.name.clone()));
+    let facts: Vec<(String, String)> = match (rule, row.task.facts.as_ref()) {
+        (Some((p, r)), Some(stored)) => {
+            crate::present::facts::facts_from_json(p, r, stored, viewer.lang)
+                .into_iter()
+                .map(|f| (f.value_and_rule(viewer.lang), f.label))
+                .map(|(value, label)| (label, value))
                 .collect()
-        })
-        .unwrap_or_default();
+        }
+        _ => Vec::new(),
+    };
     let notices: Vec<Value> = notices
         .into_iter()
         .map(|(id, status, subject)| context! { id, status, subject })
@@ -182,7 +183,7 @@ async fn task_page(
         "task.html",
         context! {
             page => if viewer.session.role.sees_office() { "tasks" } else { "my" },
-            task => Value::from(Serde(&row)), facts, notices, today, message, error,
+            task => Value::from(Serde(&row)), facts, notices, today, message, error, rule_title,
             ..viewer.context()
         },
     )
@@ -573,36 +574,43 @@ pub struct ExplainQuery {
 }
 
 /// 规则: the live policy, each rule's last firing and how many subjects it
-/// holds for; `duban explain` for one subject.
+/// holds for now (as dry-run counts them); `duban explain` for one subject.
 pub async fn rules(
     State(app): State<Arc<App>>,
     viewer: Viewer,
     Query(q): Query<ExplainQuery>,
 ) -> Page {
     viewer.require_office()?;
-    let zh = viewer.lang != super::i18n::Lang::En;
+    let lang = viewer.lang;
+    let zh = lang != super::i18n::Lang::En;
     let (rules, explained, hash, findings) = app
         .db(move |conn, app| {
-            let policy = crate::policy::load_valid(std::slice::from_ref(&app.cfg.rules), &app.cfg, |_| {})?;
+            let policy = crate::cli::evaluate::load_policy(std::slice::from_ref(&app.cfg.rules), &app.cfg)?;
             // The analysis in words: overlaps counted on today's data.
+            let engine = crate::engine::Engine::for_office(&policy, &app.cfg)?;
+            let at = AsOf::new(app.clock.now(), policy.tz);
             let findings: Vec<Value> = {
-                let engine = crate::engine::Engine::for_office(&policy, &app.cfg)?;
-                let at = AsOf::new(app.clock.now(), policy.tz);
                 let office = engine.analyze(Some(conn), &at)?;
                 office
                     .findings()
                     .map(|(f, on)| Value::from(Serde(crate::engine::analysis::in_words(&policy, f, on, zh))))
                     .collect()
             };
-            let holding = episodes::open_per_rule(conn)?;
+            let holding = app.holding(conn, &engine, &at)?;
             let fired = audit::last_firings(conn, policy.rules.iter().map(|r| r.name.as_str()))?;
             let rules: Vec<Value> = policy
                 .rules
                 .iter()
                 .map(|r| {
+                    let schedule = r.schedule.as_ref().or(policy.schedule.as_ref());
                     context! {
                         name => r.name.clone(), title => r.title.clone(), entity => r.entity.name(),
-                        schedule => r.schedule.as_ref().or(policy.schedule.as_ref()).map(|s| s.cron.clone()),
+                        schedule => crate::present::schedule_words(
+                            schedule.map(|s| s.cron.as_str()).unwrap_or("0 9 * * *"),
+                            schedule.is_some_and(|s| s.workdays),
+                            lang,
+                        ),
+                        condition => crate::present::condition_words(&policy, r, lang),
                         holds => holding.get(&r.name).copied().unwrap_or(0),
                         last_fired => fired.get(&r.name),
                     }
@@ -610,18 +618,17 @@ pub async fn rules(
                 .collect();
             let explained = match (some(q.rule.as_deref().unwrap_or("")), some(q.subject.as_deref().unwrap_or(""))) {
                 (Some(rule), Some(subject)) => {
-                    let engine = crate::engine::Engine::for_office(&policy, &app.cfg)?;
-                    let at = AsOf::new(app.clock.now(), policy.tz);
-                    let text = match crate::engine::explain::explain(&engine, conn, &rule, &subject, &at) {
+                    let title = policy
+                        .rule(&rule)
+                        .map(|r| r.title.clone().unwrap_or_else(|| r.name.clone()))
+                        .unwrap_or_else(|| rule.clone());
+                    match crate::cli::explain::explain(&engine, conn, &rule, &subject, &at) {
                         Ok(e) => {
-                            let mut text = String::new();
-                            e.write_table(&mut text)
-                                .map_err(|_| WebError::Invalid("cannot format the explanation".into()))?;
-                            text
+                            let tree = crate::present::facts::explain_words(&policy, e.tree(), lang);
+                            Some(context! { rule, subject, title, holds => e.holds(), tree => Value::from(minijinja::value::Serde(vec![tree])) })
                         }
-                        Err(e) => format!("{e}"),
-                    };
-                    Some(context! { rule, subject, text })
+                        Err(e) => Some(context! { rule, subject, title, error => e.to_string() }),
+                    }
                 }
                 _ => None,
             };
@@ -635,20 +642,51 @@ pub async fn rules(
     )
 }
 
-/// 状态: what `duban status` prints.
+/// 状态: the last runs, what waits (tasks, approvals, notices), what
+/// failed, and the working-day calendar's cover — in words, as a page.
 pub async fn status(State(app): State<Arc<App>>, viewer: Viewer) -> Page {
     viewer.require_office()?;
-    let text = app
+    let lang = viewer.lang;
+    let ctx = app
         .db(move |conn, app| {
-            let mut lines = Vec::new();
-            crate::status::write(&mut lines, &app.cfg, conn, app.tz, app.clock.as_ref(), 10)?;
-            Ok(lines.join("\n"))
+            let today = today(app);
+            let runs: Vec<Value> = crate::store::runs::recent(conn, 10)?
+                .into_iter()
+                .map(|r| {
+                    context! {
+                        id => r.id, kind => r.kind, as_of => r.as_of, rules => r.rules,
+                        fired => r.fired, tasks => r.tasks, notices => r.notices,
+                        skipped => r.skipped, finished_at => r.finished_at,
+                    }
+                })
+                .collect();
+            let t = tasks::counts(conn, today)?;
+            let kinds: Vec<Value> = tasks::open_by_kind(conn, today)?
+                .into_iter()
+                .map(|(kind, open, overdue)| context! { kind, open, overdue })
+                .collect();
+            let (approvals_pending, approvals_overdue) = approvals::counts(conn, today)?;
+            let n = outbox::counts(conn)?;
+            let last_error = outbox::last_error(conn)?;
+            let calendar = app.cfg.load_calendar()?;
+            let years: Vec<String> = calendar.years().map(|(y, _)| y.to_string()).collect();
+            // From 1 December, next year's working days are needed.
+            let next = chrono::Datelike::year(&today) + 1;
+            let missing_next = (chrono::Datelike::month(&today) == 12 && !calendar.covers(next))
+                .then_some(next);
+            Ok(context! {
+                today => crate::present::date_long(today, lang), runs, kinds,
+                tasks => context! { open => t.open, overdue => t.overdue, pending => t.pending, done => t.done, cancelled => t.cancelled },
+                approvals_pending, approvals_overdue,
+                notices => context! { queued => n.queued, sending => n.sending, sent => n.sent, failed => n.failed },
+                last_error, years, missing_next,
+            })
         })
         .await?;
     show(
         &app,
-        "text.html",
-        context! { page => "status", title => super::i18n::word(viewer.lang, "status"), text, ..viewer.context() },
+        "status.html",
+        context! { page => "status", status => ctx, ..viewer.context() },
     )
 }
 
@@ -658,7 +696,7 @@ pub async fn report(State(app): State<Arc<App>>, viewer: Viewer) -> Page {
     let html = app
         .db(move |conn, app| {
             let policy =
-                crate::policy::load_valid(std::slice::from_ref(&app.cfg.rules), &app.cfg, |_| {})
+                crate::cli::evaluate::load_policy(std::slice::from_ref(&app.cfg.rules), &app.cfg)
                     .ok();
             let label = |kind: &str| crate::ledger::report::kind_label(policy.as_ref(), kind);
             let report = crate::ledger::report::build(
@@ -754,19 +792,25 @@ async fn approval_page(
             let held = approvals::held(conn, &id)?;
             let overdue = a.is_overdue(today(app));
             let about = cases::subject(conn, &a.subject_type, &a.subject_id)?;
-            Ok(Some((a, tasks, held, overdue, about)))
+            // Who decided, by name.
+            let decider = match a.decided_by.as_deref() {
+                Some(id) => cases::person(conn, id)?.map(|(name, _)| name),
+                None => None,
+            };
+            Ok(Some((a, tasks, held, overdue, about, decider)))
         })
         .await?;
-    let Some((a, tasks, held, overdue, about)) = found else {
+    let Some((a, tasks, held, overdue, about, decider)) = found else {
         return Err(WebError::NotFound);
     };
-    let pending_due = super::i18n::word(viewer.lang, "due_on_approval");
     let held: Vec<Value> = held
         .iter()
         .map(|h| {
+            let shown =
+                crate::deliver::notice::held_notice(&h.subject, &h.body, h.task_id.is_some(), None);
             context! {
-                subject => crate::deliver::notice::fill_due(&h.subject, pending_due),
-                body => crate::deliver::notice::fill_due(&h.body, pending_due),
+                subject => shown.subject,
+                body => shown.body,
                 channel => h.channel.clone(),
             }
         })
@@ -778,7 +822,7 @@ async fn approval_page(
         context! {
             page => "approvals", approval => Value::from(Serde(&a)), overdue, decides,
             about => Value::from(Serde(&about)),
-            tasks => Value::from(Serde(&tasks)), held, message, error,
+            tasks => Value::from(Serde(&tasks)), held, message, error, decider,
             ..viewer.context()
         },
     )

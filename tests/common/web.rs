@@ -71,9 +71,19 @@ impl Workbench {
         text.push_str(&format!(
             "\n[web]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n{web}\n"
         ));
+        std::fs::write(&cfg, text).unwrap_or_else(|e| panic!("{e}"));
+        Workbench::spawn(office, now, command, port)
+    }
+
+    /// `duban web` as the office's `[web]` configures it (listening on
+    /// `port`): the address its notices link to.
+    pub fn start_as_configured(office: &Office, now: &str, port: u16) -> Workbench {
+        Workbench::spawn(office, now, "web", port)
+    }
+
+    fn spawn(office: &Office, now: &str, command: &str, port: u16) -> Workbench {
         let log = office.path(&format!("web-{port}.log"));
         let stderr = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(&cfg, text).unwrap_or_else(|e| panic!("{e}"));
         let child = Command::new(assert_cmd::cargo::cargo_bin("duban"))
             .arg(command)
             .current_dir(office.dir.path())

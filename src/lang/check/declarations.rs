@@ -20,6 +20,7 @@ impl Checker<'_> {
             .map(|d| Define {
                 entity: d.entity,
                 name: d.name.clone(),
+                title: d.decl.title.as_ref().map(|t| t.value.clone()),
                 expr: match &d.state {
                     DefineState::Done(e) => e.clone(),
                     _ => error_expr(d.file, d.decl.span.clone()),

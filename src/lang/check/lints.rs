@@ -6,28 +6,23 @@ use super::*;
 
 impl Checker<'_> {
     pub(super) fn warn_identical_rules(&mut self, rules: &[Rule]) {
-        let mut groups: HashMap<(Entity, String), Vec<usize>> = HashMap::new();
-        for (i, r) in rules.iter().enumerate() {
-            groups
-                .entry((r.entity, format!("{:?}", r.actions)))
-                .or_default()
-                .push(i);
-        }
+        let mut order: Vec<usize> = (0..rules.len()).collect();
+        order.sort_by_key(|&i| (rules[i].file, rules[i].span.start));
+        let mut groups: HashMap<(Entity, String, u64), Vec<usize>> = HashMap::new();
         let mut found = Vec::new();
-        for idxs in groups.values() {
-            for (n, &a) in idxs.iter().enumerate() {
-                for &b in &idxs[n + 1..] {
-                    if rules[a].when == rules[b].when {
-                        let (first, second) = if (rules[a].file, rules[a].span.start)
-                            < (rules[b].file, rules[b].span.start)
-                        {
-                            (a, b)
-                        } else {
-                            (b, a)
-                        };
-                        found.push((first, second));
-                    }
-                }
+        for i in order {
+            let r = &rules[i];
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            fingerprint(&r.when, &mut h);
+            let key = (
+                r.entity,
+                format!("{:?}", r.actions),
+                std::hash::Hasher::finish(&h),
+            );
+            let firsts = groups.entry(key).or_default();
+            match firsts.iter().find(|&&a| rules[a].when == r.when) {
+                Some(&a) => found.push((a, i)),
+                None => firsts.push(i),
             }
         }
         found.sort();
@@ -50,6 +45,37 @@ impl Checker<'_> {
                 )),
             );
         }
+    }
+}
+
+/// Feeds what a condition computes (not where it is written) to `h`: equal
+/// conditions give equal fingerprints.
+fn fingerprint(e: &Expr, h: &mut impl std::hash::Hasher) {
+    use std::hash::Hash;
+    std::mem::discriminant(&e.kind).hash(h);
+    match &e.kind {
+        ExprKind::Literal(l) => match l {
+            // 0 and -0 are equal numbers.
+            Literal::Number(n) => (if *n == 0.0 { 0 } else { n.to_bits() }).hash(h),
+            Literal::Text(t) => t.hash(h),
+            Literal::Bool(b) => b.hash(h),
+            Literal::Date(d) => d.hash(h),
+        },
+        ExprKind::Field(p) => format!("{p:?}").hash(h),
+        ExprKind::Compare(op, ..) => format!("{op:?}").hash(h),
+        ExprKind::Arith(op, ..) => format!("{op:?}").hash(h),
+        ExprKind::Aggregate {
+            func,
+            coll,
+            filter,
+            value,
+        } => format!("{func:?} {coll:?} {} {}", filter.is_some(), value.is_some()).hash(h),
+        _ => {}
+    }
+    let children = e.children();
+    children.len().hash(h);
+    for c in children {
+        fingerprint(c, h);
     }
 }
 

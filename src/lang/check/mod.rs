@@ -74,6 +74,7 @@ pub fn check(sources: SourceMap) -> Checked {
                 diagnostics.push(super::analyze::diagnostic(&with_sources, &f));
             }
         }
+        diagnostics.extend(super::limits::unfolded(&policy));
     }
     diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code.id()));
     diagnostics.dedup();
@@ -124,13 +125,24 @@ pub fn check_channels(policy: &Policy, known: &[&str]) -> Vec<Diagnostic> {
     out
 }
 
-/// `sha256:…` of the policy's files (names and texts, in order).
+/// `sha256:…` of the policy's files: each file's own name (not the folder
+/// or path that named it) and text, in name order — so the same files give
+/// the same hash whatever the working directory or the path given.
 pub fn policy_hash(sources: &SourceMap) -> String {
+    let mut files: Vec<(&str, &str)> = sources
+        .files
+        .iter()
+        .map(|f| {
+            let name = f.name.rsplit(['/', '\\']).next().unwrap_or(&f.name);
+            (name, f.text.as_str())
+        })
+        .collect();
+    files.sort();
     let mut h = Sha256::new();
-    for f in &sources.files {
-        h.update(f.name.as_bytes());
+    for (name, text) in files {
+        h.update(name.as_bytes());
         h.update([0]);
-        h.update(f.text.as_bytes());
+        h.update(text.as_bytes());
         h.update([0]);
     }
     let digest = h.finalize();
@@ -168,7 +180,17 @@ const FUNCTIONS: &[(&str, &str, Func)] = &[
 ];
 
 /// Roots a template may use besides the subject entity.
-const TEMPLATE_GLOBALS: &[&str] = &["rule", "rule.name", "rule.title", "today", "facts"];
+/// Paths every template may read besides the subject's: `recipient.name`
+/// makes the notice rendered once per recipient, greeting each by name.
+const TEMPLATE_GLOBALS: &[&str] = &[
+    "rule",
+    "rule.name",
+    "rule.title",
+    "today",
+    "facts",
+    "recipient",
+    "recipient.name",
+];
 
 // ───────────────────────────── the checker ─────────────────────────────
 

@@ -68,6 +68,7 @@ impl Checker<'_> {
         let mut entity: Option<(Entity, String)> = None;
         let mut paths = Vec::new();
         let mut ok = true;
+        let mut per_recipient = false;
         for s in [subject, body] {
             let env = crate::lang::template::environment();
             let vars = match env.template_from_str(&s.value) {
@@ -88,6 +89,7 @@ impl Checker<'_> {
             let mut vars: Vec<String> = vars.into_iter().collect();
             vars.sort();
             for var in vars {
+                per_recipient |= var == "recipient" || var.starts_with("recipient.");
                 match self.template_path(file, s, &var, &mut entity) {
                     Some(Some(p)) => paths.push(p),
                     Some(None) => {}
@@ -101,6 +103,7 @@ impl Checker<'_> {
             body: body.value.clone(),
             entity: entity.map(|(e, _)| e),
             paths,
+            per_recipient,
         })
     }
 
@@ -146,12 +149,13 @@ impl Checker<'_> {
                 "inspection",
                 "organization",
                 "rule",
+                "recipient",
                 "today",
                 "facts",
             ];
             candidates.extend(["问题", "巡察", "组织"]);
             let help = did_you_mean(root, candidates).unwrap_or_else(|| {
-                "a template path starts at the rule's subject (problem, inspection or organization), or is rule.name, rule.title, today or facts".into()
+                "a template path starts at the rule's subject (problem, inspection or organization), or is rule.name, rule.title, recipient.name, today or facts".into()
             });
             self.error(
                 Diagnostic::new(

@@ -144,11 +144,13 @@ impl Lower<'_> {
     pub(super) fn define(&mut self, pair: Pair<'_, Rule>) -> DefineDecl {
         let span = self.span(&pair);
         let parts: Vec<_> = children(pair).collect();
+        let title = (parts.len() > 4).then(|| self.string(parts[3].clone()));
         DefineDecl {
             kw: self.kw(&parts[0]),
             entity: self.ident(&parts[1]),
             field: self.ident(&parts[2]),
-            expr: self.expr(parts[3].clone()),
+            title,
+            expr: self.top_expr(parts[parts.len() - 1].clone()),
             span,
         }
     }
@@ -222,7 +224,7 @@ impl Lower<'_> {
                 parts.get(2).map(|p| self.kw(p)),
             ),
             Rule::for_clause => ClauseKind::For(kw, self.ident(&parts[1])),
-            Rule::when_clause => ClauseKind::When(kw, self.expr(parts[1].clone())),
+            Rule::when_clause => ClauseKind::When(kw, self.top_expr(parts[1].clone())),
             Rule::then_clause => ClauseKind::Then(kw, self.action(parts[1].clone())),
             Rule::approval_clause => {
                 let approver = match parts[2].as_rule() {
@@ -370,8 +372,33 @@ impl Lower<'_> {
         }
     }
 
+    /// A whole condition or define: within [`limits::MAX_DEPTH`] levels,
+    /// or replaced by `true` after an error (which no warning takes up), so the checker never walks a
+    /// tree deeper than that.
+    pub(super) fn top_expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let e = self.expr(pair);
+        match limits::too_deep(self.file, &e) {
+            Some(d) => {
+                self.diags.push(d);
+                Expr {
+                    kind: ExprKind::Bool(true),
+                    span: e.span,
+                }
+            }
+            None => e,
+        }
+    }
+
     pub(super) fn expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = self.span(&pair);
         let pairs = children(pair).collect::<Vec<_>>();
+        if let Some(d) = self.too_long(&pairs) {
+            self.diags.push(d);
+            return Expr {
+                kind: ExprKind::Bool(true),
+                span,
+            };
+        }
         // The Pratt parser's closures each need the lowering context; they
         // run one at a time, so a RefCell hands it to whichever runs.
         let this = std::cell::RefCell::new(self);
@@ -438,6 +465,54 @@ impl Lower<'_> {
                 }
             })
             .parse(pairs.into_iter())
+    }
+
+    /// A chain of more than [`limits::MAX_TERMS`] terms, or more than
+    /// [`limits::MAX_NESTING`] `not`/`-` in a row (the Pratt parser
+    /// recurses once for each).
+    fn too_long(&self, pairs: &[Pair<'_, Rule>]) -> Option<Diagnostic> {
+        let mut terms = 1;
+        let mut run = 0;
+        for p in pairs {
+            let message = match p.as_rule() {
+                Rule::op_not | Rule::op_neg => {
+                    run += 1;
+                    if run <= limits::MAX_NESTING {
+                        continue;
+                    }
+                    format!("more than {} `not` or `-` in a row", limits::MAX_NESTING)
+                }
+                Rule::op_or
+                | Rule::op_and
+                | Rule::op_eq
+                | Rule::op_ne
+                | Rule::op_lt
+                | Rule::op_le
+                | Rule::op_gt
+                | Rule::op_ge
+                | Rule::op_add
+                | Rule::op_sub
+                | Rule::op_mul
+                | Rule::op_div => {
+                    run = 0;
+                    terms += 1;
+                    if terms <= limits::MAX_TERMS {
+                        continue;
+                    }
+                    format!("more than {} terms in one expression", limits::MAX_TERMS)
+                }
+                _ => {
+                    run = 0;
+                    continue;
+                }
+            };
+            return Some(
+                Diagnostic::new(Code::TooDeep, self.file, self.span(p), message)
+                    .label("one too many")
+                    .help("split the expression into `define`s"),
+            );
+        }
+        None
     }
 
     pub(super) fn primary(&mut self, pair: Pair<'_, Rule>) -> Expr {

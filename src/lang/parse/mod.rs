@@ -5,6 +5,7 @@
 
 use super::ast::*;
 use super::diagnostics::{Code, Diagnostic, did_you_mean};
+use super::limits;
 use pest::Parser as _;
 use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
@@ -146,6 +147,13 @@ fn parse_stretch(
     out: &mut File,
     diags: &mut Vec<Diagnostic>,
 ) {
+    // Brackets nest by recursion in the grammar: bounded before it runs.
+    if let Some(d) = limits::nesting(file, &text[start..end], start) {
+        diags.push(d);
+        out.comments.extend(comments_in(text, start, end));
+        out.broken.extend(broken_item(&text[start..end]));
+        return;
+    }
     match Grammar::parse(Rule::policy_file, &text[start..end]) {
         Ok(pairs) => {
             let lower = Lower {
