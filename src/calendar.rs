@@ -477,6 +477,18 @@ pub fn parse_ics_holidays(text: &str) -> Result<Vec<(i32, Year)>, ImportError> {
     Ok(years.into_iter().collect())
 }
 
+/// The warning `check` and `status` give from 1 December when next year
+/// is not covered.
+pub fn next_year_warning(calendar: &Calendar, today: NaiveDate) -> Option<String> {
+    let next = today.year() + 1;
+    (today.month() == 12 && !calendar.covers(next)).then(|| {
+        format!(
+            "{}; from 1 January due dates and working-day rules that need it are skipped",
+            NotCovered(next)
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -518,13 +518,13 @@ pub fn policy(n: usize) -> String {
 
 /// Writes records into the case database (one prepared insert per table).
 pub struct DbSink<'c> {
-    conn: &'c rusqlite::Connection,
+    conn: &'c crate::store::Db,
     /// The insert statement of each entity, by `Entity as usize`.
     inserts: Vec<String>,
 }
 
 impl<'c> DbSink<'c> {
-    pub fn new(conn: &'c rusqlite::Connection) -> Self {
+    pub fn new(conn: &'c crate::store::Db) -> Self {
         let inserts = Entity::ALL
             .iter()
             .map(|e| {
@@ -544,7 +544,7 @@ impl<'c> DbSink<'c> {
 impl Sink for DbSink<'_> {
     fn write(&mut self, entity: Entity, values: &[Option<String>]) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(&self.inserts[entity as usize])?;
-        stmt.execute(rusqlite::params_from_iter(values.iter()))?;
+        stmt.execute(crate::store::params_from_iter(values.iter()))?;
         Ok(())
     }
 }

@@ -19,13 +19,13 @@ pub enum Error {
     Usage(String),
     /// The database failed. Exit 3.
     #[error("database: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(#[from] crate::store::DatabaseError),
     /// The database could not be brought to the current schema. Exit 3.
     #[error("migrating {what}: {source}")]
     Migration {
         what: String,
         #[source]
-        source: rusqlite_migration::Error,
+        source: Source,
     },
     /// The file system failed. Exit 3.
     #[error("{what}: {source}")]

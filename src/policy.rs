@@ -76,3 +76,43 @@ pub fn load(paths: &[PathBuf], config_tz: chrono_tz::Tz, channels: &[&str]) -> R
 fn display_name(p: &Path) -> String {
     p.strip_prefix("./").unwrap_or(p).display().to_string()
 }
+
+/// The time zone of the configured policy, or why there is none to read
+/// (for commands that need only today's date, which fall back quietly).
+pub fn timezone(cfg: &crate::config::Config) -> std::result::Result<chrono_tz::Tz, String> {
+    match crate::policy::load(
+        std::slice::from_ref(&cfg.rules),
+        cfg.timezone,
+        &cfg.channel_names(),
+    ) {
+        Ok(checked) => match checked.policy {
+            Some(p) => Ok(p.tz),
+            None => Err(format!(
+                "the policy in {} does not check",
+                cfg.rules.display()
+            )),
+        },
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The policy of `paths`, checked. When it does not check, `show` is
+/// given its diagnostics and the error says how many there are.
+pub fn load_valid(
+    paths: &[PathBuf],
+    cfg: &crate::config::Config,
+    show: impl FnOnce(&Checked),
+) -> Result<crate::lang::ir::Policy> {
+    let checked = load(paths, cfg.timezone, &cfg.channel_names())?;
+    let errors = checked.error_count();
+    match checked.policy {
+        Some(p) => Ok(p),
+        None => {
+            show(&checked);
+            Err(Error::invalid(format!(
+                "the policy has {errors} error{}; `duban check` shows them, nothing was evaluated",
+                if errors == 1 { "" } else { "s" }
+            )))
+        }
+    }
+}

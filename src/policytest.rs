@@ -243,7 +243,7 @@ pub fn run_covered(policy: &Policy, calendar: &Calendar, file: &Path, shown_as: 
 fn cover(
     policy: &Policy,
     calendar: &Calendar,
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Db,
     today: chrono::NaiveDate,
     c: &mut Coverage,
 ) -> Result<()> {

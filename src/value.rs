@@ -16,23 +16,24 @@ pub enum Value {
 }
 
 impl Value {
-    /// A value read from SQLite, given the type the checker gave it.
-    pub fn from_sql(v: rusqlite::types::ValueRef<'_>, ty: Ty) -> Value {
-        use rusqlite::types::ValueRef as S;
+    /// A value read from the database, given the type the checker gave it.
+    pub fn from_sql(v: crate::store::ValueRef<'_>, ty: Ty) -> Value {
+        use crate::store::ValueRef as S;
         match (v, ty) {
             (S::Null, _) => Value::Missing,
             (S::Integer(i), Ty::Bool) => Value::Bool(i != 0),
             (S::Real(r), Ty::Bool) => Value::Bool(r != 0.0),
             (S::Integer(i), _) => Value::Number(i as f64),
             (S::Real(r), _) => Value::Number(r),
-            (S::Text(t), ty) => {
-                let t = String::from_utf8_lossy(t);
-                match ty {
-                    Ty::Date => NaiveDate::parse_from_str(&t, "%Y-%m-%d")
-                        .map(Value::Date)
-                        .unwrap_or_else(|_| Value::Text(t.into_owned())),
-                    _ => Value::Text(t.into_owned()),
-                }
+            (S::Text(t), ty) => match ty {
+                Ty::Date => NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                    .map(Value::Date)
+                    .unwrap_or_else(|_| Value::Text(t.to_string())),
+                _ => Value::Text(t.to_string()),
+            },
+            (S::Date(d), Ty::Date) => Value::Date(d),
+            (v @ (S::Date(_) | S::Timestamp(_)), _) => {
+                Value::Text(v.text().map(|t| t.into_owned()).unwrap_or_default())
             }
             (S::Blob(_), _) => Value::Missing,
         }

@@ -17,8 +17,8 @@ use duban::interpret::{Interpreter, Scope, SqliteData};
 use duban::lang::check::check;
 use duban::lang::diagnostics::SourceMap;
 use duban::lang::ir::{Action, Expr, ExprKind, Policy, Rule, Ty};
+use duban::store::Db;
 use proptest::prelude::*;
-use rusqlite::Connection;
 use std::collections::BTreeMap;
 
 mod common;
@@ -51,12 +51,12 @@ type Recorded = (serde_json::Value, BTreeMap<String, serde_json::Value>);
 
 /// Every (rule, subject) on which the two paths disagree, on whether the
 /// rule holds or on a value it records.
-fn disagreements(conn: &mut Connection, p: &Policy) -> Vec<String> {
+fn disagreements(conn: &mut Db, p: &Policy) -> Vec<String> {
     disagreements_with(conn, p, &Calendar::builtin())
 }
 
 /// As [`disagreements`], with working days by `calendar`.
-fn disagreements_with(conn: &mut Connection, p: &Policy, calendar: &Calendar) -> Vec<String> {
+fn disagreements_with(conn: &mut Db, p: &Policy, calendar: &Calendar) -> Vec<String> {
     let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap_or(chrono_tz::Tz::UTC);
     let as_of = AsOf::parse(TODAY, tz).unwrap_or_else(|e| panic!("{e}"));
     let engine = Engine::new(p, "example.org").with_calendar(calendar.clone());
@@ -177,7 +177,7 @@ fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 
 /// Where `simulate`'s windowed replay and its day-by-day replay first
 /// differ, after a run ten days before has left episodes running.
-fn simulations_disagree(conn: &mut Connection, p: &Policy) -> Option<String> {
+fn simulations_disagree(conn: &mut Db, p: &Policy) -> Option<String> {
     use duban::engine::simulate::{Replay, simulate};
     let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap_or(chrono_tz::Tz::UTC);
     let engine = Engine::new(p, "example.org");
@@ -261,7 +261,7 @@ rule never_overdue for problem
   then notify responsible
 "#;
 
-fn load(conn: &mut Connection, dir: &std::path::Path) {
+fn load(conn: &mut Db, dir: &std::path::Path) {
     use duban::store::sources::{InputFile, csv_table, discover};
     let tables = discover(&[dir.to_path_buf()])
         .unwrap_or_else(|e| panic!("{e}"))
@@ -295,15 +295,7 @@ fn agree_on_every_engine_case() {
 #[test]
 fn agree_on_the_example_policy_over_a_demo_office() {
     let mut conn = duban::store::in_memory().unwrap_or_else(|e| panic!("{e}"));
-    let opts = duban::demo::Options {
-        scale: 2,
-        seed: 11,
-        today: chrono::NaiveDate::parse_from_str(TODAY, "%Y-%m-%d").unwrap_or_default(),
-    };
-    let tx = conn.transaction().unwrap_or_else(|e| panic!("{e}"));
-    duban::demo::generate(&opts, &mut duban::demo::DbSink::new(&tx))
-        .unwrap_or_else(|e| panic!("{e}"));
-    tx.commit().unwrap_or_else(|e| panic!("{e}"));
+    common::demo_office(&mut conn, TODAY);
     let text: String = duban::example::POLICY
         .iter()
         .map(|(_, t)| *t)
@@ -324,7 +316,7 @@ fn the_windowed_shapes_are_windowed() {
     let p = policy(WINDOWED);
     for r in &p.rules {
         assert!(
-            duban::compile::window(&p, r).is_some(),
+            duban::compile::window(&p, r, duban::store::Dialect::Sqlite).is_some(),
             "rule {} is not windowed",
             r.name
         );
@@ -334,7 +326,7 @@ fn the_windowed_shapes_are_windowed() {
 // ───────────────────────── generated data ─────────────────────────
 
 /// A small office with a fifth of optional values missing.
-fn generated_office(seed: u64) -> Connection {
+fn generated_office(seed: u64) -> Db {
     let mut rng = fastrand::Rng::with_seed(seed);
     let conn = duban::store::in_memory().unwrap_or_else(|e| panic!("{e}"));
     let day = |rng: &mut fastrand::Rng| -> Option<String> {
@@ -351,7 +343,7 @@ fn generated_office(seed: u64) -> Connection {
     conn.execute_batch("BEGIN")
         .unwrap_or_else(|e| panic!("{e}"));
     let exec = |sql: &str, params: Vec<Option<String>>| {
-        conn.execute(sql, rusqlite::params_from_iter(params))
+        conn.execute(sql, duban::store::params_from_iter(params))
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     };
     let persons = 6;

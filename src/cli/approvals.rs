@@ -140,7 +140,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
 /// Decides `id` from the command line, as `as_` or else the approver.
 fn decide(
     cfg: &Config,
-    conn: &mut rusqlite::Connection,
+    conn: &mut crate::store::Db,
     id: &str,
     verdict: Verdict,
     as_: Option<String>,

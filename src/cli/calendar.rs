@@ -81,18 +81,6 @@ fn read_years(text: &str) -> std::result::Result<Vec<(i32, Year)>, crate::calend
     }
 }
 
-/// The warning `check` and `status` give from 1 December when next year
-/// is not covered.
-pub(crate) fn next_year_warning(calendar: &Calendar, today: NaiveDate) -> Option<String> {
-    let next = today.year() + 1;
-    (today.month() == 12 && !calendar.covers(next)).then(|| {
-        format!(
-            "{}; from 1 January due dates and working-day rules that need it are skipped",
-            NotCovered(next)
-        )
-    })
-}
-
 const WEEK: [&str; 7] = ["一", "二", "三", "四", "五", "六", "日"];
 
 /// The year as month grids, two months side by side.

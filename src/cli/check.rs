@@ -63,7 +63,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     }
     calendar_warning(config);
     if let (true, Some(policy)) = (args.show_sql, &checked.policy) {
-        for c in crate::compile::compile_policy(policy) {
+        for c in crate::compile::compile_policy(policy, crate::store::Dialect::Sqlite) {
             println!("\n-- {}\n{};", c.rule, c.sql);
             if !c.params.is_empty() {
                 println!("-- parameters ?2…: {:?}", c.params);
@@ -87,7 +87,7 @@ fn calendar_warning(config: &Option<PathBuf>) {
         return;
     };
     let today = crate::clock::AsOf::new(super::clock().now(), cfg.timezone).today;
-    if let Some(w) = super::calendar::next_year_warning(&calendar, today) {
+    if let Some(w) = crate::calendar::next_year_warning(&calendar, today) {
         eprintln!("warning: {w}");
     }
 }

@@ -5,14 +5,14 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::deliver::outbox::deliver_configured;
 use crate::error::{Error, Result};
-use rusqlite::Connection;
+use crate::store::Db;
 use std::process::ExitCode;
 
 /// Delivers and says how it went — on stderr when stdout carries JSON
 /// (`run --format json`); exit 3 when the mail server failed.
 pub(crate) fn deliver_and_report(
     cfg: &Config,
-    conn: &Connection,
+    conn: &Db,
     clock: &dyn Clock,
     format: super::Format,
 ) -> Result<ExitCode> {

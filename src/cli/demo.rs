@@ -113,7 +113,7 @@ pub const DEMO_PASSWORD: &str = "duban-demo";
 
 /// Workbench accounts of the demo office: the office's director (admin),
 /// a staff member (office) and the busiest discipline officer (member).
-fn demo_accounts(conn: &rusqlite::Connection, scale: u64) -> Result<()> {
+fn demo_accounts(conn: &crate::store::Db, scale: u64) -> Result<()> {
     let (director, staff) = crate::demo::office_staff(scale);
     let member = crate::store::tasks::busiest_assignee(conn)?;
     // The leader asked to approve the newest request, if the run made one.
@@ -155,7 +155,7 @@ the workbench:"
 /// Runs the example policy once and delivers to the file outbox.
 fn run_policy(
     dir: &Path,
-    conn: &mut rusqlite::Connection,
+    conn: &mut crate::store::Db,
     as_of: Option<NaiveDate>,
 ) -> Result<ExitCode> {
     let cfg = Config::load(Some(&dir.join(DEFAULT_FILE)))?;

@@ -70,7 +70,7 @@ pub(crate) struct Explained<'p> {
 /// workbench's rules page).
 pub(crate) fn explain<'p>(
     engine: &Engine<'p>,
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Db,
     rule: &str,
     subject: &str,
     at: &AsOf,

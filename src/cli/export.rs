@@ -49,7 +49,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let conn = crate::store::open(&cfg.database)?;
     let today = AsOf::new(
         super::clock().now(),
-        super::evaluate::policy_timezone(&cfg).unwrap_or(cfg.timezone),
+        crate::policy::timezone(&cfg).unwrap_or(cfg.timezone),
     )
     .today;
     let bar = ProgressBar::new_spinner();

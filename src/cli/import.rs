@@ -57,11 +57,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     }
     let now = super::clock().now();
     let stamp = Stamp {
-        today: AsOf::new(
-            now,
-            super::evaluate::policy_timezone(&cfg).unwrap_or(cfg.timezone),
-        )
-        .today,
+        today: AsOf::new(now, crate::policy::timezone(&cfg).unwrap_or(cfg.timezone)).today,
         at: utc_text(now),
     };
     let mut conn = crate::store::open(&cfg.database)?;

@@ -71,12 +71,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn list(
-    conn: &rusqlite::Connection,
-    status: Option<String>,
-    format: Format,
-    limit: u64,
-) -> Result<()> {
+fn list(conn: &crate::store::Db, status: Option<String>, format: Format, limit: u64) -> Result<()> {
     let status = status.as_deref().and_then(NoticeStatus::parse);
     let mut n = 0;
     outbox::list(conn, status, limit, &mut |r| {

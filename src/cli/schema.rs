@@ -52,10 +52,12 @@ pub fn reference() -> String {
                 notes.push(format!("default `{d}`"));
             }
             if let Some(how) = f.derived {
-                notes.push(match crate::compile::day_count_sql(how, "t") {
-                    Some(_) => "derived, as of `today`; exported read-only".to_string(),
-                    None => "derived, as of `today`".to_string(),
-                });
+                notes.push(
+                    match crate::compile::day_count_sql(how, "t", crate::store::Dialect::Sqlite) {
+                        Some(_) => "derived, as of `today`; exported read-only".to_string(),
+                        None => "derived, as of `today`".to_string(),
+                    },
+                );
             }
             s.push_str(&format!(
                 "| `{}` | {} | {ty} | {} | {} |\n",

@@ -55,7 +55,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let from = as_of(args.as_of.as_deref(), tz, &super::clock())?;
     let domain = mail_domain(&cfg);
     let calendar = cfg.load_calendar()?;
-    let run_one = |conn: &mut rusqlite::Connection, p: &Policy| -> Result<Vec<Day>> {
+    let run_one = |conn: &mut crate::store::Db, p: &Policy| -> Result<Vec<Day>> {
         let engine = Engine::new(p, domain.clone()).with_calendar(calendar.clone());
         let replay = if args.day_by_day {
             Replay::DayByDay

@@ -52,7 +52,7 @@ fn exposure_warnings(lines: &mut Vec<String>, cfg: &Config) {
 pub(crate) fn write(
     lines: &mut Vec<String>,
     cfg: &Config,
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Db,
     clock: &dyn Clock,
     recent: u64,
 ) -> Result<()> {
@@ -135,7 +135,7 @@ pub(crate) fn write(
         },
         cfg.calendar.display()
     ));
-    if let Some(w) = super::calendar::next_year_warning(&calendar, today) {
+    if let Some(w) = crate::calendar::next_year_warning(&calendar, today) {
         lines.push(format!("  warning: {w}"));
     }
     if n.failed > 0 {

@@ -16,12 +16,14 @@ pub use window::{WindowRule, window};
 
 use crate::lang::ir::*;
 use crate::schema::{Derived, Entity, FieldType, Link, ProblemStatus};
-use rusqlite::types::Value;
+use crate::store::{Dialect, Value};
 
 /// One rule, ready to run.
 #[derive(Debug, Clone)]
 pub struct CompiledRule {
     pub rule: String,
+    /// The database the SQL is written for.
+    pub dialect: Dialect,
     pub entity: Entity,
     /// `SELECT subject, facts…, persons…, template values… FROM … WHERE …`,
     /// the columns named c0, c1 …
@@ -70,16 +72,16 @@ impl CompiledRule {
 }
 
 /// Compiles every rule of a policy.
-pub fn compile_policy(policy: &Policy) -> Vec<CompiledRule> {
+pub fn compile_policy(policy: &Policy, dialect: Dialect) -> Vec<CompiledRule> {
     policy
         .rules
         .iter()
-        .map(|r| compile_rule(policy, r))
+        .map(|r| compile_rule(policy, r, dialect))
         .collect()
 }
 
-pub fn compile_rule(policy: &Policy, rule: &Rule) -> CompiledRule {
-    let mut c = Compiler::new(policy);
+pub fn compile_rule(policy: &Policy, rule: &Rule, dialect: Dialect) -> CompiledRule {
+    let mut c = Compiler::new(policy, dialect);
     let root = Root::subject(rule.entity);
     let roots = vec![root.clone()];
     let cond = c.expr(&rule.when, &roots);
@@ -89,13 +91,14 @@ pub fn compile_rule(policy: &Policy, rule: &Rule) -> CompiledRule {
     // (`not exists …` holds, so the `exists` is false, not NULL: the
     // condition counts NULL as not holding).
     let conjuncts = rule.when.conjuncts();
+    let (yes, no) = (dialect.truth_value(true), dialect.truth_value(false));
     let known = |e: &Expr| -> Option<&'static str> {
         if e.ty != Ty::Bool {
             return None;
         }
         conjuncts.iter().find_map(|part| match &part.kind {
-            _ if *part == e => Some("1"),
-            ExprKind::Not(x) if **x == *e => Some("0"),
+            _ if *part == e => Some(yes),
+            ExprKind::Not(x) if **x == *e => Some(no),
             _ => None,
         })
     };
@@ -188,6 +191,7 @@ pub fn compile_rule(policy: &Policy, rule: &Rule) -> CompiledRule {
     );
     CompiledRule {
         rule: rule.name.clone(),
+        dialect,
         entity: rule.entity,
         sql,
         select,
@@ -208,16 +212,16 @@ pub fn compile_rule(policy: &Policy, rule: &Rule) -> CompiledRule {
 /// The SQL of a derived field that needs no calendar, on the problem row
 /// `alias`, with `today` bound to `?1`; `None` for one that needs the
 /// calendar (`overdue_workdays`).
-pub fn day_count_sql(how: Derived, alias: &str) -> Option<String> {
+pub fn day_count_sql(how: Derived, alias: &str, d: Dialect) -> Option<String> {
+    let today = d.day("?1");
     match how {
         Derived::OverdueDays => Some(format!(
-            "(CASE WHEN {alias}.status <> '{rectified}' AND {alias}.deadline < ?1 \
-             THEN CAST(julianday(?1) - julianday({alias}.deadline) AS INTEGER) ELSE 0 END)",
+            "(CASE WHEN {alias}.status <> '{rectified}' AND {alias}.deadline < {today} \
+             THEN {} ELSE 0 END)",
+            d.whole_days_between(&today, &format!("{alias}.deadline")),
             rectified = ProblemStatus::Rectified.code()
         )),
-        Derived::OpenDays => Some(format!(
-            "CAST(julianday(?1) - julianday({alias}.found_on) AS INTEGER)"
-        )),
+        Derived::OpenDays => Some(d.whole_days_between(&today, &format!("{alias}.found_on"))),
         Derived::OverdueWorkdays => None,
     }
 }
@@ -254,6 +258,9 @@ struct Level {
 
 struct Compiler<'p> {
     policy: &'p Policy,
+    d: Dialect,
+    /// `today`, as the dialect reads parameter ?1.
+    today: String,
     params: Vec<Value>,
     levels: Vec<Level>,
 }
@@ -270,9 +277,11 @@ impl Root {
 }
 
 impl<'p> Compiler<'p> {
-    fn new(policy: &'p Policy) -> Self {
+    fn new(policy: &'p Policy, d: Dialect) -> Self {
         Compiler {
             policy,
+            d,
+            today: d.day("?1"),
             params: Vec::new(),
             levels: vec![Level::default()],
         }
@@ -313,7 +322,7 @@ impl<'p> Compiler<'p> {
         let l = &mut self.levels[level];
         l.sql.push_str(&format!(
             " LEFT JOIN {} {alias} ON {alias}.day = {day}",
-            crate::store::workdays::TABLE
+            crate::store::workdays::table(self.d)
         ));
         l.workday_rows.push((day.to_string(), alias.clone()));
         alias
@@ -338,7 +347,24 @@ impl<'p> Compiler<'p> {
                 self.params.len() - 1
             }
         };
-        format!("?{}", at + 2)
+        let p = format!("?{}", at + 2);
+        match &self.params[at] {
+            Value::Integer(_) => self.d.integer_param(&p),
+            Value::Real(_) => self.d.number_param(&p),
+            _ => self.d.text_param(&p),
+        }
+    }
+
+    /// A day as a parameter.
+    fn date_param(&mut self, day: String) -> String {
+        let p = self.param(Value::Text(day));
+        self.d.day(&p)
+    }
+
+    /// `date` moved by `k` days, `k` a parameter.
+    fn shift(&mut self, date: &str, k: i64) -> String {
+        let offset = self.param(self.d.day_offset(k));
+        self.d.add_days_param(date, &offset)
     }
 
     /// The alias of the record reached from `root` through `refs`, joining
@@ -381,13 +407,15 @@ impl<'p> Compiler<'p> {
                 let def = f.def();
                 match (def.derived, def.column()) {
                     (Some(how @ (Derived::OverdueDays | Derived::OpenDays)), _) => {
-                        day_count_sql(how, &alias).unwrap_or_else(|| "NULL".into())
+                        day_count_sql(how, &alias, self.d).unwrap_or_else(|| "NULL".into())
                     }
                     (Some(Derived::OverdueWorkdays), _) => {
                         let level = root.level;
-                        let since = self.joined_workdays(level, &format!("{alias}.deadline"), "?1");
+                        let today = self.today.clone();
+                        let since =
+                            self.joined_workdays(level, &format!("{alias}.deadline"), &today);
                         format!(
-                            "(CASE WHEN {alias}.status <> '{rectified}' AND {alias}.deadline < ?1 \
+                            "(CASE WHEN {alias}.status <> '{rectified}' AND {alias}.deadline < {today} \
                              THEN {since} ELSE 0 END)",
                             rectified = ProblemStatus::Rectified.code()
                         )
@@ -420,10 +448,10 @@ impl<'p> Compiler<'p> {
             ExprKind::Literal(l) => match l {
                 Literal::Number(n) => self.param(Value::Real(*n)),
                 Literal::Text(s) => self.param(Value::Text(s.clone())),
-                Literal::Bool(b) => if *b { "1" } else { "0" }.into(),
-                Literal::Date(d) => self.param(Value::Text(d.to_string())),
+                Literal::Bool(b) => self.d.truth_value(*b).into(),
+                Literal::Date(d) => self.date_param(d.to_string()),
             },
-            ExprKind::Today => "?1".into(),
+            ExprKind::Today => self.today.clone(),
             ExprKind::Field(p) => self.field(p, roots),
             ExprKind::Not(x) => format!("(NOT {})", self.expr(x, roots)),
             ExprKind::Neg(x) => format!("(-{})", self.expr(x, roots)),
@@ -442,39 +470,58 @@ impl<'p> Compiler<'p> {
                     CmpOp::Ge => ">=",
                 };
                 format!(
-                    "coalesce({} {op} {}, 0)",
+                    "coalesce({} {op} {}, {})",
                     self.expr(a, roots),
-                    self.expr(b, roots)
+                    self.expr(b, roots),
+                    self.d.truth_value(false)
                 )
             }
             ExprKind::Arith(op, a, b) => self.arith(*op, a, b, roots),
             ExprKind::In(x, items) => {
                 let x = self.expr(x, roots);
                 let items: Vec<String> = items.iter().map(|i| self.expr(i, roots)).collect();
-                format!("coalesce({x} IN ({}), 0)", items.join(", "))
+                format!(
+                    "coalesce({x} IN ({}), {})",
+                    items.join(", "),
+                    self.d.truth_value(false)
+                )
             }
             ExprKind::Present(x) => format!("({} IS NOT NULL)", self.expr(x, roots)),
             ExprKind::Missing(x) => format!("({} IS NULL)", self.expr(x, roots)),
             ExprKind::DaysSince(x) => {
-                format!("(julianday(?1) - julianday({}))", self.expr(x, roots))
+                let x = self.expr(x, roots);
+                self.d.days_between(&self.today, &x)
             }
             ExprKind::DaysUntil(x) => {
-                format!("(julianday({}) - julianday(?1))", self.expr(x, roots))
+                let x = self.expr(x, roots);
+                self.d.days_between(&x, &self.today)
             }
-            ExprKind::WorkdaysSince(x) => match self.field_level(x, roots) {
-                Some(level) => {
-                    let x = self.expr(x, roots);
-                    self.joined_workdays(level, &x, "?1")
+            ExprKind::WorkdaysSince(x) => {
+                let today = self.today.clone();
+                match self.field_level(x, roots) {
+                    Some(level) => {
+                        let x = self.expr(x, roots);
+                        self.joined_workdays(level, &x, &today)
+                    }
+                    None => {
+                        let x = self.expr(x, roots);
+                        self.workdays_between(&x, &today)
+                    }
                 }
-                None => workdays_between(&self.expr(x, roots), "?1"),
-            },
-            ExprKind::WorkdaysUntil(x) => match self.field_level(x, roots) {
-                Some(level) => {
-                    let x = self.expr(x, roots);
-                    self.joined_workdays(level, "?1", &x)
+            }
+            ExprKind::WorkdaysUntil(x) => {
+                let today = self.today.clone();
+                match self.field_level(x, roots) {
+                    Some(level) => {
+                        let x = self.expr(x, roots);
+                        self.joined_workdays(level, &today, &x)
+                    }
+                    None => {
+                        let x = self.expr(x, roots);
+                        self.workdays_between(&today, &x)
+                    }
                 }
-                None => workdays_between("?1", &self.expr(x, roots)),
-            },
+            }
             ExprKind::Aggregate {
                 func,
                 coll,
@@ -494,10 +541,9 @@ impl<'p> Compiler<'p> {
     /// means, missing values included.
     fn day_comparison(&mut self, op: CmpOp, a: &Expr, b: &Expr, roots: &[Root]) -> Option<String> {
         let (count, lo, hi) = day_count(op, a, b)?;
-        let shifted = |this: &mut Self, k: i64| {
-            let offset = this.param(Value::Text(format!("{k:+} days")));
-            format!("date(?1, {offset})")
-        };
+        let today = self.today.clone();
+        let no = self.d.truth_value(false);
+        let shifted = |this: &mut Self, k: i64| this.shift(&today, k);
         match count {
             Count::Since(_) | Count::Until(_) | Count::OpenDays(_) => {
                 let (date, forward) = match count {
@@ -527,29 +573,29 @@ impl<'p> Compiler<'p> {
                         format!("{date} >= {}", shifted(self, -k))
                     });
                 }
-                Some(format!("coalesce({}, 0)", terms.join(" AND ")))
+                Some(format!("coalesce({}, {no})", terms.join(" AND ")))
             }
             // since: n = O(today) − O(x), so n ≥ k ⇔ O(x) ≤ O(today) − k;
             // until: n = O(x) − O(today), so n ≥ k ⇔ O(x) ≥ O(today) + k.
             Count::WorkSince(x) | Count::WorkUntil(x) => {
                 let forward = matches!(count, Count::WorkUntil(_));
                 let x = self.expr(x, roots);
-                let mut terms = vec![in_todays_run(&x)];
+                let mut terms = vec![self.in_todays_run(&x)];
                 if let Some(k) = lo {
                     terms.push(if forward {
-                        ordinal_at_least(&x, k)
+                        self.ordinal_at_least(&x, k)
                     } else {
-                        ordinal_at_most(&x, -k)
+                        self.ordinal_at_most(&x, -k)
                     });
                 }
                 if let Some(k) = hi {
                     terms.push(if forward {
-                        ordinal_at_most(&x, k)
+                        self.ordinal_at_most(&x, k)
                     } else {
-                        ordinal_at_least(&x, -k)
+                        self.ordinal_at_least(&x, -k)
                     });
                 }
-                Some(format!("coalesce({}, 0)", terms.join(" AND ")))
+                Some(format!("coalesce({}, {no})", terms.join(" AND ")))
             }
             // overdue_workdays ≥ k (k ≥ 1): not rectified, past the
             // deadline, and k working days since it. Other bounds take the
@@ -564,10 +610,10 @@ impl<'p> Compiler<'p> {
                 let alias = self.join(&roots[p.scope.min(roots.len() - 1)].clone(), &p.refs);
                 let deadline = format!("{alias}.deadline");
                 Some(format!(
-                    "coalesce({alias}.status <> '{}' AND {deadline} < ?1 AND {} AND {}, 0)",
+                    "coalesce({alias}.status <> '{}' AND {deadline} < {today} AND {} AND {}, {no})",
                     ProblemStatus::Rectified.code(),
-                    in_todays_run(&deadline),
-                    ordinal_at_most(&deadline, -k)
+                    self.in_todays_run(&deadline),
+                    self.ordinal_at_most(&deadline, -k)
                 ))
             }
             Count::OverdueDays(p) => {
@@ -576,10 +622,10 @@ impl<'p> Compiler<'p> {
                 let alias = self.join(&roots[p.scope.min(roots.len() - 1)].clone(), &p.refs);
                 let at_least = |this: &mut Self, k: i64| -> String {
                     if k <= 0 {
-                        "1".into()
+                        this.d.truth_value(true).into()
                     } else {
                         format!(
-                            "coalesce({alias}.status <> '{rectified}' AND {alias}.deadline <= {}, 0)",
+                            "coalesce({alias}.status <> '{rectified}' AND {alias}.deadline <= {}, {no})",
                             shifted(this, -k),
                             rectified = ProblemStatus::Rectified.code()
                         )
@@ -600,15 +646,15 @@ impl<'p> Compiler<'p> {
     fn arith(&mut self, op: ArithOp, a: &Expr, b: &Expr, roots: &[Root]) -> String {
         let (x, y) = (self.expr(a, roots), self.expr(b, roots));
         match (op, a.ty, b.ty) {
-            (ArithOp::Add, Ty::Date, _) => format!("date({x}, printf('%+.6f days', {y}))"),
-            (ArithOp::Add, _, Ty::Date) => format!("date({y}, printf('%+.6f days', {x}))"),
-            (ArithOp::Sub, Ty::Date, Ty::Date) => format!("(julianday({x}) - julianday({y}))"),
-            (ArithOp::Sub, Ty::Date, _) => format!("date({x}, printf('%+.6f days', -({y})))"),
+            (ArithOp::Add, Ty::Date, _) => self.d.add_days_expr(&x, &y),
+            (ArithOp::Add, _, Ty::Date) => self.d.add_days_expr(&y, &x),
+            (ArithOp::Sub, Ty::Date, Ty::Date) => self.d.days_between(&x, &y),
+            (ArithOp::Sub, Ty::Date, _) => self.d.add_days_expr(&x, &format!("-({y})")),
             (ArithOp::Add, _, _) => format!("({x} + {y})"),
             (ArithOp::Sub, _, _) => format!("({x} - {y})"),
             (ArithOp::Mul, _, _) => format!("({x} * {y})"),
-            // Real division; SQLite gives NULL (missing) for a zero divisor.
-            (ArithOp::Div, _, _) => format!("(CAST({x} AS REAL) / {y})"),
+            // Real division; a zero divisor gives NULL (missing).
+            (ArithOp::Div, _, _) => self.d.divide(&x, &y),
         }
     }
 
@@ -677,12 +723,18 @@ impl<'p> Compiler<'p> {
             AggFunc::Count => format!("(SELECT count(*) FROM {from} WHERE {filtered})"),
             AggFunc::Exists => format!("EXISTS (SELECT 1 FROM {from} WHERE {filtered})"),
             AggFunc::Rate => format!(
-                "(SELECT avg(CASE WHEN {} THEN 1.0 ELSE 0.0 END) FROM {from} WHERE {link})",
-                filter_sql.unwrap_or_else(|| "1".into())
+                "(SELECT {} FROM {from} WHERE {link})",
+                self.d.real(&format!(
+                    "avg(CASE WHEN {} THEN 1.0 ELSE 0.0 END)",
+                    filter_sql.unwrap_or_else(|| self.d.truth_value(true).into())
+                ))
             ),
             AggFunc::Sum => format!(
-                "(SELECT coalesce(sum({}), 0) FROM {from} WHERE {filtered})",
-                value_sql.unwrap_or_else(|| "NULL".into())
+                "(SELECT {} FROM {from} WHERE {filtered})",
+                self.d.real(&format!(
+                    "coalesce(sum({}), 0)",
+                    value_sql.unwrap_or_else(|| "NULL".into())
+                ))
             ),
             AggFunc::Avg | AggFunc::Min | AggFunc::Max => {
                 let f = match func {
@@ -690,57 +742,63 @@ impl<'p> Compiler<'p> {
                     AggFunc::Min => "min",
                     _ => "max",
                 };
-                format!(
-                    "(SELECT {f}({}) FROM {from} WHERE {filtered})",
-                    value_sql.unwrap_or_else(|| "NULL".into())
-                )
+                let v = format!("{f}({})", value_sql.unwrap_or_else(|| "NULL".into()));
+                let v = if func == AggFunc::Avg {
+                    self.d.real(&v)
+                } else {
+                    v
+                };
+                format!("(SELECT {v} FROM {from} WHERE {filtered})")
             }
         }
     }
 }
 
-/// The working days d with `from` < d ≤ `to` (SQL dates), from the
-/// calendar table: NULL unless both days are in one run of covered years.
-fn workdays_between(from: &str, to: &str) -> String {
-    let w = crate::store::workdays::TABLE;
-    // One side is usually `today` (?1): its row is then a lookup SQLite
-    // makes once per query, and each row costs one more.
-    let (row, other, sign) = if from == "?1" {
-        (to, from, "-")
-    } else {
-        (from, to, "")
-    };
-    format!(
-        "(SELECT {sign}((SELECT ordinal FROM {w} WHERE day = {other}) - a.ordinal) FROM {w} a \
-         WHERE a.day = {row} AND a.run_first = (SELECT run_first FROM {w} WHERE day = {other}))"
-    )
-}
+impl Compiler<'_> {
+    /// The working days d with `from` < d ≤ `to` (SQL dates), from the
+    /// calendar table: NULL unless both days are in one run of covered years.
+    fn workdays_between(&self, from: &str, to: &str) -> String {
+        let w = crate::store::workdays::table(self.d);
+        // One side is usually `today` (?1): its row is then a lookup the
+        // database makes once per query, and each row costs one more.
+        let (row, other, sign) = if from == self.today {
+            (to, from, "-")
+        } else {
+            (from, to, "")
+        };
+        format!(
+            "(SELECT {sign}((SELECT ordinal FROM {w} WHERE day = {other}) - a.ordinal) FROM {w} a \
+             WHERE a.day = {row} AND a.run_first = (SELECT run_first FROM {w} WHERE day = {other}))"
+        )
+    }
 
-/// Whether the day `x` is in today's run of covered years (NULL when
-/// today is not covered): working days between the two can be counted.
-fn in_todays_run(x: &str) -> String {
-    let w = crate::store::workdays::TABLE;
-    format!(
-        "{x} >= (SELECT run_first FROM {w} WHERE day = ?1) AND {x} <= (SELECT run_last FROM {w} WHERE day = ?1)"
-    )
-}
+    /// Whether the day `x` is in today's run of covered years (NULL when
+    /// today is not covered): working days between the two can be counted.
+    fn in_todays_run(&self, x: &str) -> String {
+        let (w, t) = (crate::store::workdays::table(self.d), &self.today);
+        format!(
+            "{x} >= (SELECT run_first FROM {w} WHERE day = {t}) AND {x} <= (SELECT run_last FROM {w} WHERE day = {t})"
+        )
+    }
 
-/// `O(x) ≤ O(today) + shift`, O the working days up to a day: `x` before
-/// the first day past that count — a date compared with a date computed
-/// once per query.
-fn ordinal_at_most(x: &str, shift: i64) -> String {
-    let w = crate::store::workdays::TABLE;
-    format!(
-        "{x} < coalesce((SELECT min(day) FROM {w} WHERE ordinal > (SELECT ordinal FROM {w} WHERE day = ?1) + ({shift})), '9999-12-31')"
-    )
-}
+    /// `O(x) ≤ O(today) + shift`, O the working days up to a day: `x` before
+    /// the first day past that count — a date compared with a date computed
+    /// once per query.
+    fn ordinal_at_most(&self, x: &str, shift: i64) -> String {
+        let (w, t) = (crate::store::workdays::table(self.d), &self.today);
+        format!(
+            "{x} < coalesce((SELECT min(day) FROM {w} WHERE ordinal > (SELECT ordinal FROM {w} WHERE day = {t}) + ({shift})), {})",
+            self.d.last_day()
+        )
+    }
 
-/// `O(x) ≥ O(today) + shift`.
-fn ordinal_at_least(x: &str, shift: i64) -> String {
-    let w = crate::store::workdays::TABLE;
-    format!(
-        "{x} >= (SELECT min(day) FROM {w} WHERE ordinal >= (SELECT ordinal FROM {w} WHERE day = ?1) + ({shift}))"
-    )
+    /// `O(x) ≥ O(today) + shift`.
+    fn ordinal_at_least(&self, x: &str, shift: i64) -> String {
+        let (w, t) = (crate::store::workdays::table(self.d), &self.today);
+        format!(
+            "{x} >= (SELECT min(day) FROM {w} WHERE ordinal >= (SELECT ordinal FROM {w} WHERE day = {t}) + ({shift}))"
+        )
+    }
 }
 
 /// A count of days: the counted date, and whether the count runs forward
@@ -833,7 +891,7 @@ mod tests {
         let policy = checked
             .policy
             .unwrap_or_else(|| panic!("{:?}", checked.diagnostics));
-        compile_rule(&policy, &policy.rules[0])
+        compile_rule(&policy, &policy.rules[0], Dialect::Sqlite)
     }
 
     #[test]

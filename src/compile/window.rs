@@ -17,7 +17,7 @@
 use super::{Compiler, Count, Root, day_count, whole_bounds};
 use crate::lang::ir::*;
 use crate::schema::ProblemStatus;
-use rusqlite::types::Value;
+use crate::store::{Dialect, Value};
 
 /// A rule's condition as today-free parts and an interval of days.
 #[derive(Debug, Clone)]
@@ -36,8 +36,8 @@ pub struct WindowRule {
 }
 
 /// The days-interval form of a rule's condition, when it has one.
-pub fn window(policy: &Policy, rule: &Rule) -> Option<WindowRule> {
-    let mut c = Compiler::new(policy);
+pub fn window(policy: &Policy, rule: &Rule, dialect: Dialect) -> Option<WindowRule> {
+    let mut c = Compiler::new(policy, dialect);
     let roots = vec![Root::subject(rule.entity)];
     let mut b = Bounds::default();
     for part in rule.when.conjuncts() {
@@ -50,9 +50,9 @@ pub fn window(policy: &Policy, rule: &Rule) -> Option<WindowRule> {
     let joins = std::mem::take(&mut c.levels[0].sql);
     Some(WindowRule {
         joins,
-        condition: b.condition(),
-        from: latest(&b.from),
-        until: earliest(&b.until),
+        condition: b.condition(dialect),
+        from: latest(&b.from, dialect),
+        until: earliest(&b.until, dialect),
         params: c.params,
     })
 }
@@ -72,9 +72,9 @@ impl Bounds {
         self.until.extend(other.until);
     }
 
-    fn condition(&self) -> String {
+    fn condition(&self, d: Dialect) -> String {
         if self.parts.is_empty() {
-            "1".into()
+            d.truth_value(true).into()
         } else {
             format!("({})", self.parts.join(" AND "))
         }
@@ -93,9 +93,9 @@ struct MemberDays {
 impl Bounds {
     /// The members these bounds describe, from rows `from_where`: those
     /// that only start, or only stop, being counted.
-    fn rows(self, from_where: &str) -> Option<MemberDays> {
-        let from_where = format!("{from_where} AND {}", self.condition());
-        match (latest(&self.from), earliest(&self.until)) {
+    fn rows(self, from_where: &str, d: Dialect) -> Option<MemberDays> {
+        let from_where = format!("{from_where} AND {}", self.condition(d));
+        match (latest(&self.from, d), earliest(&self.until, d)) {
             (Some(day), None) => Some(MemberDays {
                 from_where,
                 day,
@@ -111,21 +111,21 @@ impl Bounds {
     }
 }
 
-/// The latest of several days (SQLite's `max` of two or more values is
-/// NULL when one is: a bound that never comes means never).
-fn latest(days: &[String]) -> Option<String> {
+/// The latest of several days (NULL when one is: a bound that never
+/// comes means never).
+fn latest(days: &[String], d: Dialect) -> Option<String> {
     match days {
         [] => None,
         [one] => Some(one.clone()),
-        many => Some(format!("max({})", many.join(", "))),
+        many => Some(d.greatest(many)),
     }
 }
 
-fn earliest(days: &[String]) -> Option<String> {
+fn earliest(days: &[String], d: Dialect) -> Option<String> {
     match days {
         [] => None,
         [one] => Some(one.clone()),
-        many => Some(format!("min({})", many.join(", "))),
+        many => Some(d.least(many)),
     }
 }
 
@@ -144,12 +144,6 @@ impl Compiler<'_> {
             } => self.exists_bounds(coll, filter, roots),
             _ => None,
         }
-    }
-
-    /// `date` moved by `k` days.
-    fn shift(&mut self, date: &str, k: i64) -> String {
-        let offset = self.param(Value::Text(format!("{k:+} days")));
-        format!("date({date}, {offset})")
     }
 
     /// A day count compared with a number.
@@ -190,8 +184,9 @@ impl Compiler<'_> {
                 if k >= 1 {
                     let alias = self.join(&root(p), &p.refs);
                     out.parts.push(format!(
-                        "coalesce({alias}.status <> '{}', 0)",
-                        ProblemStatus::Rectified.code()
+                        "coalesce({alias}.status <> '{}', {})",
+                        ProblemStatus::Rectified.code(),
+                        self.d.truth_value(false)
                     ));
                     out.from.push(self.shift(&format!("{alias}.deadline"), k));
                 }
@@ -216,9 +211,12 @@ impl Compiler<'_> {
         let (from, link, member) =
             self.subquery(coll, roots, |c, inner| c.member_bounds(filter, inner))?;
         let member = member?;
-        let filtered = format!("{link} AND {}", member.condition());
+        let filtered = format!("{link} AND {}", member.condition(self.d));
         let mut out = Bounds::default();
-        match (latest(&member.from), earliest(&member.until)) {
+        match (
+            latest(&member.from, self.d),
+            earliest(&member.until, self.d),
+        ) {
             (None, None) => out
                 .parts
                 .push(format!("EXISTS (SELECT 1 FROM {from} WHERE {filtered})")),
@@ -243,7 +241,7 @@ impl Compiler<'_> {
         // The k-th member to start (rising) or the k-th to stop counting.
         let kth = |k: i64| {
             format!(
-                "(SELECT d FROM (SELECT {} AS d {}) WHERE d IS NOT NULL ORDER BY d {} LIMIT 1 OFFSET {})",
+                "(SELECT d FROM (SELECT {} AS d {}) AS m WHERE d IS NOT NULL ORDER BY d {} LIMIT 1 OFFSET {})",
                 m.day,
                 m.from_where,
                 if m.rising { "ASC" } else { "DESC" },
@@ -265,15 +263,17 @@ impl Compiler<'_> {
         }
         if let Some(k) = hi {
             if k < 0 {
-                out.parts.push("0".into());
+                out.parts.push(self.d.truth_value(false).into());
             } else if m.rising {
                 let next = kth(k + 1);
+                let last = self.d.last_day();
                 out.until
-                    .push(format!("date(coalesce({next}, '9999-12-31'), '-1 days')"));
+                    .push(self.d.add_days(&format!("coalesce({next}, {last})"), -1));
             } else {
                 let next = kth(k + 1);
+                let first = self.d.first_day();
                 out.from
-                    .push(format!("date(coalesce({next}, '0000-01-01'), '+1 days')"));
+                    .push(self.d.add_days(&format!("coalesce({next}, {first})"), 1));
             }
         }
         Some(out)
@@ -300,7 +300,7 @@ impl Compiler<'_> {
             } => {
                 let (from, link, member) =
                     self.subquery(coll, roots, |c, inner| c.member_bounds(filter, inner))?;
-                member?.rows(&format!("FROM {from} WHERE {link}"))
+                member?.rows(&format!("FROM {from} WHERE {link}"), self.d)
             }
             ExprKind::Aggregate {
                 func: AggFunc::Sum,
@@ -323,7 +323,7 @@ impl Compiler<'_> {
                         let filter_sql = match filter.as_deref() {
                             Some(f) if policy.depends_on_today(f) => None,
                             Some(f) => Some(c.expr(f, inner)),
-                            None => Some("1".into()),
+                            None => Some(c.d.truth_value(true).into()),
                         };
                         let members = c.subquery(inner_coll, inner, |c, inner| {
                             c.member_bounds(inner_filter, inner)
@@ -331,10 +331,13 @@ impl Compiler<'_> {
                         (filter_sql, members)
                     })?;
                 let (elements, inner_link, member) = members?;
-                member?.rows(&format!(
-                    "FROM {outer}, {elements} WHERE {link} AND {} AND {inner_link}",
-                    filter_sql?
-                ))
+                member?.rows(
+                    &format!(
+                        "FROM {outer}, {elements} WHERE {link} AND {} AND {inner_link}",
+                        filter_sql?
+                    ),
+                    self.d,
+                )
             }
             _ => None,
         }

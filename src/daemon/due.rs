@@ -7,9 +7,9 @@ use crate::engine::Engine;
 use crate::engine::simulate::schedules;
 use crate::error::Result;
 use crate::schedule::Cron;
+use crate::store::Db;
 use chrono::{DateTime, Duration, FixedOffset};
 use chrono_tz::Tz;
-use rusqlite::Connection;
 use std::collections::HashMap;
 
 /// Times counted at most when a rule missed many (a seconds schedule down
@@ -28,7 +28,7 @@ pub struct Due {
 }
 
 /// The scheduled time each rule last ran for.
-pub fn last_runs(conn: &Connection) -> Result<HashMap<String, DateTime<FixedOffset>>> {
+pub fn last_runs(conn: &Db) -> Result<HashMap<String, DateTime<FixedOffset>>> {
     crate::store::runs::last_scheduled(conn)
 }
 

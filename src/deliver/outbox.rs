@@ -23,9 +23,9 @@ use super::transport::Transport;
 use crate::clock::{Clock, utc_text};
 use crate::config::{Channel, ChannelKind, Delivery};
 use crate::error::Result;
+use crate::store::Db;
 use crate::store::{channels, outbox};
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::Connection;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Stats {
@@ -68,7 +68,7 @@ impl<'a> Settings<'a> {
 /// Sends what is due through the transport and settings of `duban.toml`.
 pub fn deliver_configured(
     cfg: &crate::config::Config,
-    conn: &Connection,
+    conn: &Db,
     clock: &dyn Clock,
 ) -> Result<Stats> {
     let mut t = super::transport::from_config(cfg)?;
@@ -78,7 +78,7 @@ pub fn deliver_configured(
 /// Sends every notice that is due, until none is left or the server is
 /// unreachable (then the rest wait for the next round).
 pub fn deliver_due(
-    conn: &Connection,
+    conn: &Db,
     transport: &mut dyn Transport,
     s: &Settings<'_>,
     clock: &dyn Clock,
@@ -200,7 +200,7 @@ fn outgoing(n: outbox::Stored) -> Outgoing {
 /// channel's rate limit; every accepted part is recorded at once, so a
 /// retry never posts one twice.
 fn post(
-    conn: &Connection,
+    conn: &Db,
     poster: &mut Poster,
     configured: &[Channel],
     name: &str,

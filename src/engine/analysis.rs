@@ -9,7 +9,7 @@ use super::Engine;
 use crate::clock::AsOf;
 use crate::error::Result;
 use crate::lang::analyze::{Analysis, Finding, What};
-use rusqlite::Connection;
+use crate::store::Db;
 
 /// How many subjects an overlap names.
 pub const NAMED: usize = 3;
@@ -42,7 +42,7 @@ impl OfficeAnalysis {
 impl Engine<'_> {
     /// The policy analysed with witnesses near `as_of`; with `conn`, the
     /// overlaps counted on the data and W012 checked against the ledger.
-    pub fn analyze(&self, conn: Option<&Connection>, as_of: &AsOf) -> Result<OfficeAnalysis> {
+    pub fn analyze(&self, conn: Option<&Db>, as_of: &AsOf) -> Result<OfficeAnalysis> {
         let mut analysis =
             crate::interpret::witness::analyze_policy(self.policy, as_of.today, &self.calendar);
         let Some(conn) = conn else {

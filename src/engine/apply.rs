@@ -7,14 +7,14 @@ use super::plan::{Episode, Plan, Planned};
 use crate::clock::AsOf;
 use crate::deliver::notice::{NoticeContext, Rendered, RequestInfo, TaskInfo, task_ics};
 use crate::error::Result;
+use crate::store::Db;
 use crate::store::episodes::{self, Episodes};
 use crate::store::{approvals, audit, cases, outbox, tasks};
-use rusqlite::Connection;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 pub struct Writer<'c, 'e> {
-    conn: &'c Connection,
+    conn: &'c Db,
     engine: &'e Engine<'e>,
     as_of: AsOf,
     run_id: i64,
@@ -22,12 +22,7 @@ pub struct Writer<'c, 'e> {
 }
 
 impl<'c, 'e> Writer<'c, 'e> {
-    pub fn new(
-        conn: &'c Connection,
-        engine: &'e Engine<'e>,
-        as_of: &AsOf,
-        run_id: i64,
-    ) -> Result<Self> {
+    pub fn new(conn: &'c Db, engine: &'e Engine<'e>, as_of: &AsOf, run_id: i64) -> Result<Self> {
         let next_seq = tasks::next_seq(conn)?;
         Ok(Writer {
             conn,
@@ -521,7 +516,7 @@ fn action_words(policy: &crate::lang::ir::Policy, a: &Planned<'_>, held: bool) -
 /// (the live episodes, or the simulation's copy); returns its id and how
 /// many times it has fired.
 pub fn record_episode(
-    conn: &Connection,
+    conn: &Db,
     which: Episodes,
     p: &Plan<'_>,
     as_of: &AsOf,

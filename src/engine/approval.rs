@@ -16,8 +16,8 @@ use crate::deliver::notice::{held_notice, one_line, task_ics};
 use crate::error::{Error, Result};
 use crate::lang::ir::Days;
 use crate::store::approvals::{self, Approval, Decision};
+use crate::store::{Behavior, Db};
 use crate::store::{cases, episodes, outbox, tasks};
-use rusqlite::{Connection, TransactionBehavior};
 
 /// What the office's configuration gives a decision: working days for due
 /// dates, the mail domain for calendar entries, the workbench's address
@@ -53,14 +53,14 @@ pub struct Decided {
 /// changed) when it is decided already, when the decider is a target of
 /// one of its tasks, or when a rejection gives no reason.
 pub fn decide(
-    conn: &mut Connection,
+    conn: &mut Db,
     office: &Office<'_>,
     id: &str,
     verdict: &Verdict,
     who: &Decider<'_>,
     at: &AsOf,
 ) -> Result<Decided> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.transaction_with_behavior(Behavior::Immediate)?;
     let request = approvals::get(&tx, id)?;
     if !request.is_pending() {
         return Err(Error::invalid(format!(
@@ -130,7 +130,7 @@ pub fn decide(
 /// workbench decide through this.
 pub fn decide_configured(
     cfg: &crate::config::Config,
-    conn: &mut Connection,
+    conn: &mut Db,
     id: &str,
     verdict: &Verdict,
     who: &Decider<'_>,
@@ -149,7 +149,7 @@ pub fn decide_configured(
 /// Opens the request's tasks with due dates counted from today and queues
 /// its held notices, each task notice with its date and calendar entry.
 fn release(
-    conn: &Connection,
+    conn: &Db,
     office: &Office<'_>,
     r: &Approval,
     pending: &[tasks::Task],
@@ -206,8 +206,8 @@ fn release(
 
 /// Reminds, once, the approver of every request pending past its
 /// `within`; how many reminders were queued. One transaction.
-pub fn remind_overdue(conn: &mut Connection, office: &Office<'_>, at: &AsOf) -> Result<usize> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+pub fn remind_overdue(conn: &mut Db, office: &Office<'_>, at: &AsOf) -> Result<usize> {
+    let tx = conn.transaction_with_behavior(Behavior::Immediate)?;
     let now = utc_text(at.utc());
     let mut n = 0;
     for r in approvals::to_remind(&tx, at.today)? {

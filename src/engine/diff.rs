@@ -7,18 +7,18 @@ use super::Engine;
 use super::plan::ActionJson;
 use crate::clock::AsOf;
 use crate::error::Result;
-use rusqlite::{Connection, TransactionBehavior};
+use crate::store::{Behavior, Db};
 
 /// Streams the added and removed actions (as their JSON text) to the sinks.
 pub fn diff(
-    conn: &mut Connection,
+    conn: &mut Db,
     old: &Engine<'_>,
     new: &Engine<'_>,
     as_of: &AsOf,
     added: &mut dyn FnMut(ActionJson) -> Result<()>,
     removed: &mut dyn FnMut(ActionJson) -> Result<()>,
 ) -> Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+    let tx = conn.transaction_with_behavior(Behavior::Deferred)?;
     tx.execute_batch(
         "DROP TABLE IF EXISTS temp.diff_actions;
          CREATE TEMP TABLE diff_actions (side TEXT NOT NULL, action TEXT NOT NULL);",
@@ -38,7 +38,7 @@ pub fn diff(
                         let text = serde_json::to_string(&a).map_err(|e| {
                             crate::error::Error::failed("diff: encoding an action", e)
                         })?;
-                        insert.execute(rusqlite::params![side, text])?;
+                        insert.execute(crate::params![side, text])?;
                     }
                     Ok(())
                 },
@@ -53,7 +53,7 @@ pub fn diff(
              EXCEPT SELECT action FROM temp.diff_actions WHERE side = ?2
              ORDER BY 1",
         )?;
-        let mut rows = stmt.query(rusqlite::params![from, against])?;
+        let mut rows = stmt.query(crate::params![from, against])?;
         while let Some(r) = rows.next()? {
             let text: String = r.get(0)?;
             let action: ActionJson = serde_json::from_str(&text)

@@ -23,9 +23,9 @@ use crate::store::episodes::{self, Episodes};
 use crate::store::firings::{self, RuleSql, Shape};
 use crate::store::runs;
 use crate::store::workdays::Workdays;
+use crate::store::{Behavior, Db};
+use crate::store::{Value as Sql, ValueRef as SqlRef};
 use plan::{Episode, Plan};
-use rusqlite::types::{Value as Sql, ValueRef as SqlRef};
-use rusqlite::{Connection, TransactionBehavior};
 
 /// A checked policy with its rules compiled once.
 pub struct Engine<'p> {
@@ -151,7 +151,7 @@ impl<'p> Engine<'p> {
         let calendar = Calendar::builtin();
         Engine {
             policy,
-            compiled: compile_policy(policy),
+            compiled: compile_policy(policy, crate::store::Dialect::Sqlite),
             domain: domain.into(),
             workdays: Workdays::new(&calendar),
             calendar,
@@ -178,6 +178,12 @@ impl<'p> Engine<'p> {
     pub fn with_calendar(mut self, calendar: Calendar) -> Self {
         self.workdays = Workdays::new(&calendar);
         self.calendar = calendar;
+        self
+    }
+
+    /// Compiles the policy for another database than SQLite.
+    pub fn with_dialect(mut self, dialect: crate::store::Dialect) -> Self {
+        self.compiled = compile_policy(self.policy, dialect);
         self
     }
 
@@ -226,7 +232,7 @@ impl<'p> Engine<'p> {
     /// firings in a temporary table, since it writes episodes as it goes.
     pub fn evaluate_rule(
         &self,
-        conn: &Connection,
+        conn: &Db,
         i: usize,
         as_of: &AsOf,
         mode: Mode,
@@ -239,7 +245,7 @@ impl<'p> Engine<'p> {
     /// the rule does not hold or its episode is running), writing nothing.
     pub fn evaluate_subject(
         &self,
-        conn: &Connection,
+        conn: &Db,
         i: usize,
         as_of: &AsOf,
         subject: &str,
@@ -257,7 +263,7 @@ impl<'p> Engine<'p> {
 
     fn evaluate(
         &self,
-        conn: &Connection,
+        conn: &Db,
         i: usize,
         as_of: &AsOf,
         mode: Mode,
@@ -396,7 +402,7 @@ impl<'p> Engine<'p> {
     /// when there is no such subject.
     pub fn sql_holds(
         &self,
-        conn: &Connection,
+        conn: &Db,
         i: usize,
         as_of: &AsOf,
         subject: &str,
@@ -407,7 +413,7 @@ impl<'p> Engine<'p> {
 
     /// How many subjects rule `i` holds for at `as_of` (dry-run's "holds
     /// for"), whatever its episodes.
-    pub fn holds_count(&self, conn: &Connection, i: usize, as_of: &AsOf) -> Result<u64> {
+    pub fn holds_count(&self, conn: &Db, i: usize, as_of: &AsOf) -> Result<u64> {
         crate::store::workdays::ensure(conn, &self.workdays)?;
         firings::count_holding(conn, &self.rule_sql(i), &self.bound(i, as_of))
     }
@@ -416,13 +422,13 @@ impl<'p> Engine<'p> {
     /// snapshot), writing nothing.
     pub fn dry_run(
         &self,
-        conn: &mut Connection,
+        conn: &mut Db,
         rules: &[usize],
         as_of: &AsOf,
         fresh: bool,
         sink: &mut dyn FnMut(&Plan<'_>) -> Result<()>,
     ) -> Result<Vec<RuleOutcome>> {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let tx = conn.transaction_with_behavior(Behavior::Deferred)?;
         let mut outcomes = Vec::new();
         for &i in rules {
             outcomes.push(self.evaluate_rule(&tx, i, as_of, Mode::Report { fresh }, sink)?);
@@ -435,7 +441,7 @@ impl<'p> Engine<'p> {
     /// each rule's tasks, notices, episodes and audit all there or none.
     pub fn run(
         &self,
-        conn: &mut Connection,
+        conn: &mut Db,
         rules: &[usize],
         as_of: &AsOf,
         opts: &RunOptions<'_>,
@@ -459,7 +465,7 @@ impl<'p> Engine<'p> {
                 stopped = true;
                 break;
             }
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = conn.transaction_with_behavior(Behavior::Immediate)?;
             let o = self.evaluate_rule(&tx, i, as_of, Mode::Apply { run_id }, sink)?;
             runs::add_rule(
                 &tx,

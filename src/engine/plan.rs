@@ -10,9 +10,9 @@
 use crate::calendar::{Calendar, NotCovered};
 use crate::compile::CompiledRule;
 use crate::lang::ir::{self, Days, Rule, Ty};
+use crate::store::ValueRef as Sql;
 use crate::value::Value;
 use chrono::{Datelike, NaiveDate};
-use rusqlite::types::ValueRef as Sql;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
@@ -429,7 +429,7 @@ impl<'r> Plan<'r> {
 
 fn text<'r>(v: Option<&Sql<'r>>) -> Option<&'r str> {
     match v {
-        Some(Sql::Text(t)) => std::str::from_utf8(t).ok(),
+        Some(Sql::Text(t)) => Some(t),
         _ => None,
     }
 }

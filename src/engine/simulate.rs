@@ -11,12 +11,12 @@ use super::{Engine, Mode, RuleOutcome};
 use crate::clock::AsOf;
 use crate::error::{Error, Result};
 use crate::schedule::Cron;
+use crate::store::Value as Sql;
 use crate::store::firings::RuleSql;
 use crate::store::window;
+use crate::store::{Behavior, Db};
 use chrono::{Duration, NaiveDate, TimeZone};
 use chrono_tz::Tz;
-use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, TransactionBehavior};
 
 /// When a policy and its rules name no schedule: every morning at nine.
 pub const DEFAULT_SCHEDULE: &str = "0 9 * * *";
@@ -67,7 +67,7 @@ pub enum Replay {
 
 /// Replays `days` days after `from`, in `tz`.
 pub fn simulate(
-    conn: &mut Connection,
+    conn: &mut Db,
     engine: &Engine<'_>,
     from: &AsOf,
     days: u32,
@@ -75,7 +75,7 @@ pub fn simulate(
     replay: Replay,
 ) -> Result<Vec<Day>> {
     let crons = schedules(engine)?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+    let tx = conn.transaction_with_behavior(Behavior::Deferred)?;
     crate::store::episodes::copy_for_simulation(&tx)?;
     let start = from.at.with_timezone(&tz);
     let end = start + Duration::days(i64::from(days));
@@ -137,16 +137,11 @@ pub fn simulate(
 
 /// Records the days each windowed rule holds on, for every subject at
 /// once; returns which rules are windowed.
-fn windows(
-    conn: &Connection,
-    engine: &Engine<'_>,
-    first: NaiveDate,
-    last: NaiveDate,
-) -> Result<Vec<bool>> {
+fn windows(conn: &Db, engine: &Engine<'_>, first: NaiveDate, last: NaiveDate) -> Result<Vec<bool>> {
     window::create(conn)?;
     let mut windowed = Vec::new();
     for (i, rule) in engine.policy.rules.iter().enumerate() {
-        let Some(w) = crate::compile::window(engine.policy, rule) else {
+        let Some(w) = crate::compile::window(engine.policy, rule, conn.dialect()) else {
             windowed.push(false);
             continue;
         };
@@ -175,7 +170,7 @@ fn windows(
 /// which `held` subjects held: the episodes of those that stopped holding
 /// end, those that started fire, and so do those due again.
 fn step(
-    conn: &Connection,
+    conn: &Db,
     engine: &Engine<'_>,
     i: usize,
     at: &AsOf,

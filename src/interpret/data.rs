@@ -5,8 +5,8 @@
 use crate::error::Result;
 use crate::lang::ir::{CollId, FieldId};
 use crate::schema::{Entity, FieldType, Link};
+use crate::store::{Db, OptionalExtension};
 use crate::value::Value;
-use rusqlite::{Connection, OptionalExtension};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -22,12 +22,12 @@ type Record = Option<Vec<Value>>;
 
 /// Records read from the case database, each once.
 pub struct SqliteData<'c> {
-    conn: &'c Connection,
+    conn: &'c Db,
     records: RefCell<HashMap<(Entity, String), Record>>,
 }
 
 impl<'c> SqliteData<'c> {
-    pub fn new(conn: &'c Connection) -> Self {
+    pub fn new(conn: &'c Db) -> Self {
         SqliteData {
             conn,
             records: RefCell::new(HashMap::new()),
@@ -53,13 +53,9 @@ impl<'c> SqliteData<'c> {
                 let mut values = Vec::with_capacity(fields.len());
                 for (i, f) in fields.iter().enumerate() {
                     let raw: Option<String> = match r.get_ref(i)? {
-                        rusqlite::types::ValueRef::Null => None,
-                        rusqlite::types::ValueRef::Text(t) => {
-                            Some(String::from_utf8_lossy(t).into_owned())
-                        }
-                        rusqlite::types::ValueRef::Integer(n) => Some(n.to_string()),
-                        rusqlite::types::ValueRef::Real(x) => Some(x.to_string()),
-                        rusqlite::types::ValueRef::Blob(_) => None,
+                        crate::store::ValueRef::Integer(n) => Some(n.to_string()),
+                        crate::store::ValueRef::Real(x) => Some(x.to_string()),
+                        v => v.text().map(|t| t.into_owned()),
                     };
                     values.push(typed(f.ty, raw));
                 }
@@ -117,7 +113,7 @@ impl Data for SqliteData<'_> {
                     element.table()
                 ))?;
                 let ids = stmt.query_map([id], |r| r.get::<_, String>(0))?;
-                Ok(ids.collect::<rusqlite::Result<Vec<_>>>()?)
+                Ok(ids.collect::<crate::store::DbResult<Vec<_>>>()?)
             }
             Link::TaskSubject => crate::store::tasks::ids_of_subject(self.conn, owner.name(), id),
             Link::TaskTarget => crate::store::tasks::ids_of_target(self.conn, id),

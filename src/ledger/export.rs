@@ -9,10 +9,10 @@
 use super::{Staged, excel_date, io_error, xlsx_error};
 use crate::error::{Error, Result};
 use crate::schema::{self, Entity, FieldType};
+use crate::store::Db;
+use crate::store::Value;
 use crate::store::export::{Column, columns, rows};
 use chrono::NaiveDate;
-use rusqlite::Connection;
-use rusqlite::types::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -65,6 +65,8 @@ fn out(col: &Column, v: &Value, labels: bool) -> Out {
         Value::Integer(i) => return Out::Number(*i as f64),
         Value::Real(r) => return Out::Number(*r),
         Value::Text(t) => t.as_str(),
+        Value::Date(d) => return Out::Date(*d),
+        Value::Timestamp(t) => return Out::Text(crate::store::db::timestamp_text(t)),
         Value::Blob(_) => return Out::Empty,
     };
     match col.ty {
@@ -88,7 +90,7 @@ pub type Written = Vec<(Entity, u64)>;
 
 /// Writes the tables; `progress` hears of every 4,096 rows.
 pub fn export(
-    conn: &Connection,
+    conn: &Db,
     tables: &[Entity],
     target: &Target,
     opts: &Options,
@@ -101,7 +103,7 @@ pub fn export(
 }
 
 fn workbook(
-    conn: &Connection,
+    conn: &Db,
     tables: &[Entity],
     path: &Path,
     opts: &Options,
@@ -190,7 +192,7 @@ fn workbook(
 }
 
 fn folder(
-    conn: &Connection,
+    conn: &Db,
     tables: &[Entity],
     dir: &Path,
     opts: &Options,

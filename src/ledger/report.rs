@@ -6,9 +6,9 @@
 
 use super::{Staged, excel_date, io_error, xlsx_error};
 use crate::error::{Error, Result};
+use crate::store::Db;
 use crate::store::progress::{OrgProgress, Tally, by_organization};
 use chrono::{Datelike, Months, NaiveDate};
-use rusqlite::Connection;
 use std::path::Path;
 
 /// How far back "the previous period" lies.
@@ -113,7 +113,7 @@ pub fn lowest_rate_first(orgs: &mut [crate::store::progress::OrgProgress]) {
 /// The report as of `as_of`, compared with one `period` earlier; task
 /// kinds are headed by `label_of(kind)`.
 pub fn build(
-    conn: &Connection,
+    conn: &Db,
     as_of: NaiveDate,
     period: Period,
     label_of: &dyn Fn(&str) -> String,

@@ -3,8 +3,9 @@
 //! Tokens are stored as their SHA-256, so a copy of the database signs no
 //! one in. Times are UTC text ([`crate::clock::utc_text`]), which sorts.
 
+use super::{Db, OptionalExtension};
 use crate::error::{Error, Result};
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::params;
 use serde::Serialize;
 
 /// What an account may see and do.
@@ -55,21 +56,16 @@ pub struct Account {
     pub sessions: i64,
 }
 
-fn role_of(text: String) -> rusqlite::Result<Role> {
-    Role::parse(&text).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            0,
-            rusqlite::types::Type::Text,
-            format!("unknown role {text}").into(),
-        )
-    })
+fn role_of(text: String) -> super::DbResult<Role> {
+    Role::parse(&text)
+        .ok_or_else(|| super::DatabaseError::conversion(format!("unknown role {text}")))
 }
 
 const SELECT: &str = "SELECT a.person_id, p.name, p.email, a.role, a.password_hash, a.created_at,
         (SELECT count(*) FROM sessions s WHERE s.person_id = a.person_id AND s.expires_at > ?1)
     FROM accounts a JOIN persons p ON p.id = a.person_id";
 
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
+fn from_row(r: &super::Row<'_>) -> super::DbResult<Account> {
     Ok(Account {
         person_id: r.get(0)?,
         name: r.get(1)?,
@@ -84,7 +80,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
 /// Gives a person an account, or changes its role (and password, when one
 /// is given). The person must be in the case database.
 pub fn add(
-    conn: &Connection,
+    conn: &Db,
     person: &str,
     role: Role,
     password_hash: Option<&str>,
@@ -111,14 +107,14 @@ pub fn add(
 }
 
 /// Every account, by person id.
-pub fn list(conn: &Connection, now: &str) -> Result<Vec<Account>> {
+pub fn list(conn: &Db, now: &str) -> Result<Vec<Account>> {
     let mut stmt = conn.prepare(&format!("{SELECT} ORDER BY a.person_id"))?;
     let rows = stmt.query_map([now], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::DbResult<_>>()?)
 }
 
 /// The account a sign-in names: by person id, or by email (any case).
-pub fn find(conn: &Connection, id_or_email: &str, now: &str) -> Result<Option<Account>> {
+pub fn find(conn: &Db, id_or_email: &str, now: &str) -> Result<Option<Account>> {
     let key = id_or_email.trim();
     Ok(conn
         .query_row(
@@ -131,7 +127,7 @@ pub fn find(conn: &Connection, id_or_email: &str, now: &str) -> Result<Option<Ac
 
 /// Removes an account, its sessions and its links: whoever was signed in
 /// as it is signed out. Whether there was one.
-pub fn remove(conn: &Connection, person: &str) -> Result<bool> {
+pub fn remove(conn: &Db, person: &str) -> Result<bool> {
     let tx = conn.unchecked_transaction()?;
     tx.execute("DELETE FROM sessions WHERE person_id = ?1", [person])?;
     tx.execute("DELETE FROM sign_in_links WHERE person_id = ?1", [person])?;
@@ -151,7 +147,7 @@ pub struct Session {
 }
 
 pub fn start_session(
-    conn: &Connection,
+    conn: &Db,
     token_hash: &str,
     person: &str,
     csrf: &str,
@@ -166,7 +162,7 @@ pub fn start_session(
 }
 
 /// The live session with this token hash, if any.
-pub fn session(conn: &Connection, token_hash: &str, now: &str) -> Result<Option<Session>> {
+pub fn session(conn: &Db, token_hash: &str, now: &str) -> Result<Option<Session>> {
     Ok(conn
         .prepare_cached(
             "SELECT s.person_id, p.name, a.role, s.csrf FROM sessions s
@@ -184,7 +180,7 @@ pub fn session(conn: &Connection, token_hash: &str, now: &str) -> Result<Option<
         .optional()?)
 }
 
-pub fn end_session(conn: &Connection, token_hash: &str) -> Result<()> {
+pub fn end_session(conn: &Db, token_hash: &str) -> Result<()> {
     conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
     Ok(())
 }
@@ -195,7 +191,7 @@ pub fn end_session(conn: &Connection, token_hash: &str) -> Result<()> {
 /// transaction, so that the count and the insert are one step (on
 /// PostgreSQL, with the account's row locked).
 pub fn add_link(
-    conn: &Connection,
+    conn: &Db,
     token_hash: &str,
     person: &str,
     at: &str,
@@ -218,7 +214,7 @@ pub fn add_link(
 }
 
 /// The name of the person an unused, unexpired link signs in.
-pub fn link_person(conn: &Connection, token_hash: &str, now: &str) -> Result<Option<String>> {
+pub fn link_person(conn: &Db, token_hash: &str, now: &str) -> Result<Option<String>> {
     Ok(conn
         .query_row(
             "SELECT p.name FROM sign_in_links l JOIN persons p ON p.id = l.person_id
@@ -231,7 +227,7 @@ pub fn link_person(conn: &Connection, token_hash: &str, now: &str) -> Result<Opt
 
 /// Uses a sign-in link: the person it signs in, if it is unused and not
 /// expired. A link works once, whoever races for it.
-pub fn use_link(conn: &Connection, token_hash: &str, now: &str) -> Result<Option<String>> {
+pub fn use_link(conn: &Db, token_hash: &str, now: &str) -> Result<Option<String>> {
     Ok(conn
         .query_row(
             "UPDATE sign_in_links SET used_at = ?2
@@ -251,13 +247,13 @@ pub fn use_link(conn: &Connection, token_hash: &str, now: &str) -> Result<Option
 /// a lock on the keys' rows, or a serializable transaction). The rows
 /// counted, to forget when the password is right.
 pub fn count_try(
-    conn: &mut Connection,
+    conn: &mut Db,
     keys: &[(&str, i64)],
     since: &str,
     at: &str,
     wait: impl Fn(i64, i64, Option<&str>) -> i64,
 ) -> Result<std::result::Result<Vec<i64>, i64>> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let tx = conn.transaction_with_behavior(crate::store::Behavior::Immediate)?;
     let mut longest = 0;
     {
         let mut stmt = tx.prepare_cached(
@@ -288,7 +284,7 @@ pub fn count_try(
 /// After a right password: forgets the failures under `key` (the account
 /// from this address) and the rows the try was counted as, and everyone's
 /// failures older than `before`.
-pub fn clear_failures(conn: &Connection, key: &str, rows: &[i64], before: &str) -> Result<()> {
+pub fn clear_failures(conn: &Db, key: &str, rows: &[i64], before: &str) -> Result<()> {
     let tx = conn.unchecked_transaction()?;
     tx.execute(
         "DELETE FROM sign_in_failures WHERE key = ?1 OR at < ?2",

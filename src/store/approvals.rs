@@ -3,9 +3,10 @@
 //! the approver decides. Deciding is a compare-and-set on the request's
 //! status, so a request is decided once, however many try at once.
 
+use super::{Db, OptionalExtension, Row};
 use crate::error::{Error, Result};
+use crate::params;
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 pub const PENDING: &str = "pending";
@@ -75,7 +76,7 @@ const SELECT: &str =
         a.reminded_at, a.decided_by, a.decided_at, a.decided_on, a.via, a.note
     FROM approvals a LEFT JOIN persons p ON p.id = a.approver_id";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Approval> {
+fn from_row(r: &Row<'_>) -> super::DbResult<Approval> {
     let facts: String = r.get(9)?;
     Ok(Approval {
         id: r.get(0)?,
@@ -102,7 +103,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Approval> {
 }
 
 /// The number the next request gets (`A000001` …).
-pub fn next_seq(conn: &Connection) -> Result<i64> {
+pub fn next_seq(conn: &Db) -> Result<i64> {
     Ok(
         conn.query_row("SELECT coalesce(max(seq), 0) + 1 FROM approvals", [], |r| {
             r.get(0)
@@ -110,7 +111,7 @@ pub fn next_seq(conn: &Connection) -> Result<i64> {
     )
 }
 
-pub fn insert(conn: &Connection, a: &NewApproval<'_>) -> Result<()> {
+pub fn insert(conn: &Db, a: &NewApproval<'_>) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO approvals (id, seq, status, rule, title, subject_type, subject_id, episode_id,
                                 approver_id, facts, policy_hash, created_at, created_on, decide_by)
@@ -135,7 +136,7 @@ pub fn insert(conn: &Connection, a: &NewApproval<'_>) -> Result<()> {
     Ok(())
 }
 
-pub fn get(conn: &Connection, id: &str) -> Result<Approval> {
+pub fn get(conn: &Db, id: &str) -> Result<Approval> {
     conn.query_row(&format!("{SELECT} WHERE a.id = ?1"), [id], from_row)
         .optional()?
         .ok_or_else(|| {
@@ -147,11 +148,7 @@ pub fn get(conn: &Connection, id: &str) -> Result<Approval> {
 
 /// Requests, newest first: all, the pending ones, or those addressed to
 /// `approver`.
-pub fn list(
-    conn: &Connection,
-    pending_only: bool,
-    approver: Option<&str>,
-) -> Result<Vec<Approval>> {
+pub fn list(conn: &Db, pending_only: bool, approver: Option<&str>) -> Result<Vec<Approval>> {
     let mut w = super::Where::default();
     if pending_only {
         w.and("a.status = ?N", PENDING.to_string());
@@ -160,12 +157,12 @@ pub fn list(
         w.and("a.approver_id = ?N", p.to_string());
     }
     let mut stmt = conn.prepare(&format!("{SELECT} WHERE {} ORDER BY a.seq DESC", w.sql()))?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(w.params(&[])), from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = stmt.query_map(super::params_from_iter(w.params(&[])), from_row)?;
+    Ok(rows.collect::<super::DbResult<_>>()?)
 }
 
 /// Pending requests, and those of them past their `within` at `today`.
-pub fn counts(conn: &Connection, today: NaiveDate) -> Result<(i64, i64)> {
+pub fn counts(conn: &Db, today: NaiveDate) -> Result<(i64, i64)> {
     Ok(conn.query_row(
         "SELECT count(*), coalesce(sum(decide_by < ?2), 0) FROM approvals WHERE status = ?1",
         params![PENDING, today.to_string()],
@@ -175,17 +172,17 @@ pub fn counts(conn: &Connection, today: NaiveDate) -> Result<(i64, i64)> {
 
 /// Pending requests past their `within` at `today` whose approver has not
 /// been reminded yet.
-pub fn to_remind(conn: &Connection, today: NaiveDate) -> Result<Vec<Approval>> {
+pub fn to_remind(conn: &Db, today: NaiveDate) -> Result<Vec<Approval>> {
     let mut stmt = conn.prepare(&format!(
         "{SELECT} WHERE a.status = ?1 AND a.decide_by < ?2 AND a.reminded_at IS NULL ORDER BY a.seq"
     ))?;
     let rows = stmt.query_map(params![PENDING, today.to_string()], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::DbResult<_>>()?)
 }
 
 /// Records that the approver of `id` was reminded; false when another
 /// process did it first.
-pub fn reminded(conn: &Connection, id: &str, at: &str) -> Result<bool> {
+pub fn reminded(conn: &Db, id: &str, at: &str) -> Result<bool> {
     Ok(conn.execute(
         "UPDATE approvals SET reminded_at = ?2 WHERE id = ?1 AND reminded_at IS NULL",
         params![id, at],
@@ -207,7 +204,7 @@ pub struct Decision<'a> {
 
 /// Records the decision if the request is still pending; false when it
 /// was decided already (by another, or a moment ago).
-pub fn decide(conn: &Connection, id: &str, d: &Decision<'_>) -> Result<bool> {
+pub fn decide(conn: &Db, id: &str, d: &Decision<'_>) -> Result<bool> {
     Ok(conn.execute(
         "UPDATE approvals SET status = ?2, decided_by = ?3, decided_at = ?4, decided_on = ?5, via = ?6, note = ?7
          WHERE id = ?1 AND status = ?8",
@@ -242,7 +239,7 @@ pub struct Held {
 }
 
 /// Holds a notice of a request (in the firing's transaction).
-pub fn hold(conn: &Connection, approval: &str, n: &super::outbox::NewNotice<'_>) -> Result<()> {
+pub fn hold(conn: &Db, approval: &str, n: &super::outbox::NewNotice<'_>) -> Result<()> {
     use super::{outbox::NOTICE_COLUMNS, placeholders};
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
@@ -251,23 +248,20 @@ pub fn hold(conn: &Connection, approval: &str, n: &super::outbox::NewNotice<'_>)
         )
     });
     let values = n.values();
-    conn.prepare_cached(&SQL)?
-        .execute(rusqlite::params_from_iter(
-            values
-                .iter()
-                .chain([&approval as &dyn rusqlite::ToSql].iter()),
-        ))?;
+    conn.prepare_cached(&SQL)?.execute(super::params_from_iter(
+        values.iter().chain([&approval as &dyn super::ToSql].iter()),
+    ))?;
     Ok(())
 }
 
 /// How many notices wait for their request's decision.
-pub fn held_count(conn: &Connection) -> Result<u64> {
+pub fn held_count(conn: &Db) -> Result<u64> {
     let n: i64 = conn.query_row("SELECT count(*) FROM held_notices", [], |r| r.get(0))?;
     Ok(n.max(0) as u64)
 }
 
 /// The notices held for a request.
-pub fn held(conn: &Connection, approval: &str) -> Result<Vec<Held>> {
+pub fn held(conn: &Db, approval: &str) -> Result<Vec<Held>> {
     let mut stmt = conn.prepare(
         "SELECT message_id, rule, subject_type, subject_id, task_id, recipients, subject, body,
                 created_at, channel, facts
@@ -288,11 +282,11 @@ pub fn held(conn: &Connection, approval: &str) -> Result<Vec<Held>> {
             facts: r.get(10)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::DbResult<_>>()?)
 }
 
 /// Forgets the notices held for a decided request; how many.
-pub fn drop_held(conn: &Connection, approval: &str) -> Result<usize> {
+pub fn drop_held(conn: &Db, approval: &str) -> Result<usize> {
     Ok(conn.execute(
         "DELETE FROM held_notices WHERE approval_id = ?1",
         [approval],

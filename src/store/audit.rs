@@ -1,8 +1,9 @@
 //! The audit trail: one record per firing — the facts the condition read,
 //! what was done and what was skipped, under which policy, at which time.
 
+use super::Db;
 use crate::error::Result;
-use rusqlite::{Connection, params};
+use crate::params;
 
 /// One firing, as recorded.
 pub struct Firing<'a> {
@@ -19,7 +20,7 @@ pub struct Firing<'a> {
     pub skipped: &'a str,
 }
 
-pub fn record(conn: &Connection, f: &Firing<'_>) -> Result<()> {
+pub fn record(conn: &Db, f: &Firing<'_>) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO audit (run_id, rule, subject_type, subject_id, episode_id, as_of, policy_hash, facts, actions, skipped)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -41,7 +42,7 @@ pub fn record(conn: &Connection, f: &Firing<'_>) -> Result<()> {
 
 /// Each rule's latest firing: the evaluation time it was for.
 pub fn last_firings<'r>(
-    conn: &Connection,
+    conn: &Db,
     rules: impl IntoIterator<Item = &'r str>,
 ) -> Result<std::collections::HashMap<String, String>> {
     // One index look-up per rule (`audit_rule` is on rule, as_of).

@@ -2,10 +2,11 @@
 //! about, an organization's inspections, an inspection's problems. Each
 //! is one query; nothing reads a whole table into memory.
 
+use super::{Db, OptionalExtension};
 use crate::error::Result;
+use crate::params;
 use crate::schema::ProblemStatus;
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 /// What a task is about, as its page shows it.
@@ -26,7 +27,7 @@ pub struct Subject {
 }
 
 /// The subject of a task (`problem`, `inspection` or `organization`).
-pub fn subject(conn: &Connection, entity: &str, id: &str) -> Result<Option<Subject>> {
+pub fn subject(conn: &Db, entity: &str, id: &str) -> Result<Option<Subject>> {
     let (title_field, deadline_field) = match entity {
         "problem" => ("problem.description", "problem.deadline"),
         "inspection" => ("inspection.round", "inspection.report_due"),
@@ -65,7 +66,7 @@ pub fn subject(conn: &Connection, entity: &str, id: &str) -> Result<Option<Subje
 }
 
 /// An organization's name, if it exists.
-pub fn organization_name(conn: &Connection, id: &str) -> Result<Option<String>> {
+pub fn organization_name(conn: &Db, id: &str) -> Result<Option<String>> {
     Ok(conn
         .query_row("SELECT name FROM organizations WHERE id = ?1", [id], |r| {
             r.get(0)
@@ -92,7 +93,7 @@ const INSPECTION: &str = "SELECT i.id, rd.name, o.id, o.name, i.feedback_on, cou
     FROM inspections i JOIN organizations o ON o.id = i.organization_id
     LEFT JOIN rounds rd ON rd.id = i.round_id LEFT JOIN problems p ON p.inspection_id = i.id";
 
-fn inspection_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InspectionRow> {
+fn inspection_row(r: &super::Row<'_>) -> super::DbResult<InspectionRow> {
     Ok(InspectionRow {
         id: r.get(0)?,
         round: r.get(1)?,
@@ -107,11 +108,7 @@ fn inspection_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InspectionRow> {
 
 /// The inspections of an organization, latest feedback first, with their
 /// problems counted at `today`.
-pub fn inspections_of(
-    conn: &Connection,
-    org: &str,
-    today: NaiveDate,
-) -> Result<Vec<InspectionRow>> {
+pub fn inspections_of(conn: &Db, org: &str, today: NaiveDate) -> Result<Vec<InspectionRow>> {
     let mut stmt = conn.prepare(&format!(
         "{INSPECTION} WHERE i.organization_id = ?1 GROUP BY i.id ORDER BY i.feedback_on DESC, i.id"
     ))?;
@@ -119,11 +116,11 @@ pub fn inspections_of(
         params![org, ProblemStatus::Rectified.code(), today.to_string()],
         inspection_row,
     )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::DbResult<_>>()?)
 }
 
 /// One inspection with its problems counted at `today`.
-pub fn inspection(conn: &Connection, id: &str, today: NaiveDate) -> Result<Option<InspectionRow>> {
+pub fn inspection(conn: &Db, id: &str, today: NaiveDate) -> Result<Option<InspectionRow>> {
     Ok(conn
         .query_row(
             &format!("{INSPECTION} WHERE i.id = ?1 GROUP BY i.id"),
@@ -148,11 +145,7 @@ pub struct ProblemRow {
 }
 
 /// The problems of an inspection, most overdue first.
-pub fn problems_of(
-    conn: &Connection,
-    inspection: &str,
-    today: NaiveDate,
-) -> Result<Vec<ProblemRow>> {
+pub fn problems_of(conn: &Db, inspection: &str, today: NaiveDate) -> Result<Vec<ProblemRow>> {
     let mut stmt = conn.prepare(
         "SELECT p.id, p.category, p.severity, p.description, p.deadline, p.status, r.name,
                 CASE WHEN p.status <> ?2 AND p.deadline < ?3
@@ -179,11 +172,11 @@ pub fn problems_of(
             })
         },
     )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::DbResult<_>>()?)
 }
 
 /// A person's name and email, by id.
-pub fn person(conn: &Connection, id: &str) -> Result<Option<(String, Option<String>)>> {
+pub fn person(conn: &Db, id: &str) -> Result<Option<(String, Option<String>)>> {
     Ok(conn
         .prepare_cached("SELECT name, email FROM persons WHERE id = ?1")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -191,8 +184,8 @@ pub fn person(conn: &Connection, id: &str) -> Result<Option<(String, Option<Stri
 }
 
 /// Every id of an entity's table, in id order.
-pub fn ids(conn: &Connection, entity: crate::schema::Entity) -> Result<Vec<String>> {
+pub fn ids(conn: &Db, entity: crate::schema::Entity) -> Result<Vec<String>> {
     let mut stmt = conn.prepare(&format!("SELECT id FROM {} ORDER BY id", entity.table()))?;
     let ids = stmt.query_map([], |r| r.get::<_, String>(0))?;
-    Ok(ids.collect::<rusqlite::Result<Vec<_>>>()?)
+    Ok(ids.collect::<super::DbResult<Vec<_>>>()?)
 }

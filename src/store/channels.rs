@@ -3,17 +3,18 @@
 //! counted in the database so the limit holds across restarts and between
 //! a daemon and a `duban deliver`.
 
+use super::{Db, OptionalExtension};
 use crate::clock::utc_text;
 use crate::error::Result;
+use crate::params;
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 
 const WINDOW: Duration = Duration::seconds(60);
 
 /// Takes a post for `channel` at `now`: `None` when it may go now
 /// (recorded), else the time the oldest post of the minute leaves it.
 pub fn take(
-    conn: &Connection,
+    conn: &Db,
     channel: &str,
     rate_per_minute: u32,
     now: DateTime<Utc>,
@@ -42,17 +43,12 @@ pub fn take(
 }
 
 /// The robot said "too fast": the channel is full for the next minute.
-pub fn fill(
-    conn: &Connection,
-    channel: &str,
-    rate_per_minute: u32,
-    now: DateTime<Utc>,
-) -> Result<()> {
+pub fn fill(conn: &Db, channel: &str, rate_per_minute: u32, now: DateTime<Utc>) -> Result<()> {
     record(conn, channel, now, rate_per_minute)
 }
 
 /// Counts `n` posts to `channel` at `now`.
-fn record(conn: &Connection, channel: &str, now: DateTime<Utc>, n: u32) -> Result<()> {
+fn record(conn: &Db, channel: &str, now: DateTime<Utc>, n: u32) -> Result<()> {
     let at = utc_text(now);
     let mut insert =
         conn.prepare_cached("INSERT INTO channel_posts (channel, at) VALUES (?1, ?2)")?;

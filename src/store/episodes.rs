@@ -5,9 +5,10 @@
 //! `simulate` works on a copy of the open episodes in a temporary table
 //! ([`Episodes::Simulated`]); every function here takes which one.
 
+use super::{Db, OptionalExtension};
 use crate::error::Result;
+use crate::params;
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension, params};
 
 /// Which episode table: the live one, or the simulation's copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +38,7 @@ pub struct Running<'a> {
 }
 
 /// Whether `rule` has any open episode.
-pub fn has_open(conn: &Connection, which: Episodes, rule: &str) -> Result<bool> {
+pub fn has_open(conn: &Db, which: Episodes, rule: &str) -> Result<bool> {
     Ok(conn
         .prepare_cached(&format!(
             "SELECT EXISTS (SELECT 1 FROM {} WHERE rule = ?1 AND ended_at IS NULL)",
@@ -48,7 +49,7 @@ pub fn has_open(conn: &Connection, which: Episodes, rule: &str) -> Result<bool> 
 
 /// Starts an episode (`fired` 1); returns its id.
 pub fn start(
-    conn: &Connection,
+    conn: &Db,
     which: Episodes,
     rule: &str,
     entity: &str,
@@ -62,11 +63,11 @@ pub fn start(
         which.table()
     ))?
     .execute(params![rule, entity, subject, at, on])?;
-    Ok(conn.last_insert_rowid())
+    Ok(conn.last_insert_rowid()?)
 }
 
 /// Counts a repeat firing of episode `id`.
-pub fn fire_again(conn: &Connection, which: Episodes, id: i64, at: &str, on: &str) -> Result<()> {
+pub fn fire_again(conn: &Db, which: Episodes, id: i64, at: &str, on: &str) -> Result<()> {
     conn.prepare_cached(&format!(
         "UPDATE {} SET last_fired_at = ?2, last_fired_on = ?3, fired = fired + 1 WHERE id = ?1",
         which.table()
@@ -81,21 +82,21 @@ pub fn fire_again(conn: &Connection, which: Episodes, id: i64, at: &str, on: &st
 pub const AWAITING_DECISION: &str = "9999-12-31";
 
 /// Holds episode `id`'s repeats until its firing is approved.
-pub fn await_decision(conn: &Connection, id: i64) -> Result<()> {
+pub fn await_decision(conn: &Db, id: i64) -> Result<()> {
     conn.prepare_cached("UPDATE episodes SET last_fired_on = ?2 WHERE id = ?1")?
         .execute(params![id, AWAITING_DECISION])?;
     Ok(())
 }
 
 /// An approved firing: `repeat every` counts from `on`, the approval day.
-pub fn approved_on(conn: &Connection, id: i64, on: NaiveDate) -> Result<()> {
+pub fn approved_on(conn: &Db, id: i64, on: NaiveDate) -> Result<()> {
     conn.prepare_cached("UPDATE episodes SET last_fired_on = ?2 WHERE id = ?1")?
         .execute(params![id, on.to_string()])?;
     Ok(())
 }
 
 /// Records an episode that was running before (a policy test's fixture).
-pub fn insert_running(conn: &Connection, e: &Running<'_>) -> Result<()> {
+pub fn insert_running(conn: &Db, e: &Running<'_>) -> Result<()> {
     conn.execute(
         "INSERT INTO episodes (rule, subject_type, subject_id, started_at, last_fired_at, last_fired_on, fired)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -115,7 +116,7 @@ pub fn insert_running(conn: &Connection, e: &Running<'_>) -> Result<()> {
 /// Ends the open episodes of `rule` whose subject is not in the set of
 /// subjects that hold (`temp.holds`, see [`super::firings`]); returns how
 /// many ended.
-pub fn end_unheld(conn: &Connection, which: Episodes, rule: &str, at: &str) -> Result<u64> {
+pub fn end_unheld(conn: &Db, which: Episodes, rule: &str, at: &str) -> Result<u64> {
     Ok(conn
         .prepare_cached(&format!(
             "UPDATE {} SET ended_at = ?2 WHERE rule = ?1 AND ended_at IS NULL
@@ -134,7 +135,7 @@ pub struct OpenEpisode {
     pub fired: i64,
 }
 
-pub fn open(conn: &Connection, rule: &str, subject: &str) -> Result<Option<OpenEpisode>> {
+pub fn open(conn: &Db, rule: &str, subject: &str) -> Result<Option<OpenEpisode>> {
     Ok(conn
         .query_row(
             "SELECT started_at, last_fired_at, last_fired_on, fired FROM episodes
@@ -154,7 +155,7 @@ pub fn open(conn: &Connection, rule: &str, subject: &str) -> Result<Option<OpenE
 
 /// Copies the open episodes into the simulation's table (inside the
 /// caller's transaction: rolling it back removes the copy).
-pub fn copy_for_simulation(conn: &Connection) -> Result<()> {
+pub fn copy_for_simulation(conn: &Db) -> Result<()> {
     conn.execute_batch(
         "DROP TABLE IF EXISTS temp.sim_episodes;
          CREATE TEMP TABLE sim_episodes (

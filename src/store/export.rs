@@ -6,10 +6,10 @@
 //!
 //! Rows are streamed in id order; nothing holds a table in memory.
 
+use super::Db;
+use super::Value;
 use crate::error::Result;
 use crate::schema::{Entity, FieldType};
-use rusqlite::Connection;
-use rusqlite::types::Value;
 
 /// The mark after a read-only column's header, English and Chinese.
 pub const READ_ONLY_MARKS: [&str; 2] = [" (read-only)", "（只读）"];
@@ -63,7 +63,7 @@ pub fn columns(entity: Entity) -> Vec<Column> {
         })
     });
     let derived = def.fields.iter().filter_map(|f| {
-        let sql = crate::compile::day_count_sql(f.derived?, "t")?;
+        let sql = crate::compile::day_count_sql(f.derived?, "t", super::Dialect::Sqlite)?;
         Some(Column {
             name: f.name.to_string(),
             zh: f.zh.to_string(),
@@ -93,7 +93,7 @@ pub fn columns(entity: Entity) -> Vec<Column> {
 /// Calls `each` with every row of the table, in id order, as the values
 /// of `columns(entity)`; day counts as of `today`. Returns the row count.
 pub fn rows(
-    conn: &Connection,
+    conn: &Db,
     entity: Entity,
     today: chrono::NaiveDate,
     each: &mut dyn FnMut(&[Value]) -> Result<()>,
@@ -129,7 +129,7 @@ pub fn rows(
 }
 
 /// How many rows a table has.
-pub fn count(conn: &Connection, entity: Entity) -> Result<u64> {
+pub fn count(conn: &Db, entity: Entity) -> Result<u64> {
     Ok(conn.query_row(
         &format!("SELECT count(*) FROM {}", entity.table()),
         [],

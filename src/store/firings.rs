@@ -14,10 +14,10 @@
 //! name (`p_rule`), the last day a firing may have been to be due again
 //! (`p_repeat`), and the one subject when there is one.
 
+use super::Value as Sql;
 use super::episodes::Episodes;
+use super::{Db, Statement};
 use crate::error::Result;
-use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, Statement};
 
 /// A rule's compiled condition, as SQL text over its subject table `s`.
 pub struct RuleSql<'a> {
@@ -122,14 +122,14 @@ impl<'a> Query<'a> {
     }
 
     /// A statement over the firings, to read as it streams (reports).
-    pub fn stream<'c>(&self, conn: &'c Connection, shape: Shape) -> Result<Statement<'c>> {
+    pub fn stream<'c>(&self, conn: &'c Db, shape: Shape) -> Result<Statement<'c>> {
         bind(conn, &self.firings_sql(shape), &self.bound)
     }
 
     /// Collects the firings into `temp.firing` (a run writes episodes as it
     /// reads them, which a query joining them cannot see through), and
     /// returns a statement reading them.
-    pub fn collect<'c>(&self, conn: &'c Connection, shape: Shape) -> Result<Statement<'c>> {
+    pub fn collect<'c>(&self, conn: &'c Db, shape: Shape) -> Result<Statement<'c>> {
         conn.execute_batch("DROP TABLE IF EXISTS temp.firing;")?;
         bind(
             conn,
@@ -142,7 +142,7 @@ impl<'a> Query<'a> {
 
     /// Evaluates the condition once into `temp.holds`: the subjects for
     /// which the rule holds.
-    pub fn collect_holds(&self, conn: &Connection) -> Result<()> {
+    pub fn collect_holds(&self, conn: &Db) -> Result<()> {
         new_holds(conn)?;
         let RuleSql {
             table,
@@ -161,7 +161,7 @@ impl<'a> Query<'a> {
 
     /// Open episodes whose subject no longer satisfies the condition (or
     /// is gone).
-    pub fn count_ending(&self, conn: &Connection) -> Result<u64> {
+    pub fn count_ending(&self, conn: &Db) -> Result<u64> {
         let RuleSql {
             table,
             joins,
@@ -181,7 +181,7 @@ impl<'a> Query<'a> {
 
     /// Subjects that hold but fire nothing now (an episode running, not
     /// due again).
-    pub fn count_running(&self, conn: &Connection) -> Result<u64> {
+    pub fn count_running(&self, conn: &Db) -> Result<u64> {
         let RuleSql {
             table,
             joins,
@@ -203,7 +203,7 @@ impl<'a> Query<'a> {
 
 /// An empty `temp.holds`: the set of subjects a rule holds for (or, in a
 /// windowed simulation, may fire for).
-pub fn new_holds(conn: &Connection) -> Result<()> {
+pub fn new_holds(conn: &Db) -> Result<()> {
     conn.execute_batch(
         "DROP TABLE IF EXISTS temp.holds;
          CREATE TEMP TABLE holds (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;",
@@ -212,19 +212,19 @@ pub fn new_holds(conn: &Connection) -> Result<()> {
 }
 
 /// How many subjects are in `temp.holds`; drops it.
-pub fn take_holds_count(conn: &Connection) -> Result<u64> {
+pub fn take_holds_count(conn: &Db) -> Result<u64> {
     let n: i64 = conn.query_row("SELECT count(*) FROM temp.holds", [], |r| r.get(0))?;
     drop_holds(conn)?;
     Ok(n as u64)
 }
 
-pub fn drop_holds(conn: &Connection) -> Result<()> {
+pub fn drop_holds(conn: &Db) -> Result<()> {
     conn.execute_batch("DROP TABLE IF EXISTS temp.holds;")?;
     Ok(())
 }
 
 /// Drops `temp.firing` after it was read.
-pub fn drop_collected(conn: &Connection) -> Result<()> {
+pub fn drop_collected(conn: &Db) -> Result<()> {
     conn.execute_batch("DROP TABLE IF EXISTS temp.firing;")?;
     Ok(())
 }
@@ -232,7 +232,7 @@ pub fn drop_collected(conn: &Connection) -> Result<()> {
 /// Whether the condition holds for one subject: the condition as a value.
 /// `None` when there is no such subject.
 pub fn holds_for(
-    conn: &Connection,
+    conn: &Db,
     rule: &RuleSql<'_>,
     mut bound: Vec<Sql>,
     subject: &str,
@@ -257,7 +257,7 @@ pub fn holds_for(
 }
 
 /// How many subjects the condition holds for.
-pub fn count_holding(conn: &Connection, rule: &RuleSql<'_>, bound: &[Sql]) -> Result<u64> {
+pub fn count_holding(conn: &Db, rule: &RuleSql<'_>, bound: &[Sql]) -> Result<u64> {
     count(
         conn,
         &format!(
@@ -268,7 +268,7 @@ pub fn count_holding(conn: &Connection, rule: &RuleSql<'_>, bound: &[Sql]) -> Re
     )
 }
 
-fn count(conn: &Connection, sql: &str, bound: &[Sql]) -> Result<u64> {
+fn count(conn: &Db, sql: &str, bound: &[Sql]) -> Result<u64> {
     let mut stmt = bind(conn, sql, bound)?;
     let mut rows = stmt.raw_query();
     Ok(match rows.next()? {
@@ -280,7 +280,7 @@ fn count(conn: &Connection, sql: &str, bound: &[Sql]) -> Result<u64> {
 /// A statement with the first parameters of `values` bound: as many as
 /// the statement uses (a rule that reads neither `today` nor a literal uses
 /// none of the first ones; numbering keeps the rest in place).
-fn bind<'c>(conn: &'c Connection, sql: &str, values: &[Sql]) -> Result<Statement<'c>> {
+fn bind<'c>(conn: &'c Db, sql: &str, values: &[Sql]) -> Result<Statement<'c>> {
     let mut stmt = conn.prepare(sql)?;
     let used = stmt.parameter_count();
     for (k, v) in values.iter().take(used).enumerate() {
@@ -293,7 +293,7 @@ fn bind<'c>(conn: &'c Connection, sql: &str, values: &[Sql]) -> Result<Statement
 /// first `limit` ids. One query; the second rule's parameters follow the
 /// first's (its `?N` renumbered).
 pub fn both_hold(
-    conn: &Connection,
+    conn: &Db,
     a: &RuleSql<'_>,
     a_bound: Vec<Sql>,
     b: &RuleSql<'_>,

@@ -9,13 +9,14 @@
 //! transaction is rolled back) and every error is listed as
 //! `problems.csv:17: deadline: "2026-13-01" is not a date`.
 
+use super::Value;
 use super::sources::{Cell, TableInput};
 use super::tasks;
+use super::{Behavior, Db, OptionalExtension};
 use crate::error::Result;
+use crate::params;
 use crate::schema::{self, Entity, FieldDef, FieldType, TaskStatus};
 use chrono::NaiveDate;
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::collections::HashMap;
 
 /// At most this many errors are listed; the rest are counted.
@@ -96,7 +97,7 @@ impl std::fmt::Display for RowProblem {
 /// Imports the tables in one transaction; commits only when every row of
 /// every table is valid.
 pub fn import(
-    conn: &mut Connection,
+    conn: &mut Db,
     mut tables: Vec<TableInput<'_>>,
     stamp: &Stamp,
     observer: &dyn Observer,
@@ -109,19 +110,19 @@ pub fn import(
     // Every reference is checked below, with file:line messages; SQLite's
     // own deferred check would repeat it at a cost per row. The pragma
     // only takes effect outside a transaction.
-    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    super::sqlite::foreign_keys(conn, false)?;
     let outcome = import_tables(conn, &mut tables, stamp, observer);
-    conn.pragma_update(None, "foreign_keys", "ON")?;
+    super::sqlite::foreign_keys(conn, true)?;
     outcome
 }
 
 fn import_tables(
-    conn: &mut Connection,
+    conn: &mut Db,
     tables: &mut [TableInput<'_>],
     stamp: &Stamp,
     observer: &dyn Observer,
 ) -> Result<Outcome> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = conn.transaction_with_behavior(Behavior::Immediate)?;
     tx.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS import_rows (
            tbl TEXT NOT NULL, id TEXT NOT NULL, file INTEGER NOT NULL, line INTEGER NOT NULL,
@@ -233,14 +234,13 @@ impl Provenance {
 }
 
 /// Whether an INSERT failed on the primary key (an id seen before).
-fn is_duplicate_id(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _)
-        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+fn is_duplicate_id(e: &super::DatabaseError) -> bool {
+    e.kind == super::ErrorKind::Duplicate
 }
 
 #[allow(clippy::too_many_arguments)]
 fn import_table(
-    tx: &Connection,
+    tx: &Db,
     table: &mut TableInput<'_>,
     sole: bool,
     stamp: &Stamp,
@@ -440,7 +440,7 @@ fn import_table(
             if filled.is_some() {
                 seen.execute(params![def.table, id, file as i64, line as i64])?;
             }
-            Ok::<(), rusqlite::Error>(())
+            Ok::<(), super::DatabaseError>(())
         };
         let mut row_ok = true;
         // Whether the row updates a record, asked once and only when it
@@ -497,7 +497,7 @@ fn import_table(
             },
             None => false,
         };
-        match upsert.execute(rusqlite::params_from_iter(values.iter())) {
+        match upsert.execute(super::params_from_iter(values.iter())) {
             Ok(n) => changes += n as u64,
             Err(e) if is_duplicate_id(&e) => {
                 let first: i64 = rowid_of.query_row(params![id], |r| r.get(0))?;
@@ -512,7 +512,9 @@ fn import_table(
             Err(e) => return Err(e.into()),
         }
         if let Some(f) = filled.as_mut() {
-            f.first_rowid.get_or_insert_with(|| tx.last_insert_rowid());
+            if f.first_rowid.is_none() {
+                f.first_rowid = Some(tx.last_insert_rowid()?);
+            }
             f.lines.push(u32::try_from(line).unwrap_or(u32::MAX));
         }
         if closing {
@@ -535,13 +537,13 @@ fn import_table(
 
 /// Drops a table's own indexes (not the primary key's), returning the
 /// statements that build them again.
-fn defer_indexes(tx: &Connection, table: &str) -> Result<Vec<String>> {
+fn defer_indexes(tx: &Db, table: &str) -> Result<Vec<String>> {
     let mut stmt = tx.prepare(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL",
     )?;
     let indexes: Vec<(String, String)> = stmt
         .query_map(params![table], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<super::DbResult<_>>()?;
     for (name, _) in &indexes {
         tx.execute_batch(&format!("DROP INDEX {name}"))?;
     }
@@ -727,7 +729,7 @@ fn convert(entity: Entity, f: &FieldDef, cell: Cell) -> std::result::Result<Valu
 /// as `duban tasks done` does: with an outcome, on a day neither in the
 /// future nor before the task was created. A closed task stays closed.
 struct TaskClosing<'c> {
-    before: rusqlite::Statement<'c>,
+    before: super::Statement<'c>,
     /// The table was empty: no row has a task before it.
     was_empty: bool,
     status: usize,
@@ -739,7 +741,7 @@ impl<'c> TaskClosing<'c> {
     /// For a tasks file with a `status` column (positions are into the
     /// row's values, which follow `cols`).
     fn new(
-        tx: &'c Connection,
+        tx: &'c Db,
         cols: &[(usize, &'static FieldDef)],
         was_empty: bool,
     ) -> Result<Option<Self>> {
@@ -824,7 +826,7 @@ impl<'c> TaskClosing<'c> {
 }
 
 /// An organization must not be its own ancestor through `parent_id`.
-fn check_ancestry(tx: &Connection, prov: &Provenance, out: &mut Outcome) -> Result<()> {
+fn check_ancestry(tx: &Db, prov: &Provenance, out: &mut Outcome) -> Result<()> {
     let (from, file, pos) = prov.written("organizations");
     let mut stmt = tx.prepare(&format!(
         "WITH RECURSIVE up(start, file, pos, id) AS (
@@ -850,7 +852,7 @@ fn check_ancestry(tx: &Connection, prov: &Provenance, out: &mut Outcome) -> Resu
 /// Every reference written by this import must name a record that exists,
 /// in the database or in the import (a refused row of the import counts:
 /// its own error is enough).
-fn check_references(tx: &Connection, prov: &Provenance, out: &mut Outcome) -> Result<()> {
+fn check_references(tx: &Db, prov: &Provenance, out: &mut Outcome) -> Result<()> {
     let mut missing = |table: &str,
                        col: &str,
                        target: &str,

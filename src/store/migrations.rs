@@ -7,6 +7,8 @@
 //! column: an entry in `ADDED_LATER`); the test at the bottom fails until
 //! the database and the schema agree.
 
+use super::Dialect;
+use super::dialect::{TextKind, postgres_index, postgres_table};
 use crate::schema::{ENTITIES, Entity, FieldType};
 use rusqlite_migration::{M, Migrations};
 
@@ -418,15 +420,84 @@ static V1: std::sync::LazyLock<String> =
 static V2: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("{}\n{}", added_columns_sql(2), CHANNELS));
 
+/// The number of migrations: the schema version of a database made now.
+pub fn version() -> usize {
+    steps().len()
+}
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
+    Migrations::new(steps())
+}
+
+fn steps() -> Vec<M<'static>> {
+    vec![
         M::up(V1.as_str()),
         M::up(V2.as_str()),
         M::up(WORKBENCH),
         M::up(SCALE_INDEXES),
         M::up(V5.as_str()),
         M::up(OWNERS),
-    ])
+    ]
+}
+
+/// What a text column of duban's tables holds: the schema's dates are
+/// days; of duban's own columns, `…_at` are times and `…_on` and
+/// `decide_by` days.
+fn text_kind(table: &str, column: &str) -> TextKind {
+    let field = ENTITIES.iter().find(|d| d.table == table).and_then(|d| {
+        d.fields
+            .iter()
+            .find(|f| f.column().as_deref() == Some(column))
+    });
+    match field {
+        Some(f) if matches!(f.ty, FieldType::Date) => TextKind::Day,
+        Some(_) => TextKind::Text,
+        None if column == "at" || column.ends_with("_at") => TextKind::Time,
+        None if column.ends_with("_on") || column == "decide_by" => TextKind::Day,
+        None => TextKind::Text,
+    }
+}
+
+/// The tables and indexes of the latest migration in `dialect`'s
+/// spelling: SQLite's as the migrations make them, PostgreSQL's
+/// translated from them (see [`super::dialect::postgres_table`]), with
+/// the calendar table and the schema version PostgreSQL keeps as tables.
+pub fn ddl(dialect: Dialect) -> crate::error::Result<String> {
+    let db = super::in_memory()?;
+    let mut stmt = db.prepare(
+        "SELECT type, tbl_name, sql FROM sqlite_master
+         WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type DESC, rowid",
+    )?;
+    let rows = stmt.query_map((), |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut out = String::new();
+    let mut keys = Vec::new();
+    for row in rows {
+        let (ty, table, sql) = row?;
+        out.push_str(&match (dialect, ty.as_str()) {
+            (Dialect::Sqlite, _) => format!("{sql};\n"),
+            (Dialect::Postgres, "table") => {
+                let (create, references) = postgres_table(&sql, &|col| text_kind(&table, col));
+                keys.extend(references);
+                create
+            }
+            (Dialect::Postgres, _) => postgres_index(&sql),
+        });
+    }
+    out.extend(keys);
+    if dialect == Dialect::Postgres {
+        out.push_str(&super::workdays::ddl(dialect));
+        out.push_str(&format!(
+            "CREATE TABLE schema_version (version integer NOT NULL);\nINSERT INTO schema_version VALUES ({});\n",
+            version()
+        ));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The database (SQLite): opening it safely, migrations, and every
+//! The database (SQLite or PostgreSQL): its driver, opening it safely,
+//! migrations, and every
 //! statement on duban's own tables — tasks, outbox, audit, episodes, runs,
 //! schedule state — behind typed functions. The case tables are generated
 //! from [`crate::schema`]; nothing outside this module spells a table of
@@ -12,21 +13,35 @@ pub mod approvals;
 pub mod audit;
 pub mod cases;
 pub mod channels;
+pub mod db;
+pub mod dialect;
 pub mod episodes;
 pub mod export;
 pub mod firings;
 pub mod import;
 pub mod migrations;
 pub mod outbox;
+pub(crate) mod pg;
+pub mod pool;
 pub mod progress;
 pub mod runs;
 pub mod sources;
+pub(crate) mod sqlite;
 pub mod tasks;
 pub mod window;
 pub mod workdays;
 
+pub use db::{
+    Behavior, DatabaseError, Db, DbResult, ErrorKind, FromSql, MappedRows, OptionalExtension,
+    Params, Row, Rows, Statement, ToSql, Tx, Value, ValueRef, params_from_iter,
+};
+pub use dialect::Dialect;
+pub use pool::Pool;
+
+/// `params![a, b, …]`: parameters of mixed types.
+pub use crate::params;
+
 use crate::error::{Error, Result};
-use rusqlite::Connection;
 use std::path::Path;
 use std::time::Duration;
 
@@ -35,7 +50,7 @@ use std::time::Duration;
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Opens an existing case database.
-pub fn open(path: &Path) -> Result<Connection> {
+pub fn open(path: &Path) -> Result<Db> {
     if !path.exists() {
         return Err(Error::invalid(format!(
             "no case database at {}: run `duban init` to create one (or `duban demo` for a demo office)",
@@ -46,7 +61,7 @@ pub fn open(path: &Path) -> Result<Connection> {
 }
 
 /// Creates a case database; refuses to touch an existing file.
-pub fn create(path: &Path) -> Result<Connection> {
+pub fn create(path: &Path) -> Result<Db> {
     if path.exists() {
         return Err(Error::invalid(format!(
             "{} already exists; duban will not overwrite it",
@@ -72,43 +87,63 @@ fn create_private_file(path: &Path) -> Result<()> {
         })
 }
 
-fn connect(path: &Path) -> Result<Connection> {
-    let mut conn = Connection::open(path)
+fn connect(path: &Path) -> Result<Db> {
+    let mut db = sqlite::open(path)
         .map_err(|source| Error::failed(format!("opening {}", path.display()), source))?;
-    configure(&conn)?;
-    migrations::migrations()
-        .to_latest(&mut conn)
-        .map_err(|source| Error::Migration {
-            what: path.display().to_string(),
-            source,
-        })?;
-    Ok(conn)
+    configure(&mut db)?;
+    sqlite::migrate(&mut db, &path.display().to_string())?;
+    Ok(db)
 }
 
-/// The pragmas every connection runs with.
-pub fn configure(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    // A page cache of 32 MiB (SQLite's default is 2 MiB): rules scan and
-    // probe the same tables one after the other. Bounded, whatever the
-    // size of the database.
-    conn.pragma_update(None, "cache_size", -32 * 1024)?;
+/// The pragmas every SQLite connection runs with (none on PostgreSQL).
+pub fn configure(db: &mut Db) -> Result<()> {
+    if let Some(conn) = db.sqlite_mut() {
+        sqlite::configure(conn)?;
+    }
     Ok(())
 }
 
 /// An in-memory database with the full schema (policy tests, fixtures).
-pub fn in_memory() -> Result<Connection> {
-    let mut conn = Connection::open_in_memory()?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    migrations::migrations()
-        .to_latest(&mut conn)
-        .map_err(|source| Error::Migration {
-            what: "an in-memory database".into(),
-            source,
-        })?;
-    Ok(conn)
+pub fn in_memory() -> Result<Db> {
+    let mut db = sqlite::open_in_memory()?;
+    db.execute_batch("PRAGMA foreign_keys = ON")?;
+    sqlite::migrate(&mut db, "an in-memory database")?;
+    Ok(db)
+}
+
+/// Connects to a PostgreSQL database (`postgresql://user@host:port/db`).
+pub fn connect_postgres(url: &str) -> Result<Db> {
+    pg::connect(url)
+        .map(Db::pg)
+        .map_err(|source| Error::failed("connecting to PostgreSQL", source))
+}
+
+/// Makes duban's tables in an empty PostgreSQL database (one
+/// transaction); a database that already holds a table of those names is
+/// refused, nothing written.
+pub fn create_postgres(url: &str) -> Result<Db> {
+    let mut db = connect_postgres(url)?;
+    let ddl = migrations::ddl(Dialect::Postgres)?;
+    let tx = db.transaction()?;
+    let taken: Vec<String> = tx
+        .prepare(
+            "SELECT table_name FROM information_schema.tables
+             WHERE table_schema = current_schema() ORDER BY table_name",
+        )?
+        .query_map((), |r| r.get(0))?
+        .collect::<DbResult<_>>()?;
+    let made_here = |t: &&String| {
+        ddl.contains(&format!("CREATE TABLE {t} ("))
+            || ddl.contains(&format!("CREATE TABLE \"{t}\" ("))
+    };
+    if let Some(t) = taken.iter().find(made_here) {
+        return Err(Error::invalid(format!(
+            "the database already holds a table {t}; duban makes its tables only in an empty database"
+        )));
+    }
+    tx.execute_batch(&ddl)?;
+    tx.commit()?;
+    Ok(db)
 }
 
 /// `?1, ?2, … ?n`: the parameters of an INSERT of n columns.
@@ -125,12 +160,12 @@ pub fn placeholders(n: usize) -> String {
 #[derive(Debug, Default)]
 pub(crate) struct Where {
     conds: Vec<String>,
-    args: Vec<rusqlite::types::Value>,
+    args: Vec<Value>,
 }
 
 impl Where {
     /// Adds a condition; `?N` in `cond` stands for `value`'s parameter.
-    pub(crate) fn and(&mut self, cond: &str, value: impl Into<rusqlite::types::Value>) {
+    pub(crate) fn and(&mut self, cond: &str, value: impl Into<Value>) {
         self.args.push(value.into());
         self.conds.push(format!(
             "({})",
@@ -153,9 +188,9 @@ impl Where {
     }
 
     /// The values, and then `more` (LIMIT, OFFSET …).
-    pub(crate) fn params(&self, more: &[i64]) -> Vec<rusqlite::types::Value> {
+    pub(crate) fn params(&self, more: &[i64]) -> Vec<Value> {
         let mut all = self.args.clone();
-        all.extend(more.iter().map(|&n| rusqlite::types::Value::Integer(n)));
+        all.extend(more.iter().map(|&n| Value::Integer(n)));
         all
     }
 }

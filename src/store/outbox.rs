@@ -5,8 +5,9 @@
 //! claim (`queued → sending`) is one conditional UPDATE, so two deliverers
 //! never take the same notice; times are UTC text ([`crate::clock::utc_text`]).
 
+use super::{Db, OptionalExtension};
 use crate::error::Result;
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::params;
 
 /// A notice's delivery state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +66,7 @@ pub const NOTICE_COLUMNS: &str = "message_id, rule, subject_type, subject_id, ta
 
 impl NewNotice<'_> {
     /// The values of [`NOTICE_COLUMNS`].
-    pub fn values(&self) -> [&dyn rusqlite::ToSql; 11] {
+    pub fn values(&self) -> [&dyn super::ToSql; 11] {
         [
             &self.message_id,
             &self.rule,
@@ -83,7 +84,7 @@ impl NewNotice<'_> {
 }
 
 /// Queues a notice (in the firing's transaction).
-pub fn queue(conn: &Connection, n: &NewNotice<'_>) -> Result<()> {
+pub fn queue(conn: &Db, n: &NewNotice<'_>) -> Result<()> {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
             "INSERT INTO outbox ({NOTICE_COLUMNS}, ics) VALUES ({})",
@@ -91,10 +92,9 @@ pub fn queue(conn: &Connection, n: &NewNotice<'_>) -> Result<()> {
         )
     });
     let values = n.values();
-    conn.prepare_cached(&SQL)?
-        .execute(rusqlite::params_from_iter(
-            values.iter().chain([&n.ics as &dyn rusqlite::ToSql].iter()),
-        ))?;
+    conn.prepare_cached(&SQL)?.execute(super::params_from_iter(
+        values.iter().chain([&n.ics as &dyn super::ToSql].iter()),
+    ))?;
     Ok(())
 }
 
@@ -108,11 +108,7 @@ pub fn placeholders(n: usize) -> String {
 
 /// Queues again the notices whose claim expired, and at once those whose
 /// claiming process is gone (`alive` says so of an owner token).
-pub fn release_expired_claims(
-    conn: &Connection,
-    now: &str,
-    alive: &dyn Fn(&str) -> bool,
-) -> Result<usize> {
+pub fn release_expired_claims(conn: &Db, now: &str, alive: &dyn Fn(&str) -> bool) -> Result<usize> {
     let mut released = conn.execute(
         "UPDATE outbox SET status = ?2, claimed_by = NULL WHERE status = ?3 AND next_attempt_at <= ?1",
         params![
@@ -126,7 +122,7 @@ pub fn release_expired_claims(
             "SELECT DISTINCT claimed_by FROM outbox WHERE status = ?1 AND claimed_by IS NOT NULL",
         )?
         .query_map([NoticeStatus::Sending.code()], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<super::DbResult<_>>()?;
     for owner in owners.iter().filter(|o| !alive(o)) {
         released += conn.execute(
             "UPDATE outbox SET status = ?2, claimed_by = NULL, next_attempt_at = ?1
@@ -143,7 +139,7 @@ pub fn release_expired_claims(
 }
 
 /// The oldest queued notice that is due at `now`.
-pub fn next_due(conn: &Connection, now: &str) -> Result<Option<i64>> {
+pub fn next_due(conn: &Db, now: &str) -> Result<Option<i64>> {
     Ok(conn
         .query_row(
             "SELECT id FROM outbox WHERE status = ?2 AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)
@@ -156,7 +152,7 @@ pub fn next_due(conn: &Connection, now: &str) -> Result<Option<i64>> {
 
 /// Takes a queued notice for delivery until `until`, for the process
 /// `owner`; false when another deliverer took it first.
-pub fn claim(conn: &Connection, id: i64, until: &str, owner: &str) -> Result<bool> {
+pub fn claim(conn: &Db, id: i64, until: &str, owner: &str) -> Result<bool> {
     Ok(conn.execute(
         "UPDATE outbox SET status = ?3, attempts = attempts + 1, next_attempt_at = ?2, claimed_by = ?5
          WHERE id = ?1 AND status = ?4",
@@ -170,7 +166,7 @@ pub fn claim(conn: &Connection, id: i64, until: &str, owner: &str) -> Result<boo
     )? == 1)
 }
 
-pub fn mark_sent(conn: &Connection, id: i64, at: &str) -> Result<()> {
+pub fn mark_sent(conn: &Db, id: i64, at: &str) -> Result<()> {
     conn.execute(
         "UPDATE outbox SET status = ?3, sent_at = ?2, last_error = NULL, next_attempt_at = NULL WHERE id = ?1",
         params![id, at, NoticeStatus::Sent.code()],
@@ -178,7 +174,7 @@ pub fn mark_sent(conn: &Connection, id: i64, at: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn mark_failed(conn: &Connection, id: i64, error: &str) -> Result<()> {
+pub fn mark_failed(conn: &Db, id: i64, error: &str) -> Result<()> {
     conn.execute(
         "UPDATE outbox SET status = ?3, last_error = ?2, next_attempt_at = NULL WHERE id = ?1",
         params![id, error, NoticeStatus::Failed.code()],
@@ -188,7 +184,7 @@ pub fn mark_failed(conn: &Connection, id: i64, error: &str) -> Result<()> {
 
 /// A channel message's first `parts` parts are with the robot: a retry
 /// sends the rest.
-pub fn parts_sent(conn: &Connection, id: i64, parts: usize) -> Result<()> {
+pub fn parts_sent(conn: &Db, id: i64, parts: usize) -> Result<()> {
     conn.execute(
         "UPDATE outbox SET parts_sent = ?2 WHERE id = ?1",
         params![id, parts as i64],
@@ -198,7 +194,7 @@ pub fn parts_sent(conn: &Connection, id: i64, parts: usize) -> Result<()> {
 
 /// Puts a claimed notice back until `until` without counting the attempt
 /// (its channel's rate limit is reached: nothing failed).
-pub fn wait(conn: &Connection, id: i64, until: &str) -> Result<()> {
+pub fn wait(conn: &Db, id: i64, until: &str) -> Result<()> {
     conn.execute(
         "UPDATE outbox SET status = ?3, next_attempt_at = ?2, attempts = max(attempts - 1, 0) WHERE id = ?1",
         params![id, until, NoticeStatus::Queued.code()],
@@ -207,7 +203,7 @@ pub fn wait(conn: &Connection, id: i64, until: &str) -> Result<()> {
 }
 
 /// Queues a notice again for a later attempt, after a transient failure.
-pub fn defer(conn: &Connection, id: i64, error: &str, next_at: &str) -> Result<()> {
+pub fn defer(conn: &Db, id: i64, error: &str, next_at: &str) -> Result<()> {
     conn.execute(
         "UPDATE outbox SET status = ?4, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
         params![id, error, next_at, NoticeStatus::Queued.code()],
@@ -235,7 +231,7 @@ pub struct Stored {
     pub attempts: i64,
 }
 
-pub fn load(conn: &Connection, id: i64) -> Result<Stored> {
+pub fn load(conn: &Db, id: i64) -> Result<Stored> {
     Ok(conn.query_row(
         "SELECT message_id, recipients, subject, body, ics, attempts, rule, subject_type, subject_id,
                 channel, facts, parts_sent
@@ -271,7 +267,7 @@ pub enum RetryWhich {
 }
 
 /// Makes notices due now; returns how many.
-pub fn retry(conn: &Connection, which: RetryWhich) -> Result<usize> {
+pub fn retry(conn: &Db, which: RetryWhich) -> Result<usize> {
     let queued = NoticeStatus::Queued.code();
     let failed = NoticeStatus::Failed.code();
     let n = match which {
@@ -316,7 +312,7 @@ const LISTED: &str =
     "SELECT id, status, attempts, created_at, rule, subject_type, subject_id, recipients, subject,
         last_error, sent_at, message_id, task_id FROM outbox";
 
-fn listed(r: &rusqlite::Row<'_>) -> rusqlite::Result<Listed> {
+fn listed(r: &super::Row<'_>) -> super::DbResult<Listed> {
     Ok(Listed {
         id: r.get(0)?,
         status: r.get(1)?,
@@ -336,7 +332,7 @@ fn listed(r: &rusqlite::Row<'_>) -> rusqlite::Result<Listed> {
 
 /// The newest notices first, of one status or all.
 pub fn list(
-    conn: &Connection,
+    conn: &Db,
     status: Option<NoticeStatus>,
     limit: u64,
     each: &mut dyn FnMut(Listed) -> Result<()>,
@@ -346,7 +342,7 @@ pub fn list(
     ))?;
     let mut rows = stmt.query(params![status.map(NoticeStatus::code), limit as i64])?;
     while let Some(r) = rows.next()? {
-        each(listed(r)?)?;
+        each(listed(&r)?)?;
     }
     Ok(())
 }
@@ -354,7 +350,7 @@ pub fn list(
 /// The workbench's notice list: newest first, one page, and how many match.
 /// Notices of rule `hidden` are left out (sign-in links).
 pub fn page(
-    conn: &Connection,
+    conn: &Db,
     status: Option<NoticeStatus>,
     rule: Option<&str>,
     hidden: &str,
@@ -372,15 +368,15 @@ pub fn page(
     let filter = w.sql();
     let total: i64 = conn
         .prepare_cached(&format!("SELECT count(*) FROM outbox WHERE {filter}"))?
-        .query_row(rusqlite::params_from_iter(w.params(&[])), |r| r.get(0))?;
+        .query_row(super::params_from_iter(w.params(&[])), |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(&format!(
         "{LISTED} WHERE {filter} ORDER BY id DESC LIMIT ?{} OFFSET ?{}",
         w.next(),
         w.next() + 1
     ))?;
     let args = w.params(&[limit as i64, offset as i64]);
-    let rows = stmt.query_map(rusqlite::params_from_iter(args), listed)?;
-    Ok((rows.collect::<rusqlite::Result<_>>()?, total.max(0) as u64))
+    let rows = stmt.query_map(super::params_from_iter(args), listed)?;
+    Ok((rows.collect::<super::DbResult<_>>()?, total.max(0) as u64))
 }
 
 /// How many notices are in each state.
@@ -392,7 +388,7 @@ pub struct Counts {
     pub failed: i64,
 }
 
-pub fn counts(conn: &Connection) -> Result<Counts> {
+pub fn counts(conn: &Db) -> Result<Counts> {
     let mut c = Counts::default();
     let mut stmt = conn.prepare("SELECT status, count(*) FROM outbox GROUP BY status")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
@@ -410,7 +406,7 @@ pub fn counts(conn: &Connection) -> Result<Counts> {
 }
 
 /// The latest delivery error of a notice still waiting or failed.
-pub fn last_error(conn: &Connection) -> Result<Option<String>> {
+pub fn last_error(conn: &Db) -> Result<Option<String>> {
     Ok(conn
         .query_row(
             "SELECT last_error FROM outbox WHERE last_error IS NOT NULL AND status IN (?1, ?2)
@@ -422,9 +418,9 @@ pub fn last_error(conn: &Connection) -> Result<Option<String>> {
 }
 
 /// The notices of a task (its assignee notice): id, status, subject line.
-pub fn of_task(conn: &Connection, task: &str) -> Result<Vec<(i64, String, String)>> {
+pub fn of_task(conn: &Db, task: &str) -> Result<Vec<(i64, String, String)>> {
     let mut stmt =
         conn.prepare("SELECT id, status, subject FROM outbox WHERE task_id = ?1 ORDER BY id")?;
     let rows = stmt.query_map(params![task], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    Ok(rows.collect::<super::DbResult<Vec<_>>>()?)
 }

@@ -4,10 +4,11 @@
 //! created and done), so that the previous period's figures come from the
 //! same tables as today's.
 
+use super::Db;
 use crate::error::Result;
+use crate::params;
 use crate::schema::{ProblemStatus, TaskStatus};
 use chrono::NaiveDate;
-use rusqlite::{Connection, params};
 use std::collections::BTreeMap;
 
 /// Problems of an organization on one day.
@@ -67,11 +68,7 @@ pub struct OrgProgress {
 
 /// Every organization with problems by `day`, with its figures on `day`
 /// and on `previous` and its tasks, in id order.
-pub fn by_organization(
-    conn: &Connection,
-    day: NaiveDate,
-    previous: NaiveDate,
-) -> Result<Vec<OrgProgress>> {
+pub fn by_organization(conn: &Db, day: NaiveDate, previous: NaiveDate) -> Result<Vec<OrgProgress>> {
     let mut orgs = problems_by_organization(conn, day, previous)?;
     for (org, kind, tally) in tasks_by_organization(conn, day)? {
         if let Ok(i) = orgs.binary_search_by(|o| o.id.as_str().cmp(&org)) {
@@ -83,7 +80,7 @@ pub fn by_organization(
 
 /// The same without the tasks (left empty): the problems' figures only.
 pub fn problems_by_organization(
-    conn: &Connection,
+    conn: &Db,
     day: NaiveDate,
     previous: NaiveDate,
 ) -> Result<Vec<OrgProgress>> {
@@ -130,15 +127,12 @@ pub fn problems_by_organization(
             tasks: BTreeMap::new(),
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::DbResult<_>>()?)
 }
 
 /// Tasks created by `day`, per organization of their subject and kind; a
 /// task done after `day` was still open on it.
-fn tasks_by_organization(
-    conn: &Connection,
-    day: NaiveDate,
-) -> Result<Vec<(String, String, Tally)>> {
+fn tasks_by_organization(conn: &Db, day: NaiveDate) -> Result<Vec<(String, String, Tally)>> {
     let sql = format!(
         "SELECT CASE t.subject_type WHEN 'organization' THEN t.subject_id ELSE i.organization_id END AS org,
                 t.kind,
@@ -168,5 +162,5 @@ fn tasks_by_organization(
             },
         ))
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::DbResult<_>>()?)
 }

@@ -2,14 +2,15 @@
 //! what it did, for `status`; and the schedule state, the scheduled time
 //! each rule last ran for (the daemon's catch-up).
 
+use super::Db;
 use crate::error::Result;
+use crate::params;
 use chrono::{DateTime, FixedOffset};
-use rusqlite::{Connection, params};
 use std::collections::HashMap;
 
 /// Records the start of a run by the process `owner`; returns its id.
 pub fn start(
-    conn: &Connection,
+    conn: &Db,
     kind: &str,
     as_of: &str,
     policy_hash: &str,
@@ -20,7 +21,7 @@ pub fn start(
         "INSERT INTO runs (kind, as_of, policy_hash, started_at, owner) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![kind, as_of, policy_hash, started_at, owner],
     )?;
-    Ok(conn.last_insert_rowid())
+    Ok(conn.last_insert_rowid()?)
 }
 
 /// What one rule of a run did.
@@ -33,7 +34,7 @@ pub struct RuleCounts {
 }
 
 /// Adds a rule's counts to its run (in the rule's transaction).
-pub fn add_rule(conn: &Connection, run: i64, c: RuleCounts) -> Result<()> {
+pub fn add_rule(conn: &Db, run: i64, c: RuleCounts) -> Result<()> {
     conn.execute(
         "UPDATE runs SET rules = rules + 1, fired = fired + ?2, tasks = tasks + ?3, notices = notices + ?4,
                 skipped = skipped + ?5 WHERE id = ?1",
@@ -49,7 +50,7 @@ pub fn add_rule(conn: &Connection, run: i64, c: RuleCounts) -> Result<()> {
 }
 
 /// Records the end of a run, with why it stopped early if it did.
-pub fn finish(conn: &Connection, run: i64, at: &str, error: Option<&str>) -> Result<()> {
+pub fn finish(conn: &Db, run: i64, at: &str, error: Option<&str>) -> Result<()> {
     conn.execute(
         "UPDATE runs SET finished_at = ?2, error = ?3 WHERE id = ?1",
         params![run, at, error],
@@ -76,7 +77,7 @@ pub struct Run {
 }
 
 /// The latest `n` runs, newest first.
-pub fn recent(conn: &Connection, n: u64) -> Result<Vec<Run>> {
+pub fn recent(conn: &Db, n: u64) -> Result<Vec<Run>> {
     let mut stmt = conn.prepare(
         "SELECT id, kind, as_of, rules, fired, tasks, notices, skipped, finished_at, policy_hash, owner
          FROM runs ORDER BY id DESC LIMIT ?1",
@@ -96,11 +97,11 @@ pub fn recent(conn: &Connection, n: u64) -> Result<Vec<Run>> {
             owner: r.get(10)?,
         })
     })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    Ok(rows.collect::<super::DbResult<Vec<_>>>()?)
 }
 
 /// Records the scheduled time `rule` ran for (in the rule's transaction).
-pub fn record_scheduled(conn: &Connection, rule: &str, at: &str) -> Result<()> {
+pub fn record_scheduled(conn: &Db, rule: &str, at: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO schedule_state (rule, last_scheduled_at) VALUES (?1, ?2)
          ON CONFLICT(rule) DO UPDATE SET last_scheduled_at = excluded.last_scheduled_at",
@@ -110,7 +111,7 @@ pub fn record_scheduled(conn: &Connection, rule: &str, at: &str) -> Result<()> {
 }
 
 /// The scheduled time each rule last ran for.
-pub fn last_scheduled(conn: &Connection) -> Result<HashMap<String, DateTime<FixedOffset>>> {
+pub fn last_scheduled(conn: &Db) -> Result<HashMap<String, DateTime<FixedOffset>>> {
     let mut stmt = conn.prepare("SELECT rule, last_scheduled_at FROM schedule_state")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     let mut out = HashMap::new();

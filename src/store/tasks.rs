@@ -3,10 +3,11 @@
 //! "reminder_talk" and status = "done" …)`), so closing is validated and
 //! records who closed it and when.
 
+use super::{Db, OptionalExtension, Row};
 use crate::error::{Error, Result};
+use crate::params;
 use crate::schema::TaskStatus;
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -49,7 +50,7 @@ const SELECT: &str = "SELECT t.id, t.status, t.kind, t.subject_type, t.subject_i
         t.created_at, t.closed_by, t.closed_at, t.cancel_reason, t.episode_id, t.approval_id
     FROM tasks t LEFT JOIN persons pt ON pt.id = t.target_id LEFT JOIN persons pa ON pa.id = t.assignee_id";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Task> {
+fn from_row(r: &Row<'_>) -> super::DbResult<Task> {
     Ok(Task {
         id: r.get(0)?,
         status: r.get(1)?,
@@ -88,7 +89,7 @@ pub struct Filter {
     pub limit: Option<u64>,
 }
 
-pub fn list(conn: &Connection, f: &Filter, each: &mut dyn FnMut(Task) -> Result<()>) -> Result<()> {
+pub fn list(conn: &Db, f: &Filter, each: &mut dyn FnMut(Task) -> Result<()>) -> Result<()> {
     // Only the filters given, so that SQLite can use an index for them.
     let mut w = super::Where::default();
     if f.open_only {
@@ -106,9 +107,9 @@ pub fn list(conn: &Connection, f: &Filter, each: &mut dyn FnMut(Task) -> Result<
         w.next()
     ))?;
     let limit = f.limit.map(|l| l as i64).unwrap_or(-1);
-    let mut rows = stmt.query(rusqlite::params_from_iter(w.params(&[limit])))?;
+    let mut rows = stmt.query(super::params_from_iter(w.params(&[limit])))?;
     while let Some(r) = rows.next()? {
-        each(from_row(r)?)?;
+        each(from_row(&r)?)?;
     }
     Ok(())
 }
@@ -143,7 +144,7 @@ pub const LIST_ORDER: &str = "t.status <> 'open', t.due IS NULL, t.due, t.id";
 /// A page of tasks matching `q`, open ones first, soonest due first, and
 /// how many match. The WHERE clause names only the filters given, so that
 /// SQLite can pick an index for them.
-pub fn page(conn: &Connection, q: &Query) -> Result<(Vec<Task>, u64)> {
+pub fn page(conn: &Db, q: &Query) -> Result<(Vec<Task>, u64)> {
     let mut w = super::Where::default();
     // A person's, an organization's or an inspection's tasks are few: their
     // index leads, and status, kind and due are checked on those rows (a
@@ -201,20 +202,20 @@ pub fn page(conn: &Connection, q: &Query) -> Result<(Vec<Task>, u64)> {
     let filter = w.sql();
     let total: i64 = conn
         .prepare_cached(&format!("SELECT count(*) FROM tasks t WHERE {filter}"))?
-        .query_row(rusqlite::params_from_iter(w.params(&[])), |r| r.get(0))?;
+        .query_row(super::params_from_iter(w.params(&[])), |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(&format!(
         "{SELECT} WHERE {filter} ORDER BY {LIST_ORDER} LIMIT ?{} OFFSET ?{}",
         w.next(),
         w.next() + 1,
     ))?;
     let args = w.params(&[q.limit as i64, q.offset as i64]);
-    let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
-    Ok((rows.collect::<rusqlite::Result<_>>()?, total.max(0) as u64))
+    let rows = stmt.query_map(super::params_from_iter(args), from_row)?;
+    Ok((rows.collect::<super::DbResult<_>>()?, total.max(0) as u64))
 }
 
 /// A person's latest `limit` tasks closed as done, the most recently
 /// closed first (by when they were closed, then the day they were done).
-pub fn recently_done(conn: &Connection, assignee: &str, limit: u64) -> Result<Vec<Task>> {
+pub fn recently_done(conn: &Db, assignee: &str, limit: u64) -> Result<Vec<Task>> {
     let mut stmt = conn.prepare_cached(&format!(
         "{SELECT} WHERE t.assignee_id = ?1 AND +t.status = ?2
          ORDER BY t.closed_at IS NULL, t.closed_at DESC, t.done_on DESC, t.id DESC LIMIT ?3"
@@ -223,10 +224,10 @@ pub fn recently_done(conn: &Connection, assignee: &str, limit: u64) -> Result<Ve
         params![assignee, TaskStatus::Done.code(), limit as i64],
         from_row,
     )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::DbResult<_>>()?)
 }
 
-pub fn get(conn: &Connection, id: &str) -> Result<Task> {
+pub fn get(conn: &Db, id: &str) -> Result<Task> {
     conn.query_row(&format!("{SELECT} WHERE t.id = ?1"), params![id], from_row)
         .optional()?
         .ok_or_else(|| Error::invalid(format!("no task {id}; `duban tasks list` shows them")))
@@ -266,7 +267,7 @@ pub fn check_done(
 
 /// Closes an open task with its outcome.
 pub fn done(
-    conn: &Connection,
+    conn: &Db,
     id: &str,
     outcome: &str,
     on: NaiveDate,
@@ -298,14 +299,14 @@ pub fn done(
 }
 
 /// Records who closed a task (an import that set it done or cancelled).
-pub fn closed_by(conn: &Connection, id: &str, by: &str, at: &str) -> Result<()> {
+pub fn closed_by(conn: &Db, id: &str, by: &str, at: &str) -> Result<()> {
     conn.prepare_cached("UPDATE tasks SET closed_by = ?2, closed_at = ?3 WHERE id = ?1")?
         .execute(params![id, by, at])?;
     Ok(())
 }
 
 /// Cancels an open task, with the reason.
-pub fn cancel(conn: &Connection, id: &str, reason: &str, by: &str, at: &str) -> Result<Task> {
+pub fn cancel(conn: &Db, id: &str, reason: &str, by: &str, at: &str) -> Result<Task> {
     let t = get(conn, id)?;
     require_open(&t)?;
     if reason.trim().is_empty() {
@@ -358,7 +359,7 @@ fn require_open(t: &Task) -> Result<()> {
 }
 
 /// The first `seq` (the number in `T000123`) no duban task has yet.
-pub fn next_seq(conn: &Connection) -> Result<i64> {
+pub fn next_seq(conn: &Db) -> Result<i64> {
     Ok(
         conn.query_row("SELECT coalesce(max(seq), 0) + 1 FROM tasks", [], |r| {
             r.get(0)
@@ -367,7 +368,7 @@ pub fn next_seq(conn: &Connection) -> Result<i64> {
 }
 
 /// Whether some task (duban's or an imported ledger's) has this id.
-pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
+pub fn exists(conn: &Db, id: &str) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM tasks WHERE id = ?1)")?
         .query_row([id], |r| r.get(0))?)
@@ -397,7 +398,7 @@ pub struct NewTask<'a> {
 
 /// Records a task (in the firing's transaction): open, or pending when it
 /// waits for an approval.
-pub fn insert(conn: &Connection, t: &NewTask<'_>) -> Result<()> {
+pub fn insert(conn: &Db, t: &NewTask<'_>) -> Result<()> {
     let status = match t.approval {
         Some(_) => TaskStatus::Pending,
         None => TaskStatus::Open,
@@ -430,15 +431,15 @@ pub fn insert(conn: &Connection, t: &NewTask<'_>) -> Result<()> {
 }
 
 /// The tasks of an approval request: id, time limit (`7 days`), status.
-pub fn of_approval(conn: &Connection, approval: &str) -> Result<Vec<Task>> {
+pub fn of_approval(conn: &Db, approval: &str) -> Result<Vec<Task>> {
     let mut stmt =
         conn.prepare_cached(&format!("{SELECT} WHERE t.approval_id = ?1 ORDER BY t.id"))?;
     let rows = stmt.query_map([approval], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(rows.collect::<super::DbResult<_>>()?)
 }
 
 /// The time limit of a pending task, as recorded at its firing.
-pub fn due_in(conn: &Connection, id: &str) -> Result<Option<String>> {
+pub fn due_in(conn: &Db, id: &str) -> Result<Option<String>> {
     Ok(conn
         .query_row("SELECT due_in FROM tasks WHERE id = ?1", [id], |r| r.get(0))
         .optional()?
@@ -446,7 +447,7 @@ pub fn due_in(conn: &Connection, id: &str) -> Result<Option<String>> {
 }
 
 /// Opens a pending task, due on `due`; false when it was not pending.
-pub fn open_pending(conn: &Connection, id: &str, due: NaiveDate) -> Result<bool> {
+pub fn open_pending(conn: &Db, id: &str, due: NaiveDate) -> Result<bool> {
     Ok(conn
         .prepare_cached("UPDATE tasks SET status = ?3, due = ?2 WHERE id = ?1 AND status = ?4")?
         .execute(params![
@@ -461,7 +462,7 @@ pub fn open_pending(conn: &Connection, id: &str, due: NaiveDate) -> Result<bool>
 /// Cancels the pending tasks of a rejected approval request, with its
 /// reason; how many.
 pub fn cancel_pending(
-    conn: &Connection,
+    conn: &Db,
     approval: &str,
     reason: &str,
     by: &str,
@@ -492,7 +493,7 @@ pub struct Counts {
     pub cancelled: i64,
 }
 
-pub fn counts(conn: &Connection, today: NaiveDate) -> Result<Counts> {
+pub fn counts(conn: &Db, today: NaiveDate) -> Result<Counts> {
     // By status from the index on (status, due); the overdue ones by a range
     // of it.
     let mut c = Counts::default();
@@ -517,7 +518,7 @@ pub fn counts(conn: &Connection, today: NaiveDate) -> Result<Counts> {
 }
 
 /// Open tasks per kind: (kind, open, overdue at `today`), most first.
-pub fn open_by_kind(conn: &Connection, today: NaiveDate) -> Result<Vec<(String, i64, i64)>> {
+pub fn open_by_kind(conn: &Db, today: NaiveDate) -> Result<Vec<(String, i64, i64)>> {
     let mut stmt = conn.prepare(
         "SELECT kind, count(*), count(*) FILTER (WHERE due < ?1) FROM tasks WHERE status = ?2
          GROUP BY kind ORDER BY 2 DESC, 1",
@@ -525,11 +526,11 @@ pub fn open_by_kind(conn: &Connection, today: NaiveDate) -> Result<Vec<(String, 
     let rows = stmt.query_map(params![today.to_string(), TaskStatus::Open.code()], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
     })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    Ok(rows.collect::<super::DbResult<Vec<_>>>()?)
 }
 
 /// The person assigned the most open tasks.
-pub fn busiest_assignee(conn: &Connection) -> Result<Option<String>> {
+pub fn busiest_assignee(conn: &Db) -> Result<Option<String>> {
     Ok(conn
         .query_row(
             "SELECT assignee_id FROM tasks WHERE status = ?1 AND assignee_id IS NOT NULL
@@ -541,33 +542,33 @@ pub fn busiest_assignee(conn: &Connection) -> Result<Option<String>> {
 }
 
 /// Tasks duban created, per kind: (kind, count), most first.
-pub fn created_by_kind(conn: &Connection) -> Result<Vec<(String, i64)>> {
+pub fn created_by_kind(conn: &Db) -> Result<Vec<(String, i64)>> {
     let mut stmt = conn.prepare(
         "SELECT kind, count(*) FROM tasks WHERE seq IS NOT NULL GROUP BY kind ORDER BY 2 DESC, 1",
     )?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    Ok(rows.collect::<super::DbResult<Vec<_>>>()?)
 }
 
 /// Ids of the tasks whose subject is a record (`problem`, `P-1`).
-pub fn ids_of_subject(conn: &Connection, entity: &str, id: &str) -> Result<Vec<String>> {
+pub fn ids_of_subject(conn: &Db, entity: &str, id: &str) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id FROM tasks WHERE subject_type = ?1 AND subject_id = ?2 ORDER BY id",
     )?;
     let ids = stmt.query_map(params![entity, id], |r| r.get::<_, String>(0))?;
-    Ok(ids.collect::<rusqlite::Result<Vec<_>>>()?)
+    Ok(ids.collect::<super::DbResult<Vec<_>>>()?)
 }
 
 /// Ids of the tasks whose target is a person.
-pub fn ids_of_target(conn: &Connection, person: &str) -> Result<Vec<String>> {
+pub fn ids_of_target(conn: &Db, person: &str) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached("SELECT id FROM tasks WHERE target_id = ?1 ORDER BY id")?;
     let ids = stmt.query_map(params![person], |r| r.get::<_, String>(0))?;
-    Ok(ids.collect::<rusqlite::Result<Vec<_>>>()?)
+    Ok(ids.collect::<super::DbResult<Vec<_>>>()?)
 }
 
 /// Every task kind the ledger holds a task of.
-pub fn kinds(conn: &Connection) -> Result<Vec<String>> {
+pub fn kinds(conn: &Db) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached("SELECT DISTINCT kind FROM tasks ORDER BY kind")?;
     let kinds = stmt.query_map([], |r| r.get::<_, String>(0))?;
-    Ok(kinds.collect::<rusqlite::Result<Vec<_>>>()?)
+    Ok(kinds.collect::<super::DbResult<Vec<_>>>()?)
 }

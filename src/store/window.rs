@@ -3,14 +3,15 @@
 //! subjects start to hold, which stop (their episodes in the simulation's
 //! copy end), which are due again. See [`crate::compile::window`].
 
+use super::Db;
+use super::Value as Sql;
 use super::firings::RuleSql;
 use crate::error::Result;
-use rusqlite::types::Value as Sql;
-use rusqlite::{Connection, params};
+use crate::params;
 
 /// Creates the (empty) table of windows, inside the simulation's
 /// transaction.
-pub fn create(conn: &Connection) -> Result<()> {
+pub fn create(conn: &Db) -> Result<()> {
     conn.execute_batch(
         "DROP TABLE IF EXISTS temp.sim_window;
          CREATE TEMP TABLE sim_window (rule INTEGER NOT NULL, id TEXT NOT NULL, lo TEXT NOT NULL, hi TEXT NOT NULL);",
@@ -19,7 +20,7 @@ pub fn create(conn: &Connection) -> Result<()> {
 }
 
 /// Indexes the windows once they are all in.
-pub fn index(conn: &Connection) -> Result<()> {
+pub fn index(conn: &Db) -> Result<()> {
     conn.execute_batch(
         "CREATE INDEX temp.sim_window_lo ON sim_window(rule, lo);
          CREATE INDEX temp.sim_window_hi ON sim_window(rule, hi);",
@@ -40,13 +41,7 @@ pub struct Interval<'a> {
 
 /// Records, for rule number `rule`, the days in `first..=last` on which
 /// each subject holds.
-pub fn fill(
-    conn: &Connection,
-    rule: usize,
-    w: &Interval<'_>,
-    first: &str,
-    last: &str,
-) -> Result<()> {
+pub fn fill(conn: &Db, rule: usize, w: &Interval<'_>, first: &str, last: &str) -> Result<()> {
     let Interval {
         sql,
         from,
@@ -78,7 +73,7 @@ pub fn fill(
 /// Ends the open simulated episodes of `rule_name` whose subject held on
 /// day `prev` and no longer on `day`; returns how many.
 pub fn end_leaving(
-    conn: &Connection,
+    conn: &Db,
     rule: usize,
     rule_name: &str,
     prev: &str,
@@ -99,7 +94,7 @@ pub fn end_leaving(
 /// start to hold after `prev`, and — with `repeat every` — those whose
 /// open episode last fired on or before `repeat_from`.
 pub fn firing_candidates(
-    conn: &Connection,
+    conn: &Db,
     rule: usize,
     rule_name: &str,
     prev: &str,

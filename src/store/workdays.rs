@@ -7,13 +7,47 @@
 //! A temporary table of each connection, filled from the office's
 //! calendar before a rule is evaluated: nothing is written to the file.
 
+use super::{Db, OptionalExtension};
 use crate::calendar::{Calendar, Day};
 use crate::error::Result;
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::params;
 use sha2::{Digest, Sha256};
 
-/// The table as compiled SQL names it.
-pub const TABLE: &str = "temp.workdays";
+/// The table as compiled SQL names it: a temporary table of each SQLite
+/// connection, a table of duban's own on PostgreSQL.
+pub fn table(d: super::Dialect) -> &'static str {
+    match d {
+        super::Dialect::Sqlite => "temp.workdays",
+        super::Dialect::Postgres => "workdays",
+    }
+}
+
+fn source(d: super::Dialect) -> &'static str {
+    match d {
+        super::Dialect::Sqlite => "temp.workdays_source",
+        super::Dialect::Postgres => "workdays_source",
+    }
+}
+
+/// The calendar table and the fingerprint of the calendar it holds: each
+/// SQLite connection's temporary tables, made when first needed;
+/// PostgreSQL's tables, made with the others.
+pub fn ddl(d: super::Dialect) -> String {
+    match d {
+        super::Dialect::Sqlite => "CREATE TEMP TABLE IF NOT EXISTS workdays (
+           day TEXT PRIMARY KEY NOT NULL, work INTEGER NOT NULL, ordinal INTEGER NOT NULL,
+           run_first TEXT NOT NULL, run_last TEXT NOT NULL) WITHOUT ROWID;
+         CREATE INDEX IF NOT EXISTS temp.workdays_ordinal ON workdays(ordinal, day);
+         CREATE TEMP TABLE IF NOT EXISTS workdays_source (fingerprint TEXT NOT NULL);"
+            .into(),
+        super::Dialect::Postgres => "CREATE TABLE workdays (
+           day date PRIMARY KEY NOT NULL, work integer NOT NULL, ordinal bigint NOT NULL,
+           run_first date NOT NULL, run_last date NOT NULL);
+         CREATE INDEX workdays_ordinal ON workdays(ordinal, day);
+         CREATE TABLE workdays_source (fingerprint text NOT NULL);\n"
+            .into(),
+    }
+}
 
 /// A calendar's rows of the table, built once, and a fingerprint of them
 /// by which a connection's table is known to hold this calendar.
@@ -35,26 +69,24 @@ impl Workdays {
 
 /// Makes `temp.workdays` hold `w` on this connection (filled only when it
 /// holds another calendar, or none yet).
-pub fn ensure(conn: &Connection, w: &Workdays) -> Result<()> {
-    conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS workdays (
-           day TEXT PRIMARY KEY NOT NULL, work INTEGER NOT NULL, ordinal INTEGER NOT NULL,
-           run_first TEXT NOT NULL, run_last TEXT NOT NULL) WITHOUT ROWID;
-         CREATE INDEX IF NOT EXISTS temp.workdays_ordinal ON workdays(ordinal, day);
-         CREATE TEMP TABLE IF NOT EXISTS workdays_source (fingerprint TEXT NOT NULL);",
-    )?;
+pub fn ensure(conn: &Db, w: &Workdays) -> Result<()> {
+    let d = conn.dialect();
+    if d == super::Dialect::Sqlite {
+        conn.execute_batch(&ddl(d))?;
+    }
+    let (table, source) = (table(d), source(d));
     let held: Option<String> = conn
-        .query_row("SELECT fingerprint FROM temp.workdays_source", [], |r| {
+        .query_row(&format!("SELECT fingerprint FROM {source}"), [], |r| {
             r.get(0)
         })
         .optional()?;
     if held.as_deref() == Some(w.fingerprint.as_str()) {
         return Ok(());
     }
-    conn.execute_batch("DELETE FROM temp.workdays; DELETE FROM temp.workdays_source;")?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO temp.workdays (day, work, ordinal, run_first, run_last) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?;
+    conn.execute_batch(&format!("DELETE FROM {table}; DELETE FROM {source};"))?;
+    let mut insert = conn.prepare_cached(&format!(
+        "INSERT INTO {table} (day, work, ordinal, run_first, run_last) VALUES (?1, ?2, ?3, ?4, ?5)"
+    ))?;
     for d in &w.days {
         insert.execute(params![
             d.day.to_string(),
@@ -65,7 +97,7 @@ pub fn ensure(conn: &Connection, w: &Workdays) -> Result<()> {
         ])?;
     }
     conn.execute(
-        "INSERT INTO temp.workdays_source (fingerprint) VALUES (?1)",
+        &format!("INSERT INTO {source} (fingerprint) VALUES (?1)"),
         [&w.fingerprint],
     )?;
     Ok(())

@@ -402,7 +402,7 @@ pub async fn request_link(
             // A link lives LINK_MINUTES: the person's live ones are those
             // sent within the window. Counted and added in one write
             // transaction.
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let tx = conn.transaction_with_behavior(crate::store::Behavior::Immediate)?;
             if !accounts::add_link(
                 &tx,
                 &hash,

@@ -26,10 +26,10 @@ pub mod server;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::store::Db;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use rusqlite::Connection;
 use std::sync::{Arc, Mutex};
 use tracing::{error, info};
 
@@ -40,7 +40,7 @@ pub struct App {
     /// The policy's time zone at start: today's date on pages.
     pub tz: chrono_tz::Tz,
     templates: minijinja::Environment<'static>,
-    pool: Mutex<Vec<Connection>>,
+    pool: Mutex<Vec<Db>>,
     /// At most `POOL` requests work on the database at once; the others
     /// wait their turn rather than crowd the cores.
     permits: tokio::sync::Semaphore,
@@ -149,7 +149,7 @@ impl App {
     /// when the policy changed.
     pub fn holding(
         &self,
-        conn: &Connection,
+        conn: &Db,
         engine: &crate::engine::Engine<'_>,
         at: &crate::clock::AsOf,
     ) -> Result<Arc<std::collections::HashMap<String, u64>>> {
@@ -178,7 +178,7 @@ impl App {
     pub async fn db<T, F>(self: &Arc<Self>, f: F) -> std::result::Result<T, WebError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection, &App) -> std::result::Result<T, WebError> + Send + 'static,
+        F: FnOnce(&mut Db, &App) -> std::result::Result<T, WebError> + Send + 'static,
     {
         let _permit = self
             .permits
@@ -332,8 +332,8 @@ impl From<Error> for WebError {
     }
 }
 
-impl From<rusqlite::Error> for WebError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::store::DatabaseError> for WebError {
+    fn from(e: crate::store::DatabaseError) -> Self {
         WebError::Internal(e.into())
     }
 }

@@ -51,7 +51,7 @@ struct Row {
 }
 
 fn rows(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Db,
     list: Vec<Task>,
     today: NaiveDate,
 ) -> crate::error::Result<Vec<Row>> {

@@ -266,3 +266,17 @@ pub fn subjects_of(actions: &serde_json::Value, rule: &str) -> BTreeSet<String> 
 pub fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
+
+/// The demo office (scale 2, seed 11, around `today`) generated into `db`
+/// in one transaction.
+pub fn demo_office(db: &mut duban::store::Db, today: &str) {
+    let opts = duban::demo::Options {
+        scale: 2,
+        seed: 11,
+        today: chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap_or_default(),
+    };
+    let tx = db.transaction().unwrap_or_else(|e| panic!("{e}"));
+    duban::demo::generate(&opts, &mut duban::demo::DbSink::new(&tx))
+        .unwrap_or_else(|e| panic!("{e}"));
+    tx.commit().unwrap_or_else(|e| panic!("{e}"));
+}

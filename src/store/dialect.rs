@@ -1,0 +1,431 @@
+//! Everything spelled differently in SQLite and PostgreSQL, in one place:
+//! parameters, transactions, day arithmetic, greatest/least, booleans as
+//! numbers, DDL. Code that builds SQL asks its [`Dialect`]; nothing else
+//! writes either spelling.
+
+use super::db::Behavior;
+
+/// The database a statement is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "SQLite",
+            Dialect::Postgres => "PostgreSQL",
+        }
+    }
+
+    /// The statement that starts a transaction.
+    pub fn begin(self, behavior: Behavior) -> &'static str {
+        match (self, behavior) {
+            (Dialect::Sqlite, Behavior::Deferred) => "BEGIN DEFERRED",
+            (Dialect::Sqlite, Behavior::Immediate) => "BEGIN IMMEDIATE",
+            (Dialect::Postgres, _) => "BEGIN",
+        }
+    }
+
+    /// A day (text `YYYY-MM-DD` in SQLite, `date` in PostgreSQL) as it is
+    /// compared and counted: a parameter or column expression.
+    pub fn day(self, x: &str) -> String {
+        match self {
+            Dialect::Sqlite => x.to_string(),
+            Dialect::Postgres => format!("CAST({x} AS date)"),
+        }
+    }
+
+    /// Days from `from` to `to` (`to - from`), as a real number; NULL if
+    /// either is NULL. The days are dates already in PostgreSQL (columns
+    /// of type `date`, parameters through [`Dialect::day`]), as in the
+    /// functions below.
+    pub fn days_between(self, to: &str, from: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("(julianday({to}) - julianday({from}))"),
+            Dialect::Postgres => format!("CAST({to} - {from} AS double precision)"),
+        }
+    }
+
+    /// Whole days from `from` to `to`, as an integer.
+    pub fn whole_days_between(self, to: &str, from: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("CAST(julianday({to}) - julianday({from}) AS INTEGER)"),
+            Dialect::Postgres => format!("({to} - {from})"),
+        }
+    }
+
+    /// `date` moved by a number of days given as a parameter (see
+    /// [`Dialect::day_offset`]).
+    pub fn add_days_param(self, date: &str, offset: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("date({date}, {offset})"),
+            Dialect::Postgres => format!("({date} + {offset})"),
+        }
+    }
+
+    /// `date` moved by a whole number of days written in the SQL.
+    pub fn add_days(self, date: &str, days: i64) -> String {
+        match self {
+            Dialect::Sqlite => format!("date({date}, '{days:+} days')"),
+            Dialect::Postgres => format!("({date} + {days})"),
+        }
+    }
+
+    /// `date` moved by a number of days computed in the query (a real
+    /// number; whole days are taken).
+    pub fn add_days_expr(self, date: &str, days: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("date({date}, printf('%+.6f days', {days}))"),
+            Dialect::Postgres => format!("({date} + CAST(floor({days}) AS integer))"),
+        }
+    }
+
+    /// The latest of several values, NULL when one is NULL (SQLite's
+    /// scalar `max`; PostgreSQL's `greatest` skips NULLs).
+    pub fn greatest(self, args: &[String]) -> String {
+        match self {
+            Dialect::Sqlite => format!("max({})", args.join(", ")),
+            Dialect::Postgres => null_if_any(args, &format!("greatest({})", args.join(", "))),
+        }
+    }
+
+    /// The earliest of several values, NULL when one is NULL.
+    pub fn least(self, args: &[String]) -> String {
+        match self {
+            Dialect::Sqlite => format!("min({})", args.join(", ")),
+            Dialect::Postgres => null_if_any(args, &format!("least({})", args.join(", "))),
+        }
+    }
+
+    /// True or false as a condition is written: SQLite's conditions are
+    /// the numbers 1 and 0, PostgreSQL's booleans.
+    pub fn truth_value(self, b: bool) -> &'static str {
+        match (self, b) {
+            (Dialect::Sqlite, true) => "1",
+            (Dialect::Sqlite, false) => "0",
+            (Dialect::Postgres, true) => "TRUE",
+            (Dialect::Postgres, false) => "FALSE",
+        }
+    }
+
+    /// A condition as the number 0 or 1, to sum or compare with numbers.
+    pub fn bool_number(self, cond: &str) -> String {
+        match self {
+            Dialect::Sqlite => cond.to_string(),
+            Dialect::Postgres => format!("CAST({cond} AS integer)"),
+        }
+    }
+
+    /// Real division; a zero divisor gives NULL (SQLite does so itself,
+    /// PostgreSQL raises an error).
+    pub fn divide(self, x: &str, y: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("(CAST({x} AS REAL) / {y})"),
+            Dialect::Postgres => format!("(CAST({x} AS double precision) / nullif({y}, 0))"),
+        }
+    }
+
+    /// The parameter [`Dialect::add_days_param`] takes for `k` days:
+    /// SQLite's modifier text `+k days`, PostgreSQL's integer.
+    pub fn day_offset(self, k: i64) -> super::Value {
+        match self {
+            Dialect::Sqlite => super::Value::Text(format!("{k:+} days")),
+            Dialect::Postgres => super::Value::Integer(k),
+        }
+    }
+
+    /// A number read back as a real (PostgreSQL's sums of integers are
+    /// `numeric`, its averages too).
+    pub fn real(self, x: &str) -> String {
+        match self {
+            Dialect::Sqlite => x.to_string(),
+            Dialect::Postgres => format!("CAST({x} AS double precision)"),
+        }
+    }
+
+    /// A real number typed as such for a comparison of parameters.
+    pub fn number_param(self, p: &str) -> String {
+        match self {
+            Dialect::Sqlite => p.to_string(),
+            Dialect::Postgres => format!("CAST({p} AS double precision)"),
+        }
+    }
+
+    /// A whole-number parameter typed as such.
+    pub fn integer_param(self, p: &str) -> String {
+        match self {
+            Dialect::Sqlite => p.to_string(),
+            Dialect::Postgres => format!("CAST({p} AS integer)"),
+        }
+    }
+
+    /// A text parameter typed as such.
+    pub fn text_param(self, p: &str) -> String {
+        match self {
+            Dialect::Sqlite => p.to_string(),
+            Dialect::Postgres => format!("CAST({p} AS text)"),
+        }
+    }
+
+    /// The latest day there is: an open end of a window.
+    pub fn last_day(self) -> String {
+        self.day("'9999-12-31'")
+    }
+
+    /// The earliest day there is.
+    pub fn first_day(self) -> String {
+        match self {
+            Dialect::Sqlite => "'0000-01-01'".into(),
+            Dialect::Postgres => "CAST('0001-01-01' AS date)".into(),
+        }
+    }
+}
+
+/// What a column of SQLite's text holds, for PostgreSQL's type of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    Text,
+    /// A day, `YYYY-MM-DD`: `date`.
+    Day,
+    /// A time, RFC 3339: `timestamptz`.
+    Time,
+}
+
+/// A `CREATE TABLE` of SQLite (as `sqlite_master` keeps it, comments and
+/// added columns included) in PostgreSQL's spelling: `INTEGER PRIMARY
+/// KEY` an identity column, integers `bigint`, reals `double precision`,
+/// text columns `text`, `date` or `timestamptz` by `kind(column)`, no
+/// `STRICT` or `WITHOUT ROWID`. Constraints are kept as written, but for
+/// references: they come back as `ALTER TABLE … ADD FOREIGN KEY`, to run
+/// once every table is made (persons and organizations refer to each
+/// other).
+pub fn postgres_table(sql: &str, kind: &dyn Fn(&str) -> TextKind) -> (String, Vec<String>) {
+    let sql = strip_comments(sql);
+    let (Some(open), Some(close)) = (sql.find('('), sql.rfind(')')) else {
+        return (sql, Vec::new());
+    };
+    let head = sql[..open].trim_end();
+    let table = head.rsplit(' ').next().unwrap_or_default();
+    let mut cols = Vec::new();
+    let mut keys = Vec::new();
+    for part in split_top(&sql[open + 1..close]) {
+        let part = part.split_whitespace().collect::<Vec<_>>().join(" ");
+        let upper = part.to_ascii_uppercase();
+        if ["CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"]
+            .iter()
+            .any(|k| upper.starts_with(k))
+        {
+            cols.push(part);
+            continue;
+        }
+        let mut words = part.splitn(3, ' ');
+        let name = words.next().unwrap_or_default();
+        let ty = words.next().unwrap_or_default().to_ascii_uppercase();
+        let mut rest = words.next().unwrap_or_default().to_string();
+        let column = name.trim_matches('"');
+        if let Some(at) = rest.find("REFERENCES ") {
+            keys.push(format!(
+                "ALTER TABLE {table} ADD FOREIGN KEY ({name}) {};\n",
+                &rest[at..]
+            ));
+            rest.truncate(at);
+        }
+        let rest = rest.trim_end();
+        let def = match ty.as_str() {
+            "INTEGER" if rest.to_ascii_uppercase().starts_with("PRIMARY KEY") => {
+                format!("bigint GENERATED BY DEFAULT AS IDENTITY {rest}")
+            }
+            "INTEGER" => format!("bigint {rest}"),
+            "REAL" => format!("double precision {rest}"),
+            "BLOB" => format!("bytea {rest}"),
+            _ => {
+                let ty = match kind(column) {
+                    TextKind::Text => "text",
+                    TextKind::Day => "date",
+                    TextKind::Time => "timestamptz",
+                };
+                format!("{ty} {rest}")
+            }
+        };
+        cols.push(format!("{name} {}", def.trim_end()));
+    }
+    (format!("{head} (\n  {}\n);\n", cols.join(",\n  ")), keys)
+}
+
+/// A `CREATE INDEX` of SQLite in PostgreSQL's spelling: expressions among
+/// its columns in parentheses, `temp.` dropped.
+pub fn postgres_index(sql: &str) -> String {
+    let sql = strip_comments(sql);
+    let (Some(open), Some(close)) = (sql.find('('), find_close(&sql, sql.find('(').unwrap_or(0)))
+    else {
+        return format!("{sql};\n");
+    };
+    let cols: Vec<String> = split_top(&sql[open + 1..close])
+        .into_iter()
+        .map(|c| {
+            let c = c.trim();
+            if c.chars().all(|x| x.is_alphanumeric() || x == '_') {
+                c.to_string()
+            } else {
+                format!("({c})")
+            }
+        })
+        .collect();
+    format!(
+        "{}({}){};\n",
+        &sql[..open],
+        cols.join(", "),
+        &sql[close + 1..]
+    )
+    .replace("temp.", "")
+}
+
+fn strip_comments(sql: &str) -> String {
+    sql.lines()
+        .map(|l| match l.find("--") {
+            Some(i) if l[..i].matches('\'').count() % 2 == 0 => &l[..i],
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The `)` closing the `(` at `open`.
+fn find_close(sql: &str, open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quoted = false;
+    for (i, c) in sql.char_indices().skip_while(|(i, _)| *i < open) {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `text` split at the commas outside parentheses and quotes.
+fn split_top(text: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let (mut depth, mut quoted) = (0usize, false);
+    for c in text.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth = depth.saturating_sub(1),
+            ',' if !quoted && depth == 0 => {
+                parts.push(String::new());
+                continue;
+            }
+            _ => {}
+        }
+        if let Some(p) = parts.last_mut() {
+            p.push(c);
+        }
+    }
+    parts.retain(|p| !p.trim().is_empty());
+    parts
+}
+
+/// `expr`, or NULL when one of `args` is.
+fn null_if_any(args: &[String], expr: &str) -> String {
+    let nulls: Vec<String> = args.iter().map(|a| format!("{a} IS NULL")).collect();
+    format!(
+        "(CASE WHEN {} THEN NULL ELSE {expr} END)",
+        nulls.join(" OR ")
+    )
+}
+
+/// SQLite's parameters (`?1`, `?2`, or `?` in order) as PostgreSQL's
+/// (`$1`, `$2` …), leaving quoted text and comments alone.
+pub fn numbered_params(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    let mut next = 1usize;
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                out.push(c);
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if d == c {
+                        break;
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                out.push(c);
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '?' => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    digits.push(*d);
+                    chars.next();
+                }
+                let n = if digits.is_empty() {
+                    next
+                } else {
+                    digits.parse().unwrap_or(next)
+                };
+                next = n + 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_and_an_index_in_postgresql() {
+        let kind = |c: &str| match c {
+            "due" => TextKind::Day,
+            "at" => TextKind::Time,
+            _ => TextKind::Text,
+        };
+        assert_eq!(
+            postgres_table(
+                "CREATE TABLE t (\n  id INTEGER PRIMARY KEY, -- the id\n  due TEXT CHECK (due > '2000-01-01, x'),\n  n REAL REFERENCES u(id) DEFERRABLE INITIALLY DEFERRED, at TEXT\n) STRICT",
+                &kind
+            ),
+            (
+                "CREATE TABLE t (\n  id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,\n  due date CHECK (due > '2000-01-01, x'),\n  n double precision,\n  at timestamptz\n);\n".to_string(),
+                vec!["ALTER TABLE t ADD FOREIGN KEY (n) REFERENCES u(id) DEFERRABLE INITIALLY DEFERRED;\n".to_string()]
+            )
+        );
+        assert_eq!(
+            postgres_index(
+                "CREATE INDEX l ON t(status <> 'open', due IS NULL, id) WHERE id IS NOT NULL"
+            ),
+            "CREATE INDEX l ON t((status <> 'open'), (due IS NULL), id) WHERE id IS NOT NULL;\n"
+        );
+    }
+
+    #[test]
+    fn parameters_are_numbered_outside_quotes() {
+        assert_eq!(
+            numbered_params("SELECT ?1, '?2', ? -- ?9\n, ?3"),
+            "SELECT $1, '?2', $2 -- ?9\n, $3"
+        );
+    }
+}

@@ -1,0 +1,361 @@
+//! PostgreSQL through rust-postgres (its synchronous client): connecting,
+//! binding duban's values by the types the server gives the parameters,
+//! reading columns back as duban's values, and its errors in duban's
+//! words. Nothing outside `src/store` names the driver.
+//!
+//! The synchronous client runs its own runtime: inside tokio (the
+//! workbench) it is used from blocking threads only, as every database
+//! call of the workbench is.
+
+use super::db::{DatabaseError, DbResult, ErrorKind, Value, ValueRef};
+use super::dialect;
+use bytes::BytesMut;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+impl From<postgres::Error> for DatabaseError {
+    fn from(e: postgres::Error) -> Self {
+        let code = e.code().map(|c| c.code().to_string());
+        let kind = match code.as_deref() {
+            _ if e.is_closed() => ErrorKind::Connection,
+            Some("23505") => ErrorKind::Duplicate,
+            Some(c) if c.starts_with("23") => ErrorKind::Constraint,
+            Some("40001" | "40P01" | "55P03") => ErrorKind::Busy,
+            Some(c) if c.starts_with("08") => ErrorKind::Connection,
+            None if e.as_db_error().is_none() && e.to_string().contains("connect") => {
+                ErrorKind::Connection
+            }
+            _ => ErrorKind::Other,
+        };
+        let message = match e.as_db_error() {
+            Some(db) => {
+                let mut m = db.message().to_string();
+                if let Some(detail) = db.detail() {
+                    m.push_str(&format!(" ({detail})"));
+                }
+                m
+            }
+            None => e.to_string(),
+        };
+        DatabaseError {
+            message,
+            code,
+            kind,
+        }
+    }
+}
+
+/// A connection to PostgreSQL and the statements it prepared.
+pub struct PgConn {
+    client: RefCell<postgres::Client>,
+    cache: RefCell<HashMap<String, postgres::Statement>>,
+}
+
+/// Connects to the server at `url` (`postgresql://user@host:port/db`).
+pub(crate) fn connect(url: &str) -> DbResult<PgConn> {
+    let client = postgres::Client::connect(url, postgres::NoTls)?;
+    Ok(PgConn {
+        client: RefCell::new(client),
+        cache: RefCell::new(HashMap::new()),
+    })
+}
+
+impl PgConn {
+    fn client(&self) -> DbResult<std::cell::RefMut<'_, postgres::Client>> {
+        self.client.try_borrow_mut().map_err(|_| {
+            DatabaseError::new(
+                ErrorKind::Other,
+                "the PostgreSQL connection is in use by another statement",
+            )
+        })
+    }
+
+    pub(crate) fn execute_batch(&self, sql: &str) -> DbResult<()> {
+        Ok(self.client()?.batch_execute(sql)?)
+    }
+
+    pub(crate) fn prepare(&self, sql: &str, cached: bool) -> DbResult<PgStatement<'_>> {
+        if cached && let Some(stmt) = self.cache.borrow().get(sql) {
+            return Ok(PgStatement::new(self, stmt.clone()));
+        }
+        let stmt = self.client()?.prepare(&dialect::numbered_params(sql))?;
+        if cached {
+            self.cache
+                .borrow_mut()
+                .insert(sql.to_string(), stmt.clone());
+        }
+        Ok(PgStatement::new(self, stmt))
+    }
+}
+
+/// A statement prepared on the server.
+pub struct PgStatement<'c> {
+    conn: &'c PgConn,
+    stmt: postgres::Statement,
+    bound: Vec<Value>,
+}
+
+impl<'c> PgStatement<'c> {
+    fn new(conn: &'c PgConn, stmt: postgres::Statement) -> Self {
+        PgStatement {
+            conn,
+            stmt,
+            bound: Vec::new(),
+        }
+    }
+
+    fn check(&self, n: usize) -> DbResult<()> {
+        let expected = self.stmt.params().len();
+        if n == expected {
+            Ok(())
+        } else {
+            Err(DatabaseError::new(
+                ErrorKind::Other,
+                format!("{n} parameters given where the statement has {expected}"),
+            ))
+        }
+    }
+
+    pub(crate) fn execute(&mut self, values: &[ValueRef<'_>]) -> DbResult<usize> {
+        self.check(values.len())?;
+        let binds: Vec<Bind<'_>> = values.iter().map(|v| Bind(*v)).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
+        let n = self.conn.client()?.execute(&self.stmt, &refs)?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    pub(crate) fn query(&mut self, values: &[ValueRef<'_>]) -> DbResult<Vec<postgres::Row>> {
+        self.check(values.len())?;
+        let binds: Vec<Bind<'_>> = values.iter().map(|v| Bind(*v)).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
+        Ok(self.conn.client()?.query(&self.stmt, &refs)?)
+    }
+
+    pub(crate) fn bind(&mut self, i: usize, value: Value) {
+        if self.bound.len() < i {
+            self.bound.resize(i, Value::Null);
+        }
+        if let Some(slot) = i.checked_sub(1).and_then(|k| self.bound.get_mut(k)) {
+            *slot = value;
+        }
+    }
+
+    pub(crate) fn query_bound(&mut self) -> DbResult<Vec<postgres::Row>> {
+        let bound = std::mem::take(&mut self.bound);
+        let values: Vec<ValueRef<'_>> = bound.iter().map(Value::as_ref).collect();
+        self.query(&values)
+    }
+
+    pub(crate) fn execute_bound(&mut self) -> DbResult<usize> {
+        let bound = std::mem::take(&mut self.bound);
+        let values: Vec<ValueRef<'_>> = bound.iter().map(Value::as_ref).collect();
+        self.execute(&values)
+    }
+
+    pub(crate) fn parameter_count(&self) -> usize {
+        self.stmt.params().len()
+    }
+
+    pub(crate) fn column_count(&self) -> usize {
+        self.stmt.columns().len()
+    }
+
+    pub(crate) fn column_names(&self) -> Vec<String> {
+        self.stmt
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect()
+    }
+}
+
+/// A value bound by the type the server inferred for its parameter: text
+/// to a `date` parameter is a date, an integer to a `boolean` one a
+/// boolean, and so on.
+#[derive(Debug)]
+struct Bind<'a>(ValueRef<'a>);
+
+type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+impl ToSql for Bind<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        match self.0 {
+            ValueRef::Null => Ok(IsNull::Yes),
+            ValueRef::Integer(n) => match *ty {
+                Type::INT2 => i16::try_from(n)?.to_sql(ty, out),
+                Type::INT4 => i32::try_from(n)?.to_sql(ty, out),
+                Type::INT8 => n.to_sql(ty, out),
+                Type::FLOAT4 => (n as f32).to_sql(ty, out),
+                Type::FLOAT8 => (n as f64).to_sql(ty, out),
+                Type::BOOL => (n != 0).to_sql(ty, out),
+                Type::NUMERIC => numeric_to_sql(n as f64, out),
+                _ => n.to_string().to_sql(&Type::TEXT, out),
+            },
+            ValueRef::Real(x) => match *ty {
+                Type::FLOAT4 => (x as f32).to_sql(ty, out),
+                Type::INT2 | Type::INT4 | Type::INT8 if x.fract() == 0.0 => {
+                    Bind(ValueRef::Integer(x as i64)).to_sql(ty, out)
+                }
+                Type::NUMERIC => numeric_to_sql(x, out),
+                Type::TEXT | Type::VARCHAR | Type::BPCHAR => x.to_string().to_sql(ty, out),
+                _ => x.to_sql(&Type::FLOAT8, out),
+            },
+            ValueRef::Text(t) => match *ty {
+                Type::DATE => NaiveDate::parse_from_str(t, "%Y-%m-%d")?.to_sql(ty, out),
+                Type::TIMESTAMPTZ => parse_time(t)?.to_sql(ty, out),
+                Type::TIMESTAMP => parse_time(t)?.naive_utc().to_sql(ty, out),
+                Type::INT2 | Type::INT4 | Type::INT8 => {
+                    Bind(ValueRef::Integer(t.trim().parse()?)).to_sql(ty, out)
+                }
+                Type::FLOAT4 | Type::FLOAT8 | Type::NUMERIC => {
+                    Bind(ValueRef::Real(t.trim().parse()?)).to_sql(ty, out)
+                }
+                Type::BYTEA => t.as_bytes().to_sql(ty, out),
+                _ => t.to_sql(&Type::TEXT, out),
+            },
+            ValueRef::Date(d) => match *ty {
+                Type::DATE => d.to_sql(ty, out),
+                _ => d.format("%Y-%m-%d").to_string().to_sql(&Type::TEXT, out),
+            },
+            ValueRef::Timestamp(t) => match *ty {
+                Type::TIMESTAMPTZ => t.to_sql(ty, out),
+                Type::TIMESTAMP => t.naive_utc().to_sql(ty, out),
+                Type::DATE => t.date_naive().to_sql(ty, out),
+                _ => super::db::timestamp_text(&t).to_sql(&Type::TEXT, out),
+            },
+            ValueRef::Blob(b) => b.to_sql(&Type::BYTEA, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// A time as duban writes it (`2026-03-01T08:00:00Z`, RFC 3339), or a day.
+fn parse_time(t: &str) -> Result<DateTime<Utc>, BoxError> {
+    if let Ok(x) = DateTime::parse_from_rfc3339(t) {
+        return Ok(x.with_timezone(&Utc));
+    }
+    if let Ok(x) = NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f") {
+        return Ok(x.and_utc());
+    }
+    Ok(NaiveDate::parse_from_str(t, "%Y-%m-%d")?
+        .and_hms_opt(0, 0, 0)
+        .ok_or("no midnight")?
+        .and_utc())
+}
+
+/// A number to a `numeric` parameter, in numeric's binary form, to six
+/// decimal places (duban's compiled SQL casts its numbers to `double
+/// precision`; this serves statements that compare with a `numeric`).
+fn numeric_to_sql(x: f64, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+    // numeric's binary form: ndigits, weight, sign, dscale, base-10000 digits
+    let neg = x < 0.0;
+    let text = format!("{:.6}", x.abs());
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let frac = frac.trim_end_matches('0');
+    let mut int_digits: Vec<i16> = Vec::new();
+    let mut s = int.trim_start_matches('0').to_string();
+    while !s.is_empty() {
+        let cut = s.len().saturating_sub(4);
+        int_digits.insert(0, s[cut..].parse()?);
+        s.truncate(cut);
+    }
+    let mut frac_digits: Vec<i16> = Vec::new();
+    let mut f = frac.to_string();
+    while !f.is_empty() {
+        let mut chunk: String = f.chars().take(4).collect();
+        f = f.chars().skip(4).collect();
+        while chunk.len() < 4 {
+            chunk.push('0');
+        }
+        frac_digits.push(chunk.parse()?);
+    }
+    let weight = int_digits.len() as i16 - 1;
+    let digits: Vec<i16> = int_digits.into_iter().chain(frac_digits).collect();
+    out.extend_from_slice(&(digits.len() as i16).to_be_bytes());
+    out.extend_from_slice(&weight.to_be_bytes());
+    out.extend_from_slice(&(if neg { 0x4000u16 } else { 0 }).to_be_bytes());
+    out.extend_from_slice(&(frac.len() as u16).to_be_bytes());
+    for d in digits {
+        out.extend_from_slice(&d.to_be_bytes());
+    }
+    Ok(IsNull::No)
+}
+
+/// A `numeric` column read as a float (sums and averages).
+struct Numeric(f64);
+
+impl<'a> FromSql<'a> for Numeric {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+        let word = |i: usize| -> Result<i16, BoxError> {
+            let b = raw.get(i..i + 2).ok_or("short numeric")?;
+            Ok(i16::from_be_bytes([b[0], b[1]]))
+        };
+        let ndigits = word(0)? as usize;
+        let weight = word(2)? as i32;
+        let sign = word(4)? as u16;
+        if sign == 0xC000 {
+            return Ok(Numeric(f64::NAN));
+        }
+        let mut x = 0.0;
+        for k in 0..ndigits {
+            let d = f64::from(word(8 + 2 * k)?);
+            x += d * 10000f64.powi(weight - k as i32);
+        }
+        Ok(Numeric(if sign == 0x4000 { -x } else { x }))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::NUMERIC
+    }
+}
+
+/// Column `i` of a row as duban's value, by the column's type.
+pub(crate) fn value(row: &postgres::Row, i: usize) -> DbResult<ValueRef<'_>> {
+    let Some(col) = row.columns().get(i) else {
+        return Err(DatabaseError::conversion(format!(
+            "no column {i} among {}",
+            row.len()
+        )));
+    };
+    let ty = col.type_().clone();
+    fn get<'r, T: FromSql<'r>>(row: &'r postgres::Row, i: usize) -> DbResult<Option<T>> {
+        Ok(row.try_get::<_, Option<T>>(i)?)
+    }
+    let v = match ty {
+        Type::BOOL => get::<bool>(row, i)?.map(|b| ValueRef::Integer(b as i64)),
+        Type::INT2 => get::<i16>(row, i)?.map(|n| ValueRef::Integer(n.into())),
+        Type::INT4 => get::<i32>(row, i)?.map(|n| ValueRef::Integer(n.into())),
+        Type::INT8 => get::<i64>(row, i)?.map(ValueRef::Integer),
+        Type::OID => get::<u32>(row, i)?.map(|n| ValueRef::Integer(n.into())),
+        Type::FLOAT4 => get::<f32>(row, i)?.map(|x| ValueRef::Real(x.into())),
+        Type::FLOAT8 => get::<f64>(row, i)?.map(ValueRef::Real),
+        Type::NUMERIC => get::<Numeric>(row, i)?.map(|x| {
+            if x.0.fract() == 0.0 && x.0.abs() < 9e15 {
+                ValueRef::Integer(x.0 as i64)
+            } else {
+                ValueRef::Real(x.0)
+            }
+        }),
+        Type::DATE => get::<NaiveDate>(row, i)?.map(ValueRef::Date),
+        Type::TIMESTAMPTZ => get::<DateTime<Utc>>(row, i)?.map(ValueRef::Timestamp),
+        Type::TIMESTAMP => get::<NaiveDateTime>(row, i)?.map(|t| ValueRef::Timestamp(t.and_utc())),
+        Type::BYTEA => get::<&[u8]>(row, i)?.map(ValueRef::Blob),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
+            get::<&str>(row, i)?.map(ValueRef::Text)
+        }
+        other => {
+            return Err(DatabaseError::conversion(format!(
+                "column {} has type {other}, which duban does not read",
+                col.name()
+            )));
+        }
+    };
+    Ok(v.unwrap_or(ValueRef::Null))
+}

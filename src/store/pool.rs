@@ -1,0 +1,68 @@
+//! Connections kept for reuse between requests (the workbench): one is
+//! taken for a request and given back after it, at most `size` kept idle.
+
+use super::Db;
+use crate::error::Result;
+use std::ops::{Deref, DerefMut};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+pub struct Pool {
+    path: PathBuf,
+    size: usize,
+    idle: Mutex<Vec<Db>>,
+}
+
+/// A connection of the pool; back in the pool when dropped.
+pub struct Pooled<'p> {
+    pool: &'p Pool,
+    db: Option<Db>,
+}
+
+impl Pool {
+    /// A pool of connections to the database at `path`, holding `first`.
+    pub fn new(first: Db, path: PathBuf, size: usize) -> Pool {
+        Pool {
+            path,
+            size,
+            idle: Mutex::new(vec![first]),
+        }
+    }
+
+    /// An idle connection, or a new one.
+    pub fn get(&self) -> Result<Pooled<'_>> {
+        let idle = self.idle.lock().ok().and_then(|mut p| p.pop());
+        let db = match idle {
+            Some(db) => db,
+            None => super::open(&self.path)?,
+        };
+        Ok(Pooled {
+            pool: self,
+            db: Some(db),
+        })
+    }
+}
+
+impl Deref for Pooled<'_> {
+    type Target = Db;
+    fn deref(&self) -> &Db {
+        // Some until dropped.
+        self.db.as_ref().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl DerefMut for Pooled<'_> {
+    fn deref_mut(&mut self) -> &mut Db {
+        self.db.as_mut().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let (Some(db), Ok(mut idle)) = (self.db.take(), self.pool.idle.lock())
+            && idle.len() < self.pool.size
+        {
+            idle.push(db);
+        }
+    }
+}

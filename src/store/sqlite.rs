@@ -1,0 +1,155 @@
+//! SQLite through rusqlite: opening a file, binding duban's values,
+//! reading them back, and rusqlite's errors in duban's words. Nothing
+//! outside `src/store` names rusqlite.
+
+use super::db::{DatabaseError, Db, DbResult, ErrorKind, ValueRef};
+use rusqlite::types::{ToSqlOutput, ValueRef as S};
+use std::path::Path;
+
+impl From<rusqlite::Error> for DatabaseError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode as C;
+        let (kind, code) = match &e {
+            rusqlite::Error::SqliteFailure(f, _) => {
+                let kind = match f.code {
+                    C::DatabaseBusy | C::DatabaseLocked => ErrorKind::Busy,
+                    C::ConstraintViolation
+                        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+                    {
+                        ErrorKind::Duplicate
+                    }
+                    C::ConstraintViolation => ErrorKind::Constraint,
+                    C::CannotOpen | C::NotADatabase => ErrorKind::Connection,
+                    _ => ErrorKind::Other,
+                };
+                (kind, Some(f.extended_code.to_string()))
+            }
+            rusqlite::Error::QueryReturnedNoRows => (ErrorKind::NoRows, None),
+            rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..)
+            | rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::Utf8Error(..) => (ErrorKind::Conversion, None),
+            _ => (ErrorKind::Other, None),
+        };
+        DatabaseError {
+            message: e.to_string(),
+            code,
+            kind,
+        }
+    }
+}
+
+/// Opens (or creates) the file; the caller configures it.
+pub(crate) fn open(path: &Path) -> DbResult<Db> {
+    Ok(Db::sqlite(rusqlite::Connection::open(path)?))
+}
+
+pub(crate) fn open_in_memory() -> DbResult<Db> {
+    Ok(Db::sqlite(rusqlite::Connection::open_in_memory()?))
+}
+
+/// The pragmas every connection runs with.
+pub(crate) fn configure(conn: &rusqlite::Connection) -> DbResult<()> {
+    conn.busy_timeout(super::BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // A page cache of 32 MiB (SQLite's default is 2 MiB): rules scan and
+    // probe the same tables one after the other. Bounded, whatever the
+    // size of the database.
+    conn.pragma_update(None, "cache_size", -32 * 1024)?;
+    Ok(())
+}
+
+/// Turns SQLite's own checking of foreign keys off or on (outside a
+/// transaction); PostgreSQL's constraints stay as they are declared.
+pub(crate) fn foreign_keys(db: &Db, on: bool) -> DbResult<()> {
+    if let super::db::Inner::Sqlite(conn) = &db.inner {
+        conn.pragma_update(None, "foreign_keys", if on { "ON" } else { "OFF" })?;
+    }
+    Ok(())
+}
+
+/// Brings the database to the latest migration.
+pub(crate) fn migrate(db: &mut Db, what: &str) -> crate::error::Result<()> {
+    let Some(conn) = db.sqlite_mut() else {
+        return Ok(());
+    };
+    super::migrations::migrations()
+        .to_latest(conn)
+        .map_err(|source| crate::error::Error::Migration {
+            what: what.to_string(),
+            source: Box::new(source),
+        })
+}
+
+struct Bind<'a>(ValueRef<'a>);
+
+impl rusqlite::ToSql for Bind<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self.0 {
+            ValueRef::Null => S::Null,
+            ValueRef::Integer(n) => S::Integer(n),
+            ValueRef::Real(x) => S::Real(x),
+            ValueRef::Text(t) => S::Text(t.as_bytes()),
+            ValueRef::Blob(b) => S::Blob(b),
+            ValueRef::Date(d) => {
+                return Ok(ToSqlOutput::Owned(rusqlite::types::Value::Text(
+                    d.format("%Y-%m-%d").to_string(),
+                )));
+            }
+            ValueRef::Timestamp(t) => {
+                return Ok(ToSqlOutput::Owned(rusqlite::types::Value::Text(
+                    super::db::timestamp_text(&t),
+                )));
+            }
+        }))
+    }
+}
+
+pub(crate) fn bind(stmt: &mut rusqlite::Statement<'_>, values: &[ValueRef<'_>]) -> DbResult<()> {
+    let expected = stmt.parameter_count();
+    if values.len() != expected {
+        return Err(DatabaseError::new(
+            ErrorKind::Other,
+            format!(
+                "{} parameters given where the statement has {expected}",
+                values.len()
+            ),
+        ));
+    }
+    for (i, v) in values.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, Bind(*v))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn bind_one(
+    stmt: &mut rusqlite::Statement<'_>,
+    i: usize,
+    value: ValueRef<'_>,
+) -> DbResult<()> {
+    Ok(stmt.raw_bind_parameter(i, Bind(value))?)
+}
+
+pub(crate) fn execute(
+    stmt: &mut rusqlite::Statement<'_>,
+    values: &[ValueRef<'_>],
+) -> DbResult<usize> {
+    bind(stmt, values)?;
+    Ok(stmt.raw_execute()?)
+}
+
+pub(crate) fn value<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> DbResult<ValueRef<'r>> {
+    Ok(match row.get_ref(i)? {
+        S::Null => ValueRef::Null,
+        S::Integer(n) => ValueRef::Integer(n),
+        S::Real(x) => ValueRef::Real(x),
+        S::Text(t) => ValueRef::Text(
+            std::str::from_utf8(t)
+                .map_err(|e| DatabaseError::conversion(format!("column {i} is not UTF-8: {e}")))?,
+        ),
+        S::Blob(b) => ValueRef::Blob(b),
+    })
+}
