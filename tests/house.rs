@@ -110,6 +110,21 @@ fn only_the_store_names_a_database_driver() {
     );
 }
 
+/// The command line and the workbench are two front doors over one
+/// library: nothing outside `src/cli` reaches into it.
+#[test]
+fn only_the_command_line_uses_the_command_line() {
+    let found: Vec<String> = lines_naming("src", "src/cli", &["crate::cli", "duban::cli"])
+        .into_iter()
+        .filter(|l| !l.starts_with("src/main.rs"))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "src/cli used from outside it:\n{}",
+        found.join("\n")
+    );
+}
+
 /// No file of the language core is over 800 lines.
 #[test]
 fn language_files_stay_small() {

@@ -82,21 +82,12 @@ pub struct DiffArgs {
 
 /// Loads and checks a policy; on errors prints them and fails with exit 1.
 pub(crate) fn load_policy(paths: &[PathBuf], cfg: &Config) -> Result<Policy> {
-    let checked = crate::policy::load(paths, cfg.timezone, &cfg.channel_names())?;
-    let errors = checked.error_count();
-    match checked.policy {
-        Some(p) => Ok(p),
-        None => {
-            let color = super::color_stderr();
-            for d in &checked.diagnostics {
-                eprint!("{}", checked.sources.render(d, color));
-            }
-            Err(Error::invalid(format!(
-                "the policy has {}; `duban check` shows them, nothing was evaluated",
-                super::counted(errors, "error")
-            )))
+    crate::policy::load_valid(paths, cfg, |checked| {
+        let color = super::color_stderr();
+        for d in &checked.diagnostics {
+            eprint!("{}", checked.sources.render(d, color));
         }
-    }
+    })
 }
 
 /// The zone of `today` for commands that read the ledger without
@@ -115,20 +106,7 @@ pub(crate) fn office_timezone(cfg: &Config) -> chrono_tz::Tz {
 /// The time zone of the configured policy, or why there is none to read
 /// (for commands that need only today's date, which fall back quietly).
 pub(crate) fn policy_timezone(cfg: &Config) -> std::result::Result<chrono_tz::Tz, String> {
-    match crate::policy::load(
-        std::slice::from_ref(&cfg.rules),
-        cfg.timezone,
-        &cfg.channel_names(),
-    ) {
-        Ok(checked) => match checked.policy {
-            Some(p) => Ok(p.tz),
-            None => Err(format!(
-                "the policy in {} does not check",
-                cfg.rules.display()
-            )),
-        },
-        Err(e) => Err(e.to_string()),
-    }
+    crate::policy::timezone(cfg)
 }
 
 pub(crate) fn as_of(arg: Option<&str>, tz: chrono_tz::Tz, clock: &dyn Clock) -> Result<AsOf> {

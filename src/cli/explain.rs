@@ -8,7 +8,6 @@ use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::interpret::explain::Node;
-use crate::interpret::{Interpreter, Scope, SqliteData};
 use crate::lang::ir::Rule;
 use crate::store::episodes;
 use std::path::PathBuf;
@@ -80,24 +79,12 @@ pub(crate) fn explain<'p>(
         .select(Some(rule))
         .map_err(|e| Error::usage(e.to_string()))?[0];
     let rule = &policy.rules[i];
-    let Some(sql_holds) = engine.sql_holds(conn, i, at, subject)? else {
+    let Some((tree, sql_holds)) = engine.explain_tree(conn, i, at, subject)? else {
         return Err(Error::invalid(format!(
             "there is no {} `{subject}`",
             rule.entity
         )));
     };
-    let data = SqliteData::new(conn);
-    let interp = Interpreter {
-        policy,
-        data: &data,
-        today: at.today,
-        calendar: engine.calendar(),
-    };
-    let scopes = [Scope {
-        entity: rule.entity,
-        id: Some(subject.to_string()),
-    }];
-    let tree = interp.explain(&rule.when, &scopes)?;
     let holds = tree.value == serde_json::Value::Bool(true);
     let episode = episodes::open(conn, &rule.name, subject)?;
     let mut now_lines = Vec::new();
@@ -124,16 +111,6 @@ pub(crate) fn explain<'p>(
 }
 
 impl Explained<'_> {
-    /// The condition's tree, each part with its value.
-    pub(crate) fn tree(&self) -> &Node {
-        &self.tree
-    }
-
-    /// Whether the rule holds for the subject.
-    pub(crate) fn holds(&self) -> bool {
-        self.holds
-    }
-
     pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::json!({
             "rule": self.rule.name, "entity": self.rule.entity.name(), "subject": self.subject,

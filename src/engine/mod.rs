@@ -411,6 +411,35 @@ impl<'p> Engine<'p> {
         firings::holds_for(conn, &self.rule_sql(i), self.bound(i, as_of), subject)
     }
 
+    /// Why rule `i` holds or not for `subject` at `as_of`: the reference
+    /// interpreter's tree of the condition, each part with its value, and
+    /// the SQL path's answer beside it. `None` when there is no such
+    /// subject. (`duban explain` and the workbench's rules page.)
+    pub fn explain_tree(
+        &self,
+        conn: &Db,
+        i: usize,
+        as_of: &AsOf,
+        subject: &str,
+    ) -> Result<Option<(crate::interpret::explain::Node, bool)>> {
+        let Some(sql_holds) = self.sql_holds(conn, i, as_of, subject)? else {
+            return Ok(None);
+        };
+        let rule = &self.policy.rules[i];
+        let data = crate::interpret::SqliteData::new(conn);
+        let interp = crate::interpret::Interpreter {
+            policy: self.policy,
+            data: &data,
+            today: as_of.today,
+            calendar: self.calendar(),
+        };
+        let scopes = [crate::interpret::Scope {
+            entity: rule.entity,
+            id: Some(subject.to_string()),
+        }];
+        Ok(Some((interp.explain(&rule.when, &scopes)?, sql_holds)))
+    }
+
     /// How many subjects rule `i` holds for at `as_of` (dry-run's "holds
     /// for"), whatever its episodes.
     pub fn holds_count(&self, conn: &Db, i: usize, as_of: &AsOf) -> Result<u64> {

@@ -110,9 +110,9 @@ impl App {
             env.add_template(name, source)
                 .map_err(|e| Error::invalid(format!("template {name}: {e}")))?;
         }
-        let tz = crate::cli::evaluate::policy_timezone(&cfg).unwrap_or(cfg.timezone);
+        let tz = crate::policy::timezone(&cfg).unwrap_or(cfg.timezone);
         // The task kinds the policy declares (`tasktype`), named by label.
-        let kinds = crate::cli::evaluate::load_policy(std::slice::from_ref(&cfg.rules), &cfg)
+        let kinds = policy(&cfg)
             .map(|p| {
                 p.task_kinds
                     .iter()
@@ -501,4 +501,10 @@ pub async fn serve(
         max_connections: app.web.max_connections,
     };
     server::serve(listener, router(app), limits, shutdown).await
+}
+
+/// The office's policy, checked (its diagnostics are `duban check`'s to
+/// show, not the workbench's).
+fn policy(cfg: &crate::config::Config) -> Result<crate::lang::ir::Policy> {
+    crate::policy::load_valid(std::slice::from_ref(&cfg.rules), cfg, |_| {})
 }

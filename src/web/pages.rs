@@ -157,8 +157,7 @@ async fn task_page(
     };
     // The facts in words, read against the rule that recorded them; the
     // rule by its title.
-    let policy =
-        crate::cli::evaluate::load_policy(std::slice::from_ref(&app.cfg.rules), &app.cfg).ok();
+    let policy = super::policy(&app.cfg).ok();
     let rule = policy
         .as_ref()
         .zip(row.task.rule.as_deref())
@@ -585,7 +584,7 @@ pub async fn rules(
     let zh = lang != super::i18n::Lang::En;
     let (rules, explained, hash, findings) = app
         .db(move |conn, app| {
-            let policy = crate::cli::evaluate::load_policy(std::slice::from_ref(&app.cfg.rules), &app.cfg)?;
+            let policy = super::policy(&app.cfg)?;
             // The analysis in words: overlaps counted on today's data.
             let engine = crate::engine::Engine::for_office(&policy, &app.cfg)?;
             let at = AsOf::new(app.clock.now(), policy.tz);
@@ -622,10 +621,22 @@ pub async fn rules(
                         .rule(&rule)
                         .map(|r| r.title.clone().unwrap_or_else(|| r.name.clone()))
                         .unwrap_or_else(|| rule.clone());
-                    match crate::cli::explain::explain(&engine, conn, &rule, &subject, &at) {
-                        Ok(e) => {
-                            let tree = crate::present::facts::explain_words(&policy, e.tree(), lang);
-                            Some(context! { rule, subject, title, holds => e.holds(), tree => Value::from(minijinja::value::Serde(vec![tree])) })
+                    let found = match engine.select(Some(&rule)) {
+                        Ok(i) => engine.explain_tree(conn, i[0], &at, &subject),
+                        Err(e) => Err(crate::error::Error::usage(e.to_string())),
+                    };
+                    match found {
+                        Ok(Some((tree, _))) => {
+                            let holds = tree.value == serde_json::Value::Bool(true);
+                            let tree = crate::present::facts::explain_words(&policy, &tree, lang);
+                            Some(context! { rule, subject, title, holds, tree => Value::from(minijinja::value::Serde(vec![tree])) })
+                        }
+                        Ok(None) => {
+                            let error = match lang {
+                                super::i18n::Lang::En => format!("there is no `{subject}`"),
+                                _ => format!("未找到 {subject}"),
+                            };
+                            Some(context! { rule, subject, title, error })
                         }
                         Err(e) => Some(context! { rule, subject, title, error => e.to_string() }),
                     }
@@ -695,9 +706,7 @@ pub async fn report(State(app): State<Arc<App>>, viewer: Viewer) -> Page {
     viewer.require_office()?;
     let html = app
         .db(move |conn, app| {
-            let policy =
-                crate::cli::evaluate::load_policy(std::slice::from_ref(&app.cfg.rules), &app.cfg)
-                    .ok();
+            let policy = super::policy(&app.cfg).ok();
             let label = |kind: &str| crate::ledger::report::kind_label(policy.as_ref(), kind);
             let report = crate::ledger::report::build(
                 conn,
