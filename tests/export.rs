@@ -337,3 +337,63 @@ fn a_workbook_may_not_close_a_task_against_the_rules_of_tasks_done() {
     set("cancelled", None, "");
     rejected("an import can mark a task done, not cancelled");
 }
+
+/// A workbook exported before a task was closed on the workbench and an
+/// approval decided there, imported again afterwards: its rows are older
+/// than the database, not edits — accepted, nothing reopened or changed.
+#[test]
+fn an_old_workbook_imported_after_work_on_the_workbench_changes_nothing() {
+    use common::web::{Workbench, add_user};
+    let o = Office::fixture();
+    o.policy(common::APPROVAL);
+    o.cmd()
+        .env("DUBAN_NOW", "2026-06-01T09:00:00+08:00")
+        .args(["run", "--as-of", "2026-06-01"])
+        .assert()
+        .success();
+    let statuses = || {
+        ["t2", "T000001"].map(|id| {
+            o.db()
+                .query_row("SELECT status FROM tasks WHERE id = ?1", [id], |r| {
+                    r.get::<_, String>(0)
+                })
+                .unwrap_or_else(|e| panic!("{id}: {e}"))
+        })
+    };
+    // t2 open (李四's), T000001 pending on 赵六's decision.
+    assert_eq!(statuses(), ["open", "pending"]);
+    o.cmd()
+        .args(["export", "--to", "台账.xlsx"])
+        .assert()
+        .success();
+    add_user(&o, "u2", "member", "correct horse 2");
+    add_user(&o, "u4", "member", "correct horse 4");
+    {
+        let w = Workbench::start(&o, "2026-06-03T10:00:00+08:00");
+        // Signed in as `who`, the form `action` of `page`, sent.
+        let act = |who: &str, page: &str, action: &str, form: &[(&str, &str)]| {
+            let session = w.sign_in(who, &format!("correct horse {}", &who[1..]));
+            let shown = w.get(page, &session);
+            assert_eq!(shown.status, 200, "{page}");
+            let csrf = shown.csrf();
+            let mut form = form.to_vec();
+            form.push(("csrf", &csrf));
+            let a = w.post(&format!("{page}/{action}"), &session, &form);
+            assert_eq!(a.status, 303, "{}", a.body);
+        };
+        let closed = [("outcome", "已谈话，承诺月底整改"), ("on", "2026-06-02")];
+        act("u2", "/tasks/t2", "done", &closed);
+        act("u4", "/approvals/A000001", "approve", &[("note", "同意")]);
+    }
+    assert_eq!(statuses(), ["done", "open"]);
+    let before = o.dump();
+    o.cmd()
+        .env("DUBAN_NOW", "2026-06-03T11:00:00+08:00")
+        .args(["import", "台账.xlsx"])
+        .assert()
+        .success()
+        .stdout(contains("0 inserted, 0 updated"))
+        .stderr(contains("2 rows"))
+        .stderr(contains("tasks").and(contains("kept as the database has them")));
+    assert_eq!(before, o.dump());
+}

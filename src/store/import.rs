@@ -363,6 +363,9 @@ fn import_table(
         tx.prepare("SELECT file, line FROM temp.import_rows WHERE tbl = ?1 AND id = ?2")?;
     let mut rowid_of = tx.prepare(&format!("SELECT rowid FROM {} WHERE id = ?1", def.table))?;
     let mut changes = 0u64;
+    // Lines of task rows older than the database's task (closed or
+    // decided since the ledger was exported): left as they are.
+    let mut stale: Vec<usize> = Vec::new();
     let mut values: Vec<Value> = Vec::with_capacity(cols.len());
     let mut n = 0u64;
     while let Some(row) = table.rows.next() {
@@ -489,7 +492,12 @@ fn import_table(
         }
         let closing = match closing.as_mut() {
             Some(c) => match c.check(&id, &values, stamp.today)? {
-                Ok(closes) => closes,
+                Ok(TaskRow::Writes) => false,
+                Ok(TaskRow::Closes) => true,
+                Ok(TaskRow::Stale) => {
+                    stale.push(line);
+                    continue;
+                }
                 Err(message) => {
                     refused(out, Some(message))?;
                     continue;
@@ -522,6 +530,9 @@ fn import_table(
         }
     }
     observer.advance(table, n);
+    if !stale.is_empty() {
+        out.warnings.push(stale_warning(&origin, &stale));
+    }
     if let Some(f) = filled {
         prov.filled.insert(def.table, f);
     }
@@ -759,14 +770,13 @@ impl<'c> TaskClosing<'c> {
         }))
     }
 
-    /// Whether this row closes an open task (`Ok(true)`), or why it may not
-    /// be imported.
+    /// What this row does to its task, or why it may not be imported.
     fn check(
         &mut self,
         id: &str,
         values: &[Value],
         today: NaiveDate,
-    ) -> Result<std::result::Result<bool, String>> {
+    ) -> Result<std::result::Result<TaskRow, String>> {
         type Before = (String, Option<String>, Option<String>, Option<String>);
         let before: Option<Before> = if self.was_empty {
             None
@@ -790,26 +800,13 @@ impl<'c> TaskClosing<'c> {
                     "status: {pending} is for the tasks of a rule with `approval by`, set when it fires; import a new task as open"
                 )));
             }
-            return Ok(Ok(false));
+            return Ok(Ok(TaskRow::Writes));
         };
-        if now == was {
-            return Ok(Ok(false));
-        }
-        let (open, done) = (TaskStatus::Open.code(), TaskStatus::Done.code());
-        if was == pending {
-            return Ok(Err(format!(
-                "status: task {id} awaits approval; an import does not change it (decide the request with `duban approvals approve|reject`)"
-            )));
-        }
-        if was != open {
-            return Ok(Err(format!(
-                "status: task {id} is already {was}; an import does not reopen or change a closed task"
-            )));
-        }
-        if now != done {
-            return Ok(Err(format!(
-                "status: an import can mark a task done, not {now}; cancel it with `duban tasks cancel {id} --reason …`"
-            )));
+        match status_change(id, &was, &now) {
+            StatusChange::Same => return Ok(Ok(TaskRow::Writes)),
+            StatusChange::Stale => return Ok(Ok(TaskRow::Stale)),
+            StatusChange::Refused(why) => return Ok(Err(why)),
+            StatusChange::Closes => {}
         }
         let Some(on) = text(self.done_on, done_on).and_then(|d| crate::text::parse_date(&d)) else {
             return Ok(Err(
@@ -819,10 +816,105 @@ impl<'c> TaskClosing<'c> {
         let outcome = text(self.outcome, outcome).unwrap_or_default();
         Ok(
             tasks::check_done(created_on.as_deref(), &outcome, on, today)
-                .map(|()| true)
+                .map(|()| TaskRow::Closes)
                 .map_err(|e| e.to_string()),
         )
     }
+}
+
+/// What a tasks row does to the task it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TaskRow {
+    /// Written as any row: its status is the database's.
+    Writes,
+    /// Marks an open task done.
+    Closes,
+    /// Older than the database's task: left as it is.
+    Stale,
+}
+
+/// What a ledger row saying status `now` does to a task the database has
+/// as `was`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusChange {
+    /// The same status.
+    Same,
+    /// The row is older than the task: it was exported before the task was
+    /// closed or its approval decided (`pending` → `open` → `done` or
+    /// `cancelled`; a task never goes back). Not an edit: the row is left
+    /// out and the task stays as it is.
+    Stale,
+    /// An open task marked done: closed as `duban tasks done` would.
+    Closes,
+    /// A change an import may not make, and why.
+    Refused(String),
+}
+
+/// How far along its life a task status is; `None` for an unknown code.
+fn stage(status: &str) -> Option<u8> {
+    match TaskStatus::parse(status)? {
+        TaskStatus::Pending => Some(0),
+        TaskStatus::Open => Some(1),
+        TaskStatus::Done | TaskStatus::Cancelled => Some(2),
+    }
+}
+
+/// The one rule for a task's status in an import (whatever the database):
+/// a ledger may close an open task; a row from before the task was closed
+/// or decided is stale, not an edit; nothing else changes a status.
+pub fn status_change(id: &str, was: &str, now: &str) -> StatusChange {
+    if now == was {
+        return StatusChange::Same;
+    }
+    if let (Some(w), Some(n)) = (stage(was), stage(now))
+        && n < w
+    {
+        return StatusChange::Stale;
+    }
+    let (pending, open, done) = (
+        TaskStatus::Pending.code(),
+        TaskStatus::Open.code(),
+        TaskStatus::Done.code(),
+    );
+    if was == pending {
+        return StatusChange::Refused(format!(
+            "status: task {id} awaits approval; an import does not change it (decide the request with `duban approvals approve|reject`)"
+        ));
+    }
+    if was != open {
+        return StatusChange::Refused(format!(
+            "status: task {id} is already {was}; an import does not change a closed task"
+        ));
+    }
+    if now != done {
+        return StatusChange::Refused(format!(
+            "status: an import can mark a task done, not {now}; cancel it with `duban tasks cancel {id} --reason …`"
+        ));
+    }
+    StatusChange::Closes
+}
+
+/// The warning for task rows older than the database: `tasks.xlsx[tasks]:
+/// 2 rows (lines 3, 7) show tasks as they were before …`.
+fn stale_warning(origin: &str, lines: &[usize]) -> String {
+    const SHOWN: usize = 10;
+    let mut listed: Vec<String> = lines.iter().take(SHOWN).map(|l| l.to_string()).collect();
+    if lines.len() > SHOWN {
+        listed.push("…".into());
+    }
+    let (n, rows, were) = match lines.len() {
+        1 => (String::new(), "a row", "line"),
+        n => (format!("{n} "), "rows", "lines"),
+    };
+    let rows = if n.is_empty() {
+        rows.to_string()
+    } else {
+        format!("{n}{rows}")
+    };
+    format!(
+        "{origin}: {rows} ({were} {}) show tasks as they were before they were closed or their approval decided; kept as the database has them",
+        listed.join(", ")
+    )
 }
 
 /// An organization must not be its own ancestor through `parent_id`.
@@ -894,4 +986,27 @@ fn check_references(tx: &Db, prov: &Provenance, out: &mut Outcome) -> Result<()>
         missing("tasks", "subject_id", subject.table(), &filter, subject)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_never_goes_back() {
+        use StatusChange::*;
+        assert_eq!(status_change("T1", "open", "open"), Same);
+        assert_eq!(status_change("T1", "done", "open"), Stale);
+        assert_eq!(status_change("T1", "cancelled", "pending"), Stale);
+        assert_eq!(status_change("T1", "open", "pending"), Stale);
+        assert_eq!(status_change("T1", "open", "done"), Closes);
+        assert!(matches!(
+            status_change("T1", "done", "cancelled"),
+            Refused(_)
+        ));
+        assert!(matches!(status_change("T1", "pending", "open"), Refused(_)));
+        assert!(
+            matches!(status_change("T1", "open", "cancelled"), Refused(m) if m.contains("tasks cancel"))
+        );
+    }
 }
