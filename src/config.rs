@@ -21,6 +21,9 @@ pub struct Config {
     /// The working-day calendar (`calendar.toml`).
     pub calendar: PathBuf,
     pub timezone: chrono_tz::Tz,
+    /// The language of what duban writes to people — notices, chat
+    /// messages, calendar entries (`language`, `"zh"` or `"en"`).
+    pub language: crate::present::Lang,
     pub mail: Mail,
     pub delivery: Delivery,
     /// Chat groups notices may be posted to (SPEC §12).
@@ -276,6 +279,7 @@ struct Raw {
     rules: Option<PathBuf>,
     calendar: Option<PathBuf>,
     timezone: Option<String>,
+    language: Option<String>,
     #[serde(default)]
     mail: RawMail,
     #[serde(default)]
@@ -360,6 +364,15 @@ impl Config {
                 "{name}: timezone: \"{tz_name}\" is not an IANA time zone (e.g. \"Asia/Shanghai\")"
             ))
         })?;
+        let language = match raw.language.as_deref().map(str::trim) {
+            None | Some("zh") => crate::present::Lang::Zh,
+            Some("en") => crate::present::Lang::En,
+            Some(other) => {
+                return Err(Error::invalid(format!(
+                    "{name}: language: \"{other}\" is not a language of duban's notices (write \"zh\" or \"en\")"
+                )));
+            }
+        };
         let transport = raw.mail.transport.unwrap_or(Transport::File);
         if transport == Transport::Smtp && raw.mail.smtp.is_none() {
             return Err(Error::invalid(format!(
@@ -387,6 +400,7 @@ impl Config {
             rules: rel(raw.rules.unwrap_or_else(|| "rules".into())),
             calendar: rel(raw.calendar.unwrap_or_else(|| "calendar.toml".into())),
             timezone,
+            language,
             mail: Mail {
                 transport,
                 outbox_dir: rel(raw.mail.outbox_dir.unwrap_or_else(|| "outbox".into())),
@@ -523,6 +537,9 @@ calendar = "calendar.toml"
 # Time zone for `today` and schedules, unless the policy names its own.
 timezone = "Asia/Shanghai"
 
+# The language of notices, chat messages and calendar entries: "zh" or "en".
+language = "zh"
+
 [mail]
 # "file" writes one .eml per notice into outbox_dir; "smtp" sends them.
 transport = "file"
@@ -641,6 +658,7 @@ mod tests {
                 "[[channel]]\nname = \"a\"\ntype = \"wecom\"\nurl = \"http://x\"\nsecret = \"SEC1\"",
                 "secret",
             ),
+            ("language = \"fr\"", "language: \"fr\""),
         ] {
             let e = parse(text).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(e.contains(said), "{text}: {e}");

@@ -84,7 +84,15 @@ fn engineer_text(text: &str) -> Option<String> {
     if let Some(f) = FRAGMENTS.iter().find(|f| text.contains(*f)) {
         return Some(format!("`{f}`"));
     }
-    // A person id (U0000028) or a share with more than one decimal (0.5938).
+    // A record id (a person U0000028, a problem P00000379, an inspection
+    // I0000016, an organization O000001 — outside a link and a calendar
+    // entry's UID) or a share with more than one decimal (0.5938).
+    let read: String = text
+        .lines()
+        .filter(|l| !l.starts_with("UID:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let text = read.as_str();
     let chars: Vec<char> = text.chars().collect();
     for (i, c) in chars.iter().enumerate() {
         let digits_after = |from: usize| {
@@ -93,8 +101,12 @@ fn engineer_text(text: &str) -> Option<String> {
                 .take_while(|c| c.is_ascii_digit())
                 .count()
         };
-        if *c == 'U' && digits_after(i + 1) >= 5 && (i == 0 || !chars[i - 1].is_alphanumeric()) {
-            return Some("a person id".into());
+        if c.is_ascii_uppercase()
+            && digits_after(i + 1) >= 5
+            && (i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '/'))
+        {
+            let id: String = chars[i..].iter().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            return Some(format!("a record id ({id})"));
         }
         if *c == '.'
             && i > 0

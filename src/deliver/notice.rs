@@ -22,6 +22,10 @@ pub struct NoticeContext<'a> {
     pub policy: &'a Policy,
     pub rule: &'a Rule,
     pub subject_id: &'a str,
+    /// The subject in words ([`present::names::subject`]): never its id.
+    pub about: &'a str,
+    /// The language the notice is written in.
+    pub lang: Lang,
     pub today: NaiveDate,
     /// The facts the condition read: label, value, type.
     pub facts: &'a [(String, Value, Ty)],
@@ -40,17 +44,13 @@ impl NoticeContext<'_> {
         }
     }
 
-    fn rule_title(&self) -> &str {
-        self.rule.title.as_deref().unwrap_or(&self.rule.name)
+    fn rule_title(&self) -> String {
+        present::names::titled(self.rule.title.as_deref(), &self.rule.name, self.lang)
     }
 
-    /// What the firing is about, in words: `问题 P-0012`.
+    /// What the firing is about, in words: `问题“账目不清”（市财政局）`.
     pub fn about(&self) -> String {
-        format!(
-            "{} {}",
-            self.rule.entity.def().zh,
-            self.safe(self.subject_id)
-        )
+        self.safe(self.about)
     }
 
     /// Whether a template value at `path` is a share (a define of a
@@ -77,7 +77,7 @@ impl NoticeContext<'_> {
                 }
                 // At most two decimals: no 0.5938 in a notice.
                 Value::Number(x) => serde_json::json!((x * 100.0).round() / 100.0),
-                Value::Date(d) => Json::String(present::date_long(*d, Lang::Zh)),
+                Value::Date(d) => Json::String(present::date_long(*d, self.lang)),
                 _ => Json::String(self.safe(&v.display(*ty, |k| self.policy.task_kind_label(k)))),
             };
             insert_path(&mut root, path, value);
@@ -88,7 +88,7 @@ impl NoticeContext<'_> {
             .iter()
             .zip(self.facts)
             .map(|(f, (label, v, _))| {
-                let shown = present::facts::value_words(self.policy, &f.expr, v, Lang::Zh);
+                let shown = present::facts::value_words(self.policy, &f.expr, v, self.lang);
                 (label.clone(), Json::String(self.safe(&shown)))
             })
             .collect();
@@ -98,8 +98,9 @@ impl NoticeContext<'_> {
         );
         root.insert(
             "today".into(),
-            Json::String(present::date_long(self.today, Lang::Zh)),
+            Json::String(present::date_long(self.today, self.lang)),
         );
+        root.insert("lang".into(), Json::String(self.lang.code().into()));
         root.insert("facts".into(), Json::Object(facts));
         root.insert(
             "recipient".into(),
@@ -122,23 +123,34 @@ impl NoticeContext<'_> {
         let body = env.render_str(&t.body, ctx)?;
         Ok(Rendered {
             subject: one_line(&subject),
-            body: mend_greeting(&body),
+            body: mend_greeting(&body, self.lang),
         })
     }
 
     /// The built-in notice: the rule, what it is about and the facts;
     /// greeting `greeting` (one person by name, several together).
     pub fn default_notice(&self, greeting: &str) -> Rendered {
-        let mut body = format!(
-            "{greeting}\n\n督办规则“{}”于 {} 对{} 生效。\n依据：\n",
+        let (title, today, about) = (
             self.rule_title(),
-            present::date_long(self.today, Lang::Zh),
+            present::date_long(self.today, self.lang),
             self.about(),
         );
+        let mut body = match self.lang {
+            Lang::Zh => format!(
+                "{greeting}\n\n督办规则“{title}”于 {today} 对{about}生效。\n依据：\n"
+            ),
+            Lang::En => format!(
+                "{greeting}\n\nThe rule “{title}” applies to {about} as of {today}.\nBecause:\n"
+            ),
+        };
         body.push_str(&self.facts_lines());
-        body.push_str(SIGNATURE);
+        body.push_str(signature(self.lang));
+        let subject = match self.lang {
+            Lang::Zh => format!("【督办】{title}：{about}"),
+            Lang::En => format!("[Follow-up] {title}: {about}"),
+        };
         Rendered {
-            subject: one_line(&format!("【督办】{}：{}", self.rule_title(), self.about())),
+            subject: one_line(&subject),
             body,
         }
     }
@@ -147,7 +159,7 @@ impl NoticeContext<'_> {
     /// threshold (`整改率 59.4%（规则：低于 70%）`).
     pub fn facts_shown(&self) -> Vec<present::FactShown> {
         let values: Vec<Value> = self.facts.iter().map(|(_, v, _)| v.clone()).collect();
-        present::facts::facts_shown(self.policy, self.rule, &values, Lang::Zh)
+        present::facts::facts_shown(self.policy, self.rule, &values, self.lang)
             .into_iter()
             .map(|f| present::FactShown {
                 label: self.safe(&f.label),
@@ -161,44 +173,57 @@ impl NoticeContext<'_> {
     fn facts_lines(&self) -> String {
         self.facts_shown()
             .iter()
-            .map(|f| format!("  · {}\n", f.line(Lang::Zh)))
+            .map(|f| format!("  · {}\n", f.line(self.lang)))
             .collect()
     }
 
     /// The notice to the approver of request `id`: what would go out, the
     /// facts, and where to decide.
     pub fn approval_request(&self, r: &RequestInfo<'_>) -> Rendered {
-        let mut body = format!(
-            "{}\n\n督办规则“{}”对{}作出以下处理，须经您审批后执行：\n",
-            present::names::greeting(Some(r.approver_name), false, Lang::Zh),
-            self.rule_title(),
-            self.about(),
-        );
+        let lang = self.lang;
+        let (title, about) = (self.rule_title(), self.about());
+        let greeting = present::names::greeting(Some(r.approver_name), false, lang);
+        let mut body = match lang {
+            Lang::Zh => format!(
+                "{greeting}\n\n督办规则“{title}”对{about}作出以下处理，须经您审批后执行：\n"
+            ),
+            Lang::En => format!(
+                "{greeting}\n\nThe rule “{title}” would do the following about {about}; it waits for your approval:\n"
+            ),
+        };
         for line in r.actions {
             body.push_str(&format!("  · {line}\n"));
         }
-        body.push_str("依据：\n");
+        body.push_str(lang.pick("依据：\n", "Because:\n"));
         body.push_str(&self.facts_lines());
         if let Some(by) = r.decide_by {
-            body.push_str(&format!(
-                "\n请于 {} 前作出决定。",
-                present::date_long(by, Lang::Zh)
-            ));
+            let by = present::date_long(by, lang);
+            body.push_str(&match lang {
+                Lang::Zh => format!("\n请于 {by} 前作出决定。"),
+                Lang::En => format!("\nPlease decide by {by}."),
+            });
         }
-        let decide = match &r.link {
-            Some(link) => format!("请在督办工作台审批（同意或不同意）：\n{link}"),
-            None => format!(
+        let decide = match (&r.link, lang) {
+            (Some(link), Lang::Zh) => format!("请在督办工作台审批（同意或不同意）：\n{link}"),
+            (Some(link), Lang::En) => {
+                format!("Approve or reject it on the duban workbench:\n{link}")
+            }
+            (None, Lang::Zh) => format!(
                 "请登录督办工作台，在“待审批”中处理审批请求 {}（同意或不同意）。",
                 r.id
             ),
+            (None, Lang::En) => format!(
+                "Sign in to the duban workbench and decide request {} under Approvals.",
+                r.id
+            ),
         };
-        body.push_str(&format!("\n\n{decide}\n{SIGNATURE}"));
+        body.push_str(&format!("\n\n{decide}\n{}", signature(lang)));
+        let subject = match lang {
+            Lang::Zh => format!("【督办·待审批】{title}：{about}"),
+            Lang::En => format!("[Follow-up · approval] {title}: {about}"),
+        };
         Rendered {
-            subject: one_line(&format!(
-                "【督办·待审批】{}：{}",
-                self.rule_title(),
-                self.about()
-            )),
+            subject: one_line(&subject),
             body,
         }
     }
@@ -212,30 +237,33 @@ impl NoticeContext<'_> {
             kind: task.kind_label.to_string(),
             target: task.target_name.to_string(),
             assignee: task.assignee_name.to_string(),
-            rule: self.rule_title().to_string(),
+            rule: self.rule_title(),
             about: self.about(),
             facts: self
                 .facts_shown()
                 .iter()
-                .map(|f| f.line(Lang::Zh))
+                .map(|f| f.line(self.lang))
                 .collect(),
             link: task.link.clone(),
             due_in: task.due_in.clone(),
+            lang: self.lang,
         }
     }
 }
 
 /// How every notice ends.
-const SIGNATURE: &str = "\n—— 巡察整改督办\n";
+fn signature(lang: Lang) -> &'static str {
+    lang.pick("\n—— 巡察整改督办\n", "\n— Inspection follow-up office\n")
+}
 
-/// A greeting line left without a name (`{{ x.name }} 同志：` where
-/// there is nobody) becomes `您好：`.
-fn mend_greeting(body: &str) -> String {
+/// A greeting line left without a name (`{{ x.name }} 同志：`, `Dear
+/// {{ x.name }},` where there is nobody) becomes `您好：` or `Hello,`.
+fn mend_greeting(body: &str, lang: Lang) -> String {
     let mut out = String::with_capacity(body.len());
     for line in body.split_inclusive('\n') {
         let t = line.trim();
-        if matches!(t, "同志：" | "同志:" | "同志，" | "同志,") {
-            out.push_str("您好：");
+        if matches!(t, "同志：" | "同志:" | "同志，" | "同志," | "Dear ," | "Dear,") {
+            out.push_str(&present::names::greeting(None, false, lang));
             if line.ends_with('\n') {
                 out.push('\n');
             }
@@ -276,47 +304,72 @@ pub struct TaskNotice {
     pub link: Option<String>,
     #[serde(default)]
     pub due_in: Option<String>,
+    /// The language it is written in (a notice held before notices had
+    /// one: Chinese).
+    #[serde(default)]
+    pub lang: Lang,
 }
 
 impl TaskNotice {
     /// The notice, due on `due`; None: still awaiting approval.
     pub fn render(&self, due: Option<NaiveDate>) -> Rendered {
-        let (due_long, due_short) = match (due, &self.due_in) {
-            (Some(d), _) => (
-                format!("{} 前", present::date_long(d, Lang::Zh)),
+        let lang = self.lang;
+        let (due_long, due_short) = match (due, &self.due_in, lang) {
+            (Some(d), _, Lang::Zh) => (
+                format!("{} 前", present::date_long(d, lang)),
                 format!("截止 {}", present::date_short(d)),
             ),
-            (None, Some(w)) => (w.clone(), w.clone()),
-            (None, None) => ("批准后按期".to_string(), "待审批".to_string()),
+            (Some(d), _, Lang::En) => (
+                format!("by {}", present::date_long(d, lang)),
+                format!("due {}", present::date_short(d)),
+            ),
+            (None, Some(w), _) => (w.clone(), w.clone()),
+            (None, None, _) => (
+                lang.pick("批准后按期", "in time once approved").to_string(),
+                lang.pick("待审批", "awaiting approval").to_string(),
+            ),
         };
-        let mut body = format!(
-            "{}\n\n根据督办规则“{}”，请于 {due_long}对 {} 开展{}。\n\n事由：{}\n依据：\n",
-            present::names::greeting(Some(&self.assignee), false, Lang::Zh),
-            self.rule,
-            self.target,
-            self.kind,
-            self.about,
-        );
+        let greeting = present::names::greeting(Some(&self.assignee), false, lang);
+        let (rule, target, kind, about) = (&self.rule, &self.target, &self.kind, &self.about);
+        let mut body = match lang {
+            Lang::Zh => format!(
+                "{greeting}\n\n根据督办规则“{rule}”，请于 {due_long}对 {target} 开展{kind}。\n\n事由：{about}\n依据：\n"
+            ),
+            Lang::En => format!(
+                "{greeting}\n\nUnder the rule “{rule}”, please carry out a {kind} with {target} {due_long}.\n\nAbout: {about}\nBecause:\n"
+            ),
+        };
         for f in &self.facts {
             body.push_str(&format!("  · {f}\n"));
         }
-        let record = match &self.link {
-            Some(link) => format!("办理后请在督办工作台登记结果：\n{link}"),
-            None => format!(
+        let record = match (&self.link, lang) {
+            (Some(link), Lang::Zh) => format!("办理后请在督办工作台登记结果：\n{link}"),
+            (Some(link), Lang::En) => {
+                format!("When it is done, record the outcome on the duban workbench:\n{link}")
+            }
+            (None, Lang::Zh) => format!(
                 "办理后请登录督办工作台，在“我的任务”中打开任务 {} 登记结果。",
+                self.id
+            ),
+            (None, Lang::En) => format!(
+                "When it is done, sign in to the duban workbench and record the outcome of task {} under My tasks.",
                 self.id
             ),
         };
         body.push_str(&format!("\n{record}\n"));
         if due.is_some() {
-            body.push_str("日程已附于本邮件（.ics）。\n");
+            body.push_str(lang.pick(
+                "日程已附于本邮件（.ics）。\n",
+                "A calendar entry is attached (.ics).\n",
+            ));
         }
-        body.push_str(SIGNATURE);
+        body.push_str(signature(lang));
+        let subject = match lang {
+            Lang::Zh => format!("【督办】请开展{kind}：{target}（{due_short}）"),
+            Lang::En => format!("[Follow-up] Please carry out a {kind}: {target} ({due_short})"),
+        };
         Rendered {
-            subject: one_line(&format!(
-                "【督办】请开展{}：{}（{due_short}）",
-                self.kind, self.target
-            )),
+            subject: one_line(&subject),
             body,
         }
     }
@@ -372,6 +425,7 @@ pub fn task_ics(
     description: &str,
     stamp: DateTime<Utc>,
     domain: &str,
+    lang: Lang,
 ) -> String {
     use icalendar::{Calendar, Component, Event, EventLike};
     let event = Event::new()
@@ -383,7 +437,7 @@ pub fn task_ics(
         .ends(due.succ_opt().unwrap_or(due))
         .done();
     Calendar::new()
-        .name("督办任务")
+        .name(lang.pick("督办任务", "Follow-up tasks"))
         .push(event)
         .done()
         .to_string()
@@ -445,8 +499,9 @@ pub fn sign_in_link(name: &str, url: &str, minutes: i64) -> Rendered {
     Rendered {
         subject: "【督办】工作台登录链接".to_string(),
         body: format!(
-            "{}\n\n请点击以下链接登录督办工作台（{minutes} 分钟内有效，只能使用一次）：\n\n{url}\n\n如果不是您本人申请，请忽略本邮件。\n{SIGNATURE}",
-            present::names::greeting(Some(name), false, Lang::Zh)
+            "{}\n\n请点击以下链接登录督办工作台（{minutes} 分钟内有效，只能使用一次）：\n\n{url}\n\n如果不是您本人申请，请忽略本邮件。\n{}",
+            present::names::greeting(Some(name), false, Lang::Zh),
+            signature(Lang::Zh)
         ),
     }
 }

@@ -7,6 +7,7 @@ use super::plan::{Episode, Plan, Planned};
 use crate::clock::AsOf;
 use crate::deliver::notice::{NoticeContext, Rendered, RequestInfo, TaskInfo, task_ics};
 use crate::error::Result;
+use crate::present::Lang;
 use crate::store::Db;
 use crate::store::episodes::{self, Episodes};
 use crate::store::{approvals, audit, cases, outbox, tasks};
@@ -100,10 +101,14 @@ impl<'c, 'e> Writer<'c, 'e> {
         let policy = self.engine.policy;
         let facts_list = p.facts();
         let values = p.template_values();
+        let lang = self.engine.lang;
+        let about = subject_words(self.conn, p.rule.entity.name(), p.subject, lang)?;
         let ctx = NoticeContext {
             policy,
             rule: p.rule,
             subject_id: p.subject,
+            about: &about,
+            lang,
             today: self.as_of.today,
             facts: &facts_list,
             values: &values,
@@ -125,7 +130,7 @@ impl<'c, 'e> Writer<'c, 'e> {
         let mut notes: Vec<serde_json::Value> = p.skipped_json().map(|s| json!(s)).collect();
         let mut described = Vec::new();
         for (k, (a, shown)) in p.actions.iter().zip(p.actions_json()).enumerate() {
-            described.push(action_words(policy, a, held_for.is_some()));
+            described.push(action_words(policy, a, held_for.is_some(), lang));
             let mut record = json!(shown);
             match a {
                 Planned::Task {
@@ -159,9 +164,7 @@ impl<'c, 'e> Writer<'c, 'e> {
                     self.next_seq += 1;
                     record["task_id"] = json!(task_id);
                     if let Some((person, email)) = a.assignee_notice() {
-                        let label = policy
-                            .task_kind_label(kind)
-                            .unwrap_or_else(|| kind.to_string());
+                        let label = crate::present::names::task_kind(Some(policy), kind, lang);
                         let info = TaskInfo {
                             id: &task_id,
                             kind_label: &label,
@@ -169,7 +172,7 @@ impl<'c, 'e> Writer<'c, 'e> {
                             assignee_name: person.name,
                             link: self.link("tasks", &task_id),
                             // Held: counted from the approval day.
-                            due_in: held_for.map(|_| due_in_words(*days)),
+                            due_in: held_for.map(|_| due_in_words(*days, lang)),
                         };
                         let data = ctx.task_notice(&info);
                         // A held notice is kept as data and rendered, with
@@ -191,6 +194,7 @@ impl<'c, 'e> Writer<'c, 'e> {
                                     &n.body,
                                     self.as_of.utc(),
                                     &self.engine.domain,
+                                    lang,
                                 );
                                 (n, Some(ics))
                             }
@@ -363,7 +367,7 @@ impl<'c, 'e> Writer<'c, 'e> {
         let facts = serde_json::Value::from(
             ctx.facts_shown()
                 .into_iter()
-                .map(|f| serde_json::json!([f.label, f.value_and_rule(crate::present::Lang::Zh)]))
+                .map(|f| serde_json::json!([f.label, f.value_and_rule(ctx.lang)]))
                 .collect::<Vec<_>>(),
         )
         .to_string();
@@ -446,7 +450,7 @@ fn notice_text(
     several: bool,
     notes: &mut Vec<serde_json::Value>,
 ) -> Rendered {
-    let greeting = crate::present::names::greeting(one, several, crate::present::Lang::Zh);
+    let greeting = crate::present::names::greeting(one, several, ctx.lang);
     match template.and_then(|t| ctx.policy.template(t)) {
         Some(t) => ctx.render(t, one).unwrap_or_else(|e| {
             notes.push(json!({"action": "notify", "reason": format!("template `{}` failed ({e}); the built-in notice was used", t.name)}));
@@ -457,19 +461,40 @@ fn notice_text(
 }
 
 /// A task's time limit while it awaits approval: `批准后 7 天内`.
-fn due_in_words(days: crate::lang::ir::Days) -> String {
+fn due_in_words(days: crate::lang::ir::Days, lang: Lang) -> String {
     let span = if days.working {
-        crate::present::values::workdays(days.count, crate::present::Lang::Zh)
+        crate::present::values::workdays(days.count, lang)
     } else {
-        crate::present::days(days.count, crate::present::Lang::Zh)
+        crate::present::days(days.count, lang)
     };
-    format!("批准后 {span}内")
+    match lang {
+        Lang::Zh => format!("批准后 {span}内"),
+        Lang::En => format!("within {span} of the approval"),
+    }
+}
+
+/// A firing's subject in words (`问题“账目不清”（市财政局）`), read from
+/// the case database.
+pub fn subject_words(conn: &Db, entity: &str, id: &str, lang: Lang) -> Result<String> {
+    let known = cases::subject(conn, entity, id)?.unwrap_or_default();
+    Ok(crate::present::names::subject(
+        entity,
+        id,
+        known.title.as_deref(),
+        known.organization.as_deref(),
+        lang,
+    ))
 }
 
 /// A held action in words, for the approver: `交办问责：对象 张三，由 李四
 /// 办理，批准后 15 天内完成`, `通知 张三、李四`.
-fn action_words(policy: &crate::lang::ir::Policy, a: &Planned<'_>, held: bool) -> String {
-    use crate::present::{Lang, names};
+fn action_words(
+    policy: &crate::lang::ir::Policy,
+    a: &Planned<'_>,
+    held: bool,
+    lang: Lang,
+) -> String {
+    use crate::present::names;
     match a {
         Planned::Task {
             kind,
@@ -478,24 +503,31 @@ fn action_words(policy: &crate::lang::ir::Policy, a: &Planned<'_>, held: bool) -
             due,
             days,
         } => {
-            let by = assignee
-                .as_ref()
-                .map(|x| format!("，由 {} 办理", x.name))
-                .unwrap_or_default();
-            let when = if held {
-                due_in_words(*days)
-            } else {
-                format!("{} 前", crate::present::date_long(*due, Lang::Zh))
+            let kind = names::task_kind(Some(policy), kind, lang);
+            let when = match (held, lang) {
+                (true, _) => due_in_words(*days, lang),
+                (false, Lang::Zh) => format!("{} 前", crate::present::date_long(*due, lang)),
+                (false, Lang::En) => format!("by {}", crate::present::date_long(*due, lang)),
             };
-            format!(
-                "交办{}：对象 {}{by}，{when}完成",
-                names::task_kind(Some(policy), kind, Lang::Zh),
-                target.name
-            )
+            match (assignee, lang) {
+                (Some(by), Lang::Zh) => format!(
+                    "交办{kind}：对象 {}，由 {} 办理，{when}完成",
+                    target.name, by.name
+                ),
+                (None, Lang::Zh) => format!("交办{kind}：对象 {}，{when}完成", target.name),
+                (Some(by), Lang::En) => format!(
+                    "a {kind} with {}, carried out by {}, {when}",
+                    target.name, by.name
+                ),
+                (None, Lang::En) => format!("a {kind} with {}, {when}", target.name),
+            }
         }
         Planned::Notify { to, .. } => {
             let names: Vec<&str> = to.iter().map(|r| r.name.unwrap_or(r.email)).collect();
-            format!("通知 {}", names.join("、"))
+            match lang {
+                Lang::Zh => format!("通知 {}", names.join("、")),
+                Lang::En => format!("a notice to {}", names.join(", ")),
+            }
         }
         Planned::Post {
             channel,
@@ -503,10 +535,14 @@ fn action_words(policy: &crate::lang::ir::Policy, a: &Planned<'_>, held: bool) -
             ..
         } => {
             let at: Vec<&str> = mentioning.iter().map(|m| m.name).collect();
-            if at.is_empty() {
-                format!("群消息：{channel}")
-            } else {
-                format!("群消息：{channel}（提及 {}）", at.join("、"))
+            match (at.is_empty(), lang) {
+                (true, Lang::Zh) => format!("群消息：{channel}"),
+                (false, Lang::Zh) => format!("群消息：{channel}（提及 {}）", at.join("、")),
+                (true, Lang::En) => format!("a message to the group {channel}"),
+                (false, Lang::En) => format!(
+                    "a message to the group {channel} (mentioning {})",
+                    at.join(", ")
+                ),
             }
         }
     }

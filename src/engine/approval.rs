@@ -26,6 +26,8 @@ pub struct Office<'a> {
     pub calendar: &'a Calendar,
     pub domain: &'a str,
     pub workbench: Option<&'a str>,
+    /// The language of the notices a decision releases or a reminder sends.
+    pub lang: crate::present::Lang,
 }
 
 /// Approve (with an optional note) or reject (with its reason).
@@ -142,6 +144,7 @@ pub fn decide_configured(
         calendar: &calendar,
         domain: &domain,
         workbench: cfg.web.as_ref().and_then(|w| w.base_url()),
+        lang: cfg.language,
     };
     decide(conn, &office, id, verdict, who, at)
 }
@@ -178,7 +181,15 @@ fn release(
         let shown = held_notice(&h.subject, &h.body, h.task_id.is_some(), due);
         let (subject, body) = (shown.subject, shown.body);
         let ics = match (&h.task_id, due) {
-            (Some(t), Some(d)) => Some(task_ics(t, d, &subject, &body, at.utc(), office.domain)),
+            (Some(t), Some(d)) => Some(task_ics(
+                t,
+                d,
+                &subject,
+                &body,
+                at.utc(),
+                office.domain,
+                office.lang,
+            )),
             _ => None,
         };
         outbox::queue(
@@ -221,25 +232,46 @@ pub fn remind_overdue(conn: &mut Db, office: &Office<'_>, at: &AsOf) -> Result<u
             continue;
         }
         use crate::present::{Lang, names, values};
-        let link = match office.workbench {
-            Some(base) => format!("请在督办工作台审批：\n{base}/approvals/{}", r.id),
-            None => format!("请登录督办工作台，在“待审批”中处理审批请求 {}。", r.id),
+        let lang = office.lang;
+        let link = match (office.workbench, lang) {
+            (Some(base), Lang::Zh) => format!("请在督办工作台审批：\n{base}/approvals/{}", r.id),
+            (Some(base), Lang::En) => {
+                format!("Decide it on the duban workbench:\n{base}/approvals/{}", r.id)
+            }
+            (None, Lang::Zh) => format!("请登录督办工作台，在“待审批”中处理审批请求 {}。", r.id),
+            (None, Lang::En) => format!(
+                "Sign in to the duban workbench and decide request {} under Approvals.",
+                r.id
+            ),
         };
-        let entity = names::status(Lang::Zh, "subject_type", &r.subject_type);
+        let about = super::apply::subject_words(&tx, &r.subject_type, &r.subject_id, lang)?;
         let by = r
             .decide_by
             .as_deref()
-            .map(|d| values::date_text_long(d, Lang::Zh))
+            .map(|d| values::date_text_long(d, lang))
             .unwrap_or_default();
-        let body = format!(
-            "{greeting}\n\n督办规则“{title}”对{entity} {subject}的审批请求于 {created} 提出，\
-             应于 {by} 前作出决定，至今未审批。请尽快审批。\n\n{link}\n\n—— 巡察整改督办\n",
-            greeting = names::greeting(Some(&name), false, Lang::Zh),
-            title = r.title,
-            subject = r.subject_id,
-            created = values::date_text_long(&r.created_on, Lang::Zh),
+        let (greeting, title, created) = (
+            names::greeting(Some(&name), false, lang),
+            &r.title,
+            values::date_text_long(&r.created_on, lang),
         );
-        let subject = one_line(&format!("【督办·审批提醒】逾期未审批：{}", r.title));
+        let (body, subject) = match lang {
+            Lang::Zh => (
+                format!(
+                    "{greeting}\n\n督办规则“{title}”对{about}的审批请求于 {created} 提出，\
+                     应于 {by} 前作出决定，至今未审批。请尽快审批。\n\n{link}\n\n—— 巡察整改督办\n"
+                ),
+                format!("【督办·审批提醒】逾期未审批：{title}"),
+            ),
+            Lang::En => (
+                format!(
+                    "{greeting}\n\nThe request of the rule “{title}” about {about}, made on {created}, \
+                     was to be decided by {by} and still waits. Please decide it.\n\n{link}\n\n— Inspection follow-up office\n"
+                ),
+                format!("[Follow-up · reminder] A request waits for your decision: {title}"),
+            ),
+        };
+        let subject = one_line(&subject);
         let recipients = serde_json::json!([{"id": r.approver, "name": name, "email": email}]);
         let message_id = format!("<{}.reminder.duban@{}>", r.id, office.domain);
         outbox::queue(

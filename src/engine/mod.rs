@@ -39,6 +39,8 @@ pub struct Engine<'p> {
     workdays: Workdays,
     /// The workbench's public address: task notices link to the task's page.
     pub workbench: Option<String>,
+    /// The language notices are written in (`language` in `duban.toml`).
+    pub lang: crate::present::Lang,
 }
 
 /// A rule name the policy does not have (with a did-you-mean).
@@ -156,6 +158,7 @@ impl<'p> Engine<'p> {
             workdays: Workdays::new(&calendar),
             calendar,
             workbench: None,
+            lang: crate::present::Lang::Zh,
         }
     }
 
@@ -171,6 +174,7 @@ impl<'p> Engine<'p> {
             .as_ref()
             .and_then(|w| w.base_url())
             .map(str::to_string);
+        engine.lang = cfg.language;
         Ok(engine)
     }
 
@@ -197,6 +201,7 @@ impl<'p> Engine<'p> {
             calendar: &self.calendar,
             domain: &self.domain,
             workbench: self.workbench.as_deref(),
+            lang: self.lang,
         }
     }
 

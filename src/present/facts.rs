@@ -398,9 +398,8 @@ fn path_words(policy: &Policy, p: &FieldPath, lang: Lang) -> String {
         PathEnd::Field(f) => field_name(f.def(), lang),
         PathEnd::Define(i) => match policy.defines.get(i) {
             Some(d) => match (&d.title, lang) {
-                (Some(t), _) => t.clone(),
-                (None, Lang::En) => d.name.replace('_', " "),
                 (None, Lang::Zh) => expr_label(policy, &d.expr, lang),
+                (t, _) => super::names::titled(t.as_deref(), &d.name, lang),
             },
             None => String::new(),
         },

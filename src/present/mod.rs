@@ -18,7 +18,8 @@ pub use schedule::schedule_words;
 pub use values::{date_long, date_short, days, percent, time};
 
 /// The language words are written in: Chinese first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Lang {
     #[default]
     Zh,

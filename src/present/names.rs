@@ -147,6 +147,59 @@ fn looks_like_id(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// Whether `s` has a Chinese character (a CJK ideograph).
+pub fn has_han(s: &str) -> bool {
+    s.chars()
+        .any(|c| matches!(c, '\u{3400}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}'))
+}
+
+/// What the policy calls a rule or a define: its title; in English, a
+/// title written in Chinese gives way to the name in words
+/// (`overdue_reminder` → `overdue reminder`) where the name is not
+/// Chinese too.
+pub fn titled(title: Option<&str>, name: &str, lang: Lang) -> String {
+    match (title, lang) {
+        (Some(t), Lang::Zh) => t.to_string(),
+        (Some(t), Lang::En) if !has_han(t) || has_han(name) => t.to_string(),
+        (_, Lang::En) => name.replace('_', " "),
+        (None, Lang::Zh) => name.to_string(),
+    }
+}
+
+/// A notice's subject record in words, never by id: a problem by its
+/// description (`问题“账目不清”（市财政局）`), an inspection by its
+/// organization and round (`市财政局的巡察（2026年第一轮巡察）`), an
+/// organization by its name. `title`: the description, round or name;
+/// `organization`: the organization's name. Only when the record has no
+/// words of its own is it named by `id`.
+pub fn subject(
+    entity: &str,
+    id: &str,
+    title: Option<&str>,
+    organization: Option<&str>,
+    lang: Lang,
+) -> String {
+    let (title, org) = (nonblank(title), nonblank(organization));
+    match (entity, lang, title, org) {
+        ("problem", Lang::Zh, Some(t), Some(o)) => format!("问题“{t}”（{o}）"),
+        ("problem", Lang::Zh, Some(t), None) => format!("问题“{t}”"),
+        ("problem", Lang::Zh, None, Some(o)) => format!("{o}的问题 {id}"),
+        ("problem", Lang::En, Some(t), Some(o)) => format!("the problem “{t}” ({o})"),
+        ("problem", Lang::En, Some(t), None) => format!("the problem “{t}”"),
+        ("problem", Lang::En, None, Some(o)) => format!("problem {id} of {o}"),
+        ("inspection", Lang::Zh, Some(r), Some(o)) => format!("{o}的巡察（{r}）"),
+        ("inspection", Lang::Zh, None, Some(o)) => format!("{o}的巡察"),
+        ("inspection", Lang::En, Some(r), Some(o)) => format!("the inspection of {o} ({r})"),
+        ("inspection", Lang::En, None, Some(o)) => format!("the inspection of {o}"),
+        ("organization", _, Some(n), _) => n.to_string(),
+        _ => format!("{} {id}", status(lang, "subject_type", entity)),
+    }
+}
+
+fn nonblank(s: Option<&str>) -> Option<&str> {
+    s.map(str::trim).filter(|s| !s.is_empty())
+}
+
 /// A greeting for a notice: by name to one person, to everyone else
 /// without one (`各位同志：`, `您好：`), never a blank name.
 pub fn greeting(name: Option<&str>, several: bool, lang: Lang) -> String {
@@ -177,5 +230,15 @@ mod tests {
         assert_eq!(interface("workbench", Lang::Zh), "工作台");
         assert_eq!(greeting(Some(" "), false, Lang::Zh), "您好：");
         assert_eq!(greeting(None, true, Lang::Zh), "各位同志：");
+        assert_eq!(
+            subject("problem", "P1", Some("账目不清"), Some("市财政局"), Lang::Zh),
+            "问题“账目不清”（市财政局）"
+        );
+        assert_eq!(
+            subject("inspection", "I1", None, Some("市财政局"), Lang::En),
+            "the inspection of 市财政局"
+        );
+        assert_eq!(titled(Some("整改率"), "rectification_rate", Lang::En), "rectification rate");
+        assert_eq!(titled(Some("整改率过低约谈"), "整改率过低约谈", Lang::En), "整改率过低约谈");
     }
 }
