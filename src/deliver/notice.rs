@@ -65,6 +65,20 @@ impl NoticeContext<'_> {
         })
     }
 
+    /// A ledger value as a template shows it: codes by their label in
+    /// Chinese, in words in English.
+    fn words(&self, v: &Value, ty: Ty) -> String {
+        match (self.lang, v, ty) {
+            (Lang::Zh, ..) => v.display(ty, |k| self.policy.task_kind_label(k)),
+            (Lang::En, Value::Text(t), Ty::Enum(_)) => present::status(Lang::En, "", t),
+            (Lang::En, Value::Text(t), Ty::TaskKind) => {
+                present::names::task_kind(Some(self.policy), t, Lang::En)
+            }
+            (Lang::En, Value::Bool(b), _) => if *b { "yes" } else { "no" }.to_string(),
+            (Lang::En, ..) => v.display(ty, |_| None),
+        }
+    }
+
     /// The template context: the subject under its entity name (nested
     /// along the paths), `rule`, `today`, `facts` and `recipient`.
     fn template_context(&self, recipient: Option<&str>) -> minijinja::Value {
@@ -78,7 +92,7 @@ impl NoticeContext<'_> {
                 // At most two decimals: no 0.5938 in a notice.
                 Value::Number(x) => serde_json::json!((x * 100.0).round() / 100.0),
                 Value::Date(d) => Json::String(present::date_long(*d, self.lang)),
-                _ => Json::String(self.safe(&v.display(*ty, |k| self.policy.task_kind_label(k)))),
+                _ => Json::String(self.safe(&self.words(v, *ty))),
             };
             insert_path(&mut root, path, value);
         }
@@ -136,9 +150,9 @@ impl NoticeContext<'_> {
             self.about(),
         );
         let mut body = match self.lang {
-            Lang::Zh => format!(
-                "{greeting}\n\n督办规则“{title}”于 {today} 对{about}生效。\n依据：\n"
-            ),
+            Lang::Zh => {
+                format!("{greeting}\n\n督办规则“{title}”于 {today} 对{about}生效。\n依据：\n")
+            }
             Lang::En => format!(
                 "{greeting}\n\nThe rule “{title}” applies to {about} as of {today}.\nBecause:\n"
             ),
@@ -206,14 +220,14 @@ impl NoticeContext<'_> {
         let decide = match (&r.link, lang) {
             (Some(link), Lang::Zh) => format!("请在督办工作台审批（同意或不同意）：\n{link}"),
             (Some(link), Lang::En) => {
-                format!("Approve or reject it on the duban workbench:\n{link}")
+                format!("Approve or reject it on the workbench:\n{link}")
             }
             (None, Lang::Zh) => format!(
                 "请登录督办工作台，在“待审批”中处理审批请求 {}（同意或不同意）。",
                 r.id
             ),
             (None, Lang::En) => format!(
-                "Sign in to the duban workbench and decide request {} under Approvals.",
+                "Sign in to the workbench and decide request {} under Approvals.",
                 r.id
             ),
         };
@@ -262,7 +276,10 @@ fn mend_greeting(body: &str, lang: Lang) -> String {
     let mut out = String::with_capacity(body.len());
     for line in body.split_inclusive('\n') {
         let t = line.trim();
-        if matches!(t, "同志：" | "同志:" | "同志，" | "同志," | "Dear ," | "Dear,") {
+        if matches!(
+            t,
+            "同志：" | "同志:" | "同志，" | "同志," | "Dear ," | "Dear,"
+        ) {
             out.push_str(&present::names::greeting(None, false, lang));
             if line.ends_with('\n') {
                 out.push('\n');
@@ -336,7 +353,8 @@ impl TaskNotice {
                 "{greeting}\n\n根据督办规则“{rule}”，请于 {due_long}对 {target} 开展{kind}。\n\n事由：{about}\n依据：\n"
             ),
             Lang::En => format!(
-                "{greeting}\n\nUnder the rule “{rule}”, please carry out a {kind} with {target} {due_long}.\n\nAbout: {about}\nBecause:\n"
+                "{greeting}\n\nUnder the rule “{rule}”, please carry out {} with {target} {due_long}.\n\nAbout: {about}\nBecause:\n",
+                present::names::a(kind)
             ),
         };
         for f in &self.facts {
@@ -345,14 +363,14 @@ impl TaskNotice {
         let record = match (&self.link, lang) {
             (Some(link), Lang::Zh) => format!("办理后请在督办工作台登记结果：\n{link}"),
             (Some(link), Lang::En) => {
-                format!("When it is done, record the outcome on the duban workbench:\n{link}")
+                format!("When it is done, record the outcome on the workbench:\n{link}")
             }
             (None, Lang::Zh) => format!(
                 "办理后请登录督办工作台，在“我的任务”中打开任务 {} 登记结果。",
                 self.id
             ),
             (None, Lang::En) => format!(
-                "When it is done, sign in to the duban workbench and record the outcome of task {} under My tasks.",
+                "When it is done, sign in to the workbench and record the outcome of task {} under My tasks.",
                 self.id
             ),
         };
@@ -366,7 +384,10 @@ impl TaskNotice {
         body.push_str(signature(lang));
         let subject = match lang {
             Lang::Zh => format!("【督办】请开展{kind}：{target}（{due_short}）"),
-            Lang::En => format!("[Follow-up] Please carry out a {kind}: {target} ({due_short})"),
+            Lang::En => format!(
+                "[Follow-up] Please carry out {}: {target} ({due_short})",
+                present::names::a(kind)
+            ),
         };
         Rendered {
             subject: one_line(&subject),

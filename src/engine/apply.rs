@@ -516,10 +516,12 @@ fn action_words(
                 ),
                 (None, Lang::Zh) => format!("交办{kind}：对象 {}，{when}完成", target.name),
                 (Some(by), Lang::En) => format!(
-                    "a {kind} with {}, carried out by {}, {when}",
-                    target.name, by.name
+                    "{} with {}, carried out by {}, {when}",
+                    names::a(&kind),
+                    target.name,
+                    by.name
                 ),
-                (None, Lang::En) => format!("a {kind} with {}, {when}", target.name),
+                (None, Lang::En) => format!("{} with {}, {when}", names::a(&kind), target.name),
             }
         }
         Planned::Notify { to, .. } => {

@@ -236,11 +236,11 @@ pub fn remind_overdue(conn: &mut Db, office: &Office<'_>, at: &AsOf) -> Result<u
         let link = match (office.workbench, lang) {
             (Some(base), Lang::Zh) => format!("请在督办工作台审批：\n{base}/approvals/{}", r.id),
             (Some(base), Lang::En) => {
-                format!("Decide it on the duban workbench:\n{base}/approvals/{}", r.id)
+                format!("Decide it on the workbench:\n{base}/approvals/{}", r.id)
             }
             (None, Lang::Zh) => format!("请登录督办工作台，在“待审批”中处理审批请求 {}。", r.id),
             (None, Lang::En) => format!(
-                "Sign in to the duban workbench and decide request {} under Approvals.",
+                "Sign in to the workbench and decide request {} under Approvals.",
                 r.id
             ),
         };

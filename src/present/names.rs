@@ -196,6 +196,16 @@ pub fn subject(
     }
 }
 
+/// An English noun with its article: `a reminder talk`, `an
+/// accountability`.
+pub fn a(noun: &str) -> String {
+    let vowel = noun
+        .chars()
+        .next()
+        .is_some_and(|c| "aeiouAEIOU".contains(c));
+    format!("{} {noun}", if vowel { "an" } else { "a" })
+}
+
 fn nonblank(s: Option<&str>) -> Option<&str> {
     s.map(str::trim).filter(|s| !s.is_empty())
 }
@@ -231,14 +241,26 @@ mod tests {
         assert_eq!(greeting(Some(" "), false, Lang::Zh), "您好：");
         assert_eq!(greeting(None, true, Lang::Zh), "各位同志：");
         assert_eq!(
-            subject("problem", "P1", Some("账目不清"), Some("市财政局"), Lang::Zh),
+            subject(
+                "problem",
+                "P1",
+                Some("账目不清"),
+                Some("市财政局"),
+                Lang::Zh
+            ),
             "问题“账目不清”（市财政局）"
         );
         assert_eq!(
             subject("inspection", "I1", None, Some("市财政局"), Lang::En),
             "the inspection of 市财政局"
         );
-        assert_eq!(titled(Some("整改率"), "rectification_rate", Lang::En), "rectification rate");
-        assert_eq!(titled(Some("整改率过低约谈"), "整改率过低约谈", Lang::En), "整改率过低约谈");
+        assert_eq!(
+            titled(Some("整改率"), "rectification_rate", Lang::En),
+            "rectification rate"
+        );
+        assert_eq!(
+            titled(Some("整改率过低约谈"), "整改率过低约谈", Lang::En),
+            "整改率过低约谈"
+        );
     }
 }
