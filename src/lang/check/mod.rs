@@ -194,6 +194,7 @@ const TEMPLATE_GLOBALS: &[&str] = &[
     "facts",
     "recipient",
     "recipient.name",
+    "lang",
 ];
 
 // ───────────────────────────── the checker ─────────────────────────────

@@ -152,10 +152,11 @@ impl Checker<'_> {
                 "recipient",
                 "today",
                 "facts",
+                "lang",
             ];
             candidates.extend(["问题", "巡察", "组织"]);
             let help = did_you_mean(root, candidates).unwrap_or_else(|| {
-                "a template path starts at the rule's subject (problem, inspection or organization), or is rule.name, rule.title, recipient.name, today or facts".into()
+                "a template path starts at the rule's subject (problem, inspection or organization), or is rule.name, rule.title, recipient.name, today, facts or lang".into()
             });
             self.error(
                 Diagnostic::new(
