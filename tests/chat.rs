@@ -152,7 +152,7 @@ fn messages_arrive_once_across_an_outage_in_the_robots_shapes() {
     assert!(
         w["text"]["content"]
             .as_str()
-            .is_some_and(|t| t.contains("p1")),
+            .is_some_and(|t| t.contains("问题“三会一课落实不严格”（")),
         "{w}"
     );
     // DingTalk: signed (the robot checked), both mentioned, in the text too.
@@ -180,10 +180,13 @@ fn messages_arrive_once_across_an_outage_in_the_robots_shapes() {
     assert!(
         h["body"]
             .as_str()
-            .is_some_and(|b| b.contains("对问题 p1 生效")),
+            .is_some_and(|b| b.contains("对问题“三会一课落实不严格”（")),
         "{h}"
     );
-    assert_eq!(h["subject"], "【督办】整改逾期30天 → 群内提醒：问题 p1");
+    assert_eq!(
+        h["subject"],
+        "【督办】整改逾期30天 → 群内提醒：问题“三会一课落实不严格”（市教育局）"
+    );
     assert_eq!(
         office.count("SELECT count(*) FROM outbox WHERE channel IS NOT NULL AND status = 'sent'"),
         3
