@@ -159,7 +159,7 @@ fn a_member_marks_their_task_done_as_tasks_done_would() {
         &[("outcome", "再来一次"), ("csrf", &page.csrf())],
     );
     assert_eq!(again.status, 422);
-    assert!(again.body.contains("already done"), "{}", again.body);
+    assert!(again.body.contains("此任务已是“已完成”状态"), "{}", again.body);
     // A date in the future is refused too.
     let t = w.get("/tasks/X1", &w.sign_in("u4", "correct horse 4"));
     assert_eq!(t.status, 200);
