@@ -65,7 +65,11 @@ impl Sweep<'_> {
         let v = self.b.script(SCAN);
         let found: Vec<String> = v["found"]
             .as_array()
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         for f in found {
             self.problems.push(format!("{path} ({name}): {f}"));
@@ -119,8 +123,14 @@ fn every_page_reads_in_one_language_and_fits_a_phone() {
         &o,
         "SELECT assignee_id FROM tasks WHERE status = 'open' GROUP BY assignee_id ORDER BY count(*) DESC, assignee_id LIMIT 1",
     );
-    let approval = one(&o, "SELECT id FROM approvals WHERE status = 'pending' ORDER BY id LIMIT 1");
-    let leader = one(&o, &format!("SELECT approver_id FROM approvals WHERE id = '{approval}'"));
+    let approval = one(
+        &o,
+        "SELECT id FROM approvals WHERE status = 'pending' ORDER BY id LIMIT 1",
+    );
+    let leader = one(
+        &o,
+        &format!("SELECT approver_id FROM approvals WHERE id = '{approval}'"),
+    );
     let staff = one(&o, "SELECT id FROM persons WHERE title = '巡察办副主任'");
     let director = one(&o, "SELECT id FROM persons WHERE title = '巡察办主任'");
     add_user(&o, &member, "member", PASSWORD);
@@ -129,10 +139,18 @@ fn every_page_reads_in_one_language_and_fits_a_phone() {
     add_user(&o, &director, "admin", PASSWORD);
     let my_task = one(
         &o,
-        &format!("SELECT id FROM tasks WHERE assignee_id = '{member}' AND status = 'open' ORDER BY due LIMIT 1"),
+        &format!(
+            "SELECT id FROM tasks WHERE assignee_id = '{member}' AND status = 'open' ORDER BY due LIMIT 1"
+        ),
     );
-    let org = one(&o, "SELECT organization_id FROM inspections ORDER BY id LIMIT 1");
-    let inspection = one(&o, &format!("SELECT id FROM inspections WHERE organization_id = '{org}' ORDER BY id LIMIT 1"));
+    let org = one(
+        &o,
+        "SELECT organization_id FROM inspections ORDER BY id LIMIT 1",
+    );
+    let inspection = one(
+        &o,
+        &format!("SELECT id FROM inspections WHERE organization_id = '{org}' ORDER BY id LIMIT 1"),
+    );
     let problem = one(
         &o,
         "SELECT p.id FROM problems p JOIN tasks t ON t.subject_id = p.id WHERE t.rule = 'overdue_reminder' ORDER BY p.id LIMIT 1",
@@ -140,14 +158,28 @@ fn every_page_reads_in_one_language_and_fits_a_phone() {
 
     let w = Workbench::start(&o, "2026-12-03T10:00:00+08:00");
     let b = Browser::start();
-    let mut s = Sweep { b: &b, w: &w, problems: Vec::new() };
+    let mut s = Sweep {
+        b: &b,
+        w: &w,
+        problems: Vec::new(),
+    };
 
     b.forget_cookies();
-    s.both("visitor", &[("/sign-in", "sign-in"), ("/no-such-page", "not-found")]);
+    s.both(
+        "visitor",
+        &[("/sign-in", "sign-in"), ("/no-such-page", "not-found")],
+    );
 
     sign_in(&b, &w, &member);
     let task = format!("/tasks/{my_task}");
-    s.both("member", &[("/my", "my"), (&task, "task"), ("/approvals?all=1", "approvals")]);
+    s.both(
+        "member",
+        &[
+            ("/my", "my"),
+            (&task, "task"),
+            ("/approvals?all=1", "approvals"),
+        ],
+    );
 
     // 我的任务 opens with the counts; a phone shows four tasks or more.
     b.resize(390, 844);
@@ -159,19 +191,36 @@ fn every_page_reads_in_one_language_and_fits_a_phone() {
         "SELECT count(*) FROM tasks WHERE assignee_id = '{member}' AND status = 'open'"
     ));
     assert!(open >= 4, "the member has {open} open tasks");
-    assert!(b.text("#count-open").starts_with(&open.to_string()), "{}", b.text("#count-open"));
+    assert!(
+        b.text("#count-open").starts_with(&open.to_string()),
+        "{}",
+        b.text("#count-open")
+    );
     let fit = b.script(
         "const rows = [...document.querySelectorAll('table.tasks tbody tr')].slice(0, 8);
          return {tallest: Math.max(...rows.map(r => r.getBoundingClientRect().height)), screen: window.innerHeight};",
     );
-    let (tallest, screen) = (fit["tallest"].as_f64().unwrap_or(f64::MAX), fit["screen"].as_f64().unwrap_or(0.0));
-    assert!(tallest * 4.0 <= screen, "a task is {tallest} px tall on a {screen} px screen");
+    let (tallest, screen) = (
+        fit["tallest"].as_f64().unwrap_or(f64::MAX),
+        fit["screen"].as_f64().unwrap_or(0.0),
+    );
+    assert!(
+        tallest * 4.0 <= screen,
+        "a task is {tallest} px tall on a {screen} px screen"
+    );
     b.screenshot("sweep-member-my-four-phone");
     b.resize(1280, 900);
 
     sign_in(&b, &w, &leader);
     let request = format!("/approvals/{approval}");
-    s.both("leader", &[("/my", "my"), ("/approvals", "approvals"), (&request, "approval")]);
+    s.both(
+        "leader",
+        &[
+            ("/my", "my"),
+            ("/approvals", "approvals"),
+            (&request, "approval"),
+        ],
+    );
 
     sign_in(&b, &w, &staff);
     let org_page = format!("/orgs/{org}");
@@ -211,5 +260,10 @@ fn every_page_reads_in_one_language_and_fits_a_phone() {
     b.goto(&w.url("/lang/en"));
     s.visit(&request, "leader-approval-en");
 
-    assert!(s.problems.is_empty(), "{} problems:\n{}", s.problems.len(), s.problems.join("\n"));
+    assert!(
+        s.problems.is_empty(),
+        "{} problems:\n{}",
+        s.problems.len(),
+        s.problems.join("\n")
+    );
 }

@@ -62,7 +62,11 @@ fn the_task_list_filters_by_an_organizations_name_and_downloads_as_a_workbook() 
     assert_eq!(all.status, 200);
     // The names to pick from, in a list the browser offers (no script).
     assert!(all.body.contains("list=\"org-names\""), "{}", all.body);
-    assert!(all.body.contains("<option value=\"市教育局\">"), "{}", all.body);
+    assert!(
+        all.body.contains("<option value=\"市教育局\">"),
+        "{}",
+        all.body
+    );
     assert!(all.body.contains("<option value=\"市财政局\">"));
     assert!(all.body.contains("/tasks/T000001") && all.body.contains("/tasks/X1"));
 
@@ -75,17 +79,34 @@ fn the_task_list_filters_by_an_organizations_name_and_downloads_as_a_workbook() 
     assert!(by_id.body.contains("/tasks/X1") && !by_id.body.contains("/tasks/T000001"));
     assert!(by_id.body.contains("value=\"市财政局\""));
     // The download link carries the filters.
-    assert!(by_name.body.contains("href=\"/tasks.xlsx?org=%E5%B8%82%E8%B4%A2%E6%94%BF%E5%B1%80\""), "{}", by_name.body);
+    assert!(
+        by_name
+            .body
+            .contains("href=\"/tasks.xlsx?org=%E5%B8%82%E8%B4%A2%E6%94%BF%E5%B1%80\""),
+        "{}",
+        by_name.body
+    );
 
-    let (status, kind, bytes) = w.get_bytes("/tasks.xlsx?org=%E5%B8%82%E8%B4%A2%E6%94%BF%E5%B1%80", &s);
+    let (status, kind, bytes) =
+        w.get_bytes("/tasks.xlsx?org=%E5%B8%82%E8%B4%A2%E6%94%BF%E5%B1%80", &s);
     assert_eq!((status, kind.as_str()), (200, XLSX));
     let (sheet, rows) = cells(bytes);
     assert_eq!(sheet, "任务");
-    assert!(rows[0][0].starts_with("任务清单（截至 2026-06-02）"), "{:?}", rows[0]);
-    assert_eq!(rows[1][..4], ["编号", "类别", "状态", "期限"].map(String::from));
+    assert!(
+        rows[0][0].starts_with("任务清单（截至 2026-06-02）"),
+        "{:?}",
+        rows[0]
+    );
+    assert_eq!(
+        rows[1][..4],
+        ["编号", "类别", "状态", "期限"].map(String::from)
+    );
     // One task, in words: its kind and status by label, its due date a date.
     assert_eq!(rows.len(), 3, "{rows:?}");
-    assert_eq!(rows[2][..5], ["X1", "提醒谈话", "待办", "2026-05-20", "13"].map(String::from));
+    assert_eq!(
+        rows[2][..5],
+        ["X1", "提醒谈话", "待办", "2026-05-20", "13"].map(String::from)
+    );
     assert_eq!(rows[2][5], "市财政局");
 
     // A member downloads nothing of the office's.
@@ -102,16 +123,29 @@ fn the_report_is_a_workbench_page_with_a_period_and_a_workbook() {
     let page = w.get("/report?as_of=2026-06-01&period=quarter", &s);
     assert_eq!(page.status, 200, "{}", page.body);
     // Inside the workbench: its navigation, the report marked as here.
-    assert!(page.body.contains("<nav>") && page.body.contains("href=\"/report\" class=\"here\""), "{}", page.body);
+    assert!(
+        page.body.contains("<nav>") && page.body.contains("href=\"/report\" class=\"here\""),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("id=\"report-period\""));
     assert!(page.body.contains("<option value=\"quarter\" selected>"));
     // A quarter before 2026-06-01.
     assert!(page.body.contains("2026-03-01"), "{}", page.body);
     assert!(page.body.contains("市教育局") && page.body.contains("<svg"));
-    assert!(page.body.contains("href=\"/report.xlsx?as_of=2026-06-01&amp;period=quarter\""), "{}", page.body);
+    assert!(
+        page.body
+            .contains("href=\"/report.xlsx?as_of=2026-06-01&amp;period=quarter\""),
+        "{}",
+        page.body
+    );
     // Today and a month by default.
     let today = w.get("/report", &s);
-    assert!(today.body.contains("value=\"2026-06-02\"") && today.body.contains("2026-05-02"), "{}", today.body);
+    assert!(
+        today.body.contains("value=\"2026-06-02\"") && today.body.contains("2026-05-02"),
+        "{}",
+        today.body
+    );
     let bad = w.get("/report?as_of=June", &s);
     assert_eq!(bad.status, 422);
     assert!(bad.body.contains("不是日期"), "{}", bad.body);
@@ -122,15 +156,17 @@ fn the_report_is_a_workbench_page_with_a_period_and_a_workbook() {
     assert_eq!(sheet, "整改进展通报");
     assert_eq!(rows[0][0], "整改进展通报（截至 2026-06-01）");
     let names: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
-    assert!(names.contains(&"市教育局") && names.contains(&"市财政局"), "{names:?}");
+    assert!(
+        names.contains(&"市教育局") && names.contains(&"市财政局"),
+        "{names:?}"
+    );
 }
 
-/// 问责 asks its approver twice: the first press shows what it gives out,
-/// only the second decides. A milder step is decided at once.
-#[test]
-fn a_harsh_approval_asks_for_a_second_confirmation() {
+/// The fixture office under `policy`, run on 2026-06-01 (A000001 waits
+/// for 赵六, u4), its workbench, and 赵六's session.
+fn asked_to_approve(policy: &str) -> (Office, Workbench, String) {
     let o = Office::fixture();
-    o.policy(common::APPROVAL);
+    o.policy(policy);
     o.cmd()
         .env("DUBAN_NOW", "2026-06-01T09:00:00+08:00")
         .args(["run", "--as-of", "2026-06-01"])
@@ -139,10 +175,23 @@ fn a_harsh_approval_asks_for_a_second_confirmation() {
     add_user(&o, "u4", "member", "correct horse 4");
     let w = Workbench::start(&o, "2026-06-03T10:00:00+08:00");
     let s = w.sign_in("u4", "correct horse 4");
+    (o, w, s)
+}
+
+/// 问责 asks its approver twice: the first press shows what it gives out,
+/// only the second decides. A milder step is decided at once.
+#[test]
+fn a_harsh_approval_asks_for_a_second_confirmation() {
+    let (o, w, s) = asked_to_approve(common::APPROVAL);
     let page = w.get("/approvals/A000001", &s);
     assert_eq!(page.status, 200);
     // Approving and rejecting look apart; the harsh step says so.
-    assert!(page.body.contains("class=\"approve\" id=\"approve-button\""), "{}", page.body);
+    assert!(
+        page.body
+            .contains("class=\"approve\" id=\"approve-button\""),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("class=\"reject\" id=\"reject-button\""));
     assert!(page.body.contains("id=\"harsh\""));
 
@@ -152,37 +201,52 @@ fn a_harsh_approval_asks_for_a_second_confirmation() {
         &[("csrf", &page.csrf()), ("note", "同意")],
     );
     assert_eq!(first.status, 200, "{}", first.body);
-    assert!(first.body.contains("请再次确认") && first.body.contains("问责"), "{}", first.body);
+    assert!(
+        first.body.contains("请再次确认") && first.body.contains("问责"),
+        "{}",
+        first.body
+    );
     assert!(first.body.contains("name=\"confirmed\" value=\"1\""));
     assert!(first.body.contains("name=\"note\" value=\"同意\""));
-    assert_eq!(o.count("SELECT count(*) FROM approvals WHERE status = 'pending'"), 1);
-    assert_eq!(o.count("SELECT count(*) FROM tasks WHERE status = 'open'"), 0);
+    assert_eq!(
+        o.count("SELECT count(*) FROM approvals WHERE status = 'pending'"),
+        1
+    );
+    assert_eq!(
+        o.count("SELECT count(*) FROM tasks WHERE kind = 'accountability' AND status = 'open'"),
+        0
+    );
 
     let second = w.post(
         "/approvals/A000001/approve",
         &s,
-        &[("csrf", &first.csrf()), ("note", "同意"), ("confirmed", "1")],
+        &[
+            ("csrf", &first.csrf()),
+            ("note", "同意"),
+            ("confirmed", "1"),
+        ],
     );
     assert_eq!(second.status, 303, "{}", second.body);
-    assert_eq!(o.count("SELECT count(*) FROM approvals WHERE status = 'approved' AND note = '同意'"), 1);
-    assert_eq!(o.count("SELECT count(*) FROM tasks WHERE kind = 'accountability' AND status = 'open'"), 1);
+    assert_eq!(
+        o.count("SELECT count(*) FROM approvals WHERE status = 'approved' AND note = '同意'"),
+        1
+    );
+    assert_eq!(
+        o.count("SELECT count(*) FROM tasks WHERE kind = 'accountability' AND status = 'open'"),
+        1
+    );
 }
 
 #[test]
 fn a_mild_approval_is_decided_at_once() {
-    let o = Office::fixture();
-    o.policy(&common::APPROVAL.replace("task accountability", "task reminder_talk"));
-    o.cmd()
-        .env("DUBAN_NOW", "2026-06-01T09:00:00+08:00")
-        .args(["run", "--as-of", "2026-06-01"])
-        .assert()
-        .success();
-    add_user(&o, "u4", "member", "correct horse 4");
-    let w = Workbench::start(&o, "2026-06-03T10:00:00+08:00");
-    let s = w.sign_in("u4", "correct horse 4");
+    let (o, w, s) =
+        asked_to_approve(&common::APPROVAL.replace("task accountability", "task reminder_talk"));
     let page = w.get("/approvals/A000001", &s);
     assert!(!page.body.contains("id=\"harsh\""), "{}", page.body);
     let a = w.post("/approvals/A000001/approve", &s, &[("csrf", &page.csrf())]);
     assert_eq!(a.status, 303, "{}", a.body);
-    assert_eq!(o.count("SELECT count(*) FROM approvals WHERE status = 'approved'"), 1);
+    assert_eq!(
+        o.count("SELECT count(*) FROM approvals WHERE status = 'approved'"),
+        1
+    );
 }

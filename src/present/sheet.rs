@@ -37,7 +37,12 @@ fn failed(e: rust_xlsxwriter::XlsxError) -> Error {
 
 /// The bytes of an .xlsx workbook of one sheet named `sheet`: `title` in
 /// its first row, then `headings`, then `rows`.
-pub fn workbook(sheet: &str, title: &str, headings: &[String], rows: &[Vec<Cell>]) -> Result<Vec<u8>> {
+pub fn workbook(
+    sheet: &str,
+    title: &str,
+    headings: &[String],
+    rows: &[Vec<Cell>],
+) -> Result<Vec<u8>> {
     use rust_xlsxwriter::{ExcelDateTime, Format, FormatBorder, Workbook};
     let mut book = Workbook::new();
     let ws = book.add_worksheet();

@@ -241,7 +241,9 @@ pub async fn task_done(
             if t.status != TaskStatus::Open.code() {
                 let status = super::i18n::label(v.lang, "task_status", &t.status);
                 return Err(WebError::Invalid(match v.lang {
-                    super::i18n::Lang::En => format!("The task is {status} already: nothing to close."),
+                    super::i18n::Lang::En => {
+                        format!("The task is {status} already: nothing to close.")
+                    }
                     _ => format!("此任务已是“{status}”状态，无需再次办结。"),
                 }));
             }
@@ -277,12 +279,21 @@ fn unfit_words(why: &tasks::Unfit, lang: super::i18n::Lang) -> String {
         (tasks::Unfit::NoOutcome, super::i18n::Lang::En) => "Say what came of the task.".into(),
         (tasks::Unfit::NoOutcome, _) => "请填写办理结果。".into(),
         (tasks::Unfit::Future { on, .. }, l) => match l {
-            super::i18n::Lang::En => format!("{} is still to come: give the day it was done.", date_long(*on, l)),
+            super::i18n::Lang::En => format!(
+                "{} is still to come: give the day it was done.",
+                date_long(*on, l)
+            ),
             _ => format!("{}尚未到来，请填写实际完成的日期。", date_long(*on, l)),
         },
         (tasks::Unfit::BeforeCreated { created, .. }, l) => match l {
-            super::i18n::Lang::En => format!("The task was created on {}: it cannot be done before.", date_long(*created, l)),
-            _ => format!("任务创建于{}，完成日期不能早于这一天。", date_long(*created, l)),
+            super::i18n::Lang::En => format!(
+                "The task was created on {}: it cannot be done before.",
+                date_long(*created, l)
+            ),
+            _ => format!(
+                "任务创建于{}，完成日期不能早于这一天。",
+                date_long(*created, l)
+            ),
         },
     }
 }
@@ -387,7 +398,11 @@ pub async fn tasks(
     let orgs = app.org_figures().await?;
     let mut q = task_query(&f, &orgs, viewer.lang)?;
     // The organization by its name in the field, however it was asked for.
-    if let Some(o) = orgs.orgs.iter().find(|o| Some(&o.id) == q.organization.as_ref()) {
+    if let Some(o) = orgs
+        .orgs
+        .iter()
+        .find(|o| Some(&o.id) == q.organization.as_ref())
+    {
         f.org = o.name.clone();
     }
     let (list, total) = app
@@ -460,11 +475,21 @@ fn task_sheet(
     today: NaiveDate,
     lang: super::i18n::Lang,
 ) -> crate::error::Result<Vec<u8>> {
-    use crate::present::sheet::Cell;
     use super::i18n::word;
+    use crate::present::sheet::Cell;
     let headings: Vec<String> = [
-        "id", "kind", "status", "due", "overdue_days", "organization", "subject", "target",
-        "assignee", "created_on", "done_on", "outcome",
+        "id",
+        "kind",
+        "status",
+        "due",
+        "overdue_days",
+        "organization",
+        "subject",
+        "target",
+        "assignee",
+        "created_on",
+        "done_on",
+        "outcome",
     ]
     .iter()
     .map(|k| word(lang, k).to_string())
@@ -483,7 +508,9 @@ fn task_sheet(
                 Cell::Text(kind(&t.kind)),
                 Cell::Text(super::i18n::label(lang, "task_status", &t.status)),
                 Cell::date(t.due.as_deref()),
-                r.overdue_days.map(|d| Cell::Number(d as f64)).unwrap_or(Cell::Empty),
+                r.overdue_days
+                    .map(|d| Cell::Number(d as f64))
+                    .unwrap_or(Cell::Empty),
                 Cell::text(about.organization),
                 Cell::text(about.title.or(Some(t.subject_id))),
                 Cell::text(t.target_name.or(t.target)),
@@ -565,7 +592,12 @@ pub async fn notices(
         .map(|p| {
             p.rules
                 .iter()
-                .map(|r| (r.name.clone(), r.title.clone().unwrap_or_else(|| r.name.clone())))
+                .map(|r| {
+                    (
+                        r.name.clone(),
+                        r.title.clone().unwrap_or_else(|| r.name.clone()),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -1190,14 +1222,12 @@ pub async fn approve(
         let me = viewer.session.person_id.clone();
         let request = id.clone();
         let found = app
-            .db(move |conn, _| {
-                match approvals::get(conn, &request) {
-                    Ok(a) if a.approver == me && a.is_pending() => {
-                        let tasks = tasks::of_approval(conn, &request)?;
-                        Ok(Some((a, tasks)))
-                    }
-                    _ => Ok(None),
+            .db(move |conn, _| match approvals::get(conn, &request) {
+                Ok(a) if a.approver == me && a.is_pending() => {
+                    let tasks = tasks::of_approval(conn, &request)?;
+                    Ok(Some((a, tasks)))
                 }
+                _ => Ok(None),
             })
             .await?;
         if let Some((a, tasks)) = found.filter(|(_, t)| harsh(t)) {
