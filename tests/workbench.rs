@@ -250,3 +250,31 @@ fn a_mild_approval_is_decided_at_once() {
         1
     );
 }
+
+/// A rule marked `harsh` (严厉措施) asks twice whatever its tasks are; the
+/// mark survives `duban fmt`, and is given once.
+#[test]
+fn a_rule_marked_harsh_asks_for_a_second_confirmation() {
+    let mild = common::APPROVAL.replace("task accountability", "task reminder_talk");
+    let marked = format!("{mild}  严厉措施\n");
+    let (o, w, s) = asked_to_approve(&marked);
+    let page = w.get("/approvals/A000001", &s);
+    assert!(page.body.contains("id=\"harsh\""), "{}", page.body);
+    let ask = w.post("/approvals/A000001/approve", &s, &[("csrf", &page.csrf())]);
+    assert_eq!(ask.status, 200, "{}", ask.body);
+    assert!(ask.body.contains("id=\"confirm-form\""), "{}", ask.body);
+    assert_eq!(
+        o.count("SELECT count(*) FROM approvals WHERE status = 'pending'"),
+        1
+    );
+
+    o.cmd().arg("fmt").assert().success();
+    let formatted = std::fs::read_to_string(o.path("rules/policy.rules")).unwrap_or_default();
+    assert!(formatted.contains("\n  严厉措施\n"), "{formatted}");
+    o.policy(&format!("{mild}  harsh\n  harsh\n"));
+    o.cmd()
+        .arg("check")
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("has a second `harsh`"));
+}

@@ -1174,7 +1174,7 @@ async fn approval_page(
         })
         .collect();
     let decides = a.is_pending() && a.approver == viewer.session.person_id;
-    let harsh = harsh(&tasks);
+    let harsh = harsh(app, &a, &tasks);
     show(
         app,
         "approval.html",
@@ -1204,9 +1204,14 @@ pub struct DecisionForm {
 /// asks the approver to confirm once more.
 pub const HARSH_KINDS: [&str; 2] = ["accountability", "criticism_notice"];
 
-/// Whether approving gives out a harsh task.
-fn harsh(tasks: &[Task]) -> bool {
+/// Whether approving request `a` is a harsh step: it gives out a harsh
+/// task, or its rule is marked `harsh` (严厉措施).
+fn harsh(app: &App, a: &approvals::Approval, tasks: &[Task]) -> bool {
     tasks.iter().any(|t| HARSH_KINDS.contains(&t.kind.as_str()))
+        || super::policy(&app.cfg)
+            .ok()
+            .and_then(|p| p.rule(&a.rule).map(|r| r.harsh))
+            .unwrap_or(false)
 }
 
 /// `POST /approvals/ID/approve`: the same operation as `duban approvals
@@ -1230,7 +1235,7 @@ pub async fn approve(
                 _ => Ok(None),
             })
             .await?;
-        if let Some((a, tasks)) = found.filter(|(_, t)| harsh(t)) {
+        if let Some((a, tasks)) = found.filter(|(a, t)| harsh(&app, a, t)) {
             return show(
                 &app,
                 "confirm.html",
