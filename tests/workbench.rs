@@ -276,5 +276,5 @@ fn a_rule_marked_harsh_asks_for_a_second_confirmation() {
         .arg("check")
         .assert()
         .failure()
-        .stderr(predicates::str::contains("has a second `harsh`"));
+        .stdout(predicates::str::contains("has a second `harsh`"));
 }
