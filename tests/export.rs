@@ -383,7 +383,9 @@ fn an_old_workbook_imported_after_work_on_the_workbench_changes_nothing() {
         };
         let closed = [("outcome", "已谈话，承诺月底整改"), ("on", "2026-06-02")];
         act("u2", "/tasks/t2", "done", &closed);
-        act("u4", "/approvals/A000001", "approve", &[("note", "同意")]);
+        // 问责 is a harsh step: approved with its second confirmation.
+        let approve = [("note", "同意"), ("confirmed", "1")];
+        act("u4", "/approvals/A000001", "approve", &approve);
     }
     assert_eq!(statuses(), ["done", "open"]);
     let before = o.dump();
