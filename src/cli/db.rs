@@ -49,8 +49,11 @@ fn copy(config: &Option<PathBuf>, args: CopyArgs) -> Result<ExitCode> {
     let mut source = crate::store::open(&cfg.database)?;
     let mut target = crate::store::connect_postgres(&args.to)?;
     let started = std::time::Instant::now();
-    println!("{:<20} {:>10} {:>10}  checked", "table", "rows", "copied");
+    let mut first = true;
     let copied = crate::store::copy::to_postgres(&mut source, &mut target, &args.to, &mut |t| {
+        if std::mem::take(&mut first) {
+            println!("{:<20} {:>10} {:>10}  checked", "table", "rows", "copied");
+        }
         println!(
             "{:<20} {:>10} {:>10}  {}",
             t.table,
