@@ -171,6 +171,7 @@ async fn service(shared: Arc<Shared>, opts: Options) -> Result<()> {
 
     if opts.once {
         if take_lease(&shared).await {
+            info!("leading: this service runs what is due and delivers, once");
             run_due(&shared, true).await;
             deliver(&shared).await;
             release_lease(&shared).await;
