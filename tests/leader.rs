@@ -97,6 +97,27 @@ impl Drop for Service {
     }
 }
 
+/// Waits (at most the spec's 30 s) until one of the services leads;
+/// which one.
+fn leader_of(services: &mut [Service]) -> usize {
+    let start = Instant::now();
+    loop {
+        for (i, s) in services.iter_mut().enumerate() {
+            if let Ok(Some(status)) = s.child.try_wait() {
+                panic!("a service ended ({status}):\n{}", s.log());
+            }
+            if s.log().contains("leading:") {
+                return i;
+            }
+        }
+        assert!(
+            start.elapsed() < TAKE_OVER,
+            "no service took the lead within {TAKE_OVER:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Where an office keeps its case database: its SQLite file, or a
 /// PostgreSQL database the office was copied into.
 enum Store {
@@ -260,19 +281,19 @@ fn kill_the_leader_again_and_again(on_postgres: bool) {
     let Some((o, store, smtp)) = trial(&pristine, on_postgres, "lead") else {
         return;
     };
-    let mut leader = Service::start(&o, store.url(), false);
-    leader.wait_for("leading:", TAKE_OVER);
-    let mut standby = Service::start(&o, store.url(), false);
-    standby.wait_for("standing by:", TAKE_OVER);
+    // Three services: one leads, two stand by; after each kill a new one
+    // joins, so that one stands by already while the next leader runs.
+    let mut services: Vec<Service> = (0..3)
+        .map(|_| Service::start(&o, store.url(), false))
+        .collect();
+    let mut leader = leader_of(&mut services);
     let kills = 5;
     for k in 0..kills {
         std::thread::sleep(took.mul_f64((k + 1) as f64 / (kills + 1) as f64));
-        leader.kill();
-        // The one standing by takes over within the spec's bound.
-        standby.wait_for("leading:", TAKE_OVER);
-        leader = standby;
-        standby = Service::start(&o, store.url(), false);
-        standby.wait_for("standing by:", TAKE_OVER);
+        services.remove(leader).kill();
+        services.push(Service::start(&o, store.url(), false));
+        // One standing by takes over within the spec's bound.
+        leader = leader_of(&mut services);
     }
     wait_until_done(&o, &store, rules, notices);
     // Some kills landed in the middle of a run: runs left unfinished.
@@ -292,10 +313,9 @@ fn kill_the_leader_again_and_again(on_postgres: bool) {
         .success()
         .stdout(predicates::str::contains(format!(
             "service: process {} on",
-            leader.child.id()
+            services[leader].child.id()
         )));
-    drop(standby);
-    drop(leader);
+    drop(services);
 
     let got = produced(&o, &store);
     if got != expected {
