@@ -30,12 +30,15 @@ enum Command {
 /// URL.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  createdb -h 127.0.0.1 -U duban duban\n  duban db copy --to postgresql://duban@127.0.0.1:5432/duban"
+    after_help = "Examples:\n  createdb -h 127.0.0.1 -U duban duban\n  duban db copy --to postgresql://duban@127.0.0.1:5432/duban\n  DUBAN_DATABASE_PASSWORD=… duban db copy --to postgresql://duban@db.internal/duban --password-env DUBAN_DATABASE_PASSWORD"
 )]
 struct CopyArgs {
-    /// The PostgreSQL database to copy into (empty).
+    /// The PostgreSQL database to copy into (empty), without a password.
     #[arg(long, value_name = "URL")]
     to: String,
+    /// The environment variable holding the server's password.
+    #[arg(long, value_name = "VAR")]
+    password_env: Option<String>,
 }
 
 pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
@@ -47,10 +50,15 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
 fn copy(config: &Option<PathBuf>, args: CopyArgs) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
     let mut source = crate::store::open(&cfg.database)?;
-    let mut target = crate::store::connect_postgres(&args.to)?;
+    let to = crate::store::Location::parse(
+        &args.to,
+        std::path::Path::new("."),
+        args.password_env.as_deref(),
+        "--to",
+    )?;
     let started = std::time::Instant::now();
     let mut first = true;
-    let copied = crate::store::copy::to_postgres(&mut source, &mut target, &args.to, &mut |t| {
+    let copied = crate::store::copy::to_postgres(&mut source, &to, &mut |t| {
         if std::mem::take(&mut first) {
             println!("{:<20} {:>10} {:>10}  checked", "table", "rows", "copied");
         }
@@ -71,7 +79,7 @@ fn copy(config: &Option<PathBuf>, args: CopyArgs) -> Result<ExitCode> {
         super::counted(copied.tables.len(), "table"),
         super::counted(copied.rows(), "row"),
         copied.version,
-        args.to,
+        to,
         started.elapsed().as_secs_f64()
     );
     Ok(ExitCode::SUCCESS)

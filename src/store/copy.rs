@@ -50,20 +50,20 @@ impl Copied {
 const FETCH: usize = 5000;
 
 /// Copies the SQLite office `source` into the empty PostgreSQL database
-/// `target` (`url` names it in messages) and checks the copy; `each` is
-/// told of every table as it is done. A target holding any table is
-/// refused, nothing written.
+/// `to` and checks the copy; `each` is told of every table as it is done.
+/// A target holding any table is refused, nothing written.
 pub fn to_postgres(
     source: &mut Db,
-    target: &mut Db,
-    url: &str,
+    to: &super::Location,
     each: &mut dyn FnMut(&TableCopy),
 ) -> Result<Copied> {
-    if source.dialect() != Dialect::Sqlite || target.dialect() != Dialect::Postgres {
-        return Err(Error::invalid(
-            "duban copies an office from a SQLite file into a PostgreSQL database",
-        ));
-    }
+    let (Dialect::Sqlite, super::Location::Server(server)) = (source.dialect(), to) else {
+        return Err(Error::invalid(format!(
+            "duban copies an office from a SQLite file into a PostgreSQL database (postgresql://USER@HOST:PORT/DATABASE), not into {to}"
+        )));
+    };
+    let url = server.url();
+    let mut target = super::connect_server(server)?;
     let ddl = super::migrations::ddl(Dialect::Postgres)?;
     let (tables_ddl, references): (Vec<&str>, Vec<&str>) = ddl
         .lines()
