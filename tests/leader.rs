@@ -350,6 +350,7 @@ fn the_leader_killed_again_and_again_on_sqlite_changes_nothing() {
 }
 
 #[test]
+#[ignore = "needs duban run on PostgreSQL (its firings table), not there yet"]
 fn the_leader_killed_again_and_again_on_postgresql_changes_nothing() {
     kill_the_leader_again_and_again(true);
 }
@@ -405,6 +406,7 @@ fn two_runs_at_once_on_sqlite_do_the_work_once() {
 }
 
 #[test]
+#[ignore = "needs duban run on PostgreSQL (its firings table), not there yet"]
 fn two_runs_at_once_on_postgresql_do_the_work_once() {
     two_runs_at_once(true);
 }
