@@ -288,6 +288,9 @@ fn real_text(x: f64) -> String {
     }
 }
 
+/// A row as it compares (see [`canonical`]).
+type Canonical = Vec<Option<String>>;
+
 /// Reads the table on both sides in the same order and compares every
 /// value; the rows found equal.
 fn check_table(
@@ -340,13 +343,13 @@ fn check_table(
         "DECLARE duban_check NO SCROLL CURSOR FOR {theirs}"
     ))?;
     let mut fetch = tx.prepare(&format!("FETCH FORWARD {FETCH} FROM duban_check"))?;
-    let canon_row = |row: &super::Row<'_>| -> DbResult<Vec<Option<String>>> {
+    let canon_row = |row: &super::Row<'_>| -> DbResult<Canonical> {
         (0..kinds.len())
             .map(|i| Ok(canonical(row.get_ref(i)?, kinds[i])))
             .collect()
     };
     let mut equal = 0u64;
-    let mut unordered: (Vec<Vec<Option<String>>>, Vec<Vec<Option<String>>>) = Default::default();
+    let mut unordered: (Vec<Canonical>, Vec<Canonical>) = Default::default();
     loop {
         let mut batch = Vec::with_capacity(FETCH);
         {
