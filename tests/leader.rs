@@ -289,7 +289,23 @@ fn kill_the_leader_again_and_again(on_postgres: bool) {
     let mut leader = leader_of(&mut services);
     let kills = 5;
     for k in 0..kills {
-        std::thread::sleep(took.mul_f64((k + 1) as f64 / (kills + 1) as f64));
+        // Once the leader is in a run (its run recorded, not finished) —
+        // or, when every rule ran, delivering — and a pause longer each
+        // time.
+        let pid = services[leader].child.id();
+        let start = Instant::now();
+        while store.count(
+            &o,
+            &format!(
+                "SELECT count(*) FROM runs WHERE finished_at IS NULL AND owner LIKE '{pid}@%'"
+            ),
+        ) == 0
+            && store.count(&o, "SELECT count(*) FROM schedule_state") < rules
+        {
+            assert!(start.elapsed() < FINISH, "the leader did not start a run");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(took.mul_f64(k as f64 / (2 * kills) as f64));
         services.remove(leader).kill();
         services.push(Service::start(&o, store.url(), false));
         // One standing by takes over within the spec's bound.
