@@ -147,12 +147,7 @@ fn windows(conn: &Db, engine: &Engine<'_>, first: NaiveDate, last: NaiveDate) ->
         };
         let mut bound = vec![Sql::Text(first.to_string())];
         bound.extend(w.params.iter().cloned());
-        let sql = RuleSql {
-            table: rule.entity.table(),
-            joins: &w.joins,
-            condition: &w.condition,
-            select: "",
-        };
+        let sql = RuleSql::plain(rule.entity.table(), &w.joins, &w.condition, "");
         let interval = window::Interval {
             sql,
             from: w.from.as_deref(),
