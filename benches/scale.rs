@@ -13,9 +13,16 @@
 //!   the indexes duban's tables have;
 //!   and the same import at a tenth of the size, to show memory does not
 //!   grow with the file;
-//! - `duban dry-run --format json` of the example policy, beside the
-//!   hand-written SQL of `benches/handwritten.sql` on the same file — the
-//!   two must agree on how many subjects each rule holds for;
+//! - `duban dry-run`, table and JSON, of the example policy and of an
+//!   eight-rule policy shaped like a province's (`benches/eight`), each
+//!   beside its hand-written SQL (`benches/handwritten.sql`,
+//!   `benches/eight/handwritten.sql`) through the SQLite duban is built
+//!   with, measured back to back — the two must agree on how many subjects
+//!   each rule holds for;
+//! - per rule (`rules`), the generated query beside the hand-written one,
+//!   both through that SQLite, every row read;
+//! - (`memory`) the peak memory of `dry-run --format json` at the full
+//!   scale and at a tenth of it;
 //! - `duban simulate --days 30` of the example policy;
 //! - `duban check` of a generated 1,000-rule policy.
 //!
@@ -192,17 +199,7 @@ fn hand_in_bundled(db: &Path, sql: &str, runs: usize) -> f64 {
     let conn =
         rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .unwrap_or_else(|e| panic!("{e}"));
-    let statements: Vec<String> = sql
-        .split(";\n")
-        .map(|chunk| {
-            chunk
-                .lines()
-                .filter(|l| !l.starts_with("--"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .filter(|s| !s.trim().is_empty())
-        .collect();
+    let statements = statements(sql);
     let mut best = f64::INFINITY;
     for _ in 0..runs {
         let started = std::time::Instant::now();
@@ -251,10 +248,197 @@ fn duban_counts(json: &str) -> BTreeMap<String, u64> {
         .unwrap_or_default()
 }
 
+/// A policy to evaluate, and the hand-written SQL that computes the same.
+struct Policy {
+    label: &'static str,
+    /// A .rules file or folder.
+    rules: PathBuf,
+    handwritten: PathBuf,
+}
+
+/// `dry-run` of `policy`, table and JSON, beside its hand-written SQL in
+/// the `sqlite3` shell and through duban's own SQLite; the two must agree
+/// on how many subjects each rule holds for.
+fn dry_run_rows(bin: &str, dir: &Path, policy: &Policy) -> Vec<Row> {
+    let rules = policy.rules.display();
+    let hand_out = run(Command::new("sqlite3")
+        .arg("-readonly")
+        .arg(dir.join("duban.db"))
+        .arg(format!(".read {}", policy.handwritten.display())));
+    let dry_out = run(Command::new(bin).current_dir(dir).args([
+        "dry-run",
+        &rules.to_string(),
+        "--fresh",
+        "--as-of",
+        AS_OF,
+        "--format",
+        "json",
+    ]));
+    let (h, d) = (hand_counts(&hand_out), duban_counts(&dry_out));
+    assert_eq!(
+        h, d,
+        "duban and the hand-written SQL disagree on {}",
+        policy.label
+    );
+    let firings: u64 = d.values().sum();
+    let rule_count = serde_json::from_str::<serde_json::Value>(&dry_out)
+        .ok()
+        .and_then(|v| v["rules"].as_array().map(|r| r.len()))
+        .unwrap_or(0);
+    let text = std::fs::read_to_string(&policy.handwritten).unwrap_or_else(|e| panic!("{e}"));
+    let mut out = Vec::new();
+    // Back to back, each format against the hand-written SQL measured
+    // right before it: the machine is shared.
+    for format in ["table", "json"] {
+        let bundled = hand_in_bundled(&dir.join("duban.db"), &text, RUNS);
+        let dry = measure(
+            &format!("{bin} dry-run {rules} --fresh --as-of {AS_OF} --format {format} > /dev/null"),
+            dir,
+            RUNS,
+        );
+        out.push((
+            format!(
+                "dry-run of {} ({rule_count} rules), `--format {format}`: {firings} firings",
+                policy.label
+            ),
+            format!(
+                "`duban dry-run` {:.2} s, {}",
+                dry.seconds,
+                mib(dry.peak_kib)
+            ),
+            format!(
+                "hand-written SQL through duban's SQLite {}: {bundled:.2} s",
+                rusqlite::version()
+            ),
+            format!("{:.2}×", dry.seconds / bundled),
+        ));
+    }
+    let hand = measure(
+        &format!(
+            "sqlite3 -readonly duban.db '.read {}' > /dev/null",
+            policy.handwritten.display()
+        ),
+        dir,
+        RUNS,
+    );
+    let sqlite3 = run(Command::new("sqlite3").arg("--version"));
+    out.push((
+        format!("the same hand-written SQL for {}", policy.label),
+        "—".into(),
+        format!(
+            "in the `sqlite3` shell (SQLite {}): {:.2} s",
+            sqlite3.split_whitespace().next().unwrap_or("?"),
+            hand.seconds
+        ),
+        "—".into(),
+    ));
+    out
+}
+
+/// Each rule's generated query (as `duban dry-run` runs it on a fresh
+/// office) beside its hand-written one, both through duban's own SQLite:
+/// (rule, generated seconds, hand-written seconds, rows).
+fn rules_side_by_side(db: &Path, policy: &Policy) -> Vec<(String, f64, f64, u64)> {
+    use duban::lang::diagnostics::SourceMap;
+    let mut sources = SourceMap::default();
+    let files: Vec<PathBuf> = if policy.rules.is_dir() {
+        let mut f: Vec<PathBuf> = std::fs::read_dir(&policy.rules)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "rules"))
+            .collect();
+        f.sort();
+        f
+    } else {
+        vec![policy.rules.clone()]
+    };
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{e}"));
+        sources.add(f.display().to_string(), text);
+    }
+    let checked = duban::lang::check::check(sources);
+    let p = checked
+        .policy
+        .unwrap_or_else(|| panic!("{} does not check", policy.rules.display()));
+    let compiled = duban::compile::compile_policy(&p, duban::store::Dialect::Sqlite);
+    let text = std::fs::read_to_string(&policy.handwritten).unwrap_or_else(|e| panic!("{e}"));
+    let hand: BTreeMap<String, String> = statements(&text)
+        .into_iter()
+        .map(|sql| {
+            let name = sql.split('\'').nth(1).unwrap_or("").to_string();
+            (name, sql)
+        })
+        .collect();
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap_or_else(|e| panic!("{e}"));
+    let mut out = Vec::new();
+    for c in &compiled {
+        let Some(hand_sql) = hand.get(&c.rule) else {
+            continue;
+        };
+        let mut bound = vec![rusqlite::types::Value::Text(AS_OF.to_string())];
+        bound.extend(c.params.iter().map(|v| match v {
+            duban::store::Value::Integer(i) => rusqlite::types::Value::Integer(*i),
+            duban::store::Value::Real(r) => rusqlite::types::Value::Real(*r),
+            duban::store::Value::Text(t) => rusqlite::types::Value::Text(t.clone()),
+            _ => rusqlite::types::Value::Null,
+        }));
+        let (mut generated, mut handwritten, mut rows) = (f64::INFINITY, f64::INFINITY, 0);
+        for _ in 0..RUNS {
+            let (t, n) = step_all(&conn, &c.sql, &bound);
+            generated = generated.min(t);
+            rows = n;
+            handwritten = handwritten.min(step_all(&conn, hand_sql, &[]).0);
+        }
+        out.push((c.rule.clone(), generated, handwritten, rows));
+    }
+    out
+}
+
+/// Runs one statement, every row stepped and every column read: seconds
+/// and rows.
+fn step_all(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    bound: &[rusqlite::types::Value],
+) -> (f64, u64) {
+    let started = std::time::Instant::now();
+    let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{e}: {sql}"));
+    for (k, v) in bound.iter().enumerate().take(stmt.parameter_count()) {
+        stmt.raw_bind_parameter(k + 1, v)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let width = stmt.column_count();
+    let mut rows = stmt.raw_query();
+    let mut n = 0;
+    while let Some(row) = rows.next().unwrap_or_else(|e| panic!("{e}")) {
+        for k in 0..width {
+            std::hint::black_box(row.get_ref(k).unwrap_or_else(|e| panic!("{e}")));
+        }
+        n += 1;
+    }
+    (started.elapsed().as_secs_f64(), n)
+}
+
+/// The statements of an SQL file, comment lines left out.
+fn statements(sql: &str) -> Vec<String> {
+    sql.split(";\n")
+        .map(|chunk| {
+            chunk
+                .lines()
+                .filter(|l| !l.starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .filter(|s| !s.trim().is_empty())
+        .collect()
+}
+
 fn main() {
     // `cargo bench` passes --bench; a filter may follow: only the
-    // workloads whose name contains it (import, dry-run, workdays,
-    // simulate, check).
+    // workloads whose name contains it (import, dry-run, rules, memory,
+    // workdays, simulate, check).
     let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let wants = |workload: &str| only.as_deref().is_none_or(|o| workload.contains(o));
     let bin = env!("CARGO_BIN_EXE_duban");
@@ -300,53 +484,44 @@ fn main() {
         }
     }
 
-    if wants("dry-run") {
-        // Dry-run, beside the hand-written SQL; both must agree.
-        let handwritten = root.join("benches/handwritten.sql");
-        let hand_out = run(Command::new("sqlite3")
-            .arg("-readonly")
-            .arg(dir.join("duban.db"))
-            .arg(format!(".read {}", handwritten.display())));
-        let dry_out = run(Command::new(bin)
-            .current_dir(&dir)
-            .args(["dry-run", "--as-of", AS_OF, "--format", "json"]));
-        let (h, d) = (hand_counts(&hand_out), duban_counts(&dry_out));
-        assert_eq!(h, d, "duban and the hand-written SQL disagree");
-        let firings: u64 = d.values().sum();
-        let rule_count = serde_json::from_str::<serde_json::Value>(&dry_out)
-            .ok()
-            .and_then(|v| v["rules"].as_array().map(|r| r.len()))
-            .unwrap_or(0);
-        let dry = measure(
-            &format!("{bin} dry-run --as-of {AS_OF} --format json > /dev/null"),
-            &dir,
-            RUNS,
-        );
-        let hand = measure(
-            &format!(
-                "sqlite3 -readonly duban.db '.read {}' > /dev/null",
-                handwritten.display()
-            ),
-            &dir,
-            RUNS,
-        );
-        rows.push(versus(
-            format!("dry-run of the example policy ({rule_count} rules): {firings} firings"),
-            ("`duban dry-run --format json`", &dry),
-            ("hand-written SQL in the `sqlite3` shell", &hand),
-        ));
-        let text = std::fs::read_to_string(&handwritten).unwrap_or_else(|e| panic!("{e}"));
-        let bundled = hand_in_bundled(&dir.join("duban.db"), &text, RUNS);
-        let sqlite3 = run(Command::new("sqlite3").arg("--version"));
-        let shell_version = sqlite3.split_whitespace().next().unwrap_or("?");
+    let example = Policy {
+        label: "the example policy",
+        rules: root.join("rules"),
+        handwritten: root.join("benches/handwritten.sql"),
+    };
+    let eight = Policy {
+        label: "the eight-rule policy (benches/eight)",
+        rules: root.join("benches/eight/policy.rules"),
+        handwritten: root.join("benches/eight/handwritten.sql"),
+    };
+    let mut per_rule: Vec<(String, String, f64, f64, u64)> = Vec::new();
+    for policy in [&example, &eight] {
+        if wants("dry-run") {
+            rows.extend(dry_run_rows(bin, &dir, policy));
+        }
+        if wants("rules") {
+            for (rule, generated, hand, n) in rules_side_by_side(&dir.join("duban.db"), policy) {
+                per_rule.push((policy.label.to_string(), rule, generated, hand, n));
+            }
+        }
+    }
+
+    if wants("memory") {
+        // Peak memory of the JSON at the full scale and at a tenth of it.
+        let small_dir = base.join(format!("office-{small_scale}"));
+        let json = |d: &Path| {
+            measure(
+                &format!("{bin} dry-run --as-of {AS_OF} --format json > /dev/null"),
+                d,
+                RUNS,
+            )
+        };
+        let (big, small) = (json(&dir), json(&small_dir));
         rows.push((
-            "the same hand-written SQL, each row read, through duban's own SQLite".into(),
-            format!("SQLite {} {bundled:.2} s", rusqlite::version()),
-            format!(
-                "the `sqlite3` shell's SQLite {shell_version} {:.2} s",
-                hand.seconds
-            ),
-            format!("dry-run against it: {:.2}×", dry.seconds / bundled),
+            "peak memory of `dry-run --format json` of the example policy".into(),
+            format!("{problems} problems: {}", mib(big.peak_kib)),
+            format!("{small_problems} problems: {}", mib(small.peak_kib)),
+            format!("{:.2}×", big.peak_kib as f64 / small.peak_kib.max(1) as f64),
         ));
     }
 
@@ -459,4 +634,18 @@ fn main() {
     println!(
         "\nfastest of {RUNS} runs (import: of {IMPORT_RUNS}), wall time and peak RSS; `cargo bench --bench scale`, DUBAN_BENCH_SCALE={scale}"
     );
+    if !per_rule.is_empty() {
+        println!(
+            "\n| policy | rule | subjects | generated SQL | hand-written SQL | ratio |\n|---|---|---|---|---|---|"
+        );
+        for (policy, rule, generated, hand, n) in per_rule {
+            println!(
+                "| {policy} | {rule} | {n} | {generated:.3} s | {hand:.3} s | {:.2}× |",
+                generated / hand
+            );
+        }
+        println!(
+            "\neach rule's query through duban's own SQLite, every row stepped and every column read, fastest of {RUNS} runs, the two back to back"
+        );
+    }
 }

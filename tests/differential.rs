@@ -309,6 +309,61 @@ fn agree_on_the_example_policy_over_a_demo_office() {
     }
 }
 
+/// Rules with an aggregate that is both a fact and part of the condition:
+/// the whole-table query computes it once, in a subquery, after the
+/// condition's other parts on the subject's own row (see `compile`).
+const SHARED_AGGREGATES: &str = r#"
+define inspection.rate_done = rate(problems where status = "rectified")
+define organization.open_count = sum(inspections, count(problems where status = "open"))
+
+template rate_notice
+  subject "{{ inspection.rate_done }}"
+  body "{{ inspection.organization.name }} {{ inspection.feedback_on }}"
+
+rule after_feedback for inspection
+  when days_since(feedback_on) >= 30 and rate_done < 70%
+  then notify leader using rate_notice
+rule not_low for inspection
+  when not (rate_done < 50%) and organization.name != "x"
+  then notify leader
+rule two_counts for inspection
+  when count(problems) >= 1 and count(problems where status = "open") >= 1 and days_until(report_due) <= 30
+  then notify leader
+rule many_open for organization
+  when open_count >= 2
+  then notify secretary
+rule reminded for problem
+  when status != "rectified" and count(tasks where kind = "reminder_talk") >= 1
+  then notify responsible
+rule missing_rate for inspection
+  when missing(rate_done) or rate_done < 40%
+  then notify leader
+"#;
+
+#[test]
+fn agree_on_shared_aggregates() {
+    let p = policy(SHARED_AGGREGATES);
+    for r in &p.rules {
+        let c = duban::compile::compile_rule(&p, r, duban::store::Dialect::Sqlite);
+        if r.name != "missing_rate" {
+            assert!(
+                c.scan_from.starts_with("(SELECT"),
+                "rule {} computes its aggregate twice: {}",
+                r.name,
+                c.sql
+            );
+        }
+    }
+    for seed in 0..8 {
+        let mut conn = generated_office(seed);
+        let wrong = disagreements(&mut conn, &p);
+        assert!(wrong.is_empty(), "seed {seed}:\n{}", wrong.join("\n"));
+        if let Some(d) = simulations_disagree(&mut conn, &p) {
+            panic!("seed {seed}: simulate: {d}");
+        }
+    }
+}
+
 /// Every rule of `WINDOWED` is windowed (else the test below tests less
 /// than it says).
 #[test]

@@ -6,7 +6,7 @@ use super::Format;
 use super::counted;
 use crate::clock::AsOf;
 use crate::engine::RuleOutcome;
-use crate::engine::plan::{ActionJson, Plan, Planned, SkippedJson};
+use crate::engine::plan::{ActionJson, Plan, Planned};
 use crate::error::{Error, Result};
 use crate::lang::ir::Policy;
 use std::io::Write;
@@ -21,7 +21,9 @@ pub struct Report<'p> {
     out: std::io::BufWriter<super::out::Stdout>,
     /// JSON: whether an action has been written (for commas).
     wrote_action: bool,
-    skipped: Vec<SkippedJson>,
+    /// JSON: the skipped actions, which follow the actions in the output,
+    /// kept on disk until then so that memory does not grow with them.
+    skipped: Spill,
     /// Table: per rule, example lines and skip reasons.
     examples: Vec<(String, Vec<String>, Vec<String>)>,
 }
@@ -45,7 +47,7 @@ impl<'p> Report<'p> {
             all,
             out: std::io::BufWriter::new(super::out::Stdout),
             wrote_action: false,
-            skipped: Vec::new(),
+            skipped: Spill::default(),
             examples: Vec::new(),
         }
     }
@@ -79,7 +81,9 @@ impl<'p> Report<'p> {
                     self.wrote_action = true;
                     write!(self.out, "{sep}{}", json_text(&a)?).map_err(io)?;
                 }
-                self.skipped.extend(p.skipped_json());
+                for s in p.skipped_json() {
+                    self.skipped.push(&s)?;
+                }
             }
             Format::Table => {
                 if self
@@ -111,7 +115,6 @@ impl<'p> Report<'p> {
     pub fn finish(mut self, outcomes: &[RuleOutcome], verb: &str) -> Result<()> {
         match self.format {
             Format::Json => {
-                let skipped = json_text(&self.skipped)?;
                 let rules: Vec<serde_json::Value> = outcomes
                     .iter()
                     .map(|o| {
@@ -122,12 +125,9 @@ impl<'p> Report<'p> {
                         })
                     })
                     .collect();
-                writeln!(
-                    self.out,
-                    "\n ], \"skipped\": {skipped}, \"rules\": {}}}",
-                    json_text(&rules)?
-                )
-                .map_err(io)?;
+                write!(self.out, "\n ], \"skipped\": [").map_err(io)?;
+                self.skipped.copy_to(&mut self.out)?;
+                writeln!(self.out, "], \"rules\": {}}}", json_text(&rules)?).map_err(io)?;
             }
             Format::Table => self.table(outcomes, verb)?,
         }
@@ -223,6 +223,70 @@ impl<'p> Report<'p> {
         )
         .map_err(io)
     }
+}
+
+/// JSON items written to an unnamed temporary file as they come, read back
+/// once at the end: a list that follows a stream of unknown length.
+#[derive(Default)]
+struct Spill {
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    count: u64,
+}
+
+impl Spill {
+    fn push<T: serde::Serialize>(&mut self, item: &T) -> Result<()> {
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => self.file.insert(std::io::BufWriter::new(unnamed_file()?)),
+        };
+        if self.count > 0 {
+            file.write_all(b",").map_err(spill_io)?;
+        }
+        serde_json::to_writer(&mut *file, item).map_err(|e| Error::failed("encoding JSON", e))?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Writes the items, comma-separated, to `out`.
+    fn copy_to(&mut self, out: &mut impl Write) -> Result<()> {
+        use std::io::Seek;
+        let Some(file) = self.file.take() else {
+            return Ok(());
+        };
+        let mut file = file.into_inner().map_err(|e| spill_io(e.into_error()))?;
+        file.seek(std::io::SeekFrom::Start(0)).map_err(spill_io)?;
+        std::io::copy(&mut file, out).map_err(io)?;
+        Ok(())
+    }
+}
+
+fn spill_io(e: std::io::Error) -> Error {
+    Error::Io {
+        what: "a temporary file for the skipped actions".into(),
+        source: e,
+    }
+}
+
+/// A new file in the temporary folder, already removed from it (it lives
+/// while open, and goes when duban ends, however it ends).
+fn unnamed_file() -> Result<std::fs::File> {
+    let path = std::env::temp_dir().join(format!(
+        "duban-skipped-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(spill_io)?;
+    // Gone from the folder at once where the system allows it.
+    let _ = std::fs::remove_file(&path);
+    Ok(file)
 }
 
 /// One firing on a line or two: the subject, then each action.

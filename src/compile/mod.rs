@@ -28,11 +28,21 @@ pub struct CompiledRule {
     /// `SELECT subject, facts…, persons…, template values… FROM … WHERE …`,
     /// the columns named c0, c1 …
     pub sql: String,
-    /// The parts of `sql`, for queries built around it: the column list,
-    /// the joins after `FROM table s`, and the condition (0 or 1).
+    /// The parts of the query for one subject at a time (`… FROM table s
+    /// {joins} WHERE s.id = …`): the column list, the joins after `FROM
+    /// table s`, and the condition (0 or 1).
     pub select: String,
     pub joins: String,
     pub condition: String,
+    /// The same query over the whole table, as `sql` is: `FROM {scan_from}
+    /// s{joins} WHERE {scan_condition}`, selecting `scan_select`. The same
+    /// as the above, unless an aggregate is both a fact and part of the
+    /// condition: then `scan_from` is a subquery computing it once per
+    /// subject (only for those that pass the condition's other parts), and
+    /// the condition and the columns read its column.
+    pub scan_from: String,
+    pub scan_select: String,
+    pub scan_condition: String,
     /// Parameters ?2, ?3 …; ?1 is today (`YYYY-MM-DD`).
     pub params: Vec<Value>,
     /// The column of each fact (an expression computed once, even if
@@ -177,18 +187,19 @@ pub fn compile_rule(policy: &Policy, rule: &Rule, dialect: Dialect) -> CompiledR
             template_values.push((tp.text.clone(), path_type(policy, &tp.path)));
         }
     }
-    let columns: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!("{c} AS c{i}"))
-        .collect();
-    let columns_len = columns.len();
-    let select = columns.join(", ");
+    let scan = lift_aggregates(&mut c, rule, &cond, &columns, &roots);
+    let select = select_list(&columns);
     let joins = std::mem::take(&mut c.levels[0].sql);
-    let sql = format!(
-        "SELECT {select} FROM {} s{joins} WHERE {cond}",
-        rule.entity.table()
-    );
+    let table = rule.entity.table();
+    let (scan_from, scan_select, scan_condition) = match scan {
+        Some(lifted) => (
+            lifted.from(table, &joins, dialect),
+            select_list(&lifted.columns),
+            lifted.condition,
+        ),
+        None => (table.to_string(), select.clone(), cond.clone()),
+    };
+    let sql = format!("SELECT {scan_select} FROM {scan_from} s{joins} WHERE {scan_condition}");
     CompiledRule {
         rule: rule.name.clone(),
         dialect,
@@ -197,6 +208,9 @@ pub fn compile_rule(policy: &Policy, rule: &Rule, dialect: Dialect) -> CompiledR
         select,
         joins,
         condition: cond,
+        scan_from,
+        scan_select,
+        scan_condition,
         params: c.params,
         fact_cols,
         persons: persons.iter().map(|p| p.text.clone()).collect(),
@@ -204,8 +218,168 @@ pub fn compile_rule(policy: &Policy, rule: &Rule, dialect: Dialect) -> CompiledR
         template_values,
         per_recipient,
         template_cols,
-        width: columns_len,
+        width: columns.len(),
     }
+}
+
+/// `c0 AS c0, …`.
+fn select_list(columns: &[String]) -> String {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} AS c{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A rule's query over the whole table with its shared aggregates computed
+/// once: the subquery's columns, the outer condition and columns.
+struct Lifted {
+    /// The aggregates, `agg1`, `agg2` … in the subquery.
+    aggregates: Vec<String>,
+    /// The condition's parts that read the subject's own row only (no
+    /// subquery, no join): the aggregates are computed only where they
+    /// hold.
+    pre: Vec<String>,
+    /// The outer condition (the parts above again, then the others) and
+    /// columns, reading `s.agg1` …
+    condition: String,
+    columns: Vec<String>,
+}
+
+impl Lifted {
+    /// `(SELECT s.id, s.…, CASE WHEN pre THEN (aggregate) END AS agg1 …
+    /// FROM table s LIMIT -1)`: the subject's columns the outer query
+    /// reads, and the aggregates.
+    fn from(&self, table: &str, joins: &str, d: Dialect) -> String {
+        let mut outer = self.columns.join(" ");
+        outer.push(' ');
+        outer.push_str(joins);
+        outer.push(' ');
+        outer.push_str(&self.condition);
+        let mut cols: Vec<String> = vec!["s.id".into()];
+        for name in subject_columns(&outer) {
+            let col = format!("s.{name}");
+            if !name.starts_with("agg") && !cols.contains(&col) {
+                cols.push(col);
+            }
+        }
+        let pre = if self.pre.is_empty() {
+            None
+        } else {
+            Some(self.pre.join(" AND "))
+        };
+        for (k, a) in self.aggregates.iter().enumerate() {
+            cols.push(match &pre {
+                Some(p) => format!("CASE WHEN {p} THEN {a} END AS agg{}", k + 1),
+                None => format!("{a} AS agg{}", k + 1),
+            });
+        }
+        format!(
+            "(SELECT {} FROM {table} s{})",
+            cols.join(", "),
+            d.computed_once()
+        )
+    }
+}
+
+/// The names `x` of the subject's columns `s.x` that SQL text reads.
+fn subject_columns(sql: &str) -> Vec<&str> {
+    let bytes = sql.as_bytes();
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(at) = sql[i..].find("s.") {
+        let k = i + at;
+        i = k + 2;
+        if k > 0 && (word(bytes[k - 1]) || bytes[k - 1] == b'.') {
+            continue;
+        }
+        let end = sql[i..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .map_or(sql.len(), |e| i + e);
+        if end > i && !out.contains(&&sql[i..end]) {
+            out.push(&sql[i..end]);
+        }
+    }
+    out
+}
+
+/// Whether SQL text reads a record joined to the main query (`j1.…`,
+/// `w1.…`): aliases of nested subqueries carry their level (`j2_1`).
+fn reads_joined(sql: &str) -> bool {
+    let b = sql.as_bytes();
+    (0..b.len()).any(|k| {
+        (b[k] == b'j' || b[k] == b'w')
+            && (k == 0 || !(b[k - 1].is_ascii_alphanumeric() || b[k - 1] == b'_'))
+            && {
+                let digits = b[k + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+                digits > 0 && b.get(k + 1 + digits) == Some(&b'.')
+            }
+    })
+}
+
+/// When an aggregate over a collection of the subject (a correlated
+/// subquery) is both a column and part of the condition, the whole-table
+/// query computes it once per subject, in a subquery, instead of once in
+/// the condition and again for the column. None when there is no such
+/// aggregate.
+fn lift_aggregates(
+    c: &mut Compiler<'_>,
+    rule: &Rule,
+    cond: &str,
+    columns: &[String],
+    roots: &[Root],
+) -> Option<Lifted> {
+    let mut shared: Vec<String> = Vec::new();
+    for a in std::mem::take(&mut c.top_aggregates) {
+        // Over a collection of the subject itself: one of a joined record
+        // (`inspection.rectification_rate` of a problem) stays where it is.
+        if !shared.contains(&a)
+            && !reads_joined(&a)
+            && cond.contains(&a)
+            && columns.iter().any(|col| col.contains(&a))
+        {
+            shared.push(a);
+        }
+    }
+    if shared.is_empty() {
+        return None;
+    }
+    // Longest first: one may hold another (a collection of the subject
+    // filtered by another one).
+    shared.sort_by_key(|a| std::cmp::Reverse(a.len()));
+    let read = |sql: &str| -> String {
+        let mut out = sql.to_string();
+        for (k, a) in shared.iter().enumerate() {
+            out = out.replace(a.as_str(), &format!("s.agg{}", k + 1));
+        }
+        out
+    };
+    let (mut pre, mut rest) = (Vec::new(), Vec::new());
+    for part in rule.when.conjuncts() {
+        let sql = c.expr(part, roots);
+        if shared.iter().any(|a| sql.contains(a.as_str())) {
+            rest.push(read(&sql));
+        } else if reads_joined(&sql) || sql.contains("SELECT") {
+            rest.push(sql);
+        } else {
+            pre.push(sql);
+        }
+    }
+    let condition = pre
+        .iter()
+        .chain(rest.iter())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let columns = columns.iter().map(|col| read(col)).collect();
+    Some(Lifted {
+        aggregates: shared,
+        pre,
+        condition: format!("({condition})"),
+        columns,
+    })
 }
 
 /// The type of a path's value.
@@ -263,6 +437,9 @@ struct Compiler<'p> {
     today: String,
     params: Vec<Value>,
     levels: Vec<Level>,
+    /// The aggregates compiled in the main query (not inside a subquery),
+    /// as SQL: see [`lift_aggregates`].
+    top_aggregates: Vec<String>,
 }
 
 impl Root {
@@ -284,6 +461,7 @@ impl<'p> Compiler<'p> {
             today: d.day("?1"),
             params: Vec::new(),
             levels: vec![Level::default()],
+            top_aggregates: Vec::new(),
         }
     }
 
@@ -527,7 +705,14 @@ impl<'p> Compiler<'p> {
                 coll,
                 filter,
                 value,
-            } => self.aggregate(*func, coll, filter.as_deref(), value.as_deref(), roots),
+            } => {
+                let top = self.levels.len() == 1;
+                let sql = self.aggregate(*func, coll, filter.as_deref(), value.as_deref(), roots);
+                if top {
+                    self.top_aggregates.push(sql.clone());
+                }
+                sql
+            }
         }
     }
 
@@ -922,9 +1107,17 @@ rule r for inspection
   then notify leader using t
 "#,
         );
-        // The rate: once in the condition, once for the fact and the
-        // template value both.
-        assert_eq!(c.sql.matches("avg(").count(), 2, "{}", c.sql);
+        // The rate: once for the condition, the fact and the template
+        // value, in the subquery the whole-table query reads; in the query
+        // for one subject, once in the condition and once for the column.
+        assert_eq!(c.sql.matches("avg(").count(), 1, "{}", c.sql);
+        assert!(
+            c.scan_from.contains("CASE WHEN coalesce(s.feedback_on"),
+            "{}",
+            c.sql
+        );
+        assert_eq!(c.select.matches("avg(").count(), 1, "{}", c.select);
+        assert_eq!(c.condition.matches("avg(").count(), 1, "{}", c.condition);
         let rate = c
             .template_values
             .iter()

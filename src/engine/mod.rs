@@ -393,6 +393,9 @@ impl<'p> Engine<'p> {
             joins: &c.joins,
             condition: &c.condition,
             select: &c.select,
+            scan_from: &c.scan_from,
+            scan_condition: &c.scan_condition,
+            scan_select: &c.scan_select,
         }
     }
 

@@ -75,6 +75,24 @@ pub fn simulate(
     replay: Replay,
 ) -> Result<Vec<Day>> {
     let crons = schedules(engine)?;
+    // Each day reads the same pages again: a cache that holds them all.
+    let cache = crate::store::sqlite::replay_cache(conn, None)?;
+    let out = replay_days(conn, engine, &crons, from, days, tz, replay);
+    if let Some(before) = cache {
+        crate::store::sqlite::replay_cache(conn, Some(before))?;
+    }
+    out
+}
+
+fn replay_days(
+    conn: &mut Db,
+    engine: &Engine<'_>,
+    crons: &[Cron],
+    from: &AsOf,
+    days: u32,
+    tz: Tz,
+    replay: Replay,
+) -> Result<Vec<Day>> {
     let tx = conn.transaction_with_behavior(Behavior::Deferred)?;
     crate::store::episodes::copy_for_simulation(&tx)?;
     let start = from.at.with_timezone(&tz);
@@ -147,12 +165,7 @@ fn windows(conn: &Db, engine: &Engine<'_>, first: NaiveDate, last: NaiveDate) ->
         };
         let mut bound = vec![Sql::Text(first.to_string())];
         bound.extend(w.params.iter().cloned());
-        let sql = RuleSql {
-            table: rule.entity.table(),
-            joins: &w.joins,
-            condition: &w.condition,
-            select: "",
-        };
+        let sql = RuleSql::plain(rule.entity.table(), &w.joins, &w.condition, "");
         let interval = window::Interval {
             sql,
             from: w.from.as_deref(),

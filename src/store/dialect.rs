@@ -201,6 +201,18 @@ impl Dialect {
         self.day("'9999-12-31'")
     }
 
+    /// What ends a subquery in FROM so that the database computes its
+    /// columns once per row and the outer query reads them, rather than
+    /// copying their expressions into the outer query (SQLite does not
+    /// flatten a subquery with a LIMIT into a join, PostgreSQL does not
+    /// pull up one with an OFFSET).
+    pub fn computed_once(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => " LIMIT -1",
+            Dialect::Postgres => " OFFSET 0",
+        }
+    }
+
     /// The earliest day there is.
     pub fn first_day(self) -> String {
         match self {

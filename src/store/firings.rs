@@ -19,12 +19,34 @@ use super::episodes::Episodes;
 use super::{Db, Statement};
 use crate::error::Result;
 
-/// A rule's compiled condition, as SQL text over its subject table `s`.
+/// A rule's compiled condition, as SQL text over its subject table `s`:
+/// for a few subjects (`table`, `condition`, `select`), and for a scan of
+/// the whole table (`scan_from`, which may be a subquery computing shared
+/// aggregates once per subject, and the condition and columns reading it).
+/// Both read the same `joins`.
 pub struct RuleSql<'a> {
     pub table: &'a str,
     pub joins: &'a str,
     pub condition: &'a str,
     pub select: &'a str,
+    pub scan_from: &'a str,
+    pub scan_condition: &'a str,
+    pub scan_select: &'a str,
+}
+
+impl<'a> RuleSql<'a> {
+    /// A rule whose scan is its per-subject query (no shared aggregate).
+    pub fn plain(table: &'a str, joins: &'a str, condition: &'a str, select: &'a str) -> Self {
+        RuleSql {
+            table,
+            joins,
+            condition,
+            select,
+            scan_from: table,
+            scan_condition: condition,
+            scan_select: select,
+        }
+    }
 }
 
 /// One evaluation's query: the rule, the episodes it reads, its bound
@@ -91,8 +113,11 @@ impl<'a> Query<'a> {
         let RuleSql {
             table,
             joins,
-            condition,
             select,
+            scan_from,
+            scan_condition,
+            scan_select,
+            ..
         } = &self.rule;
         let (episodes, p_rule, p_repeat, only) = (
             self.episodes.table(),
@@ -111,12 +136,12 @@ impl<'a> Query<'a> {
                 "SELECT {select}, ep.id, ep.fired FROM temp.holds h CROSS JOIN {table} s{joins}
                  {join_open} WHERE s.id = h.id AND {due}"
             ),
-            Shape::Fresh => {
-                format!("SELECT {select}, NULL, NULL FROM {table} s{joins} WHERE {condition}{only}")
-            }
+            Shape::Fresh => format!(
+                "SELECT {scan_select}, NULL, NULL FROM {scan_from} s{joins} WHERE {scan_condition}{only}"
+            ),
             Shape::Joined => format!(
-                "SELECT {select}, ep.id, ep.fired FROM {table} s{joins}
-                 {join_open} WHERE {condition} AND {due}{only}"
+                "SELECT {scan_select}, ep.id, ep.fired FROM {scan_from} s{joins}
+                 {join_open} WHERE {scan_condition} AND {due}{only}"
             ),
         }
     }
@@ -145,14 +170,16 @@ impl<'a> Query<'a> {
     pub fn collect_holds(&self, conn: &Db) -> Result<()> {
         new_holds(conn)?;
         let RuleSql {
-            table,
             joins,
-            condition,
+            scan_from,
+            scan_condition,
             ..
         } = &self.rule;
         bind(
             conn,
-            &format!("INSERT INTO temp.holds SELECT s.id FROM {table} s{joins} WHERE {condition}"),
+            &format!(
+                "INSERT INTO temp.holds SELECT s.id FROM {scan_from} s{joins} WHERE {scan_condition}"
+            ),
             &self.bound,
         )?
         .raw_execute()?;
@@ -262,7 +289,7 @@ pub fn count_holding(conn: &Db, rule: &RuleSql<'_>, bound: &[Sql]) -> Result<u64
         conn,
         &format!(
             "SELECT count(*) FROM {} s{} WHERE {}",
-            rule.table, rule.joins, rule.condition
+            rule.scan_from, rule.joins, rule.scan_condition
         ),
         bound,
     )
@@ -305,12 +332,12 @@ pub fn both_hold(
         "WITH a AS (SELECT s.id AS id FROM {} s{} WHERE {}), \
          b AS (SELECT s.id AS id FROM {} s{} WHERE {}) \
          SELECT id, count(*) OVER () FROM a WHERE id IN (SELECT id FROM b) ORDER BY id LIMIT {limit}",
-        a.table,
+        a.scan_from,
         a.joins,
-        a.condition,
-        b.table,
+        a.scan_condition,
+        renumber(b.scan_from, shift),
         renumber(b.joins, shift),
-        renumber(b.condition, shift)
+        renumber(b.scan_condition, shift)
     );
     let mut stmt = conn.prepare(&sql)?;
     for (k, v) in a_bound.iter().chain(b_bound.iter()).enumerate() {

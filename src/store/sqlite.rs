@@ -62,6 +62,32 @@ pub(crate) fn configure(conn: &rusqlite::Connection) -> DbResult<()> {
     Ok(())
 }
 
+/// The page cache of a replay (`simulate`), which reads the same tables
+/// day after day: as large as the database file, so that each page is
+/// read from the file once, at most 1 GiB; the configured size again with
+/// `None`. Returns the size it replaced (SQLite's `cache_size`), to give
+/// back. Nothing on PostgreSQL, whose server keeps its own cache.
+pub(crate) fn replay_cache(db: &Db, size: Option<i64>) -> DbResult<Option<i64>> {
+    let super::db::Inner::Sqlite(conn) = &db.inner else {
+        return Ok(None);
+    };
+    let before: i64 = conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+    let size = match size {
+        Some(s) => s,
+        None => {
+            let bytes: i64 = conn.query_row(
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+                [],
+                |r| r.get(0),
+            )?;
+            // In KiB, negative: SQLite's way of giving the size in bytes.
+            -(bytes / 1024 + 1024).clamp(32 * 1024, 1024 * 1024)
+        }
+    };
+    conn.pragma_update(None, "cache_size", size)?;
+    Ok(Some(before))
+}
+
 /// Turns SQLite's own checking of foreign keys off or on (outside a
 /// transaction); PostgreSQL's constraints stay as they are declared.
 pub(crate) fn foreign_keys(db: &Db, on: bool) -> DbResult<()> {
