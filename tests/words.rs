@@ -147,7 +147,7 @@ fn every_notice_of_the_demo_reads_as_words_and_links_to_its_task() {
         .assert()
         .success();
     let printed = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-    let o = Office { dir };
+    let o = Office { dir, server: None };
     let all = notices(&o);
     assert!(all.len() > 50, "the demo's run wrote {} notices", all.len());
 

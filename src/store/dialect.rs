@@ -119,6 +119,15 @@ impl Dialect {
         }
     }
 
+    /// How many rows of a group `cond` holds for (NULL for none): SQLite
+    /// sums its truth values, PostgreSQL counts them as integers.
+    pub fn count_if(self, cond: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("sum({cond})"),
+            Dialect::Postgres => format!("sum(CAST({cond} AS integer))"),
+        }
+    }
+
     /// Real division; a zero divisor gives NULL (SQLite does so itself,
     /// PostgreSQL raises an error).
     pub fn divide(self, x: &str, y: &str) -> String {

@@ -338,7 +338,7 @@ pub fn list(
     each: &mut dyn FnMut(Listed) -> Result<()>,
 ) -> Result<()> {
     let mut stmt = conn.prepare(&format!(
-        "{LISTED} WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2"
+        "{LISTED} WHERE CAST(?1 AS text) IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2"
     ))?;
     let mut rows = stmt.query(params![status.map(NoticeStatus::code), limit as i64])?;
     while let Some(r) = rows.next()? {
