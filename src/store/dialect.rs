@@ -128,6 +128,90 @@ impl Dialect {
         }
     }
 
+    /// A temporary table (of this connection) as statements name it.
+    pub fn temp(self, name: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("temp.{name}"),
+            Dialect::Postgres => format!("pg_temp.{name}"),
+        }
+    }
+
+    /// Makes a temporary table afresh, dropping one left over: `create`
+    /// is SQLite's `CREATE TEMP TABLE name (…)`; PostgreSQL's columns are
+    /// typed by their names as duban's own tables are (`…_at` times,
+    /// `…_on`, `lo`, `hi` days).
+    pub fn new_temp_table(self, name: &str, create: &str) -> String {
+        let drop = format!("DROP TABLE IF EXISTS {};\n", self.temp(name));
+        match self {
+            Dialect::Sqlite => format!("{drop}{create};"),
+            Dialect::Postgres => {
+                let (table, _) = postgres_table(create, &temp_column_kind);
+                format!("{drop}{table}")
+            }
+        }
+    }
+
+    /// Drops a temporary table if it is there.
+    pub fn drop_temp_table(self, name: &str) -> String {
+        format!("DROP TABLE IF EXISTS {};", self.temp(name))
+    }
+
+    /// An index of a temporary table: `create` is SQLite's `CREATE INDEX
+    /// temp.name ON table(…)`.
+    pub fn temp_index(self, create: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("{create};"),
+            Dialect::Postgres => postgres_index(create),
+        }
+    }
+
+    /// An INSERT that skips rows whose key is there already: `insert` is
+    /// the statement after `INSERT ` (`INTO t … SELECT …`).
+    pub fn insert_ignoring(self, insert: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("INSERT OR IGNORE {insert}"),
+            Dialect::Postgres => format!("INSERT {insert} ON CONFLICT DO NOTHING"),
+        }
+    }
+
+    /// An INSERT returning the id it gave its row: `insert` is the whole
+    /// statement; the id is read with [`super::Db::last_insert_rowid`] on
+    /// SQLite and as the statement's one row on PostgreSQL.
+    pub fn insert_returning_id(self, insert: &str) -> String {
+        match self {
+            Dialect::Sqlite => insert.to_string(),
+            Dialect::Postgres => format!("{insert} RETURNING id"),
+        }
+    }
+
+    /// Text ordered by its bytes, as SQLite orders it (PostgreSQL's order
+    /// otherwise follows the database's collation).
+    pub fn bytewise(self, x: &str) -> String {
+        match self {
+            Dialect::Sqlite => x.to_string(),
+            Dialect::Postgres => format!("{x} COLLATE \"C\""),
+        }
+    }
+
+    /// Whether a query's rows are all read when it runs (PostgreSQL's
+    /// client), so that writing the tables it read while going through
+    /// them needs no copy; SQLite steps through the tables as rows are
+    /// read.
+    pub fn reads_rows_at_once(self) -> bool {
+        self == Dialect::Postgres
+    }
+
+    /// After rows with their ids were copied into a table whose ids are
+    /// generated: the next generated id follows the largest copied.
+    pub fn ids_follow(self, table: &str) -> Option<String> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some(format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table};"
+            )),
+        }
+    }
+
     /// Real division; a zero divisor gives NULL (SQLite does so itself,
     /// PostgreSQL raises an error).
     pub fn divide(self, x: &str, y: &str) -> String {
@@ -190,6 +274,16 @@ impl Dialect {
             Dialect::Sqlite => "'0000-01-01'".into(),
             Dialect::Postgres => "CAST('0001-01-01' AS date)".into(),
         }
+    }
+}
+
+/// What a text column of a temporary table holds, by its name.
+fn temp_column_kind(column: &str) -> TextKind {
+    match column {
+        "lo" | "hi" | "day" => TextKind::Day,
+        c if c == "at" || c.ends_with("_at") => TextKind::Time,
+        c if c.ends_with("_on") => TextKind::Day,
+        _ => TextKind::Text,
     }
 }
 

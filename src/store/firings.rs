@@ -87,15 +87,16 @@ impl<'a> Query<'a> {
 
     /// The firings: the rule's select columns, then the open episode's id
     /// and firing count (NULL for a new episode).
-    fn firings_sql(&self, shape: Shape) -> String {
+    fn firings_sql(&self, conn: &Db, shape: Shape) -> String {
         let RuleSql {
             table,
             joins,
             condition,
             select,
         } = &self.rule;
+        let d = conn.dialect();
         let (episodes, p_rule, p_repeat, only) = (
-            self.episodes.table(),
+            self.episodes.table(d),
             self.p_rule,
             self.p_repeat,
             self.only(),
@@ -103,12 +104,12 @@ impl<'a> Query<'a> {
         let join_open = format!(
             "LEFT JOIN {episodes} ep ON ep.rule = ?{p_rule} AND ep.subject_id = s.id AND ep.ended_at IS NULL"
         );
-        let due = format!(
-            "(ep.id IS NULL OR (?{p_repeat} IS NOT NULL AND ep.last_fired_on <= ?{p_repeat}))"
-        );
+        let repeat = d.day(&format!("?{p_repeat}"));
+        let due = format!("(ep.id IS NULL OR ({repeat} IS NOT NULL AND ep.last_fired_on <= {repeat}))");
+        let holds = d.temp("holds");
         match shape {
             Shape::Held => format!(
-                "SELECT {select}, ep.id, ep.fired FROM temp.holds h CROSS JOIN {table} s{joins}
+                "SELECT {select}, ep.id, ep.fired FROM {holds} h CROSS JOIN {table} s{joins}
                  {join_open} WHERE s.id = h.id AND {due}"
             ),
             Shape::Fresh => {
@@ -123,21 +124,25 @@ impl<'a> Query<'a> {
 
     /// A statement over the firings, to read as it streams (reports).
     pub fn stream<'c>(&self, conn: &'c Db, shape: Shape) -> Result<Statement<'c>> {
-        bind(conn, &self.firings_sql(shape), &self.bound)
+        bind(conn, &self.firings_sql(conn, shape), &self.bound)
     }
 
     /// Collects the firings into `temp.firing` (a run writes episodes as it
     /// reads them, which a query joining them cannot see through), and
     /// returns a statement reading them.
     pub fn collect<'c>(&self, conn: &'c Db, shape: Shape) -> Result<Statement<'c>> {
-        conn.execute_batch("DROP TABLE IF EXISTS temp.firing;")?;
+        let d = conn.dialect();
+        if d.reads_rows_at_once() {
+            return self.stream(conn, shape);
+        }
+        conn.execute_batch(&d.drop_temp_table("firing"))?;
         bind(
             conn,
-            &format!("CREATE TEMP TABLE firing AS {}", self.firings_sql(shape)),
+            &format!("CREATE TEMP TABLE firing AS {}", self.firings_sql(conn, shape)),
             &self.bound,
         )?
         .raw_execute()?;
-        Ok(conn.prepare("SELECT * FROM temp.firing")?)
+        Ok(conn.prepare(&format!("SELECT * FROM {}", d.temp("firing")))?)
     }
 
     /// Evaluates the condition once into `temp.holds`: the subjects for
@@ -152,7 +157,10 @@ impl<'a> Query<'a> {
         } = &self.rule;
         bind(
             conn,
-            &format!("INSERT INTO temp.holds SELECT s.id FROM {table} s{joins} WHERE {condition}"),
+            &format!(
+                "INSERT INTO {} SELECT s.id FROM {table} s{joins} WHERE {condition}",
+                conn.dialect().temp("holds")
+            ),
             &self.bound,
         )?
         .raw_execute()?;
@@ -168,7 +176,7 @@ impl<'a> Query<'a> {
             condition,
             ..
         } = &self.rule;
-        let (episodes, p_rule) = (self.episodes.table(), self.p_rule);
+        let (episodes, p_rule) = (self.episodes.table(conn.dialect()), self.p_rule);
         count(
             conn,
             &format!(
@@ -188,13 +196,15 @@ impl<'a> Query<'a> {
             condition,
             ..
         } = &self.rule;
-        let (episodes, p_rule, p_repeat) = (self.episodes.table(), self.p_rule, self.p_repeat);
+        let d = conn.dialect();
+        let (episodes, p_rule) = (self.episodes.table(d), self.p_rule);
+        let repeat = d.day(&format!("?{}", self.p_repeat));
         count(
             conn,
             &format!(
                 "SELECT count(*) FROM {episodes} ep JOIN {table} s ON s.id = ep.subject_id{joins}
                  WHERE ep.rule = ?{p_rule} AND ep.ended_at IS NULL AND {condition}
-                   AND NOT (?{p_repeat} IS NOT NULL AND ep.last_fired_on <= ?{p_repeat})"
+                   AND NOT ({repeat} IS NOT NULL AND ep.last_fired_on <= {repeat})"
             ),
             &self.bound,
         )
@@ -204,28 +214,32 @@ impl<'a> Query<'a> {
 /// An empty `temp.holds`: the set of subjects a rule holds for (or, in a
 /// windowed simulation, may fire for).
 pub fn new_holds(conn: &Db) -> Result<()> {
-    conn.execute_batch(
-        "DROP TABLE IF EXISTS temp.holds;
-         CREATE TEMP TABLE holds (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;",
-    )?;
+    conn.execute_batch(&conn.dialect().new_temp_table(
+        "holds",
+        "CREATE TEMP TABLE holds (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID",
+    ))?;
     Ok(())
 }
 
 /// How many subjects are in `temp.holds`; drops it.
 pub fn take_holds_count(conn: &Db) -> Result<u64> {
-    let n: i64 = conn.query_row("SELECT count(*) FROM temp.holds", [], |r| r.get(0))?;
+    let n: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM {}", conn.dialect().temp("holds")),
+        [],
+        |r| r.get(0),
+    )?;
     drop_holds(conn)?;
     Ok(n as u64)
 }
 
 pub fn drop_holds(conn: &Db) -> Result<()> {
-    conn.execute_batch("DROP TABLE IF EXISTS temp.holds;")?;
+    conn.execute_batch(&conn.dialect().drop_temp_table("holds"))?;
     Ok(())
 }
 
 /// Drops `temp.firing` after it was read.
 pub fn drop_collected(conn: &Db) -> Result<()> {
-    conn.execute_batch("DROP TABLE IF EXISTS temp.firing;")?;
+    conn.execute_batch(&conn.dialect().drop_temp_table("firing"))?;
     Ok(())
 }
 

@@ -15,6 +15,7 @@ pub mod cases;
 pub mod channels;
 pub mod db;
 pub mod dialect;
+pub mod diff_actions;
 pub mod episodes;
 pub mod export;
 pub mod firings;
