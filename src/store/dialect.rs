@@ -451,6 +451,33 @@ fn null_if_any(args: &[String], expr: &str) -> String {
 /// SQLite's parameters (`?1`, `?2`, or `?` in order) as PostgreSQL's
 /// (`$1`, `$2` …), leaving quoted text and comments alone.
 pub fn numbered_params(sql: &str) -> String {
+    rewrite_params(sql, &mut |n| format!("${n}"))
+}
+
+/// SQLite's parameters as PostgreSQL's, numbered densely: a parameter
+/// SQLite's statement has but does not use (`?2` in `… ?1 … ?3`) would
+/// leave PostgreSQL unable to tell its type. The SQL, then for each of
+/// its parameters `$k` the number of SQLite's it stands for, then how many
+/// SQLite's statement has.
+pub fn dense_params(sql: &str) -> (String, Vec<usize>, usize) {
+    let mut used = Vec::new();
+    rewrite_params(sql, &mut |n| {
+        used.push(n);
+        String::new()
+    });
+    let count = used.iter().copied().max().unwrap_or(0);
+    used.sort_unstable();
+    used.dedup();
+    let sql = rewrite_params(sql, &mut |n| {
+        let k = used.iter().position(|&u| u == n).map_or(n, |i| i + 1);
+        format!("${k}")
+    });
+    (sql, used, count)
+}
+
+/// `sql` with each parameter (`?N`, or `?` numbered in order) replaced by
+/// `f(N)`, leaving quoted text and comments alone.
+fn rewrite_params(sql: &str, f: &mut dyn FnMut(usize) -> String) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut chars = sql.chars().peekable();
     let mut next = 1usize;
@@ -486,8 +513,7 @@ pub fn numbered_params(sql: &str) -> String {
                     digits.parse().unwrap_or(next)
                 };
                 next = n + 1;
-                out.push('$');
-                out.push_str(&n.to_string());
+                out.push_str(&f(n));
             }
             c => out.push(c),
         }
@@ -498,6 +524,14 @@ pub fn numbered_params(sql: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unused_parameters_are_left_out() {
+        let (sql, used, count) = dense_params("SELECT ?3, ?2 WHERE x = ?3 AND '?1' = ''");
+        assert_eq!(sql, "SELECT $2, $1 WHERE x = $2 AND '?1' = ''");
+        assert_eq!(used, [2, 3]);
+        assert_eq!(count, 3);
+    }
 
     #[test]
     fn a_table_and_an_index_in_postgresql() {
