@@ -212,6 +212,20 @@ impl Dialect {
         }
     }
 
+    /// `a` differs from `b`, NULL being a value like any other.
+    pub fn is_distinct(self, a: &str, b: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("{a} IS NOT {b}"),
+            Dialect::Postgres => format!("{a} IS DISTINCT FROM {b}"),
+        }
+    }
+
+    /// Whether a table's rows carry a rowid in the order they were
+    /// written (SQLite).
+    pub fn keeps_rowids(self) -> bool {
+        self == Dialect::Sqlite
+    }
+
     /// Real division; a zero divisor gives NULL (SQLite does so itself,
     /// PostgreSQL raises an error).
     pub fn divide(self, x: &str, y: &str) -> String {
