@@ -76,8 +76,7 @@ fn every_table_round_trips_through_csv() {
         .assert()
         .success()
         .stdout(contains("inserted"));
-    let theirs =
-        duban::store::open_file(&demo.join("duban.db")).unwrap_or_else(|e| panic!("{e}"));
+    let theirs = duban::store::open_file(&demo.join("duban.db")).unwrap_or_else(|e| panic!("{e}"));
     let ours = office.db();
     for table in [
         "persons",

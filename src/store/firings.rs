@@ -105,7 +105,8 @@ impl<'a> Query<'a> {
             "LEFT JOIN {episodes} ep ON ep.rule = ?{p_rule} AND ep.subject_id = s.id AND ep.ended_at IS NULL"
         );
         let repeat = d.day(&format!("?{p_repeat}"));
-        let due = format!("(ep.id IS NULL OR ({repeat} IS NOT NULL AND ep.last_fired_on <= {repeat}))");
+        let due =
+            format!("(ep.id IS NULL OR ({repeat} IS NOT NULL AND ep.last_fired_on <= {repeat}))");
         let holds = d.temp("holds");
         match shape {
             Shape::Held => format!(
@@ -138,7 +139,10 @@ impl<'a> Query<'a> {
         conn.execute_batch(&d.drop_temp_table("firing"))?;
         bind(
             conn,
-            &format!("CREATE TEMP TABLE firing AS {}", self.firings_sql(conn, shape)),
+            &format!(
+                "CREATE TEMP TABLE firing AS {}",
+                self.firings_sql(conn, shape)
+            ),
             &self.bound,
         )?
         .raw_execute()?;

@@ -887,35 +887,31 @@ fn check_ancestry(tx: &Db, prov: &Provenance, out: &mut Outcome) -> Result<()> {
 /// in the database or in the import (a refused row of the import counts:
 /// its own error is enough).
 fn check_references(tx: &Db, prov: &Provenance, out: &mut Outcome) -> Result<()> {
-    let mut missing = |table: &str,
-                       col: &str,
-                       target: &str,
-                       filter: &str,
-                       what: Entity|
-     -> Result<()> {
-        let (from, file, pos) = prov.written(table);
-        let sql = format!(
-            "SELECT {file}, {pos}, t.{col} FROM {from}
+    let mut missing =
+        |table: &str, col: &str, target: &str, filter: &str, what: Entity| -> Result<()> {
+            let (from, file, pos) = prov.written(table);
+            let sql = format!(
+                "SELECT {file}, {pos}, t.{col} FROM {from}
              WHERE t.{col} IS NOT NULL {filter}
                AND NOT EXISTS (SELECT 1 FROM {target} x WHERE x.id = t.{col})
                AND NOT EXISTS (SELECT 1 FROM {rows} y WHERE y.tbl = '{target}' AND y.id = t.{col})",
-            rows = prov.import_rows
-        );
-        let mut stmt = tx.prepare(&sql)?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let (origin, line) = prov.locate(table, r.get(0)?, r.get(1)?);
-            let value: String = r.get(2)?;
-            out.error(
-                &origin,
-                line,
-                format!(
-                    "{col}: no {what} \"{value}\" (neither in the database nor in this import)"
-                ),
+                rows = prov.import_rows
             );
-        }
-        Ok(())
-    };
+            let mut stmt = tx.prepare(&sql)?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let (origin, line) = prov.locate(table, r.get(0)?, r.get(1)?);
+                let value: String = r.get(2)?;
+                out.error(
+                    &origin,
+                    line,
+                    format!(
+                        "{col}: no {what} \"{value}\" (neither in the database nor in this import)"
+                    ),
+                );
+            }
+            Ok(())
+        };
     for d in schema::ENTITIES {
         for f in d.fields {
             if let (FieldType::Ref(target), Some(col)) = (f.ty, f.column()) {

@@ -171,7 +171,10 @@ impl<'c> PgStatement<'c> {
         if n != self.count {
             return Err(DatabaseError::new(
                 ErrorKind::Other,
-                format!("{n} parameters given where the statement has {}", self.count),
+                format!(
+                    "{n} parameters given where the statement has {}",
+                    self.count
+                ),
             ));
         }
         Ok(self

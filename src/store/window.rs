@@ -115,7 +115,11 @@ pub fn firing_candidates(
 ) -> Result<()> {
     super::firings::new_holds(conn)?;
     let d = conn.dialect();
-    let (holds, window, episodes) = (d.temp("holds"), d.temp("sim_window"), d.temp("sim_episodes"));
+    let (holds, window, episodes) = (
+        d.temp("holds"),
+        d.temp("sim_window"),
+        d.temp("sim_episodes"),
+    );
     conn.prepare_cached(&format!(
         "INSERT INTO {holds} SELECT id FROM {window}
          WHERE rule = ?1 AND lo > ?2 AND lo <= ?3 AND hi >= ?3"

@@ -104,7 +104,8 @@ impl ServerDb {
         let name = format!(
             "duban_test_{}_{n}_{}_{nanos}",
             std::process::id(),
-            what.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            what.to_lowercase()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
         );
         let admin = duban::store::connect_postgres(server).unwrap_or_else(|e| panic!("{e}"));
         admin
@@ -217,23 +218,23 @@ impl Office {
         let office_dir = dir.path().join("office");
         let server = ServerDb::for_office();
         let mut demo = duban();
+        demo.arg("demo");
         if let Some(s) = &server {
             demo.args(["--database", &s.url]);
         }
         demo.args([
-                "demo",
-                "--scale",
-                &scale.to_string(),
-                "--seed",
-                "7",
-                "--as-of",
-                as_of,
-                "--no-run",
-                "--dir",
-            ])
-            .arg(&office_dir)
-            .assert()
-            .success();
+            "--scale",
+            &scale.to_string(),
+            "--seed",
+            "7",
+            "--as-of",
+            as_of,
+            "--no-run",
+            "--dir",
+        ])
+        .arg(&office_dir)
+        .assert()
+        .success();
         // Keep the office as the temp dir's content.
         let office = Office { dir, server };
         for entry in std::fs::read_dir(&office_dir).unwrap_or_else(|e| panic!("{e}")) {
@@ -368,8 +369,9 @@ pub fn with_database(text: &str, url: &str) -> String {
     let mut out: Vec<String> = text
         .lines()
         .map(|l| {
-            let l_ = l.trim_start();
-            if !found && (l_.starts_with("database ") || l_.starts_with("database=")) {
+            // The default file, written or not, is the office's database.
+            let l_ = l.trim_start().replace(' ', "");
+            if !found && l_ == "database=\"duban.db\"" {
                 found = true;
                 line.clone()
             } else {
@@ -377,7 +379,7 @@ pub fn with_database(text: &str, url: &str) -> String {
             }
         })
         .collect();
-    if !found {
+    if !found && !text.lines().any(|l| l.trim_start().starts_with("database")) {
         out.insert(0, line);
     }
     out.join("\n") + "\n"
