@@ -226,6 +226,15 @@ impl Dialect {
         self == Dialect::Sqlite
     }
 
+    /// The end of a SELECT of a row to work on that passes over rows other
+    /// transactions hold (PostgreSQL; SQLite has one writer anyway).
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// Real division; a zero divisor gives NULL (SQLite does so itself,
     /// PostgreSQL raises an error).
     pub fn divide(self, x: &str, y: &str) -> String {
