@@ -61,7 +61,7 @@ fn copy_office(from: &Office) -> Office {
     for name in ["duban.toml", "duban.db"] {
         std::fs::copy(from.path(name), dir.path().join(name)).unwrap_or_else(|e| panic!("{e}"));
     }
-    let office = Office { dir };
+    let office = Office { dir, server: None };
     std::fs::create_dir(office.path("rules")).unwrap_or_else(|e| panic!("{e}"));
     for f in std::fs::read_dir(from.path("rules")).unwrap_or_else(|e| panic!("{e}")) {
         let f = f.unwrap_or_else(|e| panic!("{e}"));

@@ -22,7 +22,7 @@ fn case_rows(o: &Office) -> String {
         let rows: Vec<String> = stmt
             .query_map([], |r| {
                 Ok((0..cols.len())
-                    .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).ok()))
+                    .map(|i| format!("{:?}", r.get::<_, duban::store::Value>(i).ok()))
                     .collect::<Vec<_>>()
                     .join("|"))
             })

@@ -159,7 +159,7 @@ impl Store {
 /// there by `duban db copy`) on PostgreSQL.
 fn trial(pristine: &Office, on_postgres: bool, what: &str) -> Option<(Office, Store, SmtpServer)> {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let o = Office { dir };
+    let o = Office { dir, server: None };
     for name in ["duban.db", "calendar.toml"] {
         if pristine.path(name).exists() {
             std::fs::copy(pristine.path(name), o.path(name)).unwrap_or_else(|e| panic!("{e}"));

@@ -19,51 +19,10 @@ mod common;
 
 const TODAY: &str = "2026-06-01";
 
-/// A database of its own on the test server, dropped at the end.
-struct TestDb {
-    server: String,
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    /// `None` (and one line saying so) without a server to test on.
-    fn new(what: &str) -> Option<TestDb> {
-        let Ok(server) = std::env::var("DUBAN_TEST_POSTGRES") else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI runs the PostgreSQL half: set DUBAN_TEST_POSTGRES"
-            );
-            eprintln!("PostgreSQL half skipped ({what}): DUBAN_TEST_POSTGRES is not set");
-            return None;
-        };
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let name = format!("duban_test_{}_{}_{nanos}", std::process::id(), what);
-        let admin = duban::store::connect_postgres(&server).unwrap_or_else(|e| panic!("{e}"));
-        admin
-            .execute_batch(&format!("CREATE DATABASE {name}"))
-            .unwrap_or_else(|e| panic!("{e}"));
-        let url = match server.rfind('/') {
-            Some(i) if server[..i].ends_with('/') => format!("{server}/{name}"),
-            Some(i) => format!("{}/{name}", &server[..i]),
-            None => format!("{server}/{name}"),
-        };
-        Some(TestDb { server, name, url })
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Ok(admin) = duban::store::connect_postgres(&self.server) {
-            let _ = admin.execute_batch(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
+/// A database of its own on the test server, dropped at the end; `None`
+/// (and one line saying so) without a server to test on.
+fn test_db(what: &str) -> Option<common::ServerDb> {
+    common::test_server(what).map(|server| common::ServerDb::new(&server, what))
 }
 
 fn example_policy() -> Policy {
@@ -137,7 +96,7 @@ fn the_example_policy_compiles_for_both_databases() {
 
 #[test]
 fn the_schema_is_made_on_postgresql_and_not_twice() {
-    let Some(pg) = TestDb::new("schema") else {
+    let Some(pg) = test_db("schema") else {
         return;
     };
     let db = duban::store::create_postgres(&pg.url).unwrap_or_else(|e| panic!("{e}"));
@@ -197,7 +156,7 @@ fn the_schema_is_made_on_postgresql_and_not_twice() {
 
 #[test]
 fn the_example_policy_gives_the_same_rows_on_both_databases() {
-    let Some(pg) = TestDb::new("rows") else {
+    let Some(pg) = test_db("rows") else {
         return;
     };
     let policy = example_policy();
@@ -222,7 +181,7 @@ fn the_example_policy_gives_the_same_rows_on_both_databases() {
 /// by the server's planner (EXPLAIN), as the snapshot shows it.
 #[test]
 fn the_example_policy_compiled_for_postgresql_plans() {
-    let Some(pg) = TestDb::new("explain") else {
+    let Some(pg) = test_db("explain") else {
         return;
     };
     let db = duban::store::create_postgres(&pg.url).unwrap_or_else(|e| panic!("{e}"));
@@ -245,7 +204,7 @@ fn the_example_policy_compiled_for_postgresql_plans() {
 /// duplicate on both.
 #[test]
 fn a_run_recorded_reads_back_alike_on_both_databases() {
-    let Some(pg) = TestDb::new("runs") else {
+    let Some(pg) = test_db("runs") else {
         return;
     };
     let record = |db: &mut Db| -> serde_json::Value {
@@ -291,7 +250,7 @@ fn a_run_recorded_reads_back_alike_on_both_databases() {
 /// words, a server that does not answer is an operational failure.
 #[test]
 fn init_makes_an_office_on_postgresql_once() {
-    let Some(pg) = TestDb::new("init") else {
+    let Some(pg) = test_db("init") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -347,7 +306,7 @@ fn init_makes_an_office_on_postgresql_once() {
 /// stays untouched while a command works on the server's database.
 #[test]
 fn the_environment_names_the_database() {
-    let Some(pg) = TestDb::new("env") else {
+    let Some(pg) = test_db("env") else {
         return;
     };
     drop(duban::store::create_postgres(&pg.url).unwrap_or_else(|e| panic!("{e}")));

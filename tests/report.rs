@@ -213,12 +213,12 @@ fn the_demo_office_report_adds_up() {
     // found (else its inspection's feedback).
     let found = format!(
         "FROM problems p JOIN inspections i ON i.id = p.inspection_id
-         WHERE coalesce(p.found_on, i.feedback_on, '') <= '{day}'"
+         WHERE coalesce(p.found_on, i.feedback_on, '0001-01-01') <= '{day}'"
     );
     let orgs = o.count(&format!("SELECT count(DISTINCT i.organization_id) {found}"));
     let problems = o.count(&format!("SELECT count(*) {found}"));
     let rectified = o.count(&format!(
-        "SELECT count(*) {found} AND p.status = 'rectified' AND coalesce(p.rectified_on, '') <= '{day}'"
+        "SELECT count(*) {found} AND p.status = 'rectified' AND coalesce(p.rectified_on, '0001-01-01') <= '{day}'"
     ));
     assert!(
         orgs > 5 && problems > 0 && rectified > 0,

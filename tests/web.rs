@@ -589,7 +589,7 @@ fn recently_done_lists_the_latest_closed_first_and_a_task_just_closed() {
                                     due, created_on, done_on, outcome, closed_by, closed_at)
                  VALUES (?1, 'problem', 'p5', 'reminder_talk', 'done', 'u4', 'u2', ?2, '2026-01-01',
                          ?3, '已谈话', 'cli', ?4)",
-                rusqlite::params![
+                duban::params![
                     format!("D{n:02}"),
                     format!("2026-02-{n:02}"),
                     format!("2026-03-{n:02}"),

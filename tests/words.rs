@@ -167,7 +167,7 @@ fn every_notice_of_the_demo_reads_as_words_and_links_to_its_task() {
         .assert()
         .success();
     let printed = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-    let o = Office { dir };
+    let o = Office { dir, server: None };
     let all = notices(&o);
     assert!(all.len() > 50, "the demo's run wrote {} notices", all.len());
 
@@ -285,7 +285,7 @@ fn every_notice_of_the_demo_in_english_mode_reads_as_english_words() {
         .arg(dir.path())
         .assert()
         .success();
-    let o = Office { dir };
+    let o = Office { dir, server: None };
     let cfg = std::fs::read_to_string(o.path("duban.toml")).unwrap_or_else(|e| panic!("{e}"));
     assert!(cfg.contains("\nlanguage = \"zh\"\n"), "{cfg}");
     o.write(

@@ -2,10 +2,11 @@
 
 use super::evaluate::load_policy;
 use crate::clock::{AsOf, Clock};
-use crate::config::{Config, DEFAULT_FILE, TEMPLATE};
+use crate::config::{Config, DEFAULT_FILE};
 use crate::demo::{Counts, CsvSink, DbSink, Options, generate};
 use crate::engine::{Engine, RunOptions};
 use crate::error::{Context, Error, Result};
+use crate::store::Location;
 use chrono::NaiveDate;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -50,6 +51,11 @@ pub struct Args {
     /// The address notices link to (default: http:// and the listen address).
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
+    /// Keep the demo's cases in this PostgreSQL database (by its URL,
+    /// postgresql://USER@HOST:PORT/DATABASE), which must hold no tables of
+    /// duban's yet, rather than in duban.db.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
 }
 
 /// The demo's `[web]`: its workbench on `listen`, and notices linking to
@@ -74,6 +80,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let today = args
         .as_of
         .unwrap_or_else(|| chrono::Local::now().date_naive());
+    let at = match &args.database {
+        Some(url) if crate::store::location::is_url(url) => {
+            Location::parse(url, &args.dir, None, "--database")?
+        }
+        Some(other) => {
+            return Err(Error::usage(format!(
+                "--database takes a PostgreSQL URL (postgresql://USER@HOST:PORT/DATABASE), not \"{other}\"; without it the demo keeps duban.db in its folder"
+            )));
+        }
+        None => Location::file(args.dir.join("duban.db")),
+    };
     prepare_dir(&args.dir)?;
     let opts = Options {
         scale: args.scale,
@@ -82,11 +99,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let config = args.dir.join(DEFAULT_FILE);
     let web = demo_web(&args.listen, args.public_url.as_deref());
-    crate::private::write(&config, format!("{TEMPLATE}{web}").as_bytes())
+    let mut conn = crate::store::create(&at)?;
+    let template = crate::config::template(args.database.as_deref());
+    crate::private::write(&config, format!("{template}{web}").as_bytes())
         .context(|| format!("writing {}", config.display()))?;
     crate::example::write_policy(&args.dir.join("rules")).context(|| "writing rules/".into())?;
-    let db = args.dir.join("duban.db");
-    let mut conn = crate::store::create_file(&db)?;
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message(format!("generating a demo office at scale {}", args.scale));
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));

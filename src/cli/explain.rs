@@ -86,7 +86,20 @@ pub(crate) fn explain<'p>(
         )));
     };
     let holds = tree.value == serde_json::Value::Bool(true);
-    let episode = episodes::open(conn, &rule.name, subject)?;
+    // Times at the offset of `at`, however the database gives them back
+    // (PostgreSQL's are in UTC).
+    let local = |t: &mut String| {
+        if let Ok(x) = chrono::DateTime::parse_from_rfc3339(t) {
+            *t = x
+                .with_timezone(at.at.offset())
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
+        }
+    };
+    let episode = episodes::open(conn, &rule.name, subject)?.map(|mut e| {
+        local(&mut e.started_at);
+        local(&mut e.last_fired_at);
+        e
+    });
     let mut now_lines = Vec::new();
     let mut now_actions = Vec::new();
     let mut now_skipped = Vec::new();

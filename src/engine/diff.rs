@@ -7,7 +7,7 @@ use super::Engine;
 use super::plan::ActionJson;
 use crate::clock::AsOf;
 use crate::error::Result;
-use crate::store::{Behavior, Db};
+use crate::store::{Behavior, Db, diff_actions};
 
 /// Streams the added and removed actions (as their JSON text) to the sinks.
 pub fn diff(
@@ -19,14 +19,10 @@ pub fn diff(
     removed: &mut dyn FnMut(ActionJson) -> Result<()>,
 ) -> Result<()> {
     let tx = conn.transaction_with_behavior(Behavior::Deferred)?;
-    tx.execute_batch(
-        "DROP TABLE IF EXISTS temp.diff_actions;
-         CREATE TEMP TABLE diff_actions (side TEXT NOT NULL, action TEXT NOT NULL);",
-    )?;
+    diff_actions::create(&tx)?;
     for (side, engine) in [("old", old), ("new", new)] {
         let rules: Vec<usize> = (0..engine.policy.rules.len()).collect();
-        let mut insert =
-            tx.prepare("INSERT INTO temp.diff_actions (side, action) VALUES (?1, ?2)")?;
+        let mut insert = diff_actions::adding(&tx)?;
         for i in rules {
             engine.evaluate_rule(
                 &tx,
@@ -48,20 +44,13 @@ pub fn diff(
     type Sink<'s> = &'s mut dyn FnMut(ActionJson) -> Result<()>;
     let sides: [(&str, &str, Sink<'_>); 2] = [("new", "old", added), ("old", "new", removed)];
     for (from, against, sink) in sides {
-        let mut stmt = tx.prepare(
-            "SELECT action FROM temp.diff_actions WHERE side = ?1
-             EXCEPT SELECT action FROM temp.diff_actions WHERE side = ?2
-             ORDER BY 1",
-        )?;
-        let mut rows = stmt.query(crate::params![from, against])?;
-        while let Some(r) = rows.next()? {
-            let text: String = r.get(0)?;
+        diff_actions::only_on(&tx, from, against, &mut |text| {
             let action: ActionJson = serde_json::from_str(&text)
                 .map_err(|e| crate::error::Error::failed("diff: decoding an action", e))?;
-            sink(action)?;
-        }
+            sink(action)
+        })?;
     }
-    tx.execute_batch("DROP TABLE IF EXISTS temp.diff_actions;")?;
+    diff_actions::drop(&tx)?;
     tx.rollback()?;
     Ok(())
 }

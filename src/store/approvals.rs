@@ -163,8 +163,9 @@ pub fn list(conn: &Db, pending_only: bool, approver: Option<&str>) -> Result<Vec
 
 /// Pending requests, and those of them past their `within` at `today`.
 pub fn counts(conn: &Db, today: NaiveDate) -> Result<(i64, i64)> {
+    let late = conn.dialect().count_if("decide_by < ?2");
     Ok(conn.query_row(
-        "SELECT count(*), coalesce(sum(decide_by < ?2), 0) FROM approvals WHERE status = ?1",
+        &format!("SELECT count(*), coalesce({late}, 0) FROM approvals WHERE status = ?1"),
         params![PENDING, today.to_string()],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?)

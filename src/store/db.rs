@@ -550,6 +550,20 @@ impl Db {
         }
     }
 
+    /// Runs an INSERT into a table with a generated `id`; the id it gave
+    /// the row (SQLite's rowid, PostgreSQL's `RETURNING id`).
+    pub fn insert_id<P: Params>(&self, sql: &str, params: P) -> DbResult<i64> {
+        let d = self.dialect();
+        let mut stmt = self.prepare_cached(&d.insert_returning_id(sql))?;
+        match d {
+            Dialect::Sqlite => {
+                stmt.execute(params)?;
+                self.last_insert_rowid()
+            }
+            Dialect::Postgres => stmt.query_row(params, |r| r.get(0)),
+        }
+    }
+
     /// The id the last INSERT gave its row.
     pub fn last_insert_rowid(&self) -> DbResult<i64> {
         match &self.inner {

@@ -119,6 +119,122 @@ impl Dialect {
         }
     }
 
+    /// How many rows of a group `cond` holds for (NULL for none): SQLite
+    /// sums its truth values, PostgreSQL counts them as integers.
+    pub fn count_if(self, cond: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("sum({cond})"),
+            Dialect::Postgres => format!("sum(CAST({cond} AS integer))"),
+        }
+    }
+
+    /// A temporary table (of this connection) as statements name it.
+    pub fn temp(self, name: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("temp.{name}"),
+            Dialect::Postgres => format!("pg_temp.{name}"),
+        }
+    }
+
+    /// Makes a temporary table afresh, dropping one left over: `create`
+    /// is SQLite's `CREATE TEMP TABLE name (…)`; PostgreSQL's columns are
+    /// typed by their names as duban's own tables are (`…_at` times,
+    /// `…_on`, `lo`, `hi` days).
+    pub fn new_temp_table(self, name: &str, create: &str) -> String {
+        let drop = format!("DROP TABLE IF EXISTS {};\n", self.temp(name));
+        match self {
+            Dialect::Sqlite => format!("{drop}{create};"),
+            Dialect::Postgres => {
+                let (table, _) = postgres_table(create, &temp_column_kind);
+                format!("{drop}{table}")
+            }
+        }
+    }
+
+    /// Drops a temporary table if it is there.
+    pub fn drop_temp_table(self, name: &str) -> String {
+        format!("DROP TABLE IF EXISTS {};", self.temp(name))
+    }
+
+    /// An index of a temporary table: `create` is SQLite's `CREATE INDEX
+    /// temp.name ON table(…)`.
+    pub fn temp_index(self, create: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("{create};"),
+            Dialect::Postgres => postgres_index(create),
+        }
+    }
+
+    /// An INSERT that skips rows whose key is there already: `insert` is
+    /// the statement after `INSERT ` (`INTO t … SELECT …`).
+    pub fn insert_ignoring(self, insert: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("INSERT OR IGNORE {insert}"),
+            Dialect::Postgres => format!("INSERT {insert} ON CONFLICT DO NOTHING"),
+        }
+    }
+
+    /// An INSERT returning the id it gave its row: `insert` is the whole
+    /// statement; the id is read with [`super::Db::last_insert_rowid`] on
+    /// SQLite and as the statement's one row on PostgreSQL.
+    pub fn insert_returning_id(self, insert: &str) -> String {
+        match self {
+            Dialect::Sqlite => insert.to_string(),
+            Dialect::Postgres => format!("{insert} RETURNING id"),
+        }
+    }
+
+    /// Text ordered by its bytes, as SQLite orders it (PostgreSQL's order
+    /// otherwise follows the database's collation).
+    pub fn bytewise(self, x: &str) -> String {
+        match self {
+            Dialect::Sqlite => x.to_string(),
+            Dialect::Postgres => format!("{x} COLLATE \"C\""),
+        }
+    }
+
+    /// Whether a query's rows are all read when it runs (PostgreSQL's
+    /// client), so that writing the tables it read while going through
+    /// them needs no copy; SQLite steps through the tables as rows are
+    /// read.
+    pub fn reads_rows_at_once(self) -> bool {
+        self == Dialect::Postgres
+    }
+
+    /// After rows with their ids were copied into a table whose ids are
+    /// generated: the next generated id follows the largest copied.
+    pub fn ids_follow(self, table: &str) -> Option<String> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some(format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table};"
+            )),
+        }
+    }
+
+    /// `a` differs from `b`, NULL being a value like any other.
+    pub fn is_distinct(self, a: &str, b: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("{a} IS NOT {b}"),
+            Dialect::Postgres => format!("{a} IS DISTINCT FROM {b}"),
+        }
+    }
+
+    /// Whether a table's rows carry a rowid in the order they were
+    /// written (SQLite).
+    pub fn keeps_rowids(self) -> bool {
+        self == Dialect::Sqlite
+    }
+
+    /// The end of a SELECT of a row to work on that passes over rows other
+    /// transactions hold (PostgreSQL; SQLite has one writer anyway).
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// Real division; a zero divisor gives NULL (SQLite does so itself,
     /// PostgreSQL raises an error).
     pub fn divide(self, x: &str, y: &str) -> String {
@@ -219,6 +335,16 @@ impl Dialect {
             Dialect::Sqlite => "'0000-01-01'".into(),
             Dialect::Postgres => "CAST('0001-01-01' AS date)".into(),
         }
+    }
+}
+
+/// What a text column of a temporary table holds, by its name.
+fn temp_column_kind(column: &str) -> TextKind {
+    match column {
+        "lo" | "hi" | "day" => TextKind::Day,
+        c if c == "at" || c.ends_with("_at") => TextKind::Time,
+        c if c.ends_with("_on") => TextKind::Day,
+        _ => TextKind::Text,
     }
 }
 
@@ -386,6 +512,33 @@ fn null_if_any(args: &[String], expr: &str) -> String {
 /// SQLite's parameters (`?1`, `?2`, or `?` in order) as PostgreSQL's
 /// (`$1`, `$2` …), leaving quoted text and comments alone.
 pub fn numbered_params(sql: &str) -> String {
+    rewrite_params(sql, &mut |n| format!("${n}"))
+}
+
+/// SQLite's parameters as PostgreSQL's, numbered densely: a parameter
+/// SQLite's statement has but does not use (`?2` in `… ?1 … ?3`) would
+/// leave PostgreSQL unable to tell its type. The SQL, then for each of
+/// its parameters `$k` the number of SQLite's it stands for, then how many
+/// SQLite's statement has.
+pub fn dense_params(sql: &str) -> (String, Vec<usize>, usize) {
+    let mut used = Vec::new();
+    rewrite_params(sql, &mut |n| {
+        used.push(n);
+        String::new()
+    });
+    let count = used.iter().copied().max().unwrap_or(0);
+    used.sort_unstable();
+    used.dedup();
+    let sql = rewrite_params(sql, &mut |n| {
+        let k = used.iter().position(|&u| u == n).map_or(n, |i| i + 1);
+        format!("${k}")
+    });
+    (sql, used, count)
+}
+
+/// `sql` with each parameter (`?N`, or `?` numbered in order) replaced by
+/// `f(N)`, leaving quoted text and comments alone.
+fn rewrite_params(sql: &str, f: &mut dyn FnMut(usize) -> String) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut chars = sql.chars().peekable();
     let mut next = 1usize;
@@ -421,8 +574,7 @@ pub fn numbered_params(sql: &str) -> String {
                     digits.parse().unwrap_or(next)
                 };
                 next = n + 1;
-                out.push('$');
-                out.push_str(&n.to_string());
+                out.push_str(&f(n));
             }
             c => out.push(c),
         }
@@ -433,6 +585,14 @@ pub fn numbered_params(sql: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unused_parameters_are_left_out() {
+        let (sql, used, count) = dense_params("SELECT ?3, ?2 WHERE x = ?3 AND '?1' = ''");
+        assert_eq!(sql, "SELECT $2, $1 WHERE x = $2 AND '?1' = ''");
+        assert_eq!(used, [2, 3]);
+        assert_eq!(count, 3);
+    }
 
     #[test]
     fn a_table_and_an_index_in_postgresql() {

@@ -18,10 +18,10 @@ pub enum Episodes {
 }
 
 impl Episodes {
-    pub(crate) fn table(self) -> &'static str {
+    pub(crate) fn table(self, d: super::Dialect) -> String {
         match self {
-            Episodes::Live => "episodes",
-            Episodes::Simulated => "temp.sim_episodes",
+            Episodes::Live => "episodes".into(),
+            Episodes::Simulated => d.temp("sim_episodes"),
         }
     }
 }
@@ -42,7 +42,7 @@ pub fn has_open(conn: &Db, which: Episodes, rule: &str) -> Result<bool> {
     Ok(conn
         .prepare_cached(&format!(
             "SELECT EXISTS (SELECT 1 FROM {} WHERE rule = ?1 AND ended_at IS NULL)",
-            which.table()
+            which.table(conn.dialect())
         ))?
         .query_row(params![rule], |r| r.get(0))?)
 }
@@ -57,20 +57,21 @@ pub fn start(
     at: &str,
     on: &str,
 ) -> Result<i64> {
-    conn.prepare_cached(&format!(
-        "INSERT INTO {} (rule, subject_type, subject_id, started_at, last_fired_at, last_fired_on, fired)
-         VALUES (?1, ?2, ?3, ?4, ?4, ?5, 1)",
-        which.table()
-    ))?
-    .execute(params![rule, entity, subject, at, on])?;
-    Ok(conn.last_insert_rowid()?)
+    Ok(conn.insert_id(
+        &format!(
+            "INSERT INTO {} (rule, subject_type, subject_id, started_at, last_fired_at, last_fired_on, fired)
+             VALUES (?1, ?2, ?3, ?4, ?4, ?5, 1)",
+            which.table(conn.dialect())
+        ),
+        params![rule, entity, subject, at, on],
+    )?)
 }
 
 /// Counts a repeat firing of episode `id`.
 pub fn fire_again(conn: &Db, which: Episodes, id: i64, at: &str, on: &str) -> Result<()> {
     conn.prepare_cached(&format!(
         "UPDATE {} SET last_fired_at = ?2, last_fired_on = ?3, fired = fired + 1 WHERE id = ?1",
-        which.table()
+        which.table(conn.dialect())
     ))?
     .execute(params![id, at, on])?;
     Ok(())
@@ -120,8 +121,9 @@ pub fn end_unheld(conn: &Db, which: Episodes, rule: &str, at: &str) -> Result<u6
     Ok(conn
         .prepare_cached(&format!(
             "UPDATE {} SET ended_at = ?2 WHERE rule = ?1 AND ended_at IS NULL
-             AND subject_id NOT IN (SELECT id FROM temp.holds)",
-            which.table()
+             AND subject_id NOT IN (SELECT id FROM {})",
+            which.table(conn.dialect()),
+            conn.dialect().temp("holds")
         ))?
         .execute(params![rule, at])? as u64)
 }
@@ -156,16 +158,25 @@ pub fn open(conn: &Db, rule: &str, subject: &str) -> Result<Option<OpenEpisode>>
 /// Copies the open episodes into the simulation's table (inside the
 /// caller's transaction: rolling it back removes the copy).
 pub fn copy_for_simulation(conn: &Db) -> Result<()> {
-    conn.execute_batch(
-        "DROP TABLE IF EXISTS temp.sim_episodes;
-         CREATE TEMP TABLE sim_episodes (
+    let d = conn.dialect();
+    let table = d.temp("sim_episodes");
+    conn.execute_batch(&d.new_temp_table(
+        "sim_episodes",
+        "CREATE TEMP TABLE sim_episodes (
            id INTEGER PRIMARY KEY, rule TEXT NOT NULL, subject_type TEXT NOT NULL, subject_id TEXT NOT NULL,
            started_at TEXT NOT NULL, last_fired_at TEXT NOT NULL, last_fired_on TEXT NOT NULL,
-           fired INTEGER NOT NULL, ended_at TEXT);
-         INSERT INTO temp.sim_episodes
+           fired INTEGER NOT NULL, ended_at TEXT)",
+    ))?;
+    conn.execute_batch(&format!(
+        "INSERT INTO {table}
            SELECT id, rule, subject_type, subject_id, started_at, last_fired_at, last_fired_on, fired, ended_at
            FROM episodes WHERE ended_at IS NULL;
-         CREATE INDEX temp.sim_episodes_open ON sim_episodes(rule, subject_id) WHERE ended_at IS NULL;",
-    )?;
+         {}
+         {}",
+        d.ids_follow(&table).unwrap_or_default(),
+        d.temp_index(
+            "CREATE INDEX temp.sim_episodes_open ON sim_episodes(rule, subject_id) WHERE ended_at IS NULL"
+        ),
+    ))?;
     Ok(())
 }

@@ -52,6 +52,11 @@ impl Column {
 
 /// The columns of a table's export, stored ones first.
 pub fn columns(entity: Entity) -> Vec<Column> {
+    columns_in(entity, super::Dialect::Sqlite)
+}
+
+/// The columns, their SQL in `dialect`'s spelling.
+fn columns_in(entity: Entity, dialect: super::Dialect) -> Vec<Column> {
     let def = entity.def();
     let stored = def.fields.iter().filter_map(|f| {
         f.column().map(|col| Column {
@@ -63,7 +68,7 @@ pub fn columns(entity: Entity) -> Vec<Column> {
         })
     });
     let derived = def.fields.iter().filter_map(|f| {
-        let sql = crate::compile::day_count_sql(f.derived?, "t", super::Dialect::Sqlite)?;
+        let sql = crate::compile::day_count_sql(f.derived?, "t", dialect)?;
         Some(Column {
             name: f.name.to_string(),
             zh: f.zh.to_string(),
@@ -98,7 +103,7 @@ pub fn rows(
     today: chrono::NaiveDate,
     each: &mut dyn FnMut(&[Value]) -> Result<()>,
 ) -> Result<u64> {
-    let cols = columns(entity);
+    let cols = columns_in(entity, conn.dialect());
     let sql = format!(
         "SELECT {} FROM {} t ORDER BY t.id",
         cols.iter()

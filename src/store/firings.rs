@@ -109,7 +109,7 @@ impl<'a> Query<'a> {
 
     /// The firings: the rule's select columns, then the open episode's id
     /// and firing count (NULL for a new episode).
-    fn firings_sql(&self, shape: Shape) -> String {
+    fn firings_sql(&self, conn: &Db, shape: Shape) -> String {
         let RuleSql {
             table,
             joins,
@@ -119,8 +119,9 @@ impl<'a> Query<'a> {
             scan_select,
             ..
         } = &self.rule;
+        let d = conn.dialect();
         let (episodes, p_rule, p_repeat, only) = (
-            self.episodes.table(),
+            self.episodes.table(d),
             self.p_rule,
             self.p_repeat,
             self.only(),
@@ -128,12 +129,13 @@ impl<'a> Query<'a> {
         let join_open = format!(
             "LEFT JOIN {episodes} ep ON ep.rule = ?{p_rule} AND ep.subject_id = s.id AND ep.ended_at IS NULL"
         );
-        let due = format!(
-            "(ep.id IS NULL OR (?{p_repeat} IS NOT NULL AND ep.last_fired_on <= ?{p_repeat}))"
-        );
+        let repeat = d.day(&format!("?{p_repeat}"));
+        let due =
+            format!("(ep.id IS NULL OR ({repeat} IS NOT NULL AND ep.last_fired_on <= {repeat}))");
+        let holds = d.temp("holds");
         match shape {
             Shape::Held => format!(
-                "SELECT {select}, ep.id, ep.fired FROM temp.holds h CROSS JOIN {table} s{joins}
+                "SELECT {select}, ep.id, ep.fired FROM {holds} h CROSS JOIN {table} s{joins}
                  {join_open} WHERE s.id = h.id AND {due}"
             ),
             Shape::Fresh => format!(
@@ -148,21 +150,28 @@ impl<'a> Query<'a> {
 
     /// A statement over the firings, to read as it streams (reports).
     pub fn stream<'c>(&self, conn: &'c Db, shape: Shape) -> Result<Statement<'c>> {
-        bind(conn, &self.firings_sql(shape), &self.bound)
+        bind(conn, &self.firings_sql(conn, shape), &self.bound)
     }
 
     /// Collects the firings into `temp.firing` (a run writes episodes as it
     /// reads them, which a query joining them cannot see through), and
     /// returns a statement reading them.
     pub fn collect<'c>(&self, conn: &'c Db, shape: Shape) -> Result<Statement<'c>> {
-        conn.execute_batch("DROP TABLE IF EXISTS temp.firing;")?;
+        let d = conn.dialect();
+        if d.reads_rows_at_once() {
+            return self.stream(conn, shape);
+        }
+        conn.execute_batch(&d.drop_temp_table("firing"))?;
         bind(
             conn,
-            &format!("CREATE TEMP TABLE firing AS {}", self.firings_sql(shape)),
+            &format!(
+                "CREATE TEMP TABLE firing AS {}",
+                self.firings_sql(conn, shape)
+            ),
             &self.bound,
         )?
         .raw_execute()?;
-        Ok(conn.prepare("SELECT * FROM temp.firing")?)
+        Ok(conn.prepare(&format!("SELECT * FROM {}", d.temp("firing")))?)
     }
 
     /// Evaluates the condition once into `temp.holds`: the subjects for
@@ -178,7 +187,8 @@ impl<'a> Query<'a> {
         bind(
             conn,
             &format!(
-                "INSERT INTO temp.holds SELECT s.id FROM {scan_from} s{joins} WHERE {scan_condition}"
+                "INSERT INTO {} SELECT s.id FROM {scan_from} s{joins} WHERE {scan_condition}",
+                conn.dialect().temp("holds")
             ),
             &self.bound,
         )?
@@ -195,7 +205,7 @@ impl<'a> Query<'a> {
             condition,
             ..
         } = &self.rule;
-        let (episodes, p_rule) = (self.episodes.table(), self.p_rule);
+        let (episodes, p_rule) = (self.episodes.table(conn.dialect()), self.p_rule);
         count(
             conn,
             &format!(
@@ -215,13 +225,15 @@ impl<'a> Query<'a> {
             condition,
             ..
         } = &self.rule;
-        let (episodes, p_rule, p_repeat) = (self.episodes.table(), self.p_rule, self.p_repeat);
+        let d = conn.dialect();
+        let (episodes, p_rule) = (self.episodes.table(d), self.p_rule);
+        let repeat = d.day(&format!("?{}", self.p_repeat));
         count(
             conn,
             &format!(
                 "SELECT count(*) FROM {episodes} ep JOIN {table} s ON s.id = ep.subject_id{joins}
                  WHERE ep.rule = ?{p_rule} AND ep.ended_at IS NULL AND {condition}
-                   AND NOT (?{p_repeat} IS NOT NULL AND ep.last_fired_on <= ?{p_repeat})"
+                   AND NOT ({repeat} IS NOT NULL AND ep.last_fired_on <= {repeat})"
             ),
             &self.bound,
         )
@@ -231,28 +243,32 @@ impl<'a> Query<'a> {
 /// An empty `temp.holds`: the set of subjects a rule holds for (or, in a
 /// windowed simulation, may fire for).
 pub fn new_holds(conn: &Db) -> Result<()> {
-    conn.execute_batch(
-        "DROP TABLE IF EXISTS temp.holds;
-         CREATE TEMP TABLE holds (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;",
-    )?;
+    conn.execute_batch(&conn.dialect().new_temp_table(
+        "holds",
+        "CREATE TEMP TABLE holds (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID",
+    ))?;
     Ok(())
 }
 
 /// How many subjects are in `temp.holds`; drops it.
 pub fn take_holds_count(conn: &Db) -> Result<u64> {
-    let n: i64 = conn.query_row("SELECT count(*) FROM temp.holds", [], |r| r.get(0))?;
+    let n: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM {}", conn.dialect().temp("holds")),
+        [],
+        |r| r.get(0),
+    )?;
     drop_holds(conn)?;
     Ok(n as u64)
 }
 
 pub fn drop_holds(conn: &Db) -> Result<()> {
-    conn.execute_batch("DROP TABLE IF EXISTS temp.holds;")?;
+    conn.execute_batch(&conn.dialect().drop_temp_table("holds"))?;
     Ok(())
 }
 
 /// Drops `temp.firing` after it was read.
 pub fn drop_collected(conn: &Db) -> Result<()> {
-    conn.execute_batch("DROP TABLE IF EXISTS temp.firing;")?;
+    conn.execute_batch(&conn.dialect().drop_temp_table("firing"))?;
     Ok(())
 }
 

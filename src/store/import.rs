@@ -106,7 +106,7 @@ pub fn import(
     // The import's own bookkeeping (which rows came from which line) lives
     // in temporary tables; a larger cache for them keeps most of their
     // pages off the temporary file without holding them all in memory.
-    conn.execute_batch("PRAGMA temp.cache_size = -8192")?;
+    super::sqlite::temp_cache(conn)?;
     // Every reference is checked below, with file:line messages; SQLite's
     // own deferred check would repeat it at a cost per row. The pragma
     // only takes effect outside a transaction.
@@ -123,14 +123,18 @@ fn import_tables(
     observer: &dyn Observer,
 ) -> Result<Outcome> {
     let tx = conn.transaction_with_behavior(Behavior::Immediate)?;
-    tx.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS import_rows (
+    let d = tx.dialect();
+    tx.execute_batch(&d.new_temp_table(
+        "import_rows",
+        "CREATE TEMP TABLE import_rows (
            tbl TEXT NOT NULL, id TEXT NOT NULL, file INTEGER NOT NULL, line INTEGER NOT NULL,
-           PRIMARY KEY (tbl, id)) WITHOUT ROWID;
-         DELETE FROM temp.import_rows;",
-    )?;
+           PRIMARY KEY (tbl, id)) WITHOUT ROWID",
+    ))?;
     let mut out = Outcome::default();
-    let mut prov = Provenance::default();
+    let mut prov = Provenance {
+        import_rows: d.temp("import_rows"),
+        ..Provenance::default()
+    };
     let inputs: Vec<Entity> = tables.iter().map(|t| t.entity).collect();
     for table in tables.iter_mut() {
         observer.table_started(table);
@@ -172,11 +176,13 @@ fn field_for_column<'s>(entity: Entity, column: &str) -> Option<&'s FieldDef> {
 /// Where each row of this import came from, for `file:line` messages.
 #[derive(Default)]
 struct Provenance {
-    /// Origins by file number (`file` in `temp.import_rows`).
+    /// The temporary table of the rows written: `(tbl, id, file, line)`.
+    import_rows: String,
+    /// Origins by file number (`file` in `import_rows`).
     files: Vec<String>,
     /// Tables that were empty and are filled from one file: the line of
     /// each row kept by rowid here rather than a row each in
-    /// `temp.import_rows`.
+    /// `import_rows`.
     filled: HashMap<&'static str, Filled>,
 }
 
@@ -214,7 +220,10 @@ impl Provenance {
             (format!("{table} t"), "NULL", "t.rowid")
         } else {
             (
-                format!("temp.import_rows r JOIN {table} t ON r.tbl = '{table}' AND t.id = r.id"),
+                format!(
+                    "{} r JOIN {table} t ON r.tbl = '{table}' AND t.id = r.id",
+                    self.import_rows
+                ),
                 "r.file",
                 "r.line",
             )
@@ -337,13 +346,20 @@ fn import_table(
     // An empty table filled from one file: indexed afterwards (faster than
     // keeping every index in step row by row), its rows' lines kept in
     // memory, a repeated id found by the primary key.
-    let into_empty = sole && before == 0 && absent.is_empty();
+    // (SQLite only: the lines follow the rowids.)
+    let into_empty = sole && before == 0 && absent.is_empty() && tx.dialect().keeps_rowids();
     let reindex = if into_empty {
         defer_indexes(tx, def.table)?
     } else {
         Vec::new()
     };
-    let upsert = write_sql(def.table, &col_names, !absent.is_empty(), into_empty);
+    let upsert = write_sql(
+        tx.dialect(),
+        def.table,
+        &col_names,
+        !absent.is_empty(),
+        into_empty,
+    );
     let file = prov.add_file(&origin);
     let mut filled = into_empty.then(|| Filled {
         file,
@@ -351,17 +367,23 @@ fn import_table(
         lines: Vec::new(),
     });
     let mut upsert = tx.prepare(&upsert)?;
-    let mut seen = tx.prepare(
-        "INSERT INTO temp.import_rows (tbl, id, file, line) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-    )?;
+    let mut seen = tx.prepare(&format!(
+        "INSERT INTO {} (tbl, id, file, line) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+        prov.import_rows
+    ))?;
     // Only a task already in the database can be closed by the ledger.
     let mut closing = match entity {
         Entity::Task => TaskClosing::new(tx, &cols, before == 0)?,
         _ => None,
     };
-    let mut first_seen =
-        tx.prepare("SELECT file, line FROM temp.import_rows WHERE tbl = ?1 AND id = ?2")?;
-    let mut rowid_of = tx.prepare(&format!("SELECT rowid FROM {} WHERE id = ?1", def.table))?;
+    let mut first_seen = tx.prepare(&format!(
+        "SELECT file, line FROM {} WHERE tbl = ?1 AND id = ?2",
+        prov.import_rows
+    ))?;
+    let mut rowid_of = match into_empty {
+        true => Some(tx.prepare(&format!("SELECT rowid FROM {} WHERE id = ?1", def.table))?),
+        false => None,
+    };
     let mut changes = 0u64;
     // Lines of task rows older than the database's task (closed or
     // decided since the ledger was exported): left as they are.
@@ -507,8 +529,11 @@ fn import_table(
         };
         match upsert.execute(super::params_from_iter(values.iter())) {
             Ok(n) => changes += n as u64,
-            Err(e) if is_duplicate_id(&e) => {
-                let first: i64 = rowid_of.query_row(params![id], |r| r.get(0))?;
+            Err(e) if is_duplicate_id(&e) && rowid_of.is_some() => {
+                let first: i64 = match rowid_of.as_mut() {
+                    Some(stmt) => stmt.query_row(params![id], |r| r.get(0))?,
+                    None => 0,
+                };
                 let l = filled.as_ref().map_or(0, |f| f.line(first));
                 out.error(
                     &origin,
@@ -567,13 +592,19 @@ fn defer_indexes(tx: &Db, table: &str) -> Result<Vec<String>> {
 /// only update records — rows that would add one are refused — and an
 /// upsert's INSERT would fail on the missing NOT NULL value first);
 /// otherwise an upsert that leaves unchanged rows untouched.
-fn write_sql(table: &str, cols: &[String], only_updates: bool, into_empty: bool) -> String {
+fn write_sql(
+    d: super::Dialect,
+    table: &str,
+    cols: &[String],
+    only_updates: bool,
+    into_empty: bool,
+) -> String {
     let updates: Vec<&String> = cols.iter().filter(|c| c.as_str() != "id").collect();
     let param = |c: &str| cols.iter().position(|n| n == c).map(|i| i + 1).unwrap_or(0);
     let changed = |value: &dyn Fn(&str) -> String| {
         updates
             .iter()
-            .map(|c| format!("{c} IS NOT {}", value(c)))
+            .map(|c| d.is_distinct(&format!("{table}.{c}"), &value(c)))
             .collect::<Vec<_>>()
             .join(" OR ")
     };
@@ -585,7 +616,10 @@ fn write_sql(table: &str, cols: &[String], only_updates: bool, into_empty: bool)
         )
     } else if only_updates && updates.is_empty() {
         // Only ids: nothing to write.
-        format!("UPDATE {table} SET id = id WHERE 0 AND id = ?1")
+        format!(
+            "UPDATE {table} SET id = id WHERE {} AND id = ?1",
+            d.truth_value(false)
+        )
     } else if only_updates {
         format!(
             "UPDATE {table} SET {sets} WHERE id = ?{id} AND ({changed})",
@@ -945,34 +979,31 @@ fn check_ancestry(tx: &Db, prov: &Provenance, out: &mut Outcome) -> Result<()> {
 /// in the database or in the import (a refused row of the import counts:
 /// its own error is enough).
 fn check_references(tx: &Db, prov: &Provenance, out: &mut Outcome) -> Result<()> {
-    let mut missing = |table: &str,
-                       col: &str,
-                       target: &str,
-                       filter: &str,
-                       what: Entity|
-     -> Result<()> {
-        let (from, file, pos) = prov.written(table);
-        let sql = format!(
-            "SELECT {file}, {pos}, t.{col} FROM {from}
+    let mut missing =
+        |table: &str, col: &str, target: &str, filter: &str, what: Entity| -> Result<()> {
+            let (from, file, pos) = prov.written(table);
+            let sql = format!(
+                "SELECT {file}, {pos}, t.{col} FROM {from}
              WHERE t.{col} IS NOT NULL {filter}
                AND NOT EXISTS (SELECT 1 FROM {target} x WHERE x.id = t.{col})
-               AND NOT EXISTS (SELECT 1 FROM temp.import_rows y WHERE y.tbl = '{target}' AND y.id = t.{col})"
-        );
-        let mut stmt = tx.prepare(&sql)?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let (origin, line) = prov.locate(table, r.get(0)?, r.get(1)?);
-            let value: String = r.get(2)?;
-            out.error(
-                &origin,
-                line,
-                format!(
-                    "{col}: no {what} \"{value}\" (neither in the database nor in this import)"
-                ),
+               AND NOT EXISTS (SELECT 1 FROM {rows} y WHERE y.tbl = '{target}' AND y.id = t.{col})",
+                rows = prov.import_rows
             );
-        }
-        Ok(())
-    };
+            let mut stmt = tx.prepare(&sql)?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let (origin, line) = prov.locate(table, r.get(0)?, r.get(1)?);
+                let value: String = r.get(2)?;
+                out.error(
+                    &origin,
+                    line,
+                    format!(
+                        "{col}: no {what} \"{value}\" (neither in the database nor in this import)"
+                    ),
+                );
+            }
+            Ok(())
+        };
     for d in schema::ENTITIES {
         for f in d.fields {
             if let (FieldType::Ref(target), Some(col)) = (f.ty, f.column()) {

@@ -478,6 +478,11 @@ fn text_kind(table: &str, column: &str) -> TextKind {
     }
 }
 
+/// Tables whose rows the store names by SQLite's `rowid` (the order they
+/// were written in, a row to delete): on PostgreSQL a column of that name
+/// numbers them.
+const ROWID_TABLES: &[&str] = &["held_notices", "sign_in_failures"];
+
 /// The tables and indexes of the latest migration in `dialect`'s
 /// spelling: SQLite's as the migrations make them, PostgreSQL's
 /// translated from them (see [`super::dialect::postgres_table`]), with
@@ -504,7 +509,14 @@ pub fn ddl(dialect: Dialect) -> crate::error::Result<String> {
             (Dialect::Postgres, "table") => {
                 let (create, references) = postgres_table(&sql, &|col| text_kind(&table, col));
                 keys.extend(references);
-                create
+                match ROWID_TABLES.contains(&table.as_str()) {
+                    true => create.replacen(
+                        " (\n",
+                        " (\n  rowid bigint GENERATED ALWAYS AS IDENTITY,\n",
+                        1,
+                    ),
+                    false => create,
+                }
             }
             (Dialect::Postgres, _) => postgres_index(&sql),
         });

@@ -16,6 +16,7 @@ pub mod channels;
 pub mod copy;
 pub mod db;
 pub mod dialect;
+pub mod diff_actions;
 pub mod episodes;
 pub mod export;
 pub mod firings;
@@ -263,10 +264,10 @@ impl Where {
         ));
     }
 
-    /// The conditions joined by AND (`1` when there are none).
+    /// The conditions joined by AND (`1 = 1` when there are none).
     pub(crate) fn sql(&self) -> String {
         if self.conds.is_empty() {
-            "1".into()
+            "1 = 1".into()
         } else {
             self.conds.join(" AND ")
         }

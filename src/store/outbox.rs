@@ -138,12 +138,16 @@ pub fn release_expired_claims(conn: &Db, now: &str, alive: &dyn Fn(&str) -> bool
     Ok(released)
 }
 
-/// The oldest queued notice that is due at `now`.
+/// The oldest queued notice that is due at `now` (on PostgreSQL, one no
+/// other deliverer holds locked; [`claim`] takes it only if still queued).
 pub fn next_due(conn: &Db, now: &str) -> Result<Option<i64>> {
     Ok(conn
         .query_row(
-            "SELECT id FROM outbox WHERE status = ?2 AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)
-             ORDER BY id LIMIT 1",
+            &format!(
+                "SELECT id FROM outbox WHERE status = ?2 AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)
+                 ORDER BY id LIMIT 1{}",
+                conn.dialect().skip_locked()
+            ),
             params![now, NoticeStatus::Queued.code()],
             |r| r.get(0),
         )
@@ -195,8 +199,13 @@ pub fn parts_sent(conn: &Db, id: i64, parts: usize) -> Result<()> {
 /// Puts a claimed notice back until `until` without counting the attempt
 /// (its channel's rate limit is reached: nothing failed).
 pub fn wait(conn: &Db, id: i64, until: &str) -> Result<()> {
+    let fewer = conn
+        .dialect()
+        .greatest(&["attempts - 1".into(), "0".into()]);
     conn.execute(
-        "UPDATE outbox SET status = ?3, next_attempt_at = ?2, attempts = max(attempts - 1, 0) WHERE id = ?1",
+        &format!(
+            "UPDATE outbox SET status = ?3, next_attempt_at = ?2, attempts = {fewer} WHERE id = ?1"
+        ),
         params![id, until, NoticeStatus::Queued.code()],
     )?;
     Ok(())
@@ -338,7 +347,7 @@ pub fn list(
     each: &mut dyn FnMut(Listed) -> Result<()>,
 ) -> Result<()> {
     let mut stmt = conn.prepare(&format!(
-        "{LISTED} WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2"
+        "{LISTED} WHERE CAST(?1 AS text) IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2"
     ))?;
     let mut rows = stmt.query(params![status.map(NoticeStatus::code), limit as i64])?;
     while let Some(r) = rows.next()? {

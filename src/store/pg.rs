@@ -59,7 +59,16 @@ impl From<postgres::Error> for DatabaseError {
 /// A connection to PostgreSQL and the statements it prepared.
 pub struct PgConn {
     client: RefCell<postgres::Client>,
-    cache: RefCell<HashMap<String, postgres::Statement>>,
+    cache: RefCell<HashMap<String, Prepared>>,
+}
+
+/// A statement prepared on the server, with SQLite's parameters it uses
+/// (see [`dialect::dense_params`]) and how many SQLite's statement has.
+#[derive(Clone)]
+struct Prepared {
+    stmt: postgres::Statement,
+    used: std::sync::Arc<[usize]>,
+    count: usize,
 }
 
 /// How long connecting to a server may take before duban gives up.
@@ -117,16 +126,21 @@ impl PgConn {
     }
 
     pub(crate) fn prepare(&self, sql: &str, cached: bool) -> DbResult<PgStatement<'_>> {
-        if cached && let Some(stmt) = self.cache.borrow().get(sql) {
-            return Ok(PgStatement::new(self, stmt.clone()));
+        if cached && let Some(p) = self.cache.borrow().get(sql) {
+            return Ok(PgStatement::new(self, p.clone()));
         }
-        let stmt = self.client()?.prepare(&dialect::numbered_params(sql))?;
+        let (text, used, count) = dialect::dense_params(sql);
+        let prepared = Prepared {
+            stmt: self.client()?.prepare(&text)?,
+            used: used.into(),
+            count,
+        };
         if cached {
             self.cache
                 .borrow_mut()
-                .insert(sql.to_string(), stmt.clone());
+                .insert(sql.to_string(), prepared.clone());
         }
-        Ok(PgStatement::new(self, stmt))
+        Ok(PgStatement::new(self, prepared))
     }
 }
 
@@ -134,41 +148,51 @@ impl PgConn {
 pub struct PgStatement<'c> {
     conn: &'c PgConn,
     stmt: postgres::Statement,
+    used: std::sync::Arc<[usize]>,
+    count: usize,
     bound: Vec<Value>,
 }
 
 impl<'c> PgStatement<'c> {
-    fn new(conn: &'c PgConn, stmt: postgres::Statement) -> Self {
+    fn new(conn: &'c PgConn, p: Prepared) -> Self {
         PgStatement {
             conn,
-            stmt,
+            stmt: p.stmt,
+            used: p.used,
+            count: p.count,
             bound: Vec::new(),
         }
     }
 
-    fn check(&self, n: usize) -> DbResult<()> {
-        let expected = self.stmt.params().len();
-        if n == expected {
-            Ok(())
-        } else {
-            Err(DatabaseError::new(
+    /// The values of the parameters the server's statement uses, checked
+    /// against the number SQLite's statement has.
+    fn binds<'v>(&self, values: &[ValueRef<'v>]) -> DbResult<Vec<Bind<'v>>> {
+        let n = values.len();
+        if n != self.count {
+            return Err(DatabaseError::new(
                 ErrorKind::Other,
-                format!("{n} parameters given where the statement has {expected}"),
-            ))
+                format!(
+                    "{n} parameters given where the statement has {}",
+                    self.count
+                ),
+            ));
         }
+        Ok(self
+            .used
+            .iter()
+            .filter_map(|&k| values.get(k - 1).map(|v| Bind(*v)))
+            .collect())
     }
 
     pub(crate) fn execute(&mut self, values: &[ValueRef<'_>]) -> DbResult<usize> {
-        self.check(values.len())?;
-        let binds: Vec<Bind<'_>> = values.iter().map(|v| Bind(*v)).collect();
+        let binds = self.binds(values)?;
         let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
         let n = self.conn.client()?.execute(&self.stmt, &refs)?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
     pub(crate) fn query(&mut self, values: &[ValueRef<'_>]) -> DbResult<Vec<postgres::Row>> {
-        self.check(values.len())?;
-        let binds: Vec<Bind<'_>> = values.iter().map(|v| Bind(*v)).collect();
+        let binds = self.binds(values)?;
         let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
         Ok(self.conn.client()?.query(&self.stmt, &refs)?)
     }
@@ -195,7 +219,7 @@ impl<'c> PgStatement<'c> {
     }
 
     pub(crate) fn parameter_count(&self) -> usize {
-        self.stmt.params().len()
+        self.count
     }
 
     pub(crate) fn column_count(&self) -> usize {

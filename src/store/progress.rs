@@ -84,19 +84,27 @@ pub fn problems_by_organization(
     day: NaiveDate,
     previous: NaiveDate,
 ) -> Result<Vec<OrgProgress>> {
+    let dialect = conn.dialect();
+    let never = dialect.first_day();
     // A problem counts from its found_on, else its inspection's feedback.
-    let found = |d: &str| format!("coalesce(p.found_on, i.feedback_on, '') <= {d}");
+    let found = |d: &str| format!("coalesce(p.found_on, i.feedback_on, {never}) <= {d}");
     let rectified = |d: &str| {
         format!(
-            "(p.status = '{r}' AND coalesce(p.rectified_on, '') <= {d})",
+            "(p.status = '{r}' AND coalesce(p.rectified_on, {never}) <= {d})",
             r = ProblemStatus::Rectified.code()
         )
     };
+    let count_if = |cond: &str| dialect.count_if(cond);
     let figures = |d: &str| {
         format!(
-            "sum({f}), sum({f} AND {r}), sum({f} AND p.deadline < {d} AND NOT {r})",
-            f = found(d),
-            r = rectified(d)
+            "{}, {}, {}",
+            count_if(&found(d)),
+            count_if(&format!("{} AND {}", found(d), rectified(d))),
+            count_if(&format!(
+                "{} AND p.deadline < {d} AND NOT {}",
+                found(d),
+                rectified(d)
+            )),
         )
     };
     let sql = format!(
@@ -104,10 +112,10 @@ pub fn problems_by_organization(
            FROM problems p
            JOIN inspections i ON i.id = p.inspection_id
            JOIN organizations o ON o.id = i.organization_id
-          GROUP BY o.id HAVING sum({found_now}) > 0 ORDER BY o.id",
-        now = figures("?1"),
-        before = figures("?2"),
-        found_now = found("?1"),
+          GROUP BY o.id, o.name HAVING {found_now} > 0 ORDER BY o.id",
+        now = figures(&dialect.day("?1")),
+        before = figures(&dialect.day("?2")),
+        found_now = count_if(&found(&dialect.day("?1"))),
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params![day.to_string(), previous.to_string()], |r| {
@@ -133,21 +141,26 @@ pub fn problems_by_organization(
 /// Tasks created by `day`, per organization of their subject and kind; a
 /// task done after `day` was still open on it.
 fn tasks_by_organization(conn: &Db, day: NaiveDate) -> Result<Vec<(String, String, Tally)>> {
+    let dialect = conn.dialect();
+    let never = dialect.first_day();
+    let on = dialect.day("?1");
     let sql = format!(
-        "SELECT CASE t.subject_type WHEN 'organization' THEN t.subject_id ELSE i.organization_id END AS org,
-                t.kind,
-                sum(t.status = '{done}' AND coalesce(t.done_on, '') <= ?1),
-                sum(t.status = '{cancelled}'),
-                count(*)
-           FROM tasks t
-           LEFT JOIN problems p ON t.subject_type = 'problem' AND p.id = t.subject_id
-           LEFT JOIN inspections i
-             ON i.id = CASE t.subject_type WHEN 'problem' THEN p.inspection_id
-                                            WHEN 'inspection' THEN t.subject_id END
-          WHERE coalesce(t.created_on, '') <= ?1
-          GROUP BY org, t.kind HAVING org IS NOT NULL",
-        done = TaskStatus::Done.code(),
-        cancelled = TaskStatus::Cancelled.code(),
+        "SELECT org, kind, {done}, {cancelled}, count(*) FROM (
+           SELECT CASE t.subject_type WHEN 'organization' THEN t.subject_id ELSE i.organization_id END AS org,
+                  t.kind, t.status, t.done_on
+             FROM tasks t
+             LEFT JOIN problems p ON t.subject_type = 'problem' AND p.id = t.subject_id
+             LEFT JOIN inspections i
+               ON i.id = CASE t.subject_type WHEN 'problem' THEN p.inspection_id
+                                              WHEN 'inspection' THEN t.subject_id END
+            WHERE coalesce(t.created_on, {never}) <= {on}) t
+          WHERE org IS NOT NULL
+          GROUP BY org, kind",
+        done = dialect.count_if(&format!(
+            "t.status = '{}' AND coalesce(t.done_on, {never}) <= {on}",
+            TaskStatus::Done.code()
+        )),
+        cancelled = dialect.count_if(&format!("t.status = '{}'", TaskStatus::Cancelled.code())),
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params![day.to_string()], |r| {

@@ -17,11 +17,10 @@ pub fn start(
     started_at: &str,
     owner: &str,
 ) -> Result<i64> {
-    conn.execute(
+    Ok(conn.insert_id(
         "INSERT INTO runs (kind, as_of, policy_hash, started_at, owner) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![kind, as_of, policy_hash, started_at, owner],
-    )?;
-    Ok(conn.last_insert_rowid()?)
+    )?)
 }
 
 /// What one rule of a run did.

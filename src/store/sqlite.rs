@@ -88,6 +88,16 @@ pub(crate) fn replay_cache(db: &Db, size: Option<i64>) -> DbResult<Option<i64>> 
     Ok(Some(before))
 }
 
+/// A larger cache for the temporary tables of an import (SQLite only):
+/// most of their pages stay off the temporary file without all of them
+/// held in memory.
+pub(crate) fn temp_cache(db: &Db) -> DbResult<()> {
+    if let super::db::Inner::Sqlite(conn) = &db.inner {
+        conn.execute_batch("PRAGMA temp.cache_size = -8192")?;
+    }
+    Ok(())
+}
+
 /// Turns SQLite's own checking of foreign keys off or on (outside a
 /// transaction); PostgreSQL's constraints stay as they are declared.
 pub(crate) fn foreign_keys(db: &Db, on: bool) -> DbResult<()> {

@@ -106,7 +106,7 @@ pub fn list(conn: &Db, f: &Filter, each: &mut dyn FnMut(Task) -> Result<()>) -> 
         w.sql(),
         w.next()
     ))?;
-    let limit = f.limit.map(|l| l as i64).unwrap_or(-1);
+    let limit = f.limit.map(|l| l as i64).unwrap_or(i64::MAX);
     let mut rows = stmt.query(super::params_from_iter(w.params(&[limit])))?;
     while let Some(r) = rows.next()? {
         each(from_row(&r)?)?;

@@ -1,5 +1,5 @@
 //! The days on which windowed rules hold over a simulated span
-//! (`temp.sim_window`), and the day-to-day changes read from it: which
+//! (the temporary table `sim_window`), and the day-to-day changes read from it: which
 //! subjects start to hold, which stop (their episodes in the simulation's
 //! copy end), which are due again. See [`crate::compile::window`].
 
@@ -12,19 +12,21 @@ use crate::params;
 /// Creates the (empty) table of windows, inside the simulation's
 /// transaction.
 pub fn create(conn: &Db) -> Result<()> {
-    conn.execute_batch(
-        "DROP TABLE IF EXISTS temp.sim_window;
-         CREATE TEMP TABLE sim_window (rule INTEGER NOT NULL, id TEXT NOT NULL, lo TEXT NOT NULL, hi TEXT NOT NULL);",
-    )?;
+    conn.execute_batch(&conn.dialect().new_temp_table(
+        "sim_window",
+        "CREATE TEMP TABLE sim_window (rule INTEGER NOT NULL, id TEXT NOT NULL, lo TEXT NOT NULL, hi TEXT NOT NULL)",
+    ))?;
     Ok(())
 }
 
 /// Indexes the windows once they are all in.
 pub fn index(conn: &Db) -> Result<()> {
-    conn.execute_batch(
-        "CREATE INDEX temp.sim_window_lo ON sim_window(rule, lo);
-         CREATE INDEX temp.sim_window_hi ON sim_window(rule, hi);",
-    )?;
+    let d = conn.dialect();
+    conn.execute_batch(&format!(
+        "{}\n{}",
+        d.temp_index("CREATE INDEX temp.sim_window_lo ON sim_window(rule, lo)"),
+        d.temp_index("CREATE INDEX temp.sim_window_hi ON sim_window(rule, hi)"),
+    ))?;
     Ok(())
 }
 
@@ -50,14 +52,22 @@ pub fn fill(conn: &Db, rule: usize, w: &Interval<'_>, first: &str, last: &str) -
     } = w;
     let k = bound.len();
     let (p_rule, p_first, p_last) = (k + 1, k + 2, k + 3);
-    let lo = from.unwrap_or("'0000-01-01'");
-    let hi = until.unwrap_or("'9999-12-31'");
+    let d = conn.dialect();
+    let (first_day, last_day) = (d.first_day(), d.last_day());
+    let lo = from.unwrap_or(&first_day);
+    let hi = until.unwrap_or(&last_day);
+    let (first_p, last_p) = (d.day(&format!("?{p_first}")), d.day(&format!("?{p_last}")));
     let insert = format!(
-        "INSERT INTO temp.sim_window (rule, id, lo, hi)
-         SELECT ?{p_rule}, id, max(lo, ?{p_first}), min(hi, ?{p_last}) FROM (
-           SELECT s.id AS id, {lo} AS lo, {hi} AS hi FROM {} s{} WHERE {})
-         WHERE lo <= ?{p_last} AND hi >= ?{p_first}",
-        sql.table, sql.joins, sql.condition
+        "INSERT INTO {window} (rule, id, lo, hi)
+         SELECT ?{p_rule}, id, {greatest}, {least} FROM (
+           SELECT s.id AS id, {lo} AS lo, {hi} AS hi FROM {} s{} WHERE {}) AS w
+         WHERE lo <= {last_p} AND hi >= {first_p}",
+        sql.table,
+        sql.joins,
+        sql.condition,
+        window = d.temp("sim_window"),
+        greatest = d.greatest(&["lo".into(), first_p.clone()]),
+        least = d.least(&["hi".into(), last_p.clone()]),
     );
     let mut stmt = conn.prepare(&insert)?;
     for (i, v) in bound.iter().enumerate() {
@@ -80,13 +90,15 @@ pub fn end_leaving(
     day: &str,
     at: &str,
 ) -> Result<u64> {
+    let d = conn.dialect();
+    let (episodes, window) = (d.temp("sim_episodes"), d.temp("sim_window"));
     Ok(conn
-        .prepare_cached(
-            "UPDATE temp.sim_episodes SET ended_at = ?5 WHERE id IN (
-               SELECT ep.id FROM temp.sim_window w
-               JOIN temp.sim_episodes ep ON ep.rule = ?2 AND ep.subject_id = w.id AND ep.ended_at IS NULL
-               WHERE w.rule = ?1 AND w.hi >= ?3 AND w.hi < ?4)",
-        )?
+        .prepare_cached(&format!(
+            "UPDATE {episodes} SET ended_at = ?5 WHERE id IN (
+               SELECT ep.id FROM {window} w
+               JOIN {episodes} ep ON ep.rule = ?2 AND ep.subject_id = w.id AND ep.ended_at IS NULL
+               WHERE w.rule = ?1 AND w.hi >= ?3 AND w.hi < ?4)"
+        ))?
         .execute(params![rule as i64, rule_name, prev, day, at])? as u64)
 }
 
@@ -102,16 +114,22 @@ pub fn firing_candidates(
     repeat_from: Option<&str>,
 ) -> Result<()> {
     super::firings::new_holds(conn)?;
-    conn.prepare_cached(
-        "INSERT INTO temp.holds SELECT id FROM temp.sim_window
-         WHERE rule = ?1 AND lo > ?2 AND lo <= ?3 AND hi >= ?3",
-    )?
+    let d = conn.dialect();
+    let (holds, window, episodes) = (
+        d.temp("holds"),
+        d.temp("sim_window"),
+        d.temp("sim_episodes"),
+    );
+    conn.prepare_cached(&format!(
+        "INSERT INTO {holds} SELECT id FROM {window}
+         WHERE rule = ?1 AND lo > ?2 AND lo <= ?3 AND hi >= ?3"
+    ))?
     .execute(params![rule as i64, prev, day])?;
     if let Some(from) = repeat_from {
-        conn.prepare_cached(
-            "INSERT OR IGNORE INTO temp.holds SELECT subject_id FROM temp.sim_episodes
-             WHERE rule = ?1 AND ended_at IS NULL AND last_fired_on <= ?2",
-        )?
+        conn.prepare_cached(&d.insert_ignoring(&format!(
+            "INTO {holds} SELECT subject_id FROM {episodes}
+             WHERE rule = ?1 AND ended_at IS NULL AND last_fired_on <= ?2"
+        )))?
         .execute(params![rule_name, from])?;
     }
     Ok(())

@@ -1,5 +1,11 @@
 //! Helpers for tests that drive the `duban` binary the way a user does: an
-//! office folder with its config, policy and SQLite database.
+//! office folder with its config, policy and database.
+//!
+//! The database is a SQLite file in the folder, or — with
+//! `DUBAN_TEST_DATABASE=postgres` — a fresh PostgreSQL database of its own
+//! on the server `DUBAN_TEST_POSTGRES` names, its URL written into the
+//! office's duban.toml and dropped with the office: the same tests run
+//! once on each database.
 #![allow(dead_code)]
 
 pub mod browser;
@@ -56,20 +62,122 @@ pub fn fixture(path: &str) -> PathBuf {
         .join(path)
 }
 
-/// An office folder in a temporary directory.
+/// The PostgreSQL server tests make their databases on, if there is one.
+/// Without it the PostgreSQL half is skipped with one line saying so; in CI
+/// (`CI` set) it is never skipped.
+pub fn test_server(what: &str) -> Option<String> {
+    match std::env::var("DUBAN_TEST_POSTGRES") {
+        Ok(server) if !server.is_empty() => Some(server),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs the PostgreSQL half: set DUBAN_TEST_POSTGRES"
+            );
+            eprintln!("PostgreSQL half skipped ({what}): DUBAN_TEST_POSTGRES is not set");
+            None
+        }
+    }
+}
+
+/// Whether test offices keep their cases in PostgreSQL
+/// (`DUBAN_TEST_DATABASE=postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var("DUBAN_TEST_DATABASE").is_ok_and(|v| v == "postgres")
+}
+
+/// A database of its own on the test server, dropped at the end.
+pub struct ServerDb {
+    server: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl ServerDb {
+    /// A new, empty database on `server`.
+    pub fn new(server: &str, what: &str) -> ServerDb {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let name = format!(
+            "duban_test_{}_{n}_{}_{nanos}",
+            std::process::id(),
+            what.to_lowercase()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        );
+        let admin = duban::store::connect_postgres(server).unwrap_or_else(|e| panic!("{e}"));
+        admin
+            .execute_batch(&format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let url = match server.rfind('/') {
+            Some(i) if server[..i].ends_with('/') => format!("{server}/{name}"),
+            Some(i) => format!("{}/{name}", &server[..i]),
+            None => format!("{server}/{name}"),
+        };
+        ServerDb {
+            server: server.to_string(),
+            name,
+            url,
+        }
+    }
+
+    /// A database for a test office, when offices are on PostgreSQL.
+    fn for_office() -> Option<ServerDb> {
+        if !on_postgres() {
+            return None;
+        }
+        let server = std::env::var("DUBAN_TEST_POSTGRES").unwrap_or_else(|_| {
+            panic!("DUBAN_TEST_DATABASE=postgres needs DUBAN_TEST_POSTGRES, the server")
+        });
+        Some(ServerDb::new(&server, "office"))
+    }
+}
+
+impl Drop for ServerDb {
+    fn drop(&mut self) {
+        if let Ok(admin) = duban::store::connect_postgres(&self.server) {
+            let _ = admin.execute_batch(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// An office folder in a temporary directory, and its database.
 pub struct Office {
     pub dir: tempfile::TempDir,
+    /// Its PostgreSQL database, when offices are on PostgreSQL.
+    pub server: Option<ServerDb>,
 }
 
 impl Office {
     /// `duban init` in a fresh folder, with an empty policy folder.
     pub fn empty() -> Office {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        duban().arg("init").arg(dir.path()).assert().success();
-        let office = Office { dir };
+        let server = ServerDb::for_office();
+        let mut init = duban();
+        init.arg("init").arg(dir.path());
+        if let Some(s) = &server {
+            init.args(["--database", &s.url]);
+        }
+        init.assert().success();
+        let office = Office { dir, server };
         std::fs::remove_dir_all(office.path("rules")).unwrap_or_else(|e| panic!("{e}"));
         std::fs::create_dir(office.path("rules")).unwrap_or_else(|e| panic!("{e}"));
         office
+    }
+
+    /// The office's database as duban.toml names it: the file or the URL.
+    pub fn location(&self) -> duban::store::Location {
+        match &self.server {
+            Some(s) => duban::store::Location::parse(&s.url, self.dir.path(), None, "test")
+                .unwrap_or_else(|e| panic!("{e}")),
+            None => duban::store::Location::file(self.path("duban.db")),
+        }
     }
 
     /// The small office of `tests/fixtures/office`, imported. Its problem
@@ -109,23 +217,27 @@ impl Office {
     pub fn demo(scale: u64, as_of: &str) -> Office {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let office_dir = dir.path().join("office");
-        duban()
-            .args([
-                "demo",
-                "--scale",
-                &scale.to_string(),
-                "--seed",
-                "7",
-                "--as-of",
-                as_of,
-                "--no-run",
-                "--dir",
-            ])
-            .arg(&office_dir)
-            .assert()
-            .success();
+        let server = ServerDb::for_office();
+        let mut demo = duban();
+        demo.arg("demo");
+        if let Some(s) = &server {
+            demo.args(["--database", &s.url]);
+        }
+        demo.args([
+            "--scale",
+            &scale.to_string(),
+            "--seed",
+            "7",
+            "--as-of",
+            as_of,
+            "--no-run",
+            "--dir",
+        ])
+        .arg(&office_dir)
+        .assert()
+        .success();
         // Keep the office as the temp dir's content.
-        let office = Office { dir };
+        let office = Office { dir, server };
         for entry in std::fs::read_dir(&office_dir).unwrap_or_else(|e| panic!("{e}")) {
             let entry = entry.unwrap_or_else(|e| panic!("{e}"));
             std::fs::rename(
@@ -155,7 +267,13 @@ impl Office {
         c
     }
 
+    /// Writes a file of the office. A duban.toml written on an office
+    /// kept in PostgreSQL names its database.
     pub fn write(&self, rel: &str, text: &str) {
+        let text = match (&self.server, rel) {
+            (Some(s), "duban.toml") => with_database(text, &s.url),
+            _ => text.to_string(),
+        };
         let p = self.path(rel);
         if let Some(parent) = p.parent() {
             std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
@@ -169,8 +287,9 @@ impl Office {
         self.write("rules/policy.rules", text);
     }
 
-    pub fn db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(self.path("duban.db")).unwrap_or_else(|e| panic!("{e}"))
+    /// The office's database, through the store (either database).
+    pub fn db(&self) -> duban::store::Db {
+        duban::store::open(&self.location()).unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub fn count(&self, sql: &str) -> i64 {
@@ -183,10 +302,16 @@ impl Office {
     /// content.
     pub fn dump(&self) -> String {
         let db = self.db();
+        let list = match db.dialect() {
+            duban::store::Dialect::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            }
+            duban::store::Dialect::Postgres => {
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1"
+            }
+        };
         let mut tables: Vec<String> = {
-            let mut s = db
-                .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-                .unwrap_or_else(|e| panic!("{e}"));
+            let mut s = db.prepare(list).unwrap_or_else(|e| panic!("{e}"));
             s.query_map([], |r| r.get(0))
                 .and_then(|r| r.collect())
                 .unwrap_or_else(|e| panic!("{e}"))
@@ -201,7 +326,7 @@ impl Office {
             let rows: Vec<String> = s
                 .query_map([], |r| {
                     let cells: Vec<String> = (0..n)
-                        .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).ok()))
+                        .map(|i| format!("{:?}", r.get::<_, duban::store::Value>(i).ok()))
                         .collect();
                     Ok(cells.join("|"))
                 })
@@ -236,6 +361,29 @@ impl Office {
         serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
     }
+}
+
+/// `text` (a duban.toml) with `database` set to `url`.
+pub fn with_database(text: &str, url: &str) -> String {
+    let line = format!("database = \"{url}\"");
+    let mut found = false;
+    let mut out: Vec<String> = text
+        .lines()
+        .map(|l| {
+            // The default file, written or not, is the office's database.
+            let l_ = l.trim_start().replace(' ', "");
+            if !found && l_ == "database=\"duban.db\"" {
+                found = true;
+                line.clone()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    if !found && !text.lines().any(|l| l.trim_start().starts_with("database")) {
+        out.insert(0, line);
+    }
+    out.join("\n") + "\n"
 }
 
 /// (rule, subject) of every action of a dry-run or diff list.
