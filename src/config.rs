@@ -5,6 +5,8 @@
 //! the config names.
 
 use crate::error::{Error, Result};
+use crate::store::Location;
+use crate::store::location::DATABASE_ENV;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -16,7 +18,9 @@ pub const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
 pub struct Config {
     /// The config file, if one was read.
     pub file: Option<PathBuf>,
-    pub database: PathBuf,
+    /// The case database: a SQLite file or a PostgreSQL URL
+    /// (`DUBAN_DATABASE` overrides the file's `database`).
+    pub database: Location,
     pub rules: PathBuf,
     /// The working-day calendar (`calendar.toml`).
     pub calendar: PathBuf,
@@ -272,7 +276,9 @@ impl Smtp {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
-    database: Option<PathBuf>,
+    database: Option<String>,
+    /// The environment variable holding the PostgreSQL password.
+    database_password_env: Option<String>,
     rules: Option<PathBuf>,
     calendar: Option<PathBuf>,
     timezone: Option<String>,
@@ -381,9 +387,23 @@ impl Config {
         if let Some(web) = &raw.web {
             check_web(web, name)?;
         }
+        let database = match std::env::var(DATABASE_ENV) {
+            Ok(v) if !v.trim().is_empty() => Location::parse(
+                &v,
+                base,
+                raw.database_password_env.as_deref(),
+                &format!("the environment variable {DATABASE_ENV}"),
+            )?,
+            _ => Location::parse(
+                raw.database.as_deref().unwrap_or("duban.db"),
+                base,
+                raw.database_password_env.as_deref(),
+                &format!("{name}: database"),
+            )?,
+        };
         Ok(Config {
             file,
-            database: rel(raw.database.unwrap_or_else(|| "duban.db".into())),
+            database,
             rules: rel(raw.rules.unwrap_or_else(|| "rules".into())),
             calendar: rel(raw.calendar.unwrap_or_else(|| "calendar.toml".into())),
             timezone,
@@ -508,11 +528,28 @@ fn check_channels(channels: &[Channel], file: &str) -> Result<()> {
     Ok(())
 }
 
+/// The commented `duban.toml` for a database: [`TEMPLATE`] as it is for
+/// the office's own file, else with `database` set to the URL given.
+pub fn template(database: Option<&str>) -> String {
+    match database {
+        None => TEMPLATE.to_string(),
+        Some(url) => TEMPLATE.replacen(
+            "database = \"duban.db\"",
+            &format!("database = {}", toml::Value::String(url.to_string())),
+            1,
+        ),
+    }
+}
+
 /// The commented `duban.toml` that `duban init` writes.
 pub const TEMPLATE: &str = r#"# duban configuration. Paths are relative to this file.
 
-# The case database (SQLite).
+# The case database: a SQLite file, or a PostgreSQL database by its URL
+# ("postgresql://duban@127.0.0.1:5432/duban"). DUBAN_DATABASE in the
+# environment overrides it.
 database = "duban.db"
+# The PostgreSQL password is read from this variable, never from this file.
+# database_password_env = "DUBAN_DATABASE_PASSWORD"
 
 # The policy: every *.rules file in this folder, read in name order.
 rules = "rules"
@@ -599,7 +636,7 @@ mod tests {
     #[test]
     fn the_template_is_a_valid_config() {
         let c = parse(TEMPLATE).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(c.database, PathBuf::from("/office/duban.db"));
+        assert_eq!(c.database, Location::file("/office/duban.db"));
         assert_eq!(c.mail.transport, Transport::File);
     }
 

@@ -284,3 +284,95 @@ fn a_run_recorded_reads_back_alike_on_both_databases() {
     assert_eq!(a.as_array().map(Vec::len), Some(1), "{a}");
     assert_eq!(a, b);
 }
+
+/// `duban init DIR --database URL` writes the URL into duban.toml and makes
+/// duban's tables there; a second office on the same database is refused
+/// (exit 1) and nothing of it written; a URL that is no URL is refused in
+/// words, a server that does not answer is an operational failure.
+#[test]
+fn init_makes_an_office_on_postgresql_once() {
+    let Some(pg) = TestDb::new("init") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let first = dir.path().join("first");
+    common::duban()
+        .arg("init")
+        .arg(&first)
+        .args(["--database", &pg.url])
+        .assert()
+        .success();
+    let config =
+        std::fs::read_to_string(first.join("duban.toml")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        config.contains(&format!("database = \"{}\"", pg.url)),
+        "{config}"
+    );
+    assert!(!first.join("duban.db").exists());
+    common::duban()
+        .current_dir(&first)
+        .args(["check"])
+        .assert()
+        .success();
+    let second = dir.path().join("second");
+    let out = common::duban()
+        .arg("init")
+        .arg(&second)
+        .args(["--database", &pg.url])
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("already holds a table"), "{err}");
+    assert!(!second.exists(), "a refused init wrote files");
+    let bad = common::duban()
+        .arg("init")
+        .arg(&second)
+        .args(["--database", "postgresql://duban@127.0.0.1:port/duban"])
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&bad.get_output().stderr).to_string();
+    assert!(err.contains("is not a PostgreSQL URL"), "{err}");
+    let gone = common::duban()
+        .arg("init")
+        .arg(&second)
+        .args(["--database", "postgresql://duban@127.0.0.1:1/duban"])
+        .assert()
+        .code(3);
+    let err = String::from_utf8_lossy(&gone.get_output().stderr).to_string();
+    assert!(err.contains("cannot reach the PostgreSQL server"), "{err}");
+    assert!(!second.exists());
+}
+
+/// `DUBAN_DATABASE` overrides `database` of duban.toml: the office's file
+/// stays untouched while a command works on the server's database.
+#[test]
+fn the_environment_names_the_database() {
+    let Some(pg) = TestDb::new("env") else {
+        return;
+    };
+    drop(duban::store::create_postgres(&pg.url).unwrap_or_else(|e| panic!("{e}")));
+    // The office's own file knows u1; the server's database does not.
+    let office = common::Office::fixture();
+    let out = office
+        .cmd()
+        .env("DUBAN_DATABASE", &pg.url)
+        .args(["users", "add", "u1", "--role", "admin"])
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("u1"), "{err}");
+    office
+        .cmd()
+        .env("DUBAN_DATABASE", &pg.url)
+        .args(["users", "list"])
+        .assert()
+        .success();
+    let out = office
+        .cmd()
+        .env("DUBAN_DATABASE", "mysql://root@127.0.0.1/duban")
+        .args(["status"])
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("DUBAN_DATABASE"), "{err}");
+}

@@ -105,9 +105,10 @@ fn analyze(
     match cfg {
         Some(cfg) => {
             let engine = Engine::for_office(policy, cfg)?;
-            let conn = match cfg.database.exists() {
-                true => Some(crate::store::open(&cfg.database)?),
-                false => None,
+            // A file not made yet: the policy is analyzed without an office.
+            let conn = match cfg.database.path() {
+                Some(p) if !p.exists() => None,
+                _ => Some(crate::store::open(&cfg.database)?),
             };
             engine.analyze(conn.as_ref(), &as_of)
         }

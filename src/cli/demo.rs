@@ -86,7 +86,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .context(|| format!("writing {}", config.display()))?;
     crate::example::write_policy(&args.dir.join("rules")).context(|| "writing rules/".into())?;
     let db = args.dir.join("duban.db");
-    let mut conn = crate::store::create(&db)?;
+    let mut conn = crate::store::create_file(&db)?;
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message(format!("generating a demo office at scale {}", args.scale));
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));

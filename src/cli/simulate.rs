@@ -56,7 +56,9 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let domain = mail_domain(&cfg);
     let calendar = cfg.load_calendar()?;
     let run_one = |conn: &mut crate::store::Db, p: &Policy| -> Result<Vec<Day>> {
-        let engine = Engine::new(p, domain.clone()).with_calendar(calendar.clone());
+        let engine = Engine::new(p, domain.clone())
+            .with_calendar(calendar.clone())
+            .with_dialect(conn.dialect());
         let replay = if args.day_by_day {
             Replay::DayByDay
         } else {

@@ -30,8 +30,9 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
 
 /// Warns when others on this machine may read the database or the outbox.
 fn exposure_warnings(lines: &mut Vec<String>, cfg: &Config) {
-    let db = &cfg.database;
-    if crate::private::readable_by_others(db) {
+    if let Some(db) = cfg.database.path()
+        && crate::private::readable_by_others(db)
+    {
         lines.push(format!(
             "  warning: other users of this machine can read the database {} (names, problems); `chmod 600 {}`",
             db.display(),

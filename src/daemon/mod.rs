@@ -74,7 +74,11 @@ impl Shared {
 
 /// Runs the service until a signal (or, with `once`, until done).
 pub fn serve(cfg: Config, opts: Options) -> Result<()> {
-    let lock = lock::ServiceLock::acquire(&cfg.database)?;
+    // One service per SQLite file (a lock beside it).
+    let lock = match cfg.database.path() {
+        Some(path) => Some(lock::ServiceLock::acquire(path)?),
+        None => None,
+    };
     // The database must exist; `serve` does not create one.
     drop(crate::store::open(&cfg.database)?);
     let policy = load(&cfg)?;

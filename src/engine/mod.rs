@@ -159,13 +159,16 @@ impl<'p> Engine<'p> {
         }
     }
 
-    /// The engine of an office: its mail domain, its working-day calendar
-    /// and its workbench's address, from `duban.toml`.
+    /// The engine of an office: its mail domain, its working-day calendar,
+    /// its workbench's address and its database's dialect, from
+    /// `duban.toml`.
     pub fn for_office(
         policy: &'p Policy,
         cfg: &crate::config::Config,
     ) -> crate::error::Result<Self> {
-        let mut engine = Engine::new(policy, cfg.mail_domain()).with_calendar(cfg.load_calendar()?);
+        let mut engine = Engine::new(policy, cfg.mail_domain())
+            .with_calendar(cfg.load_calendar()?)
+            .with_dialect(cfg.database.dialect());
         engine.workbench = cfg
             .web
             .as_ref()

@@ -573,6 +573,15 @@ impl Db {
         Tx::begin(self, Behavior::Deferred)
     }
 
+    /// Whether the connection is gone (a PostgreSQL server that closed
+    /// it): not worth keeping for reuse.
+    pub fn is_closed(&self) -> bool {
+        match &self.inner {
+            Inner::Sqlite(_) => false,
+            Inner::Pg(c) => c.is_closed(),
+        }
+    }
+
     pub(crate) fn sqlite_mut(&mut self) -> Option<&mut rusqlite::Connection> {
         match &mut self.inner {
             Inner::Sqlite(c) => Some(c),

@@ -19,6 +19,7 @@ pub mod episodes;
 pub mod export;
 pub mod firings;
 pub mod import;
+pub mod location;
 pub mod migrations;
 pub mod outbox;
 pub(crate) mod pg;
@@ -36,6 +37,7 @@ pub use db::{
     Params, Row, Rows, Statement, ToSql, Tx, Value, ValueRef, params_from_iter,
 };
 pub use dialect::Dialect;
+pub use location::Location;
 pub use pool::Pool;
 
 /// `params![a, b, …]`: parameters of mixed types.
@@ -49,8 +51,31 @@ use std::time::Duration;
 /// giving up with "database is locked".
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Opens an existing case database.
-pub fn open(path: &Path) -> Result<Db> {
+/// Opens an existing case database: a SQLite file or a PostgreSQL
+/// database holding duban's tables.
+pub fn open(at: &Location) -> Result<Db> {
+    match at {
+        Location::File(path) => open_file(path),
+        Location::Server(server) => open_server(server),
+    }
+}
+
+/// Creates a case database: a new SQLite file (an existing file is
+/// refused), or duban's tables in a PostgreSQL database that holds none
+/// of them.
+pub fn create(at: &Location) -> Result<Db> {
+    match at {
+        Location::File(path) => create_file(path),
+        Location::Server(server) => {
+            let mut db = connect_server(server)?;
+            make_postgres_tables(&mut db, server.url())?;
+            Ok(db)
+        }
+    }
+}
+
+/// Opens an existing SQLite file.
+pub fn open_file(path: &Path) -> Result<Db> {
     if !path.exists() {
         return Err(Error::invalid(format!(
             "no case database at {}: run `duban init` to create one (or `duban demo` for a demo office)",
@@ -60,8 +85,8 @@ pub fn open(path: &Path) -> Result<Db> {
     connect(path)
 }
 
-/// Creates a case database; refuses to touch an existing file.
-pub fn create(path: &Path) -> Result<Db> {
+/// Creates a SQLite file; refuses to touch an existing file.
+pub fn create_file(path: &Path) -> Result<Db> {
     if path.exists() {
         return Err(Error::invalid(format!(
             "{} already exists; duban will not overwrite it",
@@ -76,6 +101,63 @@ pub fn create(path: &Path) -> Result<Db> {
     }
     create_private_file(path)?;
     connect(path)
+}
+
+/// Connects to the server and checks that the database holds duban's
+/// tables of this version.
+fn open_server(server: &location::Server) -> Result<Db> {
+    let db = connect_server(server)?;
+    let url = server.url();
+    let version: Option<i64> = match db.query_row("SELECT version FROM schema_version", (), |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(v) => Some(v),
+        Err(e) if e.code.as_deref() == Some("42P01") => None,
+        Err(e) => return Err(e.into()),
+    };
+    let want = migrations::version() as i64;
+    match version {
+        None => Err(Error::invalid(format!(
+            "{url} holds no duban tables: `duban init DIR --database {url}` makes them"
+        ))),
+        Some(v) if v == want => Ok(db),
+        Some(v) => Err(Error::Migration {
+            what: url.to_string(),
+            source: format!(
+                "its tables are of schema version {v}, this duban's are of version {want}; {}",
+                if v < want {
+                    "PostgreSQL databases are not migrated yet: copy the office into a new database"
+                } else {
+                    "run the duban that made them, or a newer one"
+                }
+            )
+            .into(),
+        }),
+    }
+}
+
+/// Connects to the server, the password from the environment; its
+/// failures in words.
+fn connect_server(server: &location::Server) -> Result<Db> {
+    let password = server.password()?;
+    let url = server.url();
+    pg::connect(url, password.as_deref())
+        .map(Db::pg)
+        .map_err(|e| match e.code.as_deref() {
+            Some("28P01" | "28000") => Error::failed(
+                format!("the PostgreSQL server of {url} refused to sign duban in (check the user, and the password in the variable database_password_env names)"),
+                e,
+            ),
+            Some("3D000") => Error::failed(
+                format!("{url}: the server has no such database (create it first: createdb)"),
+                e,
+            ),
+            _ if e.kind == ErrorKind::Connection || e.code.is_none() => Error::failed(
+                format!("cannot reach the PostgreSQL server of {url} (is it running and listening there?)"),
+                e,
+            ),
+            _ => Error::failed(format!("connecting to {url}"), e),
+        })
 }
 
 fn create_private_file(path: &Path) -> Result<()> {
@@ -111,11 +193,12 @@ pub fn in_memory() -> Result<Db> {
     Ok(db)
 }
 
-/// Connects to a PostgreSQL database (`postgresql://user@host:port/db`).
+/// Connects to a PostgreSQL database (`postgresql://user@host:port/db`,
+/// no password), whatever it holds.
 pub fn connect_postgres(url: &str) -> Result<Db> {
-    pg::connect(url)
+    pg::connect(url, None)
         .map(Db::pg)
-        .map_err(|source| Error::failed("connecting to PostgreSQL", source))
+        .map_err(|source| Error::failed(format!("connecting to {url}"), source))
 }
 
 /// Makes duban's tables in an empty PostgreSQL database (one
@@ -123,6 +206,11 @@ pub fn connect_postgres(url: &str) -> Result<Db> {
 /// refused, nothing written.
 pub fn create_postgres(url: &str) -> Result<Db> {
     let mut db = connect_postgres(url)?;
+    make_postgres_tables(&mut db, url)?;
+    Ok(db)
+}
+
+fn make_postgres_tables(db: &mut Db, url: &str) -> Result<()> {
     let ddl = migrations::ddl(Dialect::Postgres)?;
     let tx = db.transaction()?;
     let taken: Vec<String> = tx
@@ -138,12 +226,12 @@ pub fn create_postgres(url: &str) -> Result<Db> {
     };
     if let Some(t) = taken.iter().find(made_here) {
         return Err(Error::invalid(format!(
-            "the database already holds a table {t}; duban makes its tables only in an empty database"
+            "{url} already holds a table {t}; duban makes its tables only in a database without them"
         )));
     }
     tx.execute_batch(&ddl)?;
     tx.commit()?;
-    Ok(db)
+    Ok(())
 }
 
 /// `?1, ?2, … ?n`: the parameters of an INSERT of n columns.

@@ -37,7 +37,16 @@ impl From<postgres::Error> for DatabaseError {
                 }
                 m
             }
-            None => e.to_string(),
+            None => {
+                // "error connecting to server", and why.
+                let mut m = e.to_string();
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    m.push_str(&format!(": {c}"));
+                    cause = c.source();
+                }
+                m
+            }
         };
         DatabaseError {
             message,
@@ -53,9 +62,36 @@ pub struct PgConn {
     cache: RefCell<HashMap<String, postgres::Statement>>,
 }
 
-/// Connects to the server at `url` (`postgresql://user@host:port/db`).
-pub(crate) fn connect(url: &str) -> DbResult<PgConn> {
-    let client = postgres::Client::connect(url, postgres::NoTls)?;
+/// How long connecting to a server may take before duban gives up.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Whether rust-postgres reads `url` as a connection string; its
+/// complaint otherwise.
+pub(crate) fn check_url(url: &str) -> Result<(), String> {
+    url.parse::<postgres::Config>()
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Whether `url` carries a password.
+pub(crate) fn url_has_password(url: &str) -> bool {
+    url.parse::<postgres::Config>()
+        .is_ok_and(|c| c.get_password().is_some())
+}
+
+/// Connects to the server at `url` (`postgresql://user@host:port/db`),
+/// with `password` when the server asks for one.
+pub(crate) fn connect(url: &str, password: Option<&str>) -> DbResult<PgConn> {
+    let mut config: postgres::Config = url
+        .parse()
+        .map_err(|e: postgres::Error| DatabaseError::new(ErrorKind::Other, e.to_string()))?;
+    if let Some(p) = password {
+        config.password(p);
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    let client = config.connect(postgres::NoTls)?;
     Ok(PgConn {
         client: RefCell::new(client),
         cache: RefCell::new(HashMap::new()),
@@ -70,6 +106,10 @@ impl PgConn {
                 "the PostgreSQL connection is in use by another statement",
             )
         })
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.client.try_borrow().is_ok_and(|c| c.is_closed())
     }
 
     pub(crate) fn execute_batch(&self, sql: &str) -> DbResult<()> {

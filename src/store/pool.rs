@@ -1,14 +1,13 @@
 //! Connections kept for reuse between requests (the workbench): one is
 //! taken for a request and given back after it, at most `size` kept idle.
 
-use super::Db;
+use super::{Db, Location};
 use crate::error::Result;
 use std::ops::{Deref, DerefMut};
-use std::path::PathBuf;
 use std::sync::Mutex;
 
 pub struct Pool {
-    path: PathBuf,
+    at: Location,
     size: usize,
     idle: Mutex<Vec<Db>>,
 }
@@ -20,13 +19,20 @@ pub struct Pooled<'p> {
 }
 
 impl Pool {
-    /// A pool of connections to the database at `path`, holding `first`.
-    pub fn new(first: Db, path: PathBuf, size: usize) -> Pool {
-        Pool {
-            path,
+    /// A pool of connections to the database `at`, which must exist: the
+    /// first is opened at once.
+    pub fn open(at: Location, size: usize) -> Result<Pool> {
+        let first = super::open(&at)?;
+        Ok(Pool {
+            at,
             size,
             idle: Mutex::new(vec![first]),
-        }
+        })
+    }
+
+    /// Where the connections go.
+    pub fn location(&self) -> &Location {
+        &self.at
     }
 
     /// An idle connection, or a new one.
@@ -34,7 +40,7 @@ impl Pool {
         let idle = self.idle.lock().ok().and_then(|mut p| p.pop());
         let db = match idle {
             Some(db) => db,
-            None => super::open(&self.path)?,
+            None => super::open(&self.at)?,
         };
         Ok(Pooled {
             pool: self,
@@ -61,6 +67,7 @@ impl Drop for Pooled<'_> {
     fn drop(&mut self) {
         if let (Some(db), Ok(mut idle)) = (self.db.take(), self.pool.idle.lock())
             && idle.len() < self.pool.size
+            && !db.is_closed()
         {
             idle.push(db);
         }

@@ -14,8 +14,9 @@
 //! - [`server`]: connections within bounds (timeouts, a cap).
 //!
 //! Handlers run their database work on blocking threads, each with a
-//! connection from a small pool; SQLite's WAL lets the scheduler write
-//! beside them.
+//! connection from the store's small pool (SQLite or PostgreSQL);
+//! SQLite's WAL lets the scheduler write beside them, PostgreSQL's row
+//! locks the same.
 
 pub mod auth;
 pub mod guard;
@@ -40,7 +41,7 @@ pub struct App {
     /// The policy's time zone at start: today's date on pages.
     pub tz: chrono_tz::Tz,
     templates: minijinja::Environment<'static>,
-    pool: Mutex<Vec<Db>>,
+    pool: crate::store::Pool,
     /// At most `POOL` requests work on the database at once; the others
     /// wait their turn rather than crowd the cores.
     permits: tokio::sync::Semaphore,
@@ -128,13 +129,13 @@ impl App {
             .as_deref()
             .is_some_and(|u| u.starts_with("https://"));
         // The database must exist; the workbench does not create one.
-        let first = crate::store::open(&cfg.database)?;
+        let pool = crate::store::Pool::open(cfg.database.clone(), POOL)?;
         Ok(App {
             cfg,
             clock,
             tz,
             templates: env,
-            pool: Mutex::new(vec![first]),
+            pool,
             permits: tokio::sync::Semaphore::new(POOL),
             figures: tokio::sync::Mutex::new(None),
             secure_cookies,
@@ -187,17 +188,8 @@ impl App {
             .map_err(|e| WebError::Internal(Error::invalid(e.to_string())))?;
         let app = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = match app.pool.lock().map(|mut p| p.pop()) {
-                Ok(Some(c)) => c,
-                _ => crate::store::open(&app.cfg.database)?,
-            };
-            let result = f(&mut conn, &app);
-            if let Ok(mut p) = app.pool.lock()
-                && p.len() < POOL
-            {
-                p.push(conn);
-            }
-            result
+            let mut conn = app.pool.get()?;
+            f(&mut conn, &app)
         })
         .await
         .map_err(|e| WebError::Internal(Error::invalid(format!("a request's work failed: {e}"))))?
@@ -263,7 +255,7 @@ impl App {
     pub fn deliver_now(self: &Arc<Self>) {
         let app = self.clone();
         tokio::task::spawn_blocking(move || {
-            let result = crate::store::open(&app.cfg.database).and_then(|conn| {
+            let result = app.pool.get().and_then(|conn| {
                 crate::deliver::outbox::deliver_configured(&app.cfg, &conn, app.clock.as_ref())
             });
             if let Err(e) = result {
