@@ -618,7 +618,11 @@ impl Shape {
             "{}{}({}) or overdue_days{} > 1 or overdue_days in [{}]{}",
             "not ".repeat(self.nots),
             "(".repeat(self.parens),
-            chain.join(if self.terms % 2 == 0 { " and " } else { " or " }),
+            chain.join(if self.terms.is_multiple_of(2) {
+                " and "
+            } else {
+                " or "
+            }),
             " + 1".repeat(self.plus),
             if list.is_empty() {
                 "1".to_string()
