@@ -156,6 +156,15 @@ rule accountability "逾期30天 → 问责（须审批）"
     b.screenshot("approval-phone");
     b.type_into("#note-input", "同意，按程序办理");
     b.click("#approve-button");
+    // 问责 is a harsh step: the page asks once more, nothing decided yet.
+    assert_eq!(b.text("h1"), "请再次确认");
+    assert!(b.text("#confirm-tasks").contains("问责"));
+    assert_eq!(
+        o.count("SELECT count(*) FROM approvals WHERE status = 'pending'"),
+        1
+    );
+    b.screenshot("approval-confirm-phone");
+    b.click("#confirm-button");
     assert!(b.text("#message").contains("已作出决定"));
     assert!(b.text("#status").contains("已批准"));
     assert!(b.text("#note").contains("同意，按程序办理"));

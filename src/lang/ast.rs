@@ -148,6 +148,8 @@ pub enum ClauseKind {
         approver: Approver,
         within: Option<(Kw, Duration)>,
     },
+    /// `harsh` (严厉措施): a harsh step, decided only when confirmed twice.
+    Harsh(Kw),
 }
 
 /// Who approves: a person path from the subject, or a person's id.

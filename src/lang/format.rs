@@ -171,6 +171,10 @@ impl Formatter<'_> {
                     let text = format!("{} {} {}", self.kw(kw), self.kw(every), self.duration(d));
                     self.line(2, text, c.span.clone());
                 }
+                ClauseKind::Harsh(kw) => {
+                    let text = self.kw(kw).to_string();
+                    self.line(2, text, c.span.clone());
+                }
                 ClauseKind::Approval {
                     kw,
                     by,

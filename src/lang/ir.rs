@@ -334,6 +334,9 @@ pub struct Rule {
     pub repeat: Option<Days>,
     /// `approval by …`: the firing's tasks and notices wait for a decision.
     pub approval: Option<Approval>,
+    /// `harsh` (严厉措施): approving its requests asks for a second
+    /// confirmation on the workbench.
+    pub harsh: bool,
     /// What the condition reads, recorded in the audit of each firing.
     pub facts: Vec<Fact>,
     pub file: usize,

@@ -10,6 +10,7 @@
 pub mod facts;
 pub mod names;
 pub mod schedule;
+pub mod sheet;
 pub mod values;
 
 pub use facts::{FactShown, condition_words, expr_label};

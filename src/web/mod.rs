@@ -97,6 +97,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("accounts.html", include_str!("templates/accounts.html")),
     ("approvals.html", include_str!("templates/approvals.html")),
     ("approval.html", include_str!("templates/approval.html")),
+    ("confirm.html", include_str!("templates/confirm.html")),
+    ("report.html", include_str!("templates/report.html")),
 ];
 
 const CSS: &str = include_str!("assets/duban.css");
@@ -420,6 +422,7 @@ pub fn router(app: Arc<App>) -> axum::Router {
         .route("/lang/{lang}", get(i18n::switch))
         .route("/my", get(pages::my_tasks))
         .route("/tasks", get(pages::tasks))
+        .route("/tasks.xlsx", get(pages::tasks_xlsx))
         .route("/tasks/{id}", get(pages::task))
         .route("/tasks/{id}/done", post(pages::task_done))
         .route("/approvals", get(pages::approvals))
@@ -434,6 +437,7 @@ pub fn router(app: Arc<App>) -> axum::Router {
         .route("/rules", get(pages::rules))
         .route("/status", get(pages::status))
         .route("/report", get(pages::report))
+        .route("/report.xlsx", get(pages::report_xlsx))
         .route("/accounts", get(pages::accounts))
         .route("/assets/duban.css", get(css))
         .layer(axum::middleware::from_fn_with_state(

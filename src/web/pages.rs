@@ -4,14 +4,14 @@
 //! retry`), with the account recorded as who did it.
 
 use super::auth::{CsrfOnly, Viewer};
-use super::{App, WebError};
+use super::{App, OrgFigures, WebError};
 use crate::clock::{AsOf, utc_text};
 use crate::schema::TaskStatus;
 use crate::store::outbox::{NoticeStatus, RetryWhich};
 use crate::store::tasks::{self, Query as TaskQuery, Task};
 use crate::store::{accounts, approvals, audit, cases, outbox};
 use axum::extract::{Form, Path, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use minijinja::value::Serde;
 use minijinja::{Value, context};
@@ -75,7 +75,7 @@ pub async fn my_tasks(
 ) -> Page {
     let me = viewer.session.person_id.clone();
     let page = p.page.unwrap_or(1).max(1);
-    let (open, total, done) = app
+    let (open, counts, done) = app
         .db(move |conn, app| {
             let today = today(app);
             let mine = |status, offset, limit| TaskQuery {
@@ -87,16 +87,35 @@ pub async fn my_tasks(
             };
             let (open, total) =
                 tasks::page(conn, &mine(TaskStatus::Open, (page - 1) * PAGE, PAGE))?;
+            // 逾期, 本周到期 (from today to Sunday): counted, no rows read.
+            let count = |q: TaskQuery| tasks::page(conn, &q).map(|(_, n)| n);
+            let sunday = today
+                + chrono::Days::new(
+                    6 - u64::from(chrono::Datelike::weekday(&today).num_days_from_monday()),
+                );
+            let overdue = count(TaskQuery {
+                overdue: true,
+                today: Some(today),
+                ..mine(TaskStatus::Open, 0, 0)
+            })?;
+            let week = count(TaskQuery {
+                due_from: Some(today),
+                due_to: Some(sunday),
+                ..mine(TaskStatus::Open, 0, 0)
+            })?;
             let done = tasks::recently_done(conn, &me, 10)?;
-            Ok((rows(conn, open, today)?, total, rows(conn, done, today)?))
+            let open = rows(conn, open, today)?;
+            Ok((open, (total, overdue, week), rows(conn, done, today)?))
         })
         .await?;
+    let (total, overdue, week) = counts;
+    let counts = context! { open => total, overdue, week };
     let pager = pager(Some(page), total, &());
     show(
         &app,
         "my.html",
         context! {
-            page => "my", open => Value::from(Serde(&open)), done => Value::from(Serde(&done)), pager,
+            page => "my", open => Value::from(Serde(&open)), done => Value::from(Serde(&done)), pager, counts,
             ..viewer.context()
         },
     )
@@ -217,16 +236,20 @@ pub async fn task_done(
                 return Err(WebError::NotFound);
             }
             let today = today(app);
-            let on = if f.on.trim().is_empty() {
-                today
-            } else {
-                crate::text::parse_date(&f.on).ok_or_else(|| {
-                    WebError::Invalid(format!(
-                        "done_on: `{}` is not a date (write 2026-12-03)",
-                        f.on
-                    ))
-                })?
-            };
+            let on = date_filter(v.lang, &f.on)?.unwrap_or(today);
+            // What is wrong with the form, in the viewer's words.
+            if t.status != TaskStatus::Open.code() {
+                let status = super::i18n::label(v.lang, "task_status", &t.status);
+                return Err(WebError::Invalid(match v.lang {
+                    super::i18n::Lang::En => {
+                        format!("The task is {status} already: nothing to close.")
+                    }
+                    _ => format!("此任务已是“{status}”状态，无需再次办结。"),
+                }));
+            }
+            if let Err(why) = tasks::check_done(t.created_on.as_deref(), &f.outcome, on, today) {
+                return Err(WebError::Invalid(unfit_words(&why, v.lang)));
+            }
             let by = format!("{} {} (workbench)", v.session.person_id, v.session.name);
             tasks::done(
                 conn,
@@ -249,6 +272,32 @@ pub async fn task_done(
     }
 }
 
+/// Why a task cannot be closed, for the person closing it.
+fn unfit_words(why: &tasks::Unfit, lang: super::i18n::Lang) -> String {
+    use crate::present::date_long;
+    match (why, lang) {
+        (tasks::Unfit::NoOutcome, super::i18n::Lang::En) => "Say what came of the task.".into(),
+        (tasks::Unfit::NoOutcome, _) => "请填写办理结果。".into(),
+        (tasks::Unfit::Future { on, .. }, l) => match l {
+            super::i18n::Lang::En => format!(
+                "{} is still to come: give the day it was done.",
+                date_long(*on, l)
+            ),
+            _ => format!("{}尚未到来，请填写实际完成的日期。", date_long(*on, l)),
+        },
+        (tasks::Unfit::BeforeCreated { created, .. }, l) => match l {
+            super::i18n::Lang::En => format!(
+                "The task was created on {}: it cannot be done before.",
+                date_long(*created, l)
+            ),
+            _ => format!(
+                "任务创建于{}，完成日期不能早于这一天。",
+                date_long(*created, l)
+            ),
+        },
+    }
+}
+
 /// The filters of the office's task list, as the form sends them.
 #[derive(Deserialize, Serialize, Default)]
 pub struct TaskFilters {
@@ -268,14 +317,20 @@ pub struct TaskFilters {
     page: Option<u64>,
 }
 
-fn date_filter(name: &str, text: &str) -> std::result::Result<Option<NaiveDate>, WebError> {
+fn date_filter(
+    lang: super::i18n::Lang,
+    text: &str,
+) -> std::result::Result<Option<NaiveDate>, WebError> {
     let t = text.trim();
     if t.is_empty() {
         return Ok(None);
     }
-    crate::text::parse_date(t)
-        .map(Some)
-        .ok_or_else(|| WebError::Invalid(format!("{name}: `{t}` is not a date (write 2026-12-03)")))
+    crate::text::parse_date(t).map(Some).ok_or_else(|| {
+        WebError::Invalid(match lang {
+            super::i18n::Lang::En => format!("`{t}` is not a date (write 2026-12-03)"),
+            _ => format!("“{t}”不是日期（请写作 2026-12-03）"),
+        })
+    })
 }
 
 fn some(text: &str) -> Option<String> {
@@ -296,32 +351,60 @@ fn page_number(page: Option<u64>, total: u64) -> u64 {
     page.unwrap_or(1).clamp(1, total.div_ceil(PAGE).max(1))
 }
 
+/// The task query of the filters; `org` names an organization by its
+/// name (from the page's list) or by its id.
+fn task_query(
+    f: &TaskFilters,
+    orgs: &OrgFigures,
+    lang: super::i18n::Lang,
+) -> std::result::Result<TaskQuery, WebError> {
+    let status = match f.status.as_str() {
+        "" => None,
+        s => Some(TaskStatus::parse(s).ok_or_else(|| {
+            WebError::Invalid(match lang {
+                super::i18n::Lang::En => format!("status: `{s}` is not a task status"),
+                _ => format!("状态“{s}”不是任务的状态"),
+            })
+        })?),
+    };
+    let organization = some(&f.org).map(|o| {
+        orgs.orgs
+            .iter()
+            .find(|x| x.name == o)
+            .map(|x| x.id.clone())
+            .unwrap_or(o)
+    });
+    let page = f.page.unwrap_or(1).max(1);
+    Ok(TaskQuery {
+        status,
+        overdue: !f.overdue.is_empty(),
+        kind: some(&f.kind),
+        organization,
+        due_from: date_filter(lang, &f.from)?,
+        due_to: date_filter(lang, &f.to)?,
+        offset: (page - 1) * PAGE,
+        limit: PAGE,
+        ..TaskQuery::default()
+    })
+}
+
 /// 任务: the office's tasks, filtered, a page at a time.
 pub async fn tasks(
     State(app): State<Arc<App>>,
     viewer: Viewer,
-    Query(f): Query<TaskFilters>,
+    Query(mut f): Query<TaskFilters>,
 ) -> Page {
     viewer.require_office()?;
-    let status = match f.status.as_str() {
-        "" => None,
-        s => Some(
-            TaskStatus::parse(s)
-                .ok_or_else(|| WebError::Invalid(format!("status: `{s}` is not a task status")))?,
-        ),
-    };
-    let page = f.page.unwrap_or(1).max(1);
-    let mut q = TaskQuery {
-        status,
-        overdue: !f.overdue.is_empty(),
-        kind: some(&f.kind),
-        organization: some(&f.org),
-        due_from: date_filter("from", &f.from)?,
-        due_to: date_filter("to", &f.to)?,
-        offset: (page - 1) * PAGE,
-        limit: PAGE,
-        ..TaskQuery::default()
-    };
+    let orgs = app.org_figures().await?;
+    let mut q = task_query(&f, &orgs, viewer.lang)?;
+    // The organization by its name in the field, however it was asked for.
+    if let Some(o) = orgs
+        .orgs
+        .iter()
+        .find(|o| Some(&o.id) == q.organization.as_ref())
+    {
+        f.org = o.name.clone();
+    }
     let (list, total) = app
         .db(move |conn, app| {
             let today = today(app);
@@ -334,14 +417,134 @@ pub async fn tasks(
         .iter()
         .map(|(code, _)| context! { code => *code })
         .collect();
+    let names: Vec<String> = orgs.orgs.iter().map(|o| o.name.clone()).collect();
+    let download = serde_urlencoded::to_string(&f).unwrap_or_default();
     show(
         &app,
         "tasks.html",
         context! {
-            page => "tasks", rows => Value::from(Serde(&list)), kinds, pager => pager(f.page, total, &f), f => Value::from(Serde(&f)),
+            page => "tasks", rows => Value::from(Serde(&list)), kinds, names, download,
+            pager => pager(f.page, total, &f), f => Value::from(Serde(&f)),
             ..viewer.context()
         },
     )
+}
+
+/// The most rows a downloaded task list holds.
+const SHEET_ROWS: u64 = 100_000;
+
+/// `/tasks.xlsx`: the filtered task list as a workbook.
+pub async fn tasks_xlsx(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Query(f): Query<TaskFilters>,
+) -> Page {
+    viewer.require_office()?;
+    let lang = viewer.lang;
+    let orgs = app.org_figures().await?;
+    let mut q = task_query(&f, &orgs, lang)?;
+    q.offset = 0;
+    q.limit = SHEET_ROWS;
+    let bytes = app
+        .db(move |conn, app| {
+            let today = today(app);
+            q.today = Some(today);
+            let (list, total) = tasks::page(conn, &q)?;
+            if total > SHEET_ROWS {
+                return Err(WebError::Invalid(match lang {
+                    super::i18n::Lang::En => format!(
+                        "{total} tasks match, more than a download holds ({SHEET_ROWS}): narrow the filters"
+                    ),
+                    _ => format!(
+                        "符合条件的任务有 {total} 个，超过一次下载的上限（{SHEET_ROWS} 个），请缩小筛选范围"
+                    ),
+                }));
+            }
+            let policy = super::policy(&app.cfg).ok();
+            let sheet = task_sheet(rows(conn, list, today)?, policy.as_ref(), today, lang);
+            Ok(sheet?)
+        })
+        .await?;
+    Ok(xlsx(bytes, &format!("tasks-{}.xlsx", today(&app))))
+}
+
+/// The rows of a downloaded task list, headed in `lang`.
+fn task_sheet(
+    list: Vec<Row>,
+    policy: Option<&crate::lang::ir::Policy>,
+    today: NaiveDate,
+    lang: super::i18n::Lang,
+) -> crate::error::Result<Vec<u8>> {
+    use super::i18n::word;
+    use crate::present::sheet::Cell;
+    let headings: Vec<String> = [
+        "id",
+        "kind",
+        "status",
+        "due",
+        "overdue_days",
+        "organization",
+        "subject",
+        "target",
+        "assignee",
+        "created_on",
+        "done_on",
+        "outcome",
+    ]
+    .iter()
+    .map(|k| word(lang, k).to_string())
+    .collect();
+    let kind = |code: &str| match lang {
+        super::i18n::Lang::En => super::i18n::label(lang, "task_kind", code),
+        _ => crate::ledger::report::kind_label(policy, code),
+    };
+    let rows: Vec<Vec<Cell>> = list
+        .into_iter()
+        .map(|r| {
+            let t = r.task;
+            let about = r.about.unwrap_or_default();
+            vec![
+                Cell::Text(t.id.clone()),
+                Cell::Text(kind(&t.kind)),
+                Cell::Text(super::i18n::label(lang, "task_status", &t.status)),
+                Cell::date(t.due.as_deref()),
+                r.overdue_days
+                    .map(|d| Cell::Number(d as f64))
+                    .unwrap_or(Cell::Empty),
+                Cell::text(about.organization),
+                Cell::text(about.title.or(Some(t.subject_id))),
+                Cell::text(t.target_name.or(t.target)),
+                Cell::text(t.assignee_name.or(t.assignee)),
+                Cell::date(t.created_on.as_deref()),
+                Cell::date(t.done_on.as_deref()),
+                Cell::text(t.outcome),
+            ]
+        })
+        .collect();
+    let title = match lang {
+        super::i18n::Lang::En => format!("Tasks as of {today}"),
+        _ => format!("任务清单（截至 {today}）"),
+    };
+    crate::present::sheet::workbook(word(lang, "tasks"), &title, &headings, &rows)
+}
+
+/// A workbook to download as `name`.
+fn xlsx(bytes: Vec<u8>, name: &str) -> Response {
+    use axum::http::header;
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 #[derive(Deserialize, Serialize, Default)]
@@ -384,9 +587,31 @@ pub async fn notices(
             )?)
         })
         .await?;
+    // Rules by their titles; the code beside, small.
+    let rules: Vec<(String, String)> = super::policy(&app.cfg)
+        .map(|p| {
+            p.rules
+                .iter()
+                .map(|r| {
+                    (
+                        r.name.clone(),
+                        r.title.clone().unwrap_or_else(|| r.name.clone()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let title_of = |rule: &str| {
+        rules
+            .iter()
+            .find(|(n, _)| n == rule)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_else(|| rule.to_string())
+    };
     let list: Vec<Value> = list
         .into_iter()
         .map(|n| {
+            let title = title_of(&n.rule);
             let to: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(&n.recipients)
                 .unwrap_or_default()
                 .iter()
@@ -394,7 +619,7 @@ pub async fn notices(
                 .collect();
             context! {
                 id => n.id, status => n.status, attempts => n.attempts, created_at => n.created_at,
-                rule => n.rule, subject_id => n.subject_id, to => to.join("、"),
+                rule => n.rule, title, subject_id => n.subject_id, to => to.join("、"),
                 subject => n.subject, last_error => n.last_error, sent_at => n.sent_at, task_id => n.task_id,
             }
         })
@@ -407,7 +632,7 @@ pub async fn notices(
         &app,
         "notices.html",
         context! {
-            page => "notices", notices => list, pager => pager(f.page, total, &f), f => Value::from(Serde(&f)), message,
+            page => "notices", notices => list, rules, pager => pager(f.page, total, &f), f => Value::from(Serde(&f)), message,
             ..viewer.context()
         },
     )
@@ -701,23 +926,147 @@ pub async fn status(State(app): State<Arc<App>>, viewer: Viewer) -> Page {
     )
 }
 
-/// 整改进展通报: the report of `duban report`, as of today, by month.
-pub async fn report(State(app): State<Arc<App>>, viewer: Viewer) -> Page {
+/// The report's day and the period it compares with (`?as_of=&period=`).
+#[derive(Deserialize, Serialize, Default)]
+pub struct ReportQuery {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    as_of: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    period: String,
+}
+
+/// The report of `duban report` as of the day asked for (today by
+/// default), its headings in `lang`.
+fn build_report(
+    conn: &crate::store::Db,
+    app: &App,
+    q: &ReportQuery,
+    lang: super::i18n::Lang,
+) -> std::result::Result<crate::ledger::report::Report, WebError> {
+    use crate::ledger::report::{Period, build, kind_label};
+    let as_of = date_filter(lang, &q.as_of)?.unwrap_or_else(|| today(app));
+    let period = match q.period.as_str() {
+        "quarter" => Period::Quarter,
+        _ => Period::Month,
+    };
+    let policy = super::policy(&app.cfg).ok();
+    let label = |kind: &str| match lang {
+        super::i18n::Lang::En => super::i18n::label(lang, "task_kind", kind),
+        _ => kind_label(policy.as_ref(), kind),
+    };
+    let mut report = build(conn, as_of, period, &label)?;
+    if lang == super::i18n::Lang::En {
+        // The report's own headings are Chinese: the fixed ones in English.
+        const FIXED: [&str; 8] = [
+            "Organization",
+            "Problems",
+            "Rectified",
+            "Rate",
+            "Rate before",
+            "Change (points)",
+            "Rectified this period",
+            "Overdue",
+        ];
+        let n = report.headings.len();
+        for (i, h) in report.headings.iter_mut().enumerate() {
+            if let Some(en) = FIXED.get(i) {
+                *h = en.to_string();
+            } else if i + 2 == n {
+                *h = "Tasks done".into();
+            } else if i + 1 == n {
+                *h = "Tasks open".into();
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// 整改进展通报: the report of `duban report` inside the workbench, as of
+/// a day and compared with the month or the quarter before.
+pub async fn report(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Query(q): Query<ReportQuery>,
+) -> Page {
+    use crate::ledger::report::Cell;
     viewer.require_office()?;
-    let html = app
+    let lang = viewer.lang;
+    let download = serde_urlencoded::to_string(&q).unwrap_or_default();
+    let (report, as_of) = app
         .db(move |conn, app| {
-            let policy = super::policy(&app.cfg).ok();
-            let label = |kind: &str| crate::ledger::report::kind_label(policy.as_ref(), kind);
-            let report = crate::ledger::report::build(
-                conn,
-                today(app),
-                crate::ledger::report::Period::Month,
-                &label,
-            )?;
-            Ok(crate::ledger::report::html(&report)?)
+            let r = build_report(conn, app, &q, lang)?;
+            Ok((r, q))
         })
         .await?;
-    Ok(Html(html).into_response())
+    let cell = |c: &Cell| -> (String, &'static str) {
+        match c {
+            Cell::Text(t) => (t.clone(), "data"),
+            Cell::Count(n) => (n.to_string(), "num"),
+            Cell::Rate(Some(x)) => (crate::present::percent(*x), "num"),
+            Cell::Change(Some(x)) if *x > 0.0 => (format!("+{x:.1}"), "num up"),
+            Cell::Change(Some(x)) => (format!("{x:.1}"), "num down"),
+            Cell::Rate(None) | Cell::Change(None) => ("—".into(), "num"),
+        }
+    };
+    let rows: Vec<Vec<(String, &str)>> = report
+        .rows
+        .iter()
+        .map(|r| r.iter().map(cell).collect())
+        .collect();
+    let mut total: Vec<(String, &str)> = report.total.iter().map(cell).collect();
+    if let Some(first) = total.first_mut() {
+        *first = (super::i18n::word(lang, "total").to_string(), "");
+    }
+    let bars: Vec<(String, f64)> = report
+        .rows
+        .iter()
+        .filter_map(|r| match (r.first(), r.get(report.rate_column)) {
+            (Some(Cell::Text(name)), Some(Cell::Rate(Some(x)))) => Some((name.clone(), *x)),
+            _ => None,
+        })
+        .collect();
+    let chart = crate::ledger::svg::rate_bars(super::i18n::word(lang, "chart_rate"), &bars)?;
+    show(
+        &app,
+        "report.html",
+        context! {
+            page => "report", headings => report.headings, rows, total,
+            chart => Value::from_safe_string(chart),
+            as_of => report.as_of.to_string(), previous => report.previous.to_string(),
+            period => if as_of.period == "quarter" { "quarter" } else { "month" },
+            download, organizations => report.rows.len(),
+            ..viewer.context()
+        },
+    )
+}
+
+/// `/report.xlsx`: the report as `duban report --to FILE.xlsx` writes it.
+pub async fn report_xlsx(
+    State(app): State<Arc<App>>,
+    viewer: Viewer,
+    Query(q): Query<ReportQuery>,
+) -> Page {
+    viewer.require_office()?;
+    let lang = viewer.lang;
+    let (bytes, as_of) = app
+        .db(move |conn, app| {
+            let report = build_report(conn, app, &q, lang)?;
+            // The report's workbook is written to a file: a private one of
+            // this request's own, read back and removed.
+            let dir = std::env::temp_dir().join(format!(
+                "duban-report-{}-{}",
+                std::process::id(),
+                fastrand::u64(..)
+            ));
+            std::fs::create_dir(&dir).map_err(|e| WebError::Internal(e.into()))?;
+            let path = dir.join("report.xlsx");
+            let written = crate::ledger::report::write(&report, &path)
+                .and_then(|()| std::fs::read(&path).map_err(Into::into));
+            let _ = std::fs::remove_dir_all(&dir);
+            Ok((written?, report.as_of))
+        })
+        .await?;
+    Ok(xlsx(bytes, &format!("report-{as_of}.xlsx")))
 }
 
 /// 账户: the accounts (admins only); `duban users` changes them.
@@ -825,11 +1174,12 @@ async fn approval_page(
         })
         .collect();
     let decides = a.is_pending() && a.approver == viewer.session.person_id;
+    let harsh = harsh(app, &a, &tasks);
     show(
         app,
         "approval.html",
         context! {
-            page => "approvals", approval => Value::from(Serde(&a)), overdue, decides,
+            page => "approvals", approval => Value::from(Serde(&a)), overdue, decides, harsh,
             about => Value::from(Serde(&about)),
             tasks => Value::from(Serde(&tasks)), held, message, error, decider,
             ..viewer.context()
@@ -845,15 +1195,58 @@ pub struct DecisionForm {
     note: String,
     #[serde(default)]
     reason: String,
+    /// Set by the second step of a harsh decision.
+    #[serde(default)]
+    confirmed: String,
 }
 
-/// `POST /approvals/ID/approve`: the same operation as `duban approvals approve`.
+/// The task kinds that are harsh steps (问责, 通报批评): approving them
+/// asks the approver to confirm once more.
+pub const HARSH_KINDS: [&str; 2] = ["accountability", "criticism_notice"];
+
+/// Whether approving request `a` is a harsh step: it gives out a harsh
+/// task, or its rule is marked `harsh` (严厉措施).
+fn harsh(app: &App, a: &approvals::Approval, tasks: &[Task]) -> bool {
+    tasks.iter().any(|t| HARSH_KINDS.contains(&t.kind.as_str()))
+        || super::policy(&app.cfg)
+            .ok()
+            .and_then(|p| p.rule(&a.rule).map(|r| r.harsh))
+            .unwrap_or(false)
+}
+
+/// `POST /approvals/ID/approve`: the same operation as `duban approvals
+/// approve`; a harsh step first shows what it gives out and asks again.
 pub async fn approve(
     State(app): State<Arc<App>>,
     viewer: Viewer,
     Path(id): Path<String>,
     Form(f): Form<DecisionForm>,
 ) -> Page {
+    if f.confirmed.is_empty() {
+        viewer.check_csrf(&f.csrf)?;
+        let me = viewer.session.person_id.clone();
+        let request = id.clone();
+        let found = app
+            .db(move |conn, _| match approvals::get(conn, &request) {
+                Ok(a) if a.approver == me && a.is_pending() => {
+                    let tasks = tasks::of_approval(conn, &request)?;
+                    Ok(Some((a, tasks)))
+                }
+                _ => Ok(None),
+            })
+            .await?;
+        if let Some((a, tasks)) = found.filter(|(a, t)| harsh(&app, a, t)) {
+            return show(
+                &app,
+                "confirm.html",
+                context! {
+                    page => "approvals", approval => Value::from(Serde(&a)),
+                    tasks => Value::from(Serde(&tasks)), note => f.note,
+                    ..viewer.context()
+                },
+            );
+        }
+    }
     let verdict = crate::engine::approval::Verdict::Approve {
         note: Some(f.note.clone()),
     };

@@ -191,6 +191,16 @@ impl Browser {
         );
     }
 
+    /// Runs `body` (a function body that `return`s a JSON value) in the
+    /// page, through the driver: the pages themselves run no script.
+    pub fn script(&self, body: &str) -> Value {
+        self.call(
+            "POST",
+            &self.s("/execute/sync"),
+            Some(json!({"script": body, "args": []})),
+        )
+    }
+
     /// Deletes the cookies (signs out this browser).
     pub fn forget_cookies(&self) {
         self.call("DELETE", &self.s("/cookie"), None);

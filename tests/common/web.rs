@@ -145,6 +145,28 @@ impl Workbench {
         )
     }
 
+    /// A download: status, content type and the bytes.
+    pub fn get_bytes(&self, path: &str, cookie: &str) -> (u16, String, Vec<u8>) {
+        let mut r = Self::agent()
+            .get(&self.url(path))
+            .header("Cookie", cookie)
+            .call()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let kind = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let bytes = r
+            .body_mut()
+            .with_config()
+            .limit(64 << 20)
+            .read_to_vec()
+            .unwrap_or_else(|e| panic!("{e}"));
+        (r.status().as_u16(), kind, bytes)
+    }
+
     pub fn post(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> Answer {
         self.post_from(path, cookie, form, None)
     }

@@ -35,6 +35,7 @@ impl Checker<'_> {
         let mut repeat: Option<&ast::Duration> = None;
         let mut approval: Option<(&ast::Approver, Option<&ast::Duration>)> = None;
         let mut thens: Vec<&ast::Action> = Vec::new();
+        let mut harsh = false;
         for c in &r.clauses {
             let (name, dup) = match &c.kind {
                 ast::ClauseKind::For(_, e) => ("for", for_.replace(e).is_some()),
@@ -55,6 +56,7 @@ impl Checker<'_> {
                     thens.push(a);
                     ("then", false)
                 }
+                ast::ClauseKind::Harsh(_) => ("harsh", std::mem::replace(&mut harsh, true)),
             };
             if dup {
                 let help = if name == "when" {
@@ -143,6 +145,7 @@ impl Checker<'_> {
             actions,
             repeat,
             approval,
+            harsh,
             facts,
             file,
             span: r.name.span.clone(),

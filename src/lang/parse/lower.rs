@@ -226,6 +226,7 @@ impl Lower<'_> {
             Rule::for_clause => ClauseKind::For(kw, self.ident(&parts[1])),
             Rule::when_clause => ClauseKind::When(kw, self.top_expr(parts[1].clone())),
             Rule::then_clause => ClauseKind::Then(kw, self.action(parts[1].clone())),
+            Rule::harsh_clause => ClauseKind::Harsh(kw),
             Rule::approval_clause => {
                 let approver = match parts[2].as_rule() {
                     Rule::string => Approver::Id(self.string(parts[2].clone())),
