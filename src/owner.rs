@@ -17,6 +17,41 @@ pub fn current() -> &'static str {
     CURRENT.as_str()
 }
 
+/// This machine's name (empty where the system does not tell).
+pub fn host() -> &'static str {
+    static HOST: LazyLock<String> = LazyLock::new(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .or_else(|_| std::env::var("HOSTNAME"))
+            .unwrap_or_default()
+    });
+    HOST.as_str()
+}
+
+/// This machine's boot (Linux's boot id): a token of a process that ran
+/// before the machine restarted names no process of this boot.
+pub fn boot() -> &'static str {
+    static BOOT: LazyLock<String> = LazyLock::new(|| {
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .map(|b| b.trim().to_string())
+            .unwrap_or_default()
+    });
+    BOOT.as_str()
+}
+
+/// Whether the process of `token`, which ran on the machine `host` in
+/// its boot `boot`, is known to be gone: on this machine, in this boot,
+/// and [`alive`] says no — or on this machine in an earlier boot.
+pub fn gone(token: &str, host: &str, boot: &str) -> bool {
+    if host.is_empty() || host != self::host() {
+        return false;
+    }
+    if !boot.is_empty() && !self::boot().is_empty() && boot != self::boot() {
+        return true;
+    }
+    !alive(token)
+}
+
 fn token(pid: u32) -> String {
     match start_time(pid) {
         Some(t) => format!("{pid}@{t}"),

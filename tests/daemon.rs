@@ -2,7 +2,7 @@
 //! in cron): rules fire at their times, catch-up runs once after downtime,
 //! a broken edit is refused while the old policy keeps firing and a valid
 //! one takes effect, SIGTERM leaves no half-written rule, a second service
-//! is refused, `--once` runs what is due — and a bounded soak with CLI
+//! stands by, `--once` runs what is due — and a bounded soak with CLI
 //! writers beside the service.
 
 mod common;
@@ -235,20 +235,26 @@ fn a_broken_edit_is_refused_and_a_valid_one_takes_effect() {
 }
 
 #[test]
-fn a_second_service_on_the_same_database_is_refused() {
+fn a_second_service_on_the_same_database_stands_by() {
     let o = office(EVERY_2S);
     let s = Service::start(&o);
-    s.wait_for("duban serve starting", 1, Duration::from_secs(20));
+    s.wait_for("leading:", 1, Duration::from_secs(20));
+    let second = Service::start(&o);
+    second.wait_for("standing by: process", 1, Duration::from_secs(20));
     o.cmd()
-        .args(["serve"])
-        .timeout(Duration::from_secs(20))
+        .arg("status")
         .assert()
-        .code(1)
-        .stderr(predicates::str::contains(
-            "another `duban serve` is running",
-        ));
-    // Commands keep working beside it.
+        .success()
+        .stdout(predicates::str::contains(format!(
+            "service: process {} on",
+            s.child.id()
+        )));
+    // Commands keep working beside them.
     o.cmd().args(["tasks", "list"]).assert().success();
+    let (code, _) = second.terminate();
+    assert_eq!(code, Some(0));
+    let seen = s.log().matches("scheduled run as of").count();
+    s.wait_for("scheduled run as of", seen + 1, Duration::from_secs(20));
     let (code, _) = s.terminate();
     assert_eq!(code, Some(0));
 }

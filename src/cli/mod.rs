@@ -21,6 +21,7 @@ macro_rules! println {
 mod approvals;
 mod calendar;
 mod check;
+mod db;
 mod deliver;
 mod demo;
 pub(crate) mod evaluate;
@@ -94,6 +95,7 @@ enum Command {
     Status(status::Args),
     Report(progress::Args),
     Calendar(calendar::Args),
+    Db(db::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -127,6 +129,7 @@ pub fn main() -> ExitCode {
         Command::Report(args) => progress::run(&cli.config, args),
         Command::Fmt(args) => fmt::run(&cli.config, args),
         Command::Calendar(args) => calendar::run(&cli.config, args, &clock()),
+        Command::Db(args) => db::run(&cli.config, args),
     };
     match result {
         Ok(code) => code,

@@ -12,9 +12,11 @@ use std::process::ExitCode;
 ///
 /// After downtime, a rule whose scheduled time passed runs once. A policy
 /// edit that fails `check` is refused and logged; the running policy stays.
-/// SIGTERM or Ctrl-C finishes the rule in flight and exits. Only one
-/// service per database. Logs go to stderr; RUST_LOG sets the level
-/// (default info).
+/// SIGTERM or Ctrl-C finishes the rule in flight and exits. Several
+/// services may share one database: one leads (schedules the rules,
+/// delivers the notices), the others stand by and take over within 30 s
+/// when it ends or dies; `duban status` says which leads. Logs go to
+/// stderr; RUST_LOG sets the level (default info).
 #[derive(clap::Args)]
 #[command(
     after_help = "Examples:\n  duban serve\n  duban serve --log-format json\n  duban serve --once          from cron or a systemd timer: run what is due, deliver, exit\n\nSee examples/duban.service for a systemd unit."

@@ -62,6 +62,21 @@ pub(crate) fn write(
     lines.push(format!("database {}", cfg.database.display()));
     exposure_warnings(lines, cfg);
     lines.push(format!("today {today} ({tz}, the policy's time zone)"));
+    lines.push(
+        match crate::store::leases::current(conn, crate::daemon::lead::LEASE)? {
+            Some(l) if !l.expired && !crate::owner::gone(&l.owner, &l.host, &l.boot) => format!(
+                "service: {} leads (since {}); other services stand by",
+                crate::daemon::lead::describe(&l),
+                in_zone(&l.taken_at, tz)
+            ),
+            Some(l) => format!(
+                "service: none leads ({} led until {}; a service standing by takes over)",
+                crate::daemon::lead::describe(&l),
+                in_zone(&l.renewed_at, tz)
+            ),
+            None => "service: none running (`duban serve`)".to_string(),
+        },
+    );
     lines.push("\nlast runs:".to_string());
     let runs = runs::recent(conn, recent)?;
     for r in &runs {

@@ -14,11 +14,14 @@
 //! - SIGTERM or SIGINT: no new work is taken; the rule transaction in flight
 //!   commits, the notice being sent is marked; then exit 0.
 //!
+//! - Several services may share one database: one leads (the lease in
+//!   [`lead`]), the others stand by and take over when it ends or dies.
+//!
 //! Evaluations and deliveries run on blocking threads with connections of
-//! their own; the lock beside the database keeps a second service away.
+//! their own.
 
 pub mod due;
-pub mod lock;
+pub mod lead;
 
 use crate::clock::{AsOf, Clock};
 use crate::config::Config;
@@ -56,7 +59,12 @@ struct Shared {
     transport: Arc<TransportFactory>,
     /// Set on SIGTERM/SIGINT: take no new work.
     stop: AtomicBool,
+    /// Set on SIGTERM/SIGINT, and when the lease is lost: the rules and
+    /// notices not yet begun are left to the next leader.
+    halt: AtomicBool,
     wake_delivery: Notify,
+    /// The leader this service last said it stands by for.
+    standing_by: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -70,15 +78,15 @@ impl Shared {
     fn stopping(&self) -> bool {
         self.stop.load(Ordering::SeqCst)
     }
+
+    /// Stopping, or no longer leading.
+    fn halted(&self) -> bool {
+        self.halt.load(Ordering::SeqCst)
+    }
 }
 
 /// Runs the service until a signal (or, with `once`, until done).
 pub fn serve(cfg: Config, opts: Options) -> Result<()> {
-    // One service per SQLite file (a lock beside it).
-    let lock = match cfg.database.path() {
-        Some(path) => Some(lock::ServiceLock::acquire(path)?),
-        None => None,
-    };
     // The database must exist; `serve` does not create one.
     drop(crate::store::open(&cfg.database)?);
     let policy = load(&cfg)?;
@@ -88,16 +96,16 @@ pub fn serve(cfg: Config, opts: Options) -> Result<()> {
         clock: opts.clock.clone(),
         transport: opts.transport.clone(),
         stop: AtomicBool::new(false),
+        halt: AtomicBool::new(false),
         wake_delivery: Notify::new(),
+        standing_by: Mutex::new(None),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Error::failed("starting the service", e))?;
-    let result = runtime.block_on(service(shared, opts));
-    drop(lock);
-    result
+    runtime.block_on(service(shared, opts))
 }
 
 /// Loads and checks the configured policy; its errors, rendered, on failure.
@@ -133,6 +141,7 @@ async fn service(shared: Arc<Shared>, opts: Options) -> Result<()> {
             wait_for_signal().await;
             info!("signal received: finishing the work in flight, then stopping");
             shared.stop.store(true, Ordering::SeqCst);
+            shared.halt.store(true, Ordering::SeqCst);
             let _ = shutdown_tx.send(true);
         });
     }
@@ -160,41 +169,31 @@ async fn service(shared: Arc<Shared>, opts: Options) -> Result<()> {
         if opts.once { " (once)" } else { "" }
     );
 
-    run_due(&shared, true).await;
     if opts.once {
-        deliver(&shared).await;
+        if take_lease(&shared).await {
+            info!("leading: this service runs what is due and delivers, once");
+            run_due(&shared, true).await;
+            deliver(&shared).await;
+            release_lease(&shared).await;
+        }
         info!("done");
         return Ok(());
     }
 
-    let delivery = tokio::spawn(delivery_loop(
-        shared.clone(),
-        opts.delivery_poll,
-        shutdown.clone(),
-    ));
     let (changes_tx, mut changes) = tokio::sync::mpsc::channel::<()>(64);
     let _watcher = watch_rules(&shared.cfg.rules, changes_tx);
     let mut shutdown_rx = shutdown.clone();
-
     loop {
         if shared.stopping() {
             break;
         }
-        let next = next_run(&shared).await;
-        let sleep = match &next {
-            Some(t) => (t.with_timezone(&Utc) - shared.clock.now())
-                .to_std()
-                .unwrap_or(Duration::ZERO),
-            None => Duration::from_secs(3600),
-        };
+        if take_lease(&shared).await {
+            lead(&shared, &opts, &mut changes, &shutdown).await;
+            continue;
+        }
         tokio::select! {
-            _ = tokio::time::sleep(sleep) => {
-                if next.is_some() && !shared.stopping() {
-                    run_due(&shared, false).await;
-                }
-            }
+            _ = tokio::time::sleep(lead::LOOK) => {}
             Some(()) = changes.recv() => {
-                // Editors write in bursts: wait for the burst to end.
                 tokio::time::sleep(Duration::from_millis(300)).await;
                 while changes.try_recv().is_ok() {}
                 reload(&shared).await;
@@ -202,7 +201,6 @@ async fn service(shared: Arc<Shared>, opts: Options) -> Result<()> {
             _ = shutdown_rx.changed() => {}
         }
     }
-    let _ = delivery.await;
     if let Some(web) = web {
         match web.await {
             Ok(Err(e)) => error!("workbench: {e}"),
@@ -212,6 +210,158 @@ async fn service(shared: Arc<Shared>, opts: Options) -> Result<()> {
     }
     info!("stopped");
     Ok(())
+}
+
+/// Takes the lease if this service may lead; says who leads when another
+/// does (once per leader).
+async fn take_lease(shared: &Arc<Shared>) -> bool {
+    let s = shared.clone();
+    let result = tokio::task::spawn_blocking(move || -> Result<(bool, Option<String>)> {
+        if lead::take(&s.cfg)? {
+            return Ok((true, None));
+        }
+        Ok((false, lead::leader(&s.cfg)?.map(|l| lead::describe(&l))))
+    })
+    .await;
+    match result {
+        Ok(Ok((true, _))) => true,
+        Ok(Ok((false, leader))) => {
+            let leader = leader.unwrap_or_else(|| "another service".into());
+            if let Ok(mut seen) = shared.standing_by.lock()
+                && seen.as_deref() != Some(leader.as_str())
+            {
+                info!(
+                    "standing by: {leader} leads (schedules the rules, delivers the notices); this one takes over when it ends"
+                );
+                *seen = Some(leader);
+            }
+            false
+        }
+        Ok(Err(e)) => {
+            warn!("cannot read the lease: {e}; trying again shortly");
+            false
+        }
+        Err(e) => {
+            error!("lease: {e}");
+            false
+        }
+    }
+}
+
+async fn release_lease(shared: &Arc<Shared>) {
+    let s = shared.clone();
+    match tokio::task::spawn_blocking(move || lead::release(&s.cfg)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => warn!("cannot give the lease up: {e}; it expires by itself"),
+        Err(e) => error!("lease: {e}"),
+    }
+}
+
+/// Leads until a signal, or until the lease is lost: runs what is due,
+/// delivers, and keeps the lease.
+async fn lead(
+    shared: &Arc<Shared>,
+    opts: &Options,
+    changes: &mut tokio::sync::mpsc::Receiver<()>,
+    shutdown: &watch::Receiver<bool>,
+) {
+    if let Ok(mut seen) = shared.standing_by.lock() {
+        *seen = None;
+    }
+    if shared.stopping() {
+        release_lease(shared).await;
+        return;
+    }
+    shared.halt.store(false, Ordering::SeqCst);
+    info!("leading: this service schedules the rules and delivers the notices");
+    let (lost_tx, lost) = watch::channel(false);
+    let keeper = tokio::spawn(keep_lease(shared.clone(), lost_tx, shutdown.clone()));
+    run_due(shared, true).await;
+    let delivery = tokio::spawn(delivery_loop(
+        shared.clone(),
+        opts.delivery_poll,
+        shutdown.clone(),
+        lost.clone(),
+    ));
+    let mut shutdown_rx = shutdown.clone();
+    let mut lost_rx = lost.clone();
+    loop {
+        if shared.halted() {
+            break;
+        }
+        let next = next_run(shared).await;
+        let sleep = match &next {
+            Some(t) => (t.with_timezone(&Utc) - shared.clock.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO),
+            None => Duration::from_secs(3600),
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {
+                if next.is_some() && !shared.halted() {
+                    run_due(shared, false).await;
+                }
+            }
+            Some(()) = changes.recv() => {
+                // Editors write in bursts: wait for the burst to end.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                while changes.try_recv().is_ok() {}
+                reload(shared).await;
+            }
+            _ = shutdown_rx.changed() => {}
+            _ = lost_rx.changed() => {}
+        }
+    }
+    let _ = delivery.await;
+    keeper.abort();
+    let _ = keeper.await;
+    if shared.stopping() {
+        release_lease(shared).await;
+    } else {
+        warn!("the lease was lost: standing by; the work not begun is left to the next leader");
+    }
+}
+
+/// Renews the lease every [`lead::RENEW`]; when another holds it, or it
+/// could not be renewed for as long as it holds, halts the work and says
+/// so on `lost`.
+async fn keep_lease(
+    shared: Arc<Shared>,
+    lost: watch::Sender<bool>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut renewed = std::time::Instant::now();
+    let holds = Duration::from_secs(u64::from(lead::SECONDS));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(lead::RENEW) => {}
+            _ = shutdown.changed() => return,
+        }
+        let s = shared.clone();
+        let kept = match tokio::task::spawn_blocking(move || lead::renew(&s.cfg)).await {
+            Ok(Ok(true)) => {
+                renewed = std::time::Instant::now();
+                true
+            }
+            Ok(Ok(false)) => {
+                warn!("another service took the lease");
+                false
+            }
+            Ok(Err(e)) => {
+                warn!("cannot renew the lease: {e}");
+                renewed.elapsed() + lead::RENEW < holds
+            }
+            Err(e) => {
+                error!("lease: {e}");
+                renewed.elapsed() + lead::RENEW < holds
+            }
+        };
+        if !kept {
+            shared.halt.store(true, Ordering::SeqCst);
+            let _ = lost.send(true);
+            return;
+        }
+    }
 }
 
 pub(crate) async fn wait_for_signal() {
@@ -311,13 +461,13 @@ async fn run_due(shared: &Arc<Shared>, starting: bool) {
             }
         }
         for (mark, rules, as_of, kind) in groups {
-            if s.stopping() {
+            if s.halted() {
                 break;
             }
             let opts = RunOptions {
                 kind,
                 clock: s.clock.as_ref(),
-                stop: Some(&s.stop),
+                stop: Some(&s.halt),
                 scheduled: Some(&mark),
             };
             let outcomes = engine.run(&mut conn, &rules, &as_of, &opts, &mut |_| Ok(()))?;
@@ -355,7 +505,7 @@ async fn deliver(shared: &Arc<Shared>) {
         let conn = crate::store::open(&s.cfg.database)?;
         let mut transport = (s.transport)(&s.cfg)?;
         let mut settings = crate::deliver::outbox::Settings::from_config(&s.cfg);
-        settings.stop = Some(&s.stop);
+        settings.stop = Some(&s.halt);
         crate::deliver::outbox::deliver_due(&conn, transport.as_mut(), &settings, s.clock.as_ref())
     })
     .await;
@@ -381,9 +531,14 @@ async fn deliver(shared: &Arc<Shared>) {
     }
 }
 
-async fn delivery_loop(shared: Arc<Shared>, poll: Duration, mut shutdown: watch::Receiver<bool>) {
+async fn delivery_loop(
+    shared: Arc<Shared>,
+    poll: Duration,
+    mut shutdown: watch::Receiver<bool>,
+    mut lost: watch::Receiver<bool>,
+) {
     loop {
-        if shared.stopping() {
+        if shared.halted() {
             break;
         }
         deliver(&shared).await;
@@ -391,6 +546,7 @@ async fn delivery_loop(shared: Arc<Shared>, poll: Duration, mut shutdown: watch:
             _ = tokio::time::sleep(poll) => {}
             _ = shared.wake_delivery.notified() => {}
             _ = shutdown.changed() => {}
+            _ = lost.changed() => {}
         }
     }
 }

@@ -498,6 +498,15 @@ impl<'p> Engine<'p> {
                 break;
             }
             let tx = conn.transaction_with_behavior(Behavior::Immediate)?;
+            let name = &self.policy.rules[i].name;
+            runs::lock_rule(&tx, name)?;
+            if let Some(at) = opts.scheduled
+                && runs::ran_for(&tx, name, at)?
+            {
+                // Another service ran it for this time while this one waited.
+                tx.rollback()?;
+                continue;
+            }
             let o = self.evaluate_rule(&tx, i, as_of, Mode::Apply { run_id }, sink)?;
             runs::add_rule(
                 &tx,
@@ -510,7 +519,7 @@ impl<'p> Engine<'p> {
                 },
             )?;
             if let Some(at) = opts.scheduled {
-                runs::record_scheduled(&tx, &self.policy.rules[i].name, at)?;
+                runs::record_scheduled(&tx, name, at)?;
             }
             tx.commit()?;
             outcomes.push(o);

@@ -573,6 +573,22 @@ impl Db {
         Tx::begin(self, Behavior::Deferred)
     }
 
+    /// `COPY … FROM STDIN` on PostgreSQL (see [`super::pg`]); the rows
+    /// the server took.
+    pub(crate) fn copy_in(
+        &self,
+        sql: &str,
+        fill: &mut dyn FnMut(&mut dyn std::io::Write) -> DbResult<()>,
+    ) -> DbResult<u64> {
+        match &self.inner {
+            Inner::Pg(c) => c.copy_in(sql, fill),
+            Inner::Sqlite(_) => Err(DatabaseError::new(
+                ErrorKind::Other,
+                "COPY is PostgreSQL's; SQLite has no such statement",
+            )),
+        }
+    }
+
     /// Whether the connection is gone (a PostgreSQL server that closed
     /// it): not worth keeping for reuse.
     pub fn is_closed(&self) -> bool {

@@ -170,6 +170,32 @@ impl Dialect {
         }
     }
 
+    /// The database's clock now, `seconds` ahead, as a time column holds
+    /// it: SQLite's text (UTC, to the millisecond, so that text compares
+    /// as time does), PostgreSQL's `timestamptz`. Processes on several
+    /// machines that share a database read one clock.
+    pub fn clock(self, seconds: u32) -> String {
+        match self {
+            Dialect::Sqlite => {
+                format!("strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+{seconds} seconds')")
+            }
+            Dialect::Postgres => {
+                format!("(statement_timestamp() + make_interval(secs => {seconds}))")
+            }
+        }
+    }
+
+    /// The statement that makes a writing transaction wait for another
+    /// holding the same key (a 64-bit number, `?1`) until it ends: on
+    /// PostgreSQL an advisory transaction lock; SQLite's writing
+    /// transactions (`BEGIN IMMEDIATE`) wait for each other already.
+    pub fn transaction_lock(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some("SELECT pg_advisory_xact_lock(?1)"),
+        }
+    }
+
     /// The latest day there is: an open end of a window.
     pub fn last_day(self) -> String {
         self.day("'9999-12-31'")

@@ -412,6 +412,25 @@ ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
 ALTER TABLE runs ADD COLUMN owner TEXT;
 "#;
 
+/// Migration 7: leases (SPEC §13). Several `duban serve` share one
+/// database and one of them leads — schedules the rules, delivers the
+/// notices — while it holds the lease `serve`: it renews it every few
+/// seconds; another takes it when it expires, or at once when its holder
+/// is a process this machine knows is gone ([`crate::owner`]).
+const LEASES: &str = r#"
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY NOT NULL,
+  -- the process holding it ([`crate::owner`]), its machine's name and boot
+  owner TEXT NOT NULL,
+  host TEXT NOT NULL,
+  boot TEXT NOT NULL,
+  taken_at TEXT NOT NULL,
+  renewed_at TEXT NOT NULL,
+  -- by the database's clock: one clock for every process that shares it
+  expires_at TEXT NOT NULL
+) STRICT;
+"#;
+
 static V5: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("{APPROVALS}\n{}", tasks_rebuilt_sql()));
 
@@ -437,6 +456,7 @@ fn steps() -> Vec<M<'static>> {
         M::up(SCALE_INDEXES),
         M::up(V5.as_str()),
         M::up(OWNERS),
+        M::up(LEASES),
     ]
 }
 

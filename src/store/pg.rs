@@ -399,3 +399,33 @@ pub(crate) fn value(row: &postgres::Row, i: usize) -> DbResult<ValueRef<'_>> {
     };
     Ok(v.unwrap_or(ValueRef::Null))
 }
+
+impl PgConn {
+    /// `COPY … FROM STDIN` (text format): `fill` writes the rows; the
+    /// number of rows the server took. A row the server refuses is named
+    /// by its line of the copy.
+    pub(crate) fn copy_in(
+        &self,
+        sql: &str,
+        fill: &mut dyn FnMut(&mut dyn std::io::Write) -> DbResult<()>,
+    ) -> DbResult<u64> {
+        let mut client = self.client()?;
+        let mut writer = client.copy_in(sql)?;
+        let filled = {
+            let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut writer);
+            fill(&mut buffered).and_then(|()| {
+                std::io::Write::flush(&mut buffered)
+                    .map_err(|e| DatabaseError::new(ErrorKind::Connection, e.to_string()))
+            })
+        };
+        filled?;
+        writer.finish().map_err(|e| {
+            let place = e.as_db_error().and_then(|d| d.where_()).map(str::to_string);
+            let mut err = DatabaseError::from(e);
+            if let Some(place) = place {
+                err.message.push_str(&format!(" ({place})"));
+            }
+            err
+        })
+    }
+}

@@ -123,3 +123,37 @@ pub fn last_scheduled(conn: &Db) -> Result<HashMap<String, DateTime<FixedOffset>
     }
     Ok(out)
 }
+
+/// Makes this transaction wait for any other evaluating `rule` until it
+/// ends, so that two processes running it at once (two `duban run`, a
+/// `run` beside `serve`) evaluate it one after the other, the second
+/// seeing what the first recorded: on PostgreSQL an advisory lock keyed
+/// by the rule's name; on SQLite the write lock every evaluation takes.
+pub fn lock_rule(conn: &Db, rule: &str) -> Result<()> {
+    use sha2::{Digest, Sha256};
+    if let Some(sql) = conn.dialect().transaction_lock() {
+        let digest = Sha256::digest(format!("duban rule {rule}").as_bytes());
+        let mut key = [0u8; 8];
+        key.copy_from_slice(&digest[..8]);
+        conn.execute(sql, [i64::from_be_bytes(key)])?;
+    }
+    Ok(())
+}
+
+/// Whether `rule` ran already for the scheduled time `at` or a later one
+/// (another service ran it while this one waited): it is not run again.
+pub fn ran_for(conn: &Db, rule: &str, at: &str) -> Result<bool> {
+    use super::OptionalExtension;
+    let last: Option<String> = conn
+        .query_row(
+            "SELECT last_scheduled_at FROM schedule_state WHERE rule = ?1",
+            [rule],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let parse = |t: &str| DateTime::parse_from_rfc3339(t).ok();
+    Ok(match (last.as_deref().and_then(parse), parse(at)) {
+        (Some(last), Some(at)) => last >= at,
+        _ => false,
+    })
+}

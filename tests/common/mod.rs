@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod cases;
+pub mod pgdb;
 pub mod robot;
 pub mod smtp;
 pub mod web;
