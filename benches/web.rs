@@ -2,6 +2,8 @@
 //!
 //!     cargo bench --bench web                    # scale 1800: ≈1.01M problems
 //!     DUBAN_BENCH_SCALE=200 cargo bench --bench web
+//!     cargo bench --bench web -- memory          # one part: tasks, load, memory
+//!     DUBAN_BENCH_BIN=/path/to/duban cargo bench --bench web   # another build
 //!
 //! 1. The tasks page (`/tasks`, 50 rows and the total) under the filters an
 //!    office uses, signed in as the office: fastest and median of 9.
@@ -13,6 +15,10 @@
 //!    open their tasks and mark some done. Every answer must be 200 (or the
 //!    303 after a form), no page and no log line may say "database is
 //!    locked", and the scheduler must have run; the bench fails otherwise.
+//! 3. `duban web` alone under the same 50 clients for 2 minutes
+//!    (`DUBAN_BENCH_SECONDS` to change it): its resident memory (VmRSS)
+//!    once started, every second of the load (median and peak), and 30
+//!    seconds after the clients have gone; how many requests failed.
 //!
 //! Prints a Markdown table; README.md quotes it. Timings are measured, not
 //! asserted.
@@ -29,6 +35,10 @@ const AS_OF: &str = "2026-11-22";
 const CLIENTS: usize = 50;
 const MEMBERS: usize = 10;
 const SECONDS: u64 = 30;
+/// The memory measurement's load (`DUBAN_BENCH_SECONDS` to change it), and
+/// how long the workbench then idles before its memory is read again.
+const MEMORY_SECONDS: u64 = 120;
+const IDLE_SECONDS: u64 = 30;
 
 /// The demo office at `scale`, its policy run once as of `AS_OF` (built
 /// once, kept under `base`), copied to a fresh working folder; the demo's
@@ -397,23 +407,18 @@ fn member_round(c: &Client, i: usize, n: usize, tally: &Tally) {
     tally.record(&post, t, &r);
 }
 
-/// 50 clients for 30 s against `duban serve` with the scheduler busy.
-fn under_load(bin: &str, dir: &Path, office: &str, member: &str, rows: &mut Vec<[String; 4]>) {
-    let log = dir.join("serve.log");
-    let (child, port) = start(bin, dir, "serve", &log);
-    let mut o = Client::new(port);
-    o.sign_in(office);
-    let mut m = Client::new(port);
-    m.sign_in(member);
-    let org = links(&timed_get(&o, "/orgs").1, "/orgs/").swap_remove(0);
+/// `CLIENTS` clients on the workbench at `port` for `seconds`: the first
+/// `MEMBERS` signed in as `member`, the others as `office`. What they got,
+/// and the seconds it took.
+fn load(port: u16, office: &Client, member: &Client, org: &str, seconds: u64) -> (Arc<Tally>, f64) {
     let tally = Arc::new(Tally::default());
     let stop_flag = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let threads: Vec<_> = (0..CLIENTS)
         .map(|i| {
             let mut c = Client::new(port);
-            c.cookie = if i < MEMBERS { &m } else { &o }.cookie.clone();
-            let (tally, stop_flag, org) = (tally.clone(), stop_flag.clone(), org.clone());
+            c.cookie = if i < MEMBERS { member } else { office }.cookie.clone();
+            let (tally, stop_flag, org) = (tally.clone(), stop_flag.clone(), org.to_string());
             std::thread::spawn(move || {
                 let mut n = i;
                 while !stop_flag.load(Ordering::Relaxed) {
@@ -427,12 +432,24 @@ fn under_load(bin: &str, dir: &Path, office: &str, member: &str, rows: &mut Vec<
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_secs(SECONDS));
+    std::thread::sleep(Duration::from_secs(seconds));
     stop_flag.store(true, Ordering::Relaxed);
     for t in threads {
         let _ = t.join();
     }
-    let elapsed = started.elapsed().as_secs_f64();
+    (tally, started.elapsed().as_secs_f64())
+}
+
+/// 50 clients for 30 s against `duban serve` with the scheduler busy.
+fn under_load(bin: &str, dir: &Path, office: &str, member: &str, rows: &mut Vec<[String; 4]>) {
+    let log = dir.join("serve.log");
+    let (child, port) = start(bin, dir, "serve", &log);
+    let mut o = Client::new(port);
+    o.sign_in(office);
+    let mut m = Client::new(port);
+    m.sign_in(member);
+    let org = links(&timed_get(&o, "/orgs").1, "/orgs/").swap_remove(0);
+    let (tally, elapsed) = load(port, &o, &m, &org, SECONDS);
     stop(child);
     let log_text = std::fs::read_to_string(&log).unwrap_or_default();
     let runs: Vec<&str> = log_text
@@ -496,17 +513,125 @@ fn under_load(bin: &str, dir: &Path, office: &str, member: &str, rows: &mut Vec<
     ]);
 }
 
+/// The resident and peak memory of process `pid` in KiB (`VmRSS`,
+/// `VmHWM` of /proc/PID/status).
+fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.0} MiB", kib as f64 / 1024.0)
+}
+
+/// `duban web` alone under `CLIENTS` clients for `MEMORY_SECONDS`: its
+/// resident memory once started and signed in to, every second of the
+/// load, and after the clients have been gone `IDLE_SECONDS`.
+fn memory(bin: &str, dir: &Path, office: &str, member: &str, rows: &mut Vec<[String; 4]>) {
+    let seconds = std::env::var("DUBAN_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(MEMORY_SECONDS);
+    let (child, port) = start(bin, dir, "web", &dir.join("web-memory.log"));
+    let pid = child.id();
+    let mut o = Client::new(port);
+    o.sign_in(office);
+    let mut m = Client::new(port);
+    m.sign_in(member);
+    let org = links(&timed_get(&o, "/orgs").1, "/orgs/").swap_remove(0);
+    let (before, _) = memory_kib(pid);
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let sampling = sampling.clone();
+        std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            while sampling.load(Ordering::Relaxed) {
+                samples.push(memory_kib(pid).0);
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            samples
+        })
+    };
+    let (tally, elapsed) = load(port, &o, &m, &org, seconds);
+    sampling.store(false, Ordering::Relaxed);
+    let mut during = sampler.join().unwrap_or_default();
+    let (at_end, _) = memory_kib(pid);
+    std::thread::sleep(Duration::from_secs(IDLE_SECONDS));
+    let (after, peak) = memory_kib(pid);
+    stop(child);
+    during.sort_unstable();
+    let median = during.get(during.len() / 2).copied().unwrap_or(0);
+    let requests = tally.requests.load(Ordering::Relaxed);
+    let errors = tally.errors.lock().map(|e| e.clone()).unwrap_or_default();
+    eprintln!(
+        "memory: before {}, during median {} (peak {}), at the end {}, after {IDLE_SECONDS} s idle {}",
+        mib(before),
+        mib(median),
+        mib(peak),
+        mib(at_end),
+        mib(after)
+    );
+    // On a busy machine a slow page may outlast the clients' timeout:
+    // counted, not fatal — this part measures memory.
+    if !errors.is_empty() {
+        eprintln!(
+            "{} of {requests} requests failed, the first: {:?}",
+            errors.len(),
+            &errors[..errors.len().min(10)]
+        );
+    }
+    rows.push([
+        format!("resident memory of `duban web`, {CLIENTS} clients for {seconds} s"),
+        format!(
+            "before {}; during {} median, {} peak; {IDLE_SECONDS} s after {}",
+            mib(before),
+            mib(median),
+            mib(peak),
+            mib(after)
+        ),
+        format!(
+            "{requests} requests ({:.0}/s), {} tasks marked done",
+            requests as f64 / elapsed,
+            tally.done.load(Ordering::Relaxed)
+        ),
+        format!("{} requests failed", errors.len()),
+    ]);
+}
+
 fn main() {
-    let bin = env!("CARGO_BIN_EXE_duban");
+    // `cargo bench` passes --bench; a filter may follow: only the parts
+    // whose name contains it (tasks, load, memory).
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let wants = |part: &str| only.as_deref().is_none_or(|o| part.contains(o));
+    // DUBAN_BENCH_BIN: another build of duban (the one before a change).
+    let bin = std::env::var("DUBAN_BENCH_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_duban").to_string());
+    let bin = bin.as_str();
     let scale = common::scale();
     let base = common::base("bench-web");
     eprintln!("building the demo office at scale {scale} …");
     let (dir, [_, office_id, member]) = office(bin, &base, scale);
     let mut rows = Vec::new();
-    eprintln!("the tasks page …");
-    tasks_page(bin, &dir, &office_id, &mut rows);
-    eprintln!("{CLIENTS} clients for {SECONDS} s …");
-    under_load(bin, &dir, &office_id, &member, &mut rows);
+    if wants("tasks") {
+        eprintln!("the tasks page …");
+        tasks_page(bin, &dir, &office_id, &mut rows);
+    }
+    if wants("load") {
+        eprintln!("{CLIENTS} clients for {SECONDS} s …");
+        under_load(bin, &dir, &office_id, &member, &mut rows);
+    }
+    if wants("memory") {
+        eprintln!("the workbench's memory under {CLIENTS} clients …");
+        memory(bin, &dir, &office_id, &member, &mut rows);
+    }
     println!("\nscale {scale}\n");
     println!("| workload | time | result | checked |\n|---|---|---|---|");
     for [a, b, c, d] in rows {

@@ -3,7 +3,9 @@
 //! refused with a diagnostic instead of taking duban down, and whatever
 //! `check` accepts runs; a bad sender address fails `check` and `status`;
 //! a notice whose deliverer was killed is delivered by the next process
-//! at once; chat robot addresses may come from the environment.
+//! at once, and counts as sent only once its file and folder are synced
+//! (watched with strace); chat robot addresses may come from the
+//! environment.
 
 mod common;
 use common::Office;
@@ -133,6 +135,21 @@ fn rule(when: &str) -> String {
     )
 }
 
+/// `duban check` of `policy` in the office: its exit code and what it
+/// printed.
+fn check(office: &Office, policy: &str) -> (Option<i32>, String) {
+    office.policy(policy);
+    let out = office
+        .cmd()
+        .arg("check")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
 #[test]
 fn deep_and_long_policies_are_refused_with_a_diagnostic_not_a_crash() {
     let office = Office::fixture();
@@ -154,14 +171,8 @@ fn deep_and_long_policies_are_refused_with_a_diagnostic_not_a_crash() {
         format!("{}1{} > 1", "count(".repeat(3_000), ")".repeat(3_000)),
     ];
     for when in &cases {
-        office.policy(&rule(when));
-        let out = office
-            .cmd()
-            .arg("check")
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(1), "{}: {out:?}", &when[..40]);
+        let (code, text) = check(&office, &rule(when));
+        assert_eq!(code, Some(1), "{}: {text}", &when[..40]);
         assert!(text.contains("E003"), "{}: {text}", &when[..40]);
         // run refuses the same way, before touching anything.
         office
@@ -201,19 +212,13 @@ fn what_check_accepts_at_the_limits_runs() {
         prev = format!("s{i}");
     }
     for when in [chain, nested, sum, format!("{prev} > 1")] {
-        office.policy(&format!("{defines}{}", rule(&when)));
-        let out = office
-            .cmd()
-            .arg("check")
-            .output()
-            .unwrap_or_else(|e| panic!("{e}"));
-        if out.status.code() == Some(1) {
+        let (code, text) = check(&office, &format!("{defines}{}", rule(&when)));
+        if code == Some(1) {
             // Refused: it must say so with the limit's code.
-            let text = String::from_utf8_lossy(&out.stdout);
             assert!(text.contains("E003"), "{text}");
             continue;
         }
-        assert!(out.status.success(), "{out:?}");
+        assert_eq!(code, Some(0), "{text}");
         office
             .cmd()
             .args(["dry-run", "--as-of", "2026-06-01"])
@@ -479,4 +484,218 @@ fn workbooks_beyond_a_ledger_are_refused_before_they_take_memory() {
         .collect();
     office.write("wide/problems.csv", &format!("{}\np1\n", header.join(",")));
     refused(&office, "wide", "the header has 1000001 columns");
+}
+
+/// One system call of an `strace -f -y` log: its name and its text.
+struct Call {
+    name: String,
+    text: String,
+}
+
+/// The calls of `strace -f -y -o LOG`, in order; a call split around
+/// another thread's (`<unfinished ...>`) counts where it began.
+fn calls(log: &str) -> Vec<Call> {
+    log.lines()
+        .filter_map(|line| {
+            // "PID name(args) = result", or "PID <... name resumed> …".
+            let rest = line.split_once(' ').map(|(_, r)| r.trim_start())?;
+            if rest.starts_with("<...") || rest.starts_with("+++") || rest.starts_with("---") {
+                return None;
+            }
+            let name = rest.split('(').next()?.to_string();
+            Some(Call {
+                name,
+                text: rest.to_string(),
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn a_notice_counts_as_sent_only_once_its_file_and_folder_are_synced() {
+    // strace is part of what the tests need (.ci/run installs it).
+    let office = Office::fixture();
+    office.policy(
+        "rule r \"逾期\"\n  for problem\n  when overdue_days >= 30\n  then notify inspection.organization.secretary\n",
+    );
+    let log = office.path("strace.log");
+    let bin = assert_cmd::cargo::cargo_bin("duban");
+    let out = std::process::Command::new("strace")
+        .args(["-f", "-y", "-qq", "-s", "300", "-o"])
+        .arg(&log)
+        .args([
+            "-e",
+            "trace=openat,fsync,fdatasync,rename,renameat,renameat2",
+        ])
+        .arg(&bin)
+        .args(["run", "--as-of", "2026-06-01"])
+        .current_dir(office.dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("strace (Debian package strace) is needed: {e}"));
+    assert!(out.status.success(), "{out:?}");
+    let sent = office.count("SELECT count(*) FROM outbox WHERE status = 'sent'");
+    assert!(sent > 0, "nothing was sent");
+    let canonical = |p: &Path| {
+        p.canonicalize()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .display()
+            .to_string()
+    };
+    let office_dir = canonical(office.dir.path());
+    let outbox = canonical(&office.path("outbox"));
+    let calls = calls(&std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{e}")));
+    let is_sync = |c: &Call| c.name == "fsync" || c.name == "fdatasync";
+    // A commit: the write-ahead log synced.
+    let commit = |c: &Call| is_sync(c) && c.text.contains("duban.db-wal>");
+    let mut files = 0;
+    for (at, c) in calls.iter().enumerate() {
+        // Each notice's file: written under a temporary name…
+        if !(c.name == "openat" && c.text.contains(".eml.tmp\"")) {
+            continue;
+        }
+        files += 1;
+        // As the program named it (perhaps relative), and its file name.
+        let named = c.text.split('"').nth(1).unwrap_or_default();
+        let temp = match named.starts_with('/') {
+            true => named.to_string(),
+            false => format!("{}/{named}", office_dir),
+        };
+        let name = named.rsplit('/').next().unwrap_or_default().to_string();
+        let after = |from: usize, what: &dyn Fn(&Call) -> bool| {
+            calls[from..]
+                .iter()
+                .position(what)
+                .map(|k| from + k)
+                .unwrap_or_else(|| panic!("after {temp}: not found"))
+        };
+        // …synced, renamed into place, the folder synced…
+        let synced = after(at, &|c| is_sync(c) && c.text.contains(&format!("{temp}>")));
+        let renamed = after(synced, &|c| {
+            c.name.starts_with("rename") && c.text.contains(&name)
+        });
+        let folder = after(renamed, &|c| {
+            is_sync(c) && c.text.contains(&format!("<{outbox}>"))
+        });
+        // …and only then the commit that counts it sent; none in between.
+        assert!(
+            !calls[at..folder].iter().any(commit),
+            "a commit between writing {temp} and syncing its folder"
+        );
+        after(folder, &commit);
+    }
+    assert_eq!(files, sent, "one file written per notice sent");
+}
+
+/// A condition of generated depth and width, near the language's limits
+/// on either side: brackets, a chain of `and`/`or`, a sum, `not`s, a long
+/// list, and defines stacked on each other.
+#[derive(Debug, Clone)]
+struct Shape {
+    parens: usize,
+    terms: usize,
+    plus: usize,
+    nots: usize,
+    list: usize,
+    stacked: usize,
+    width: usize,
+}
+
+impl Shape {
+    fn policy(&self) -> String {
+        let mut defines = String::new();
+        let mut prev = "overdue_days".to_string();
+        for i in 0..self.stacked {
+            defines.push_str(&format!(
+                "define problem.s{i} = {prev}{}\n",
+                " + 1".repeat(self.width)
+            ));
+            prev = format!("s{i}");
+        }
+        let chain: Vec<String> = (0..self.terms).map(|i| format!("{prev} > {i}")).collect();
+        let list: Vec<String> = (0..self.list).map(|i| i.to_string()).collect();
+        let when = format!(
+            "{}{}({}) or overdue_days{} > 1 or overdue_days in [{}]{}",
+            "not ".repeat(self.nots),
+            "(".repeat(self.parens),
+            chain.join(if self.terms.is_multiple_of(2) {
+                " and "
+            } else {
+                " or "
+            }),
+            " + 1".repeat(self.plus),
+            if list.is_empty() {
+                "1".to_string()
+            } else {
+                list.join(", ")
+            },
+            ")".repeat(self.parens),
+        );
+        format!("{defines}{}", rule(&when))
+    }
+}
+
+#[test]
+fn whatever_check_accepts_dry_run_runs() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let office = Office::fixture();
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(24);
+    let shapes = (
+        (0usize..40, 1usize..160, 0usize..280),
+        (0usize..40, 0usize..400, 0usize..12, 1usize..40),
+    )
+        .prop_map(
+            |((parens, terms, plus), (nots, list, stacked, width))| Shape {
+                parens,
+                terms,
+                plus,
+                nots,
+                list,
+                stacked,
+                width,
+            },
+        );
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let (accepted, refused) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+    let result = runner.run(&shapes, |shape| {
+        let (code, text) = check(&office, &shape.policy());
+        match code {
+            Some(0) => {
+                accepted.set(accepted.get() + 1);
+                let run = office
+                    .cmd()
+                    .args(["dry-run", "--as-of", "2026-06-01"])
+                    .output()
+                    .unwrap_or_else(|e| panic!("{e}"));
+                prop_assert!(
+                    run.status.success(),
+                    "check accepted {shape:?} but dry-run failed: {}",
+                    String::from_utf8_lossy(&run.stderr)
+                );
+            }
+            Some(1) => {
+                refused.set(refused.get() + 1);
+                // Refused with a diagnostic at a line and column.
+                prop_assert!(text.contains("E003"), "{shape:?}: {text}");
+                prop_assert!(text.contains("policy.rules:"), "{shape:?}: {text}");
+            }
+            other => prop_assert!(false, "{shape:?}: check ended with {other:?}: {text}"),
+        }
+        Ok(())
+    });
+    result.unwrap_or_else(|e| panic!("{e}"));
+    // Both sides of the limits were tried.
+    let (accepted, refused) = (accepted.get(), refused.get());
+    assert!(
+        accepted > 0 && refused > 0,
+        "{accepted} accepted, {refused} refused"
+    );
 }

@@ -1,6 +1,7 @@
 //! The workbench against a hostile visitor, over HTTP and raw TCP: slow
 //! headers, open redirects, control characters, sign-in link floods,
-//! throttling behind a proxy, bursts of tries, login CSRF, caching.
+//! throttling behind a proxy, bursts of tries, login CSRF, caching, a
+//! policy too deep or long to check.
 
 mod common;
 
@@ -400,4 +401,42 @@ fn signed_in_pages_are_not_kept_in_caches() {
         w.get("/assets/duban.css", "").header("cache-control"),
         Some("max-age=3600")
     );
+}
+
+#[test]
+fn a_deep_or_long_policy_does_not_take_the_workbench_down() {
+    let o = office();
+    let w = Workbench::start(&o, NOW);
+    let s = w.sign_in("u1", "correct horse 1");
+    let deep = [
+        vec!["overdue_days > 1"; 2_000].join(" and "),
+        format!(
+            "{}overdue_days > 1{}",
+            "(".repeat(10_000),
+            ")".repeat(10_000)
+        ),
+        format!("overdue_days{} > 1", " + 1".repeat(10_000)),
+    ];
+    for when in &deep {
+        o.policy(&format!(
+            "rule deep\n  for problem\n  when {when}\n  then notify responsible\n"
+        ));
+        // The pages answer (the rules page that the policy cannot be
+        // used, 422), and the workbench stays up.
+        for path in ["/status", "/rules", "/tasks"] {
+            let a = w.get(path, &s);
+            assert!(matches!(a.status, 200 | 422), "{path}: {}", a.status);
+            assert!(
+                !a.body.contains("overdue_days > 1 and"),
+                "{path}: policy text echoed"
+            );
+        }
+        assert_eq!(w.get("/status", &s).status, 200);
+    }
+    // Started on such a policy, it starts and answers too.
+    drop(w);
+    let w = Workbench::start(&o, NOW);
+    let s = w.sign_in("u1", "correct horse 1");
+    assert_eq!(w.get("/status", &s).status, 200);
+    assert_eq!(w.get("/tasks", &s).status, 200);
 }

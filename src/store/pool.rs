@@ -1,5 +1,10 @@
 //! Connections kept for reuse between requests (the workbench): one is
 //! taken for a request and given back after it, at most `size` kept idle.
+//!
+//! A request reads a page of rows or a count through an index, not the
+//! scans of a run: each connection's page cache is bounded to
+//! [`CACHE_KIB`] rather than the runs' 32 MiB, so that the pool's memory
+//! stays small however many requests it has served.
 
 use super::{Db, Location};
 use crate::error::Result;
@@ -18,11 +23,21 @@ pub struct Pooled<'p> {
     db: Option<Db>,
 }
 
+/// The page cache of each of the pool's connections, in KiB.
+pub const CACHE_KIB: u32 = 4 * 1024;
+
+/// A connection for the pool.
+fn connect(at: &Location) -> Result<Db> {
+    let db = super::open(at)?;
+    super::sqlite::cache_kib(&db, CACHE_KIB)?;
+    Ok(db)
+}
+
 impl Pool {
     /// A pool of connections to the database `at`, which must exist: the
     /// first is opened at once.
     pub fn open(at: Location, size: usize) -> Result<Pool> {
-        let first = super::open(&at)?;
+        let first = connect(&at)?;
         Ok(Pool {
             at,
             size,
@@ -40,7 +55,7 @@ impl Pool {
         let idle = self.idle.lock().ok().and_then(|mut p| p.pop());
         let db = match idle {
             Some(db) => db,
-            None => super::open(&self.at)?,
+            None => connect(&self.at)?,
         };
         Ok(Pooled {
             pool: self,

@@ -98,6 +98,15 @@ pub(crate) fn temp_cache(db: &Db) -> DbResult<()> {
     Ok(())
 }
 
+/// Bounds a connection's page cache to `kib` (and with it what one sort
+/// holds in memory before it spills to a temporary file).
+pub(crate) fn cache_kib(db: &Db, kib: u32) -> DbResult<()> {
+    if let super::db::Inner::Sqlite(conn) = &db.inner {
+        conn.pragma_update(None, "cache_size", -i64::from(kib))?;
+    }
+    Ok(())
+}
+
 /// Turns SQLite's own checking of foreign keys off or on (outside a
 /// transaction); PostgreSQL's constraints stay as they are declared.
 pub(crate) fn foreign_keys(db: &Db, on: bool) -> DbResult<()> {
