@@ -195,8 +195,11 @@ fn produced(o: &Office, store: &Store) -> Vec<String> {
     let mut lines = Vec::new();
     for sql in [
         "SELECT 'task ' || rule || ' ' || subject_id || ' ' || kind || ' ' || coalesce(target_id, '') || ' ' || status FROM tasks WHERE seq IS NOT NULL",
-        "SELECT 'notice ' || message_id || ' ' || status FROM outbox",
-        "SELECT 'held ' || message_id FROM held_notices",
+        // By what they say and to whom: a Message-ID is made from the
+        // episode's id, which PostgreSQL's sequence does not give back when
+        // a killed run's transaction is rolled back (SQLite reuses it).
+        "SELECT 'notice ' || rule || ' ' || subject_id || ' ' || recipients || ' ' || subject || ' ' || body || ' ' || status FROM outbox",
+        "SELECT 'held ' || rule || ' ' || subject_id || ' ' || recipients || ' ' || subject || ' ' || body FROM held_notices",
         "SELECT 'approval ' || rule || ' ' || subject_id || ' ' || status FROM approvals",
         "SELECT 'episode ' || rule || ' ' || subject_id || ' ' || fired FROM episodes",
         "SELECT 'audit ' || rule || ' ' || subject_id || ' ' || facts FROM audit",
@@ -351,7 +354,13 @@ fn kill_the_leader_again_and_again(on_postgres: bool) {
     let mail = received(&smtp);
     let mut distinct = mail.clone();
     distinct.dedup();
-    assert_eq!(distinct, expected_mail);
+    assert_eq!(distinct.len(), expected_mail.len());
+    let mut sent = store.texts(&o, "SELECT message_id FROM outbox WHERE status = 'sent'");
+    sent.sort();
+    assert_eq!(
+        distinct, sent,
+        "the server received other messages than those sent"
+    );
     assert!(
         mail.len() - distinct.len() <= kills,
         "{} messages for {} notices",
@@ -366,7 +375,6 @@ fn the_leader_killed_again_and_again_on_sqlite_changes_nothing() {
 }
 
 #[test]
-#[ignore = "needs duban run on PostgreSQL (its firings table), not there yet"]
 fn the_leader_killed_again_and_again_on_postgresql_changes_nothing() {
     kill_the_leader_again_and_again(true);
 }
@@ -422,7 +430,6 @@ fn two_runs_at_once_on_sqlite_do_the_work_once() {
 }
 
 #[test]
-#[ignore = "needs duban run on PostgreSQL (its firings table), not there yet"]
 fn two_runs_at_once_on_postgresql_do_the_work_once() {
     two_runs_at_once(true);
 }
