@@ -267,6 +267,14 @@ fn every_notice_of_the_demo_reads_as_words_and_links_to_its_task() {
             page.body.contains("<form"),
             "{link}: no form to record the result"
         );
+        // What the task is about, in words, not by its record id.
+        let about = page
+            .body
+            .split("对象事项</dt>")
+            .nth(1)
+            .and_then(|s| s.split("</dd>").next())
+            .unwrap_or_else(|| panic!("{link}: no subject on the page"));
+        assert_eq!(engineer_text(about, false), None, "{link}: {about}");
     }
 }
 

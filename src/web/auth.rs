@@ -154,9 +154,7 @@ fn same_token(expected: Option<&str>, given: &str) -> std::result::Result<(), We
     if !given.is_empty() && equal {
         Ok(())
     } else {
-        Err(WebError::Forbidden(
-            "表单已失效，请刷新页面后重试 · the form's token is missing or stale: reload the page",
-        ))
+        Err(WebError::Forbidden("表单已失效，请刷新页面后重试。"))
     }
 }
 

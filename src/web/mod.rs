@@ -349,13 +349,11 @@ impl IntoResponse for WebError {
                 StatusCode::NOT_FOUND,
                 "未找到此页面：它不存在，或不在您的权限之内。".to_string(),
             ),
-            WebError::Forbidden(why) => (StatusCode::FORBIDDEN, format!("403 · {why}")),
+            WebError::Forbidden(why) => (StatusCode::FORBIDDEN, why.to_string()),
             WebError::TooMany(s) => {
                 let mut r = (
                     StatusCode::TOO_MANY_REQUESTS,
-                    error_page(&format!(
-                        "登录失败次数过多，请 {s} 秒后再试 · too many failed sign-ins: try again in {s} s"
-                    )),
+                    error_page(&format!("登录失败次数过多，请 {s} 秒后再试。")),
                 )
                     .into_response();
                 if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
@@ -369,7 +367,7 @@ impl IntoResponse for WebError {
                 error!("workbench: {e}");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "500 · 服务器出错，已记录 · the server failed; the error is logged".to_string(),
+                    "服务器出错，已记录，请稍后再试或联系管理员。".to_string(),
                 )
             }
         };

@@ -182,6 +182,14 @@ async fn task_page(
         .zip(row.task.rule.as_deref())
         .and_then(|(p, r)| p.rule(r).map(|rule| (p, rule)));
     let rule_title = rule.map(|(_, r)| r.title.clone().unwrap_or_else(|| r.name.clone()));
+    let about = row.about.as_ref();
+    let subject_words = crate::present::names::subject(
+        &row.task.subject_type,
+        &row.task.subject_id,
+        about.and_then(|a| a.title.as_deref()),
+        about.and_then(|a| a.organization.as_deref()),
+        viewer.lang,
+    );
     let facts: Vec<(String, String)> = match (rule, row.task.facts.as_ref()) {
         (Some((p, r)), Some(stored)) => {
             crate::present::facts::facts_from_json(p, r, stored, viewer.lang)
@@ -202,6 +210,7 @@ async fn task_page(
         context! {
             page => if viewer.session.role.sees_office() { "tasks" } else { "my" },
             task => Value::from(Serde(&row)), facts, notices, today, message, error, rule_title,
+            subject_words,
             ..viewer.context()
         },
     )
