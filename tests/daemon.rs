@@ -298,7 +298,7 @@ fn assert_whole_rules(o: &Office) {
         0
     );
     assert_eq!(
-        o.count("SELECT count(*) FROM (SELECT rule, subject_id, episode_id, created_at FROM tasks WHERE seq IS NOT NULL GROUP BY 1, 2, 3, 4 HAVING count(*) > 1)"),
+        o.count("SELECT count(*) FROM (SELECT rule, subject_id, episode_id, created_at FROM tasks WHERE seq IS NOT NULL GROUP BY 1, 2, 3, 4 HAVING count(*) > 1) d"),
         0
     );
 }

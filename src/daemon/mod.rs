@@ -147,10 +147,13 @@ async fn service(shared: Arc<Shared>, opts: Options) -> Result<()> {
     }
     let web = match (&shared.cfg.web, opts.once) {
         (Some(_), false) => {
-            let app = Arc::new(crate::web::App::new(
-                shared.cfg.clone(),
-                shared.clock.clone(),
-            )?);
+            // Opening the workbench connects to the database: off the
+            // runtime's threads, as every database call here is.
+            let (cfg, clock) = (shared.cfg.clone(), shared.clock.clone());
+            let app = tokio::task::spawn_blocking(move || crate::web::App::new(cfg, clock))
+                .await
+                .map_err(|e| Error::failed("starting the workbench", e))??;
+            let app = Arc::new(app);
             let listener = crate::web::bind(&app).await?;
             Some(tokio::spawn(crate::web::serve(
                 listener,

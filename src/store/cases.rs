@@ -93,6 +93,10 @@ const INSPECTION: &str = "SELECT i.id, rd.name, o.id, o.name, i.feedback_on, cou
     FROM inspections i JOIN organizations o ON o.id = i.organization_id
     LEFT JOIN rounds rd ON rd.id = i.round_id LEFT JOIN problems p ON p.inspection_id = i.id";
 
+/// The grouping of [`INSPECTION`]: every column it names outside an
+/// aggregate, as PostgreSQL asks (SQLite would take `i.id` alone).
+const INSPECTION_GROUP: &str = "GROUP BY i.id, rd.name, o.id, o.name";
+
 fn inspection_row(r: &super::Row<'_>) -> super::DbResult<InspectionRow> {
     Ok(InspectionRow {
         id: r.get(0)?,
@@ -110,7 +114,7 @@ fn inspection_row(r: &super::Row<'_>) -> super::DbResult<InspectionRow> {
 /// problems counted at `today`.
 pub fn inspections_of(conn: &Db, org: &str, today: NaiveDate) -> Result<Vec<InspectionRow>> {
     let mut stmt = conn.prepare(&format!(
-        "{INSPECTION} WHERE i.organization_id = ?1 GROUP BY i.id ORDER BY i.feedback_on DESC, i.id"
+        "{INSPECTION} WHERE i.organization_id = ?1 {INSPECTION_GROUP} ORDER BY i.feedback_on DESC, i.id"
     ))?;
     let rows = stmt.query_map(
         params![org, ProblemStatus::Rectified.code(), today.to_string()],
@@ -123,7 +127,7 @@ pub fn inspections_of(conn: &Db, org: &str, today: NaiveDate) -> Result<Vec<Insp
 pub fn inspection(conn: &Db, id: &str, today: NaiveDate) -> Result<Option<InspectionRow>> {
     Ok(conn
         .query_row(
-            &format!("{INSPECTION} WHERE i.id = ?1 GROUP BY i.id"),
+            &format!("{INSPECTION} WHERE i.id = ?1 {INSPECTION_GROUP}"),
             params![id, ProblemStatus::Rectified.code(), today.to_string()],
             inspection_row,
         )
@@ -146,13 +150,16 @@ pub struct ProblemRow {
 
 /// The problems of an inspection, most overdue first.
 pub fn problems_of(conn: &Db, inspection: &str, today: NaiveDate) -> Result<Vec<ProblemRow>> {
-    let mut stmt = conn.prepare(
+    let d = conn.dialect();
+    let today_ = d.day("?3");
+    let mut stmt = conn.prepare(&format!(
         "SELECT p.id, p.category, p.severity, p.description, p.deadline, p.status, r.name,
-                CASE WHEN p.status <> ?2 AND p.deadline < ?3
-                     THEN CAST(julianday(?3) - julianday(p.deadline) AS INTEGER) END
+                CASE WHEN p.status <> ?2 AND p.deadline < {today_}
+                     THEN {} END
            FROM problems p LEFT JOIN persons r ON r.id = p.responsible_id
           WHERE p.inspection_id = ?1 ORDER BY 8 DESC NULLS LAST, p.id",
-    )?;
+        d.whole_days_between(&today_, "p.deadline")
+    ))?;
     let rows = stmt.query_map(
         params![
             inspection,

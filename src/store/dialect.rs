@@ -193,6 +193,16 @@ impl Dialect {
         }
     }
 
+    /// A column the planner is not to choose an index for: SQLite's
+    /// unary `+`, which PostgreSQL (whose planner weighs the indexes by
+    /// their statistics) does not take on text.
+    pub fn unindexed(self, column: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("+{column}"),
+            Dialect::Postgres => column.to_string(),
+        }
+    }
+
     /// Whether a query's rows are all read when it runs (PostgreSQL's
     /// client), so that writing the tables it read while going through
     /// them needs no copy; SQLite steps through the tables as rows are

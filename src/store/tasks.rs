@@ -152,7 +152,7 @@ pub fn page(conn: &Db, q: &Query) -> Result<(Vec<Task>, u64)> {
     let few = q.assignee.is_some() || q.organization.is_some() || q.inspection.is_some();
     let col = |c: &str| {
         if few {
-            format!("+t.{c}")
+            conn.dialect().unindexed(&format!("t.{c}"))
         } else {
             format!("t.{c}")
         }
@@ -216,8 +216,9 @@ pub fn page(conn: &Db, q: &Query) -> Result<(Vec<Task>, u64)> {
 /// A person's latest `limit` tasks closed as done, the most recently
 /// closed first (by when they were closed, then the day they were done).
 pub fn recently_done(conn: &Db, assignee: &str, limit: u64) -> Result<Vec<Task>> {
+    let status = conn.dialect().unindexed("t.status");
     let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} WHERE t.assignee_id = ?1 AND +t.status = ?2
+        "{SELECT} WHERE t.assignee_id = ?1 AND {status} = ?2
          ORDER BY t.closed_at IS NULL, t.closed_at DESC, t.done_on DESC, t.id DESC LIMIT ?3"
     ))?;
     let rows = stmt.query_map(

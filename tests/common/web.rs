@@ -232,6 +232,10 @@ impl Drop for Workbench {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A failed test shows what the workbench logged.
+        if std::thread::panicking() {
+            eprintln!("workbench log:\n{}", self.log());
+        }
     }
 }
 
