@@ -107,7 +107,14 @@ fn status_warns_when_others_can_read_the_database_or_the_outbox() {
         .assert()
         .success()
         .stdout(contains("other users").not());
-    for p in ["duban.db", "outbox"] {
+    // On PostgreSQL there is no database file to read: the outbox alone.
+    let on_file = !common::on_postgres();
+    let opened: &[&str] = if on_file {
+        &["duban.db", "outbox"]
+    } else {
+        &["outbox"]
+    };
+    for p in opened {
         std::fs::set_permissions(office.path(p), std::fs::Permissions::from_mode(0o755))
             .unwrap_or_else(|e| panic!("{e}"));
     }
@@ -118,15 +125,17 @@ fn status_warns_when_others_can_read_the_database_or_the_outbox() {
         std::fs::set_permissions(f.path(), std::fs::Permissions::from_mode(0o644))
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    office
+    let status = office
         .cmd()
         .arg("status")
         .assert()
         .success()
-        .stdout(contains(
-            "other users of this machine can read the database",
-        ))
         .stdout(contains("other users of this machine can read the notices"));
+    if on_file {
+        status.stdout(contains(
+            "other users of this machine can read the database",
+        ));
+    }
 }
 
 fn rule(when: &str) -> String {
@@ -577,12 +586,16 @@ fn a_notice_counts_as_sent_only_once_its_file_and_folder_are_synced() {
         let folder = after(renamed, &|c| {
             is_sync(c) && c.text.contains(&format!("<{outbox}>"))
         });
-        // …and only then the commit that counts it sent; none in between.
-        assert!(
-            !calls[at..folder].iter().any(commit),
-            "a commit between writing {temp} and syncing its folder"
-        );
-        after(folder, &commit);
+        // …and only then the commit that counts it sent; none in between
+        // (a commit seen as the SQLite file's log synced: PostgreSQL
+        // commits in its server, out of sight here).
+        if !common::on_postgres() {
+            assert!(
+                !calls[at..folder].iter().any(commit),
+                "a commit between writing {temp} and syncing its folder"
+            );
+            after(folder, &commit);
+        }
     }
     assert_eq!(files, sent, "one file written per notice sent");
 }

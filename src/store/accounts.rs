@@ -242,10 +242,9 @@ pub fn use_link(conn: &Db, token_hash: &str, now: &str) -> Result<Option<String>
 /// each key — unless `wait(failed, free, latest)` of a key (its failures
 /// since `since`, the failures it allows, the latest one's time) says the
 /// try must wait: then nothing is counted and the longest wait is the
-/// answer. The count and the insert are one write transaction, so tries
-/// at once are counted one after the other (on PostgreSQL this will need
-/// a lock on the keys' rows, or a serializable transaction). The rows
-/// counted, to forget when the password is right.
+/// answer. The count and the insert are one write transaction holding
+/// the sign-in tries' lock, so tries at once are counted one after the
+/// other. The rows counted, to forget when the password is right.
 pub fn count_try(
     conn: &mut Db,
     keys: &[(&str, i64)],
@@ -254,6 +253,7 @@ pub fn count_try(
     wait: impl Fn(i64, i64, Option<&str>) -> i64,
 ) -> Result<std::result::Result<Vec<i64>, i64>> {
     let tx = conn.transaction_with_behavior(crate::store::Behavior::Immediate)?;
+    super::lock_named(&tx, "duban sign-in tries")?;
     let mut longest = 0;
     {
         let mut stmt = tx.prepare_cached(

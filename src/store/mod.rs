@@ -237,6 +237,21 @@ fn make_postgres_tables(db: &mut Db, url: &str) -> Result<()> {
     Ok(())
 }
 
+/// Makes this transaction wait for any other holding the lock named
+/// `what` until it ends, so that the two work one after the other, the
+/// second seeing what the first wrote: on PostgreSQL an advisory lock
+/// keyed by the name; on SQLite the write lock (`BEGIN IMMEDIATE`) does it.
+pub(crate) fn lock_named(conn: &Db, what: &str) -> Result<()> {
+    use sha2::{Digest, Sha256};
+    if let Some(sql) = conn.dialect().transaction_lock() {
+        let digest = Sha256::digest(what.as_bytes());
+        let mut key = [0u8; 8];
+        key.copy_from_slice(&digest[..8]);
+        conn.execute(sql, [i64::from_be_bytes(key)])?;
+    }
+    Ok(())
+}
+
 /// `?1, ?2, … ?n`: the parameters of an INSERT of n columns.
 pub fn placeholders(n: usize) -> String {
     (1..=n)

@@ -129,14 +129,7 @@ pub fn last_scheduled(conn: &Db) -> Result<HashMap<String, DateTime<FixedOffset>
 /// seeing what the first recorded: on PostgreSQL an advisory lock keyed
 /// by the rule's name; on SQLite the write lock every evaluation takes.
 pub fn lock_rule(conn: &Db, rule: &str) -> Result<()> {
-    use sha2::{Digest, Sha256};
-    if let Some(sql) = conn.dialect().transaction_lock() {
-        let digest = Sha256::digest(format!("duban rule {rule}").as_bytes());
-        let mut key = [0u8; 8];
-        key.copy_from_slice(&digest[..8]);
-        conn.execute(sql, [i64::from_be_bytes(key)])?;
-    }
-    Ok(())
+    super::lock_named(conn, &format!("duban rule {rule}"))
 }
 
 /// Whether `rule` ran already for the scheduled time `at` or a later one
