@@ -690,3 +690,60 @@ fn malformed_ledgers_are_rejected_whole() {
         assert_rejected(file, text, expected);
     }
 }
+
+/// Text with a tab, a line break, backslashes, quotes and `\N` (COPY's
+/// own spelling of "no value") comes back exactly as the ledger has it,
+/// on either database, in a new record and in an updated one.
+#[test]
+fn awkward_text_comes_back_exactly() {
+    let office = Office::fixture();
+    let description = "三会一课\t落实不严格\n第二行：\"引号\" 'single' C:\\temp\\N 末尾\\";
+    let name = "王\t五 \\N";
+    let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    office.write(
+        "u/persons.csv",
+        &format!(
+            "id,name,email,title,organization_id\nu9,{},wangwu@example.org,\\N,o1\n",
+            quoted(name)
+        ),
+    );
+    office.write(
+        "u/problems.csv",
+        &format!(
+            "id,inspection_id,description\np1,i1,{}\n",
+            quoted(description)
+        ),
+    );
+    office
+        .cmd()
+        .args(["import", "u"])
+        .assert()
+        .success()
+        .stdout(contains("1 rows: 1 inserted"))
+        .stdout(contains("1 rows: 0 inserted, 1 updated"));
+    let text = |sql: &str| -> Option<String> {
+        office
+            .db()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    };
+    assert_eq!(
+        text("SELECT description FROM problems WHERE id = 'p1'").as_deref(),
+        Some(description)
+    );
+    assert_eq!(
+        text("SELECT name FROM persons WHERE id = 'u9'").as_deref(),
+        Some(name)
+    );
+    assert_eq!(
+        text("SELECT title FROM persons WHERE id = 'u9'").as_deref(),
+        Some("\\N")
+    );
+    // Imported again: nothing changes.
+    office
+        .cmd()
+        .args(["import", "u"])
+        .assert()
+        .success()
+        .stdout(contains("1 rows: 0 inserted, 0 updated, 1 unchanged"));
+}

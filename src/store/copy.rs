@@ -249,7 +249,7 @@ fn copy_table(
 
 /// A value in `COPY`'s text format: `\N` for none, text with its
 /// backslashes, tabs and line ends escaped.
-fn copy_text(out: &mut String, v: ValueRef<'_>) {
+pub(super) fn copy_text(out: &mut String, v: ValueRef<'_>) {
     match v {
         ValueRef::Null => out.push_str("\\N"),
         ValueRef::Integer(n) => out.push_str(&n.to_string()),

@@ -236,6 +236,12 @@ impl Dialect {
         self == Dialect::Sqlite
     }
 
+    /// Whether rows are written fastest through `COPY … FROM STDIN`
+    /// (PostgreSQL).
+    pub fn copies_in(self) -> bool {
+        self == Dialect::Postgres
+    }
+
     /// The end of a SELECT of a row to work on that passes over rows other
     /// transactions hold (PostgreSQL; SQLite has one writer anyway).
     pub fn skip_locked(self) -> &'static str {

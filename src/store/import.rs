@@ -8,6 +8,10 @@
 //! that arrive in the same import. Any error rejects the whole import (the
 //! transaction is rolled back) and every error is listed as
 //! `problems.csv:17: deadline: "2026-13-01" is not a date`.
+//!
+//! On PostgreSQL the checked rows of a table are staged by `COPY … FROM
+//! STDIN` into a temporary table and written from there by one statement;
+//! the checks and their messages are the same on both databases.
 
 use super::Value;
 use super::sources::{Cell, TableInput};
@@ -184,6 +188,98 @@ struct Provenance {
     /// each row kept by rowid here rather than a row each in
     /// `import_rows`.
     filled: HashMap<&'static str, Filled>,
+    /// Where each id of a staged import was first seen, by table: a
+    /// repeated id is found here rather than by a row in `import_rows`.
+    ids: HashMap<(&'static str, String), (usize, usize)>,
+}
+
+/// The rows of one table on their way to PostgreSQL: written in COPY's
+/// text format to a staging table, then into the table by one statement
+/// (see [`write_sql`]).
+struct Staged {
+    /// The staging table.
+    table: String,
+    /// Rows not yet sent.
+    rows: String,
+    /// `import_rows` lines not yet sent.
+    seen: String,
+    /// Tasks the ledger closes, with the line that closes them.
+    closes: Vec<(String, usize)>,
+}
+
+impl Staged {
+    /// Sent once this much is waiting (most ledgers go in one COPY).
+    const BATCH: usize = 32 << 20;
+
+    fn new(tx: &Db, def: &schema::EntityDef, cols: &[String]) -> Result<Staged> {
+        let d = tx.dialect();
+        let table = d.temp("import_stage");
+        tx.execute_batch(&format!(
+            "{} CREATE TEMP TABLE import_stage AS SELECT {} FROM {} WHERE {}",
+            d.drop_temp_table("import_stage"),
+            cols.join(", "),
+            def.table,
+            d.truth_value(false)
+        ))?;
+        Ok(Staged {
+            table,
+            rows: String::new(),
+            seen: String::new(),
+            closes: Vec::new(),
+        })
+    }
+
+    /// One line of COPY's text format.
+    fn line<'v>(out: &mut String, values: impl Iterator<Item = super::ValueRef<'v>>) {
+        for (i, v) in values.enumerate() {
+            if i > 0 {
+                out.push('\t');
+            }
+            super::copy::copy_text(out, v);
+        }
+        out.push('\n');
+    }
+
+    fn row(&mut self, values: &[Value]) {
+        Self::line(&mut self.rows, values.iter().map(Value::as_ref));
+    }
+
+    fn seen(&mut self, table: &str, id: &str, file: usize, line: usize) {
+        let (file, line) = (file as i64, line as i64);
+        Self::line(
+            &mut self.seen,
+            [
+                super::ValueRef::Text(table),
+                super::ValueRef::Text(id),
+                super::ValueRef::Integer(file),
+                super::ValueRef::Integer(line),
+            ]
+            .into_iter(),
+        );
+    }
+
+    fn full(&self) -> bool {
+        self.rows.len() + self.seen.len() >= Self::BATCH
+    }
+
+    /// Sends what is waiting.
+    fn send(&mut self, tx: &Db, import_rows: &str) -> Result<()> {
+        for (text, into) in [
+            (&mut self.rows, self.table.as_str()),
+            (&mut self.seen, import_rows),
+        ] {
+            if text.is_empty() {
+                continue;
+            }
+            tx.copy_in(&format!("COPY {into} FROM STDIN"), &mut |out| {
+                out.write_all(text.as_bytes()).map_err(|e| {
+                    super::DatabaseError::new(super::ErrorKind::Connection, e.to_string())
+                })
+            })?;
+            text.clear();
+        }
+        Ok(())
+    }
 }
 
 struct Filled {
@@ -353,12 +449,18 @@ fn import_table(
     } else {
         Vec::new()
     };
+    // On PostgreSQL the rows are staged by COPY and written at the end.
+    let mut staged = match tx.dialect().copies_in() {
+        true => Some(Staged::new(tx, def, &col_names)?),
+        false => None,
+    };
     let upsert = write_sql(
         tx.dialect(),
         def.table,
         &col_names,
         !absent.is_empty(),
         into_empty,
+        staged.as_ref().map(|s| s.table.as_str()),
     );
     let file = prov.add_file(&origin);
     let mut filled = into_empty.then(|| Filled {
@@ -444,7 +546,25 @@ fn import_table(
             out.error(&origin, line, "id: missing (every row needs an id)".into());
             continue;
         }
-        if filled.is_none() && seen.execute(params![def.table, id, file as i64, line as i64])? == 0
+        if let Some(st) = staged.as_mut() {
+            match prov.ids.entry((def.table, id.clone())) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    let (f, l) = *first.get();
+                    let o = prov.files.get(f).cloned().unwrap_or_default();
+                    out.error(
+                        &origin,
+                        line,
+                        format!("id: \"{id}\" appears twice (first at {o}:{l})"),
+                    );
+                    continue;
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert((file, line));
+                    st.seen(def.table, &id, file, line);
+                }
+            }
+        } else if filled.is_none()
+            && seen.execute(params![def.table, id, file as i64, line as i64])? == 0
         {
             let (f, l): (i64, i64) =
                 first_seen.query_row(params![def.table, id], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -527,6 +647,16 @@ fn import_table(
             },
             None => false,
         };
+        if let Some(st) = staged.as_mut() {
+            st.row(&values);
+            if closing {
+                st.closes.push((id, line));
+            }
+            if st.full() {
+                st.send(tx, &prov.import_rows)?;
+            }
+            continue;
+        }
         match upsert.execute(super::params_from_iter(values.iter())) {
             Ok(n) => changes += n as u64,
             Err(e) if is_duplicate_id(&e) && rowid_of.is_some() => {
@@ -555,6 +685,14 @@ fn import_table(
         }
     }
     observer.advance(table, n);
+    if let Some(mut st) = staged {
+        st.send(tx, &prov.import_rows)?;
+        changes = upsert.execute([])? as u64;
+        for (id, line) in &st.closes {
+            tasks::closed_by(tx, id, &format!("import {origin}:{line}"), &stamp.at)?;
+        }
+        tx.execute_batch(&tx.dialect().drop_temp_table("import_stage"))?;
+    }
     if !stale.is_empty() {
         out.warnings.push(stale_warning(&origin, &stale));
     }
@@ -587,7 +725,8 @@ fn defer_indexes(tx: &Db, table: &str) -> Result<Vec<String>> {
 }
 
 /// The statement that writes one row, its values bound as `?1…` in the
-/// order of `cols`: a plain INSERT into a table that was empty; an UPDATE
+/// order of `cols` (or every row of the table `staged`, whose columns are
+/// `cols`): a plain INSERT into a table that was empty; an UPDATE
 /// when the file leaves out a column a new record needs (such a file can
 /// only update records — rows that would add one are refused — and an
 /// upsert's INSERT would fail on the missing NOT NULL value first);
@@ -598,9 +737,20 @@ fn write_sql(
     cols: &[String],
     only_updates: bool,
     into_empty: bool,
+    staged: Option<&str>,
 ) -> String {
     let updates: Vec<&String> = cols.iter().filter(|c| c.as_str() != "id").collect();
-    let param = |c: &str| cols.iter().position(|n| n == c).map(|i| i + 1).unwrap_or(0);
+    let param = |c: &str| match staged {
+        Some(_) => format!("s.{c}"),
+        None => format!(
+            "?{}",
+            cols.iter().position(|n| n == c).map(|i| i + 1).unwrap_or(0)
+        ),
+    };
+    let rows = match staged {
+        Some(s) => format!("SELECT {} FROM {s}", cols.join(", ")),
+        None => format!("VALUES ({})", super::placeholders(cols.len())),
+    };
     let changed = |value: &dyn Fn(&str) -> String| {
         updates
             .iter()
@@ -608,34 +758,35 @@ fn write_sql(
             .collect::<Vec<_>>()
             .join(" OR ")
     };
-    let params = super::placeholders(cols.len());
     if into_empty {
-        format!(
-            "INSERT INTO {table} ({}) VALUES ({params})",
-            cols.join(", ")
-        )
+        format!("INSERT INTO {table} ({}) {rows}", cols.join(", "))
     } else if only_updates && updates.is_empty() {
         // Only ids: nothing to write.
+        let id = match staged {
+            Some(_) => String::new(),
+            None => " AND id = ?1".into(),
+        };
         format!(
-            "UPDATE {table} SET id = id WHERE {} AND id = ?1",
+            "UPDATE {table} SET id = id WHERE {}{id}",
             d.truth_value(false)
         )
     } else if only_updates {
         format!(
-            "UPDATE {table} SET {sets} WHERE id = ?{id} AND ({changed})",
+            "UPDATE {table} SET {sets}{from} WHERE {table}.id = {id} AND ({changed})",
             id = param("id"),
+            from = staged.map(|s| format!(" FROM {s} s")).unwrap_or_default(),
             sets = updates
                 .iter()
-                .map(|c| format!("{c} = ?{}", param(c)))
+                .map(|c| format!("{c} = {}", param(c)))
                 .collect::<Vec<_>>()
                 .join(", "),
-            changed = changed(&|c| format!("?{}", param(c))),
+            changed = changed(&|c| param(c)),
         )
     } else if updates.is_empty() {
-        format!("INSERT INTO {table} (id) VALUES (?1) ON CONFLICT(id) DO NOTHING")
+        format!("INSERT INTO {table} (id) {rows} ON CONFLICT(id) DO NOTHING")
     } else {
         format!(
-            "INSERT INTO {table} ({cols}) VALUES ({params}) ON CONFLICT(id) DO UPDATE SET {sets} WHERE {changed}",
+            "INSERT INTO {table} ({cols}) {rows} ON CONFLICT(id) DO UPDATE SET {sets} WHERE {changed}",
             cols = cols.join(", "),
             sets = updates
                 .iter()
