@@ -77,22 +77,10 @@ pub fn to_postgres(
             "the office's database is of schema version {held}, this duban's of version {version}: open it with this duban first (any command does)"
         )));
     }
-    let tables: Vec<String> = src
-        .prepare(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-             ORDER BY name",
-        )?
-        .query_map((), |r| r.get(0))?
-        .collect::<DbResult<_>>()?;
+    let tables = super::tables(&src)?;
 
     let tx = target.transaction()?;
-    let present: Vec<String> = tx
-        .prepare(
-            "SELECT table_name FROM information_schema.tables
-             WHERE table_schema = current_schema() ORDER BY table_name",
-        )?
-        .query_map((), |r| r.get(0))?
-        .collect::<DbResult<_>>()?;
+    let present = super::tables(&tx)?;
     if !present.is_empty() {
         let shown: Vec<&str> = present.iter().take(5).map(String::as_str).collect();
         return Err(Error::invalid(format!(

@@ -242,6 +242,20 @@ impl Dialect {
         self == Dialect::Postgres
     }
 
+    /// The names of the database's own tables, in order of name.
+    pub fn tables(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                 ORDER BY name"
+            }
+            Dialect::Postgres => {
+                "SELECT table_name FROM information_schema.tables
+                 WHERE table_schema = current_schema() ORDER BY table_name"
+            }
+        }
+    }
+
     /// The end of a SELECT of a row to work on that passes over rows other
     /// transactions hold (PostgreSQL; SQLite has one writer anyway).
     pub fn skip_locked(self) -> &'static str {

@@ -216,13 +216,7 @@ pub fn create_postgres(url: &str) -> Result<Db> {
 fn make_postgres_tables(db: &mut Db, url: &str) -> Result<()> {
     let ddl = migrations::ddl(Dialect::Postgres)?;
     let tx = db.transaction()?;
-    let taken: Vec<String> = tx
-        .prepare(
-            "SELECT table_name FROM information_schema.tables
-             WHERE table_schema = current_schema() ORDER BY table_name",
-        )?
-        .query_map((), |r| r.get(0))?
-        .collect::<DbResult<_>>()?;
+    let taken = tables(&tx)?;
     let made_here = |t: &&String| {
         ddl.contains(&format!("CREATE TABLE {t} ("))
             || ddl.contains(&format!("CREATE TABLE \"{t}\" ("))
@@ -235,6 +229,14 @@ fn make_postgres_tables(db: &mut Db, url: &str) -> Result<()> {
     tx.execute_batch(&ddl)?;
     tx.commit()?;
     Ok(())
+}
+
+/// The names of the tables a database holds, in order of name.
+pub(crate) fn tables(conn: &Db) -> Result<Vec<String>> {
+    Ok(conn
+        .prepare(conn.dialect().tables())?
+        .query_map((), |r| r.get(0))?
+        .collect::<DbResult<_>>()?)
 }
 
 /// Makes this transaction wait for any other holding the lock named
