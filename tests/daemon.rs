@@ -6,90 +6,12 @@
 //! writers beside the service.
 
 mod common;
+use common::serve::Service;
 use common::{Office, duban};
 use predicates::prelude::PredicateBooleanExt;
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const EVERY_2S: &str = "policy \"p\"\n  schedule \"*/2 * * * * *\"\n\nrule late\n  for problem\n  when overdue_days > 0\n  then task reminder_talk with responsible\n";
-
-struct Service {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-impl Service {
-    fn start(office: &Office) -> Service {
-        let log = office.path(&format!(
-            "serve-{}.log",
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0)
-        ));
-        let file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
-        let child = Command::new(assert_cmd::cargo::cargo_bin("duban"))
-            .args(["serve", "--delivery-poll", "1"])
-            .current_dir(office.dir.path())
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}"));
-        Service { child, log }
-    }
-
-    fn log(&self) -> String {
-        let mut s = String::new();
-        if let Ok(mut f) = std::fs::File::open(&self.log) {
-            let _ = f.read_to_string(&mut s);
-        }
-        s
-    }
-
-    /// Waits until the log has `n` lines containing `what`.
-    fn wait_for(&self, what: &str, n: usize, limit: Duration) -> String {
-        let start = Instant::now();
-        loop {
-            let log = self.log();
-            if log.matches(what).count() >= n {
-                return log;
-            }
-            assert!(
-                start.elapsed() < limit,
-                "waited {limit:?} for {n}× `{what}`; the log:\n{log}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn terminate(mut self) -> (Option<i32>, String) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let start = Instant::now();
-        let status = loop {
-            if let Ok(Some(s)) = self.child.try_wait() {
-                break s.code();
-            }
-            if start.elapsed() > Duration::from_secs(30) {
-                let _ = self.child.kill();
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        (status, self.log())
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn office(policy: &str) -> Office {
     let o = Office::fixture();
@@ -100,7 +22,7 @@ fn office(policy: &str) -> Office {
 #[test]
 fn rules_fire_at_their_times_and_sigterm_stops_cleanly() {
     let o = office(EVERY_2S);
-    let s = Service::start(&o);
+    let mut s = Service::start(&o, &[], &[]);
     s.wait_for(
         "rule late has not run before: running it now",
         1,
@@ -139,14 +61,14 @@ fn rules_fire_at_their_times_and_sigterm_stops_cleanly() {
 #[test]
 fn catch_up_runs_once_after_downtime() {
     let o = office(EVERY_2S);
-    let s = Service::start(&o);
+    let mut s = Service::start(&o, &[], &[]);
     s.wait_for("scheduled run as of", 1, Duration::from_secs(20));
     let (code, _) = s.terminate();
     assert_eq!(code, Some(0));
     let runs_before = o.count("SELECT count(*) FROM runs");
     // Down for about three scheduled times.
     std::thread::sleep(Duration::from_millis(6500));
-    let s = Service::start(&o);
+    let mut s = Service::start(&o, &[], &[]);
     let log = s.wait_for("catch-up: rule late missed", 1, Duration::from_secs(20));
     let line = log
         .lines()
@@ -184,7 +106,7 @@ fn catch_up_runs_once_after_downtime() {
 #[test]
 fn a_broken_edit_is_refused_and_a_valid_one_takes_effect() {
     let o = office(EVERY_2S);
-    let s = Service::start(&o);
+    let mut s = Service::start(&o, &[], &[]);
     s.wait_for("scheduled run as of", 1, Duration::from_secs(20));
     let old_hash: String = o
         .db()
@@ -237,9 +159,9 @@ fn a_broken_edit_is_refused_and_a_valid_one_takes_effect() {
 #[test]
 fn a_second_service_on_the_same_database_stands_by() {
     let o = office(EVERY_2S);
-    let s = Service::start(&o);
+    let mut s = Service::start(&o, &[], &[]);
     s.wait_for("leading:", 1, Duration::from_secs(20));
-    let second = Service::start(&o);
+    let mut second = Service::start(&o, &[], &[]);
     second.wait_for("standing by: process", 1, Duration::from_secs(20));
     o.cmd()
         .arg("status")
@@ -313,14 +235,14 @@ fn sigterm_during_a_run_leaves_no_half_written_rule() {
         policy.replace("schedule \"0 9 * * *\"", "schedule \"*/2 * * * * *\""),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let s = Service::start(&o);
+    let mut s = Service::start(&o, &[], &[]);
     s.wait_for("duban serve starting", 1, Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(150));
     let (code, log) = s.terminate();
     assert_eq!(code, Some(0), "{log}");
     assert_whole_rules(&o);
     // What the stopped run did not do, the next one does.
-    let s = Service::start(&o);
+    let mut s = Service::start(&o, &[], &[]);
     s.wait_for("scheduled run as of", 1, Duration::from_secs(60));
     let (code, _) = s.terminate();
     assert_eq!(code, Some(0));
@@ -337,7 +259,7 @@ fn soak_the_service_with_cli_writers_beside_it() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     std::fs::create_dir_all(o.path("updates")).unwrap_or_else(|e| panic!("{e}"));
-    let s = Service::start(&o);
+    let mut s = Service::start(&o, &[], &[]);
     s.wait_for("first run as of", 1, Duration::from_secs(30));
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut failures = Vec::new();
@@ -407,7 +329,7 @@ fn soak_the_service_with_cli_writers_beside_it() {
 #[test]
 fn a_deep_or_long_edit_is_refused_and_one_at_the_limits_is_taken() {
     let o = office(EVERY_2S);
-    let s = Service::start(&o);
+    let mut s = Service::start(&o, &[], &[]);
     s.wait_for("scheduled run as of", 1, Duration::from_secs(20));
     let rule = |when: &str| {
         format!("rule deep\n  for problem\n  when {when}\n  then notify \"office@example.org\"\n")

@@ -8,7 +8,7 @@
 
 mod common;
 use common::Office;
-use common::pgdb::TestDb;
+use common::ServerDb;
 
 const AS_OF: &str = "2026-11-22";
 
@@ -33,7 +33,7 @@ fn tables(o: &Office) -> Vec<String> {
 /// Every row of `table` as text, sorted, read with SQL of this test's
 /// own on each side: days as `YYYY-MM-DD`, times as seconds since 1970,
 /// everything else as its text.
-fn rows(o: &Office, pg: &TestDb, table: &str) -> (Vec<String>, Vec<String>) {
+fn rows(o: &Office, pg: &ServerDb, table: &str) -> (Vec<String>, Vec<String>) {
     let types: Vec<(String, String)> = {
         let db = pg.connect();
         let mut s = db
@@ -87,7 +87,7 @@ fn rows(o: &Office, pg: &TestDb, table: &str) -> (Vec<String>, Vec<String>) {
 #[test]
 fn the_demo_office_goes_over_whole_and_is_not_copied_twice() {
     let o = office();
-    let Some(pg) = TestDb::new("copy") else {
+    let Some(pg) = ServerDb::on_test_server("copy") else {
         return;
     };
     let out = o
@@ -191,7 +191,7 @@ fn the_demo_office_goes_over_whole_and_is_not_copied_twice() {
 #[test]
 fn a_database_holding_any_table_is_refused_untouched() {
     let o = Office::demo(1, AS_OF);
-    let Some(pg) = TestDb::new("copy_taken") else {
+    let Some(pg) = ServerDb::on_test_server("copy_taken") else {
         return;
     };
     pg.connect()

@@ -9,9 +9,9 @@
 
 mod common;
 use common::Office;
+use common::serve::Service;
 use common::smtp::{SmtpServer, smtp_config};
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const AS_OF: &str = "2026-11-22";
@@ -23,78 +23,14 @@ const TAKE_OVER: Duration = Duration::from_secs(30);
 /// the test; not a figure the test measures.
 const FINISH: Duration = Duration::from_secs(600);
 
-struct Service {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-impl Service {
-    fn start(office: &Office, database: Option<&str>, once: bool) -> Service {
-        let log = office.path(&format!(
-            "serve-{}.log",
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0)
-        ));
-        let file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("duban"));
-        cmd.args(["serve", "--delivery-poll", "1"]);
-        if once {
-            cmd.arg("--once");
-        }
-        if let Some(url) = database {
-            cmd.env("DUBAN_DATABASE", url);
-        }
-        let child = cmd
-            .current_dir(office.dir.path())
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "info")
-            .env("DUBAN_NOW", NOW)
-            .stdout(Stdio::null())
-            .stderr(file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}"));
-        Service { child, log }
+/// `duban serve` on the office (on `database`, a URL, when given), every
+/// run as of [`NOW`]; `once`: `--once`.
+fn service(office: &Office, database: Option<&str>, once: bool) -> Service {
+    let mut envs = vec![("DUBAN_NOW", NOW)];
+    if let Some(url) = database {
+        envs.push(("DUBAN_DATABASE", url));
     }
-
-    fn log(&self) -> String {
-        let mut s = String::new();
-        if let Ok(mut f) = std::fs::File::open(&self.log) {
-            let _ = f.read_to_string(&mut s);
-        }
-        s
-    }
-
-    /// Waits until the log holds `what`.
-    fn wait_for(&mut self, what: &str, limit: Duration) {
-        let start = Instant::now();
-        while !self.log().contains(what) {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "the service ended ({status}) before `{what}`:\n{}",
-                    self.log()
-                );
-            }
-            assert!(
-                start.elapsed() < limit,
-                "waited {limit:?} for `{what}`; the log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        self.kill();
-    }
+    Service::start(office, if once { &["--once"] } else { &[] }, &envs)
 }
 
 /// Waits (at most the spec's 30 s) until one of the services leads;
@@ -122,7 +58,7 @@ fn leader_of(services: &mut [Service]) -> usize {
 /// PostgreSQL database the office was copied into.
 enum Store {
     File,
-    Server(common::pgdb::TestDb),
+    Server(common::ServerDb),
 }
 
 impl Store {
@@ -177,7 +113,7 @@ fn trial(pristine: &Office, on_postgres: bool, what: &str) -> Option<(Office, St
     let smtp = SmtpServer::start();
     o.write("duban.toml", &smtp_config(smtp.port, 3, 1));
     let store = if on_postgres {
-        let db = common::pgdb::TestDb::new(what)?;
+        let db = common::ServerDb::on_test_server(what)?;
         o.cmd()
             .args(["db", "copy", "--to", &db.url])
             .assert()
@@ -252,10 +188,10 @@ fn kill_the_leader_again_and_again(on_postgres: bool) {
         return;
     };
     // How long its run takes, from the moment it leads.
-    let mut once = Service::start(&reference, store.url(), true);
-    once.wait_for("leading:", TAKE_OVER);
+    let mut once = service(&reference, store.url(), true);
+    once.wait_for("leading:", 1, TAKE_OVER);
     let started = Instant::now();
-    once.wait_for(" run as of ", FINISH);
+    once.wait_for(" run as of ", 1, FINISH);
     let took = started.elapsed();
     let status = once.child.wait().unwrap_or_else(|e| panic!("{e}"));
     assert!(status.success(), "{}", once.log());
@@ -286,9 +222,7 @@ fn kill_the_leader_again_and_again(on_postgres: bool) {
     };
     // Three services: one leads, two stand by; after each kill a new one
     // joins, so that one stands by already while the next leader runs.
-    let mut services: Vec<Service> = (0..3)
-        .map(|_| Service::start(&o, store.url(), false))
-        .collect();
+    let mut services: Vec<Service> = (0..3).map(|_| service(&o, store.url(), false)).collect();
     let mut leader = leader_of(&mut services);
     let kills = 5;
     for k in 0..kills {
@@ -310,7 +244,7 @@ fn kill_the_leader_again_and_again(on_postgres: bool) {
         }
         std::thread::sleep(took.mul_f64(k as f64 / (2 * kills) as f64));
         services.remove(leader).kill();
-        services.push(Service::start(&o, store.url(), false));
+        services.push(service(&o, store.url(), false));
         // One standing by takes over within the spec's bound.
         leader = leader_of(&mut services);
     }

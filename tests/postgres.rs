@@ -19,12 +19,6 @@ mod common;
 
 const TODAY: &str = "2026-06-01";
 
-/// A database of its own on the test server, dropped at the end; `None`
-/// (and one line saying so) without a server to test on.
-fn test_db(what: &str) -> Option<common::ServerDb> {
-    common::test_server(what).map(|server| common::ServerDb::new(&server, what))
-}
-
 fn example_policy() -> Policy {
     let mut sources = SourceMap::default();
     for (name, text) in duban::example::POLICY {
@@ -96,7 +90,7 @@ fn the_example_policy_compiles_for_both_databases() {
 
 #[test]
 fn the_schema_is_made_on_postgresql_and_not_twice() {
-    let Some(pg) = test_db("schema") else {
+    let Some(pg) = common::ServerDb::on_test_server("schema") else {
         return;
     };
     let db = duban::store::create_postgres(&pg.url).unwrap_or_else(|e| panic!("{e}"));
@@ -156,7 +150,7 @@ fn the_schema_is_made_on_postgresql_and_not_twice() {
 
 #[test]
 fn the_example_policy_gives_the_same_rows_on_both_databases() {
-    let Some(pg) = test_db("rows") else {
+    let Some(pg) = common::ServerDb::on_test_server("rows") else {
         return;
     };
     let policy = example_policy();
@@ -181,7 +175,7 @@ fn the_example_policy_gives_the_same_rows_on_both_databases() {
 /// by the server's planner (EXPLAIN), as the snapshot shows it.
 #[test]
 fn the_example_policy_compiled_for_postgresql_plans() {
-    let Some(pg) = test_db("explain") else {
+    let Some(pg) = common::ServerDb::on_test_server("explain") else {
         return;
     };
     let db = duban::store::create_postgres(&pg.url).unwrap_or_else(|e| panic!("{e}"));
@@ -204,7 +198,7 @@ fn the_example_policy_compiled_for_postgresql_plans() {
 /// duplicate on both.
 #[test]
 fn a_run_recorded_reads_back_alike_on_both_databases() {
-    let Some(pg) = test_db("runs") else {
+    let Some(pg) = common::ServerDb::on_test_server("runs") else {
         return;
     };
     let record = |db: &mut Db| -> serde_json::Value {
@@ -250,7 +244,7 @@ fn a_run_recorded_reads_back_alike_on_both_databases() {
 /// words, a server that does not answer is an operational failure.
 #[test]
 fn init_makes_an_office_on_postgresql_once() {
-    let Some(pg) = test_db("init") else {
+    let Some(pg) = common::ServerDb::on_test_server("init") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -306,7 +300,7 @@ fn init_makes_an_office_on_postgresql_once() {
 /// stays untouched while a command works on the server's database.
 #[test]
 fn the_environment_names_the_database() {
-    let Some(pg) = test_db("env") else {
+    let Some(pg) = common::ServerDb::on_test_server("env") else {
         return;
     };
     drop(duban::store::create_postgres(&pg.url).unwrap_or_else(|e| panic!("{e}")));

@@ -10,8 +10,8 @@
 
 pub mod browser;
 pub mod cases;
-pub mod pgdb;
 pub mod robot;
+pub mod serve;
 pub mod smtp;
 pub mod web;
 
@@ -122,6 +122,33 @@ impl ServerDb {
             name,
             url,
         }
+    }
+
+    /// A new, empty database on the test server, if there is one (see
+    /// [`test_server`]).
+    pub fn on_test_server(what: &str) -> Option<ServerDb> {
+        test_server(what).map(|server| ServerDb::new(&server, what))
+    }
+
+    pub fn connect(&self) -> duban::store::Db {
+        duban::store::connect_postgres(&self.url).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// One number a query gives.
+    pub fn count(&self, sql: &str) -> i64 {
+        self.connect()
+            .query_row(sql, (), |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The first column of every row a query gives, as text.
+    pub fn texts(&self, sql: &str) -> Vec<String> {
+        let db = self.connect();
+        let mut stmt = db.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        stmt.query_map((), |r| r.get::<_, String>(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .map(|r| r.unwrap_or_else(|e| panic!("{sql}: {e}")))
+            .collect()
     }
 
     /// A database for a test office, when offices are on PostgreSQL.
