@@ -329,3 +329,140 @@ fn the_environment_names_the_database() {
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(err.contains("DUBAN_DATABASE"), "{err}");
 }
+
+/// Every column of a database's tables with its place, type, default and
+/// whether it may be empty, every index and every constraint: equal lists,
+/// equal schemas.
+fn schema(pg: &common::ServerDb) -> Vec<String> {
+    let mut all = pg.texts(
+        "SELECT table_name || '.' || column_name || ' ' || ordinal_position || ' ' || data_type
+                || ' ' || is_nullable || ' ' || coalesce(column_default, '') || ' ' || is_identity
+         FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY 1",
+    );
+    all.extend(
+        pg.texts("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1"),
+    );
+    all.extend(pg.texts(
+        "SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+         FROM pg_constraint WHERE connamespace = current_schema()::regnamespace ORDER BY 1",
+    ));
+    all
+}
+
+/// An office on `pg` whose tables are put back to schema version
+/// `version`, holding one person of its own.
+fn office_at_version(pg: &common::ServerDb, version: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    common::duban()
+        .arg("init")
+        .arg(dir.path())
+        .args(["--database", &pg.url])
+        .assert()
+        .success();
+    pg.connect()
+        .execute_batch(&format!(
+            "DROP SCHEMA public CASCADE; CREATE SCHEMA public;\n{}
+             INSERT INTO persons (id, name) VALUES ('u-old', '王五');",
+            duban::store::migrations::postgres_ddl(version)
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        pg.count("SELECT version FROM schema_version"),
+        version as i64
+    );
+    dir
+}
+
+/// A database made by an older duban is brought to this one's schema when
+/// a command opens it — from every older version, its rows kept — and
+/// then works: the same tables as a database made now, an import and a
+/// run.
+#[test]
+fn an_older_database_is_migrated_when_opened() {
+    let Some(server) = common::test_server("migrations") else {
+        return;
+    };
+    let latest = duban::store::migrations::version();
+    let fresh = common::ServerDb::new(&server, "fresh");
+    duban::store::create_postgres(&fresh.url).unwrap_or_else(|e| panic!("{e}"));
+    let made_now = schema(&fresh);
+    for version in 1..latest {
+        let pg = common::ServerDb::new(&server, "older");
+        let dir = office_at_version(&pg, version);
+        common::duban()
+            .current_dir(dir.path())
+            .arg("status")
+            .assert()
+            .success();
+        assert_eq!(
+            pg.count("SELECT version FROM schema_version"),
+            latest as i64
+        );
+        assert_eq!(schema(&pg), made_now, "migrated from version {version}");
+        assert_eq!(
+            pg.texts("SELECT name FROM persons WHERE id = 'u-old'"),
+            ["王五"]
+        );
+        common::duban()
+            .current_dir(dir.path())
+            .arg("import")
+            .arg(common::fixture("office"))
+            .assert()
+            .success();
+        common::duban()
+            .current_dir(dir.path())
+            .args(["run", "--as-of", TODAY])
+            .assert()
+            .success();
+        assert_eq!(pg.count("SELECT count(*) FROM runs WHERE error IS NULL"), 1);
+        assert!(pg.count("SELECT count(*) FROM tasks WHERE rule IS NOT NULL") > 0);
+    }
+}
+
+/// Two processes opening a database of the version before at once: one
+/// migrates it, the other waits and finds it done — both succeed (a
+/// second migration would fail on the tables the first made).
+#[test]
+fn two_processes_at_once_migrate_once() {
+    let Some(pg) = common::ServerDb::on_test_server("migrate_once") else {
+        return;
+    };
+    let latest = duban::store::migrations::version();
+    let dir = office_at_version(&pg, latest - 1);
+    for round in 0..3 {
+        if round > 0 {
+            pg.connect()
+                .execute_batch(&format!(
+                    "DROP TABLE leases; UPDATE schema_version SET version = {};",
+                    latest - 1
+                ))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let bin = assert_cmd::cargo::cargo_bin("duban");
+        let children: Vec<std::process::Child> = (0..2)
+            .map(|_| {
+                std::process::Command::new(&bin)
+                    .current_dir(dir.path())
+                    .env("NO_COLOR", "1")
+                    .arg("status")
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap_or_else(|e| panic!("{e}"))
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert_eq!(
+            pg.count("SELECT version FROM schema_version"),
+            latest as i64
+        );
+        assert_eq!(pg.count("SELECT count(*) FROM leases"), 0);
+    }
+}

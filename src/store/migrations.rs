@@ -7,8 +7,9 @@
 //! column: an entry in `ADDED_LATER`); the test at the bottom fails until
 //! the database and the schema agree.
 
-use super::Dialect;
-use super::dialect::{TextKind, postgres_index, postgres_table};
+use super::dialect::TextKind;
+use super::{Db, Dialect};
+use crate::error::{Error, Result};
 use crate::schema::{ENTITIES, Entity, FieldType};
 use rusqlite_migration::{M, Migrations};
 
@@ -159,6 +160,13 @@ fn tasks_rebuilt_sql() -> String {
         sql.push('\n');
     }
     sql.push_str("CREATE INDEX tasks_status_due ON tasks(status, due);\n");
+    sql.push_str(&approval_indexes());
+    sql
+}
+
+/// The indexes of the tasks table migration 5 adds.
+fn approval_indexes() -> String {
+    let mut sql = String::new();
     // `status` counts open tasks by kind, and the list filters by status
     // and kind, from an index. (duban's compiled rules never look tasks up
     // by status or kind — their conditions are wrapped in coalesce() — so
@@ -176,6 +184,34 @@ fn tasks_rebuilt_sql() -> String {
         "CREATE INDEX tasks_approval ON tasks(approval_id) WHERE approval_id IS NOT NULL;\n",
     );
     sql
+}
+
+/// Migration 5's change of the tasks table, `pending` among its statuses
+/// and the approval columns: where a CHECK is altered in place
+/// (PostgreSQL), the columns are added and the enums' CHECKs replaced;
+/// else the table is made anew ([`tasks_rebuilt_sql`]).
+fn tasks_with_approval(d: Dialect) -> String {
+    let task = Entity::Task.def();
+    let mut sql = String::new();
+    for f in task.fields.iter().filter(|f| f.is_stored()) {
+        let (Some(col), FieldType::Enum(e)) = (f.column(), &f.ty) else {
+            continue;
+        };
+        let codes: Vec<&str> = e.values.iter().map(|(c, _)| *c).collect();
+        match d.alter_check(task.table, &col, &one_of(&col, &codes)) {
+            Some(alter) => sql.push_str(&alter),
+            None => return tasks_rebuilt_sql(),
+        }
+    }
+    let mut added = String::new();
+    for (col, ty) in TASK_APPROVAL_COLUMNS {
+        added.push_str(&format!(
+            "ALTER TABLE {} ADD COLUMN {col} {ty};\n",
+            task.table
+        ));
+    }
+    added.push_str(&approval_indexes());
+    format!("{}{sql}", spelled(d, &added))
 }
 
 /// The case columns migration `version` adds.
@@ -431,33 +467,110 @@ CREATE TABLE leases (
 ) STRICT;
 "#;
 
-static V5: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("{APPROVALS}\n{}", tasks_rebuilt_sql()));
+/// The number of migrations: the schema version of a database made now.
+const VERSION: usize = 7;
 
-static V1: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("{}\n{}", case_tables_sql(), ENGINE_TABLES));
-static V2: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("{}\n{}", added_columns_sql(2), CHANNELS));
+/// Migration `version` (from 1) in `d`'s spelling: SQLite's as written
+/// here, PostgreSQL's translated from it ([`Dialect::migration`]) but
+/// where the two differ.
+fn step(version: usize, d: Dialect) -> String {
+    let sqlite = match version {
+        1 => format!("{}\n{}", case_tables_sql(), ENGINE_TABLES),
+        2 => format!("{}\n{}", added_columns_sql(2), CHANNELS),
+        3 => WORKBENCH.into(),
+        4 => SCALE_INDEXES.into(),
+        5 => return format!("{}{}", spelled(d, APPROVALS), tasks_with_approval(d)),
+        6 => OWNERS.into(),
+        _ => LEASES.into(),
+    };
+    spelled(d, &sqlite)
+}
+
+/// SQL written as SQLite runs it, in `d`'s spelling.
+fn spelled(d: Dialect, sqlite: &str) -> String {
+    d.migration(sqlite, &text_kind, ROWID_TABLES)
+}
+
+static SQLITE_STEPS: std::sync::LazyLock<Vec<String>> =
+    std::sync::LazyLock::new(|| (1..=VERSION).map(|v| step(v, Dialect::Sqlite)).collect());
+
+static POSTGRES_STEPS: std::sync::LazyLock<Vec<String>> =
+    std::sync::LazyLock::new(|| (1..=VERSION).map(|v| step(v, Dialect::Postgres)).collect());
 
 /// The number of migrations: the schema version of a database made now.
 pub fn version() -> usize {
-    steps().len()
+    VERSION
 }
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(steps())
+    Migrations::new(SQLITE_STEPS.iter().map(|s| M::up(s)).collect())
 }
 
-fn steps() -> Vec<M<'static>> {
-    vec![
-        M::up(V1.as_str()),
-        M::up(V2.as_str()),
-        M::up(WORKBENCH),
-        M::up(SCALE_INDEXES),
-        M::up(V5.as_str()),
-        M::up(OWNERS),
-        M::up(LEASES),
-    ]
+/// Migrations `from + 1` up to the latest in PostgreSQL's spelling.
+fn postgres_steps(from: usize, to: usize) -> String {
+    POSTGRES_STEPS[from.min(to)..to.min(VERSION)].concat()
+}
+
+/// duban's tables on PostgreSQL as migration `version` left them (the
+/// latest: as a database is made now), with the calendar table and the
+/// table of the schema version.
+pub fn postgres_ddl(version: usize) -> String {
+    format!(
+        "{}CREATE TABLE schema_version (version integer NOT NULL);\n{}INSERT INTO schema_version VALUES ({});\n",
+        super::workdays::ddl(Dialect::Postgres),
+        postgres_steps(0, version),
+        version.min(VERSION)
+    )
+}
+
+/// Brings the PostgreSQL database `db` (at `url`) to the latest
+/// migration, as SQLite files are: the missing steps in one transaction,
+/// under a lock that makes a second process starting at once wait and
+/// then find the work done. A database of a newer duban is refused, and
+/// one without duban's tables.
+pub(crate) fn migrate_postgres(db: &mut Db, url: &str) -> Result<()> {
+    let held = held_version(db, url)?;
+    if held == VERSION {
+        return Ok(());
+    }
+    let failed = |source: crate::store::DatabaseError| Error::Migration {
+        what: url.to_string(),
+        source: Box::new(source),
+    };
+    let tx = db.transaction().map_err(failed)?;
+    super::lock_named(&tx, "migrations")?;
+    let held = held_version(&tx, url)?;
+    tx.execute_batch(&postgres_steps(held, VERSION))
+        .map_err(failed)?;
+    tx.execute("UPDATE schema_version SET version = ?1", [VERSION as i64])
+        .map_err(failed)?;
+    tx.commit().map_err(failed)
+}
+
+/// The schema version a PostgreSQL database holds, if it is this duban's
+/// or an older one's.
+fn held_version(db: &Db, url: &str) -> Result<usize> {
+    let held = match db.query_row("SELECT version FROM schema_version", (), |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(v) => v,
+        Err(e) if e.code.as_deref() == Some("42P01") => {
+            return Err(Error::invalid(format!(
+                "{url} holds no duban tables: `duban init DIR --database {url}` makes them"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match usize::try_from(held) {
+        Ok(v) if v <= VERSION => Ok(v),
+        _ => Err(Error::Migration {
+            what: url.to_string(),
+            source: format!(
+                "its tables are of schema version {held}, this duban's are of version {VERSION}; run the duban that made them, or a newer one"
+            )
+            .into(),
+        }),
+    }
 }
 
 /// What a text column of duban's tables holds: the schema's dates are
@@ -484,50 +597,23 @@ fn text_kind(table: &str, column: &str) -> TextKind {
 const ROWID_TABLES: &[&str] = &["held_notices", "sign_in_failures"];
 
 /// The tables and indexes of the latest migration in `dialect`'s
-/// spelling: SQLite's as the migrations make them, PostgreSQL's
-/// translated from them (see [`super::dialect::postgres_table`]), with
-/// the calendar table and the schema version PostgreSQL keeps as tables.
-pub fn ddl(dialect: Dialect) -> crate::error::Result<String> {
+/// spelling: SQLite's as the migrations made them in a database; on
+/// PostgreSQL every migration's statements one after the other, after
+/// the calendar table and the table of the schema version, which
+/// PostgreSQL keeps as tables.
+pub fn ddl(dialect: Dialect) -> Result<String> {
+    if dialect == Dialect::Postgres {
+        return Ok(postgres_ddl(VERSION));
+    }
     let db = super::in_memory()?;
     let mut stmt = db.prepare(
-        "SELECT type, tbl_name, sql FROM sqlite_master
+        "SELECT sql FROM sqlite_master
          WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type DESC, rowid",
     )?;
-    let rows = stmt.query_map((), |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
+    let rows = stmt.query_map((), |r| r.get::<_, String>(0))?;
     let mut out = String::new();
-    let mut keys = Vec::new();
-    for row in rows {
-        let (ty, table, sql) = row?;
-        out.push_str(&match (dialect, ty.as_str()) {
-            (Dialect::Sqlite, _) => format!("{sql};\n"),
-            (Dialect::Postgres, "table") => {
-                let (create, references) = postgres_table(&sql, &|col| text_kind(&table, col));
-                keys.extend(references);
-                match ROWID_TABLES.contains(&table.as_str()) {
-                    true => create.replacen(
-                        " (\n",
-                        " (\n  rowid bigint GENERATED ALWAYS AS IDENTITY,\n",
-                        1,
-                    ),
-                    false => create,
-                }
-            }
-            (Dialect::Postgres, _) => postgres_index(&sql),
-        });
-    }
-    out.extend(keys);
-    if dialect == Dialect::Postgres {
-        out.push_str(&super::workdays::ddl(dialect));
-        out.push_str(&format!(
-            "CREATE TABLE schema_version (version integer NOT NULL);\nINSERT INTO schema_version VALUES ({});\n",
-            version()
-        ));
+    for sql in rows {
+        out.push_str(&format!("{};\n", sql?));
     }
     Ok(out)
 }
@@ -547,7 +633,7 @@ mod tests {
     #[test]
     fn an_office_from_before_channels_gains_them() {
         let mut conn = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
-        Migrations::new(vec![M::up(V1.as_str())])
+        Migrations::new(vec![M::up(SQLITE_STEPS[0].as_str())])
             .to_latest(&mut conn)
             .unwrap_or_else(|e| panic!("{e}"));
         conn.execute("INSERT INTO persons (id, name) VALUES ('u1', '张三')", [])

@@ -106,37 +106,12 @@ pub fn create_file(path: &Path) -> Result<Db> {
     connect(path)
 }
 
-/// Connects to the server and checks that the database holds duban's
-/// tables of this version.
+/// Connects to the server and brings the database's tables to this
+/// duban's version (see [`migrations::migrate_postgres`]).
 fn open_server(server: &location::Server) -> Result<Db> {
-    let db = connect_server(server)?;
-    let url = server.url();
-    let version: Option<i64> = match db.query_row("SELECT version FROM schema_version", (), |r| {
-        r.get::<_, i64>(0)
-    }) {
-        Ok(v) => Some(v),
-        Err(e) if e.code.as_deref() == Some("42P01") => None,
-        Err(e) => return Err(e.into()),
-    };
-    let want = migrations::version() as i64;
-    match version {
-        None => Err(Error::invalid(format!(
-            "{url} holds no duban tables: `duban init DIR --database {url}` makes them"
-        ))),
-        Some(v) if v == want => Ok(db),
-        Some(v) => Err(Error::Migration {
-            what: url.to_string(),
-            source: format!(
-                "its tables are of schema version {v}, this duban's are of version {want}; {}",
-                if v < want {
-                    "PostgreSQL databases are not migrated yet: copy the office into a new database"
-                } else {
-                    "run the duban that made them, or a newer one"
-                }
-            )
-            .into(),
-        }),
-    }
+    let mut db = connect_server(server)?;
+    migrations::migrate_postgres(&mut db, server.url())?;
+    Ok(db)
 }
 
 /// Connects to the server, the password from the environment; its
