@@ -466,3 +466,48 @@ fn two_processes_at_once_migrate_once() {
         assert_eq!(pg.count("SELECT count(*) FROM leases"), 0);
     }
 }
+
+/// A streamed query on PostgreSQL reads its rows in batches through a
+/// cursor inside a transaction: every row, in order, as they were when it
+/// ran, while the same connection writes the table between them; outside
+/// a transaction it reads them at once, the same rows.
+#[test]
+fn a_streamed_query_reads_every_row_while_its_transaction_writes() {
+    let Some(pg) = common::ServerDb::on_test_server("stream") else {
+        return;
+    };
+    let mut db = pg.connect();
+    db.execute_batch(
+        "CREATE TABLE numbers (n bigint PRIMARY KEY, half text);
+         INSERT INTO numbers SELECT n, CAST(n / 2 AS text) FROM generate_series(1, 2500) n;",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let read = |db: &Db, write: bool| -> Vec<i64> {
+        let mut stmt = db
+            .prepare_stream("SELECT n, half FROM numbers WHERE n > ?1 ORDER BY n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut rows = stmt.query([0i64]).unwrap_or_else(|e| panic!("{e}"));
+        let mut seen = Vec::new();
+        while let Some(row) = rows.next().unwrap_or_else(|e| panic!("{e}")) {
+            let n: i64 = row.get(0).unwrap_or_else(|e| panic!("{e}"));
+            let half: String = row.get(1).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(half, (n / 2).to_string());
+            if write {
+                db.execute("INSERT INTO numbers VALUES (?1, 'later')", [n + 10_000])
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+            seen.push(n);
+        }
+        seen
+    };
+    let want: Vec<i64> = (1..=2500).collect();
+    let tx = db.transaction().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(read(&tx, true), want);
+    assert_eq!(
+        tx.query_row("SELECT count(*) FROM numbers", (), |r| r.get::<_, i64>(0))
+            .unwrap_or_else(|e| panic!("{e}")),
+        5000
+    );
+    tx.rollback().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(read(&db, false), want);
+}

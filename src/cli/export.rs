@@ -46,7 +46,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     let tables = tables(&args.tables)?;
     let target = Target::of(&args.to)?;
     let cfg = Config::load(config.as_deref())?;
-    let conn = crate::store::open(&cfg.database)?;
+    let mut conn = crate::store::open(&cfg.database)?;
     let today = AsOf::new(
         super::clock().now(),
         crate::policy::timezone(&cfg).unwrap_or(cfg.timezone),
@@ -57,8 +57,11 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
         ProgressStyle::with_template("{spinner} {msg} {pos} rows ({per_sec})")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
+    // One read transaction: the tables as they were at one moment, read
+    // as they stream.
+    let tx = conn.transaction_with_behavior(crate::store::Behavior::Deferred)?;
     let written = export(
-        &conn,
+        &tx,
         &tables,
         &target,
         &Options {
@@ -70,6 +73,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
             bar.set_position(n);
         },
     )?;
+    tx.rollback()?;
     bar.finish_and_clear();
     for (entity, n) in written {
         println!("{:<14} {n:>8} rows", entity.table());

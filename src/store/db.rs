@@ -514,6 +514,19 @@ impl Db {
         }
     }
 
+    /// A query whose rows are read as they are needed, in bounded memory
+    /// however many there are: SQLite steps through them; PostgreSQL
+    /// fetches them in batches through a cursor inside a transaction (and
+    /// reads them all at once outside one), the rows of the moment the
+    /// query ran, whatever its transaction writes while they are read
+    /// (see [`super::Dialect::rows_are_a_snapshot`]).
+    pub fn prepare_stream(&self, sql: &str) -> DbResult<Statement<'_>> {
+        match &self.inner {
+            Inner::Sqlite(_) => self.prepare(sql),
+            Inner::Pg(c) => Ok(Statement::Pg(c.prepare_stream(sql)?)),
+        }
+    }
+
     pub fn prepare(&self, sql: &str) -> DbResult<Statement<'_>> {
         match &self.inner {
             Inner::Sqlite(c) => Ok(Statement::Sqlite(SqliteStmt::Once(c.prepare(sql)?))),
@@ -706,10 +719,7 @@ impl<'c> Statement<'c> {
                 params.with_values(|v| super::sqlite::bind(s, v))?;
                 Ok(Rows::Sqlite(s.raw_query()))
             }
-            Statement::Pg(s) => {
-                let rows = params.with_values(|v| s.query(v))?;
-                Ok(Rows::pg(rows))
-            }
+            Statement::Pg(s) => Ok(Rows::Pg(params.with_values(|v| s.query(v))?)),
         }
     }
 
@@ -761,7 +771,7 @@ impl<'c> Statement<'c> {
         match self {
             Statement::Sqlite(s) => Rows::Sqlite(s.raw_query()),
             Statement::Pg(s) => match s.query_bound() {
-                Ok(rows) => Rows::pg(rows),
+                Ok(rows) => Rows::Pg(rows),
                 Err(e) => Rows::Failed(Some(e)),
             },
         }
@@ -803,30 +813,17 @@ pub enum Rows<'s> {
     #[doc(hidden)]
     Sqlite(rusqlite::Rows<'s>),
     #[doc(hidden)]
-    Pg {
-        rows: std::vec::IntoIter<postgres::Row>,
-        current: Option<postgres::Row>,
-    },
+    Pg(super::pg::PgRows<'s>),
     #[doc(hidden)]
     Failed(Option<DatabaseError>),
 }
 
 impl<'s> Rows<'s> {
-    fn pg(rows: Vec<postgres::Row>) -> Rows<'s> {
-        Rows::Pg {
-            rows: rows.into_iter(),
-            current: None,
-        }
-    }
-
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> DbResult<Option<Row<'_>>> {
         match self {
             Rows::Sqlite(r) => Ok(r.next()?.map(Row::Sqlite)),
-            Rows::Pg { rows, current } => {
-                *current = rows.next();
-                Ok(current.as_ref().map(Row::Pg))
-            }
+            Rows::Pg(rows) => Ok(rows.next()?.map(Row::Pg)),
             Rows::Failed(e) => match e.take() {
                 Some(e) => Err(e),
                 None => Ok(None),

@@ -203,11 +203,12 @@ impl Dialect {
         }
     }
 
-    /// Whether a query's rows are all read when it runs (PostgreSQL's
-    /// client), so that writing the tables it read while going through
-    /// them needs no copy; SQLite steps through the tables as rows are
-    /// read.
-    pub fn reads_rows_at_once(self) -> bool {
+    /// Whether a query's rows are those of the moment it ran, whatever
+    /// its transaction writes while they are read (PostgreSQL, all at once
+    /// or through a cursor), so that writing the tables it read while
+    /// going through them needs no copy; SQLite steps through the tables
+    /// as rows are read.
+    pub fn rows_are_a_snapshot(self) -> bool {
         self == Dialect::Postgres
     }
 

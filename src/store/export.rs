@@ -97,6 +97,8 @@ fn columns_in(entity: Entity, dialect: super::Dialect) -> Vec<Column> {
 
 /// Calls `each` with every row of the table, in id order, as the values
 /// of `columns(entity)`; day counts as of `today`. Returns the row count.
+/// The rows stream ([`Db::prepare_stream`]): on PostgreSQL, inside a
+/// transaction.
 pub fn rows(
     conn: &Db,
     entity: Entity,
@@ -112,7 +114,7 @@ pub fn rows(
             .join(", "),
         entity.table()
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_stream(&sql)?;
     // Only the day counts read `?1`; a table without them has no parameter.
     let today = today.to_string();
     let mut rows = if stmt.parameter_count() == 0 {

@@ -148,9 +148,12 @@ impl<'a> Query<'a> {
         }
     }
 
-    /// A statement over the firings, to read as it streams (reports).
+    /// A statement over the firings, to read as it streams (reports), in
+    /// bounded memory ([`Db::prepare_stream`]).
     pub fn stream<'c>(&self, conn: &'c Db, shape: Shape) -> Result<Statement<'c>> {
-        bind(conn, &self.firings_sql(conn, shape), &self.bound)
+        let mut stmt = conn.prepare_stream(&self.firings_sql(conn, shape))?;
+        bind_values(&mut stmt, &self.bound)?;
+        Ok(stmt)
     }
 
     /// Collects the firings into `temp.firing` (a run writes episodes as it
@@ -158,7 +161,7 @@ impl<'a> Query<'a> {
     /// returns a statement reading them.
     pub fn collect<'c>(&self, conn: &'c Db, shape: Shape) -> Result<Statement<'c>> {
         let d = conn.dialect();
-        if d.reads_rows_at_once() {
+        if d.rows_are_a_snapshot() {
             return self.stream(conn, shape);
         }
         conn.execute_batch(&d.drop_temp_table("firing"))?;
@@ -325,11 +328,17 @@ fn count(conn: &Db, sql: &str, bound: &[Sql]) -> Result<u64> {
 /// none of the first ones; numbering keeps the rest in place).
 fn bind<'c>(conn: &'c Db, sql: &str, values: &[Sql]) -> Result<Statement<'c>> {
     let mut stmt = conn.prepare(sql)?;
+    bind_values(&mut stmt, values)?;
+    Ok(stmt)
+}
+
+/// Binds as many of `values` as the statement has parameters.
+fn bind_values(stmt: &mut Statement<'_>, values: &[Sql]) -> Result<()> {
     let used = stmt.parameter_count();
     for (k, v) in values.iter().take(used).enumerate() {
         stmt.raw_bind_parameter(k + 1, v)?;
     }
-    Ok(stmt)
+    Ok(())
 }
 
 /// The subjects two rules' conditions both hold for: how many, and the

@@ -60,6 +60,8 @@ impl From<postgres::Error> for DatabaseError {
 pub struct PgConn {
     client: RefCell<postgres::Client>,
     cache: RefCell<HashMap<String, Prepared>>,
+    /// Cursors opened so far: the next one's name.
+    cursors: std::cell::Cell<u64>,
 }
 
 /// A statement prepared on the server, with SQLite's parameters it uses
@@ -67,9 +69,15 @@ pub struct PgConn {
 #[derive(Clone)]
 struct Prepared {
     stmt: postgres::Statement,
+    /// Its text as the server took it, with `$k` parameters.
+    text: std::sync::Arc<str>,
     used: std::sync::Arc<[usize]>,
     count: usize,
 }
+
+/// Rows a cursor hands over at a time: what a streamed query holds in
+/// memory at most.
+const FETCH_ROWS: usize = 1000;
 
 /// How long connecting to a server may take before duban gives up.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
@@ -100,10 +108,19 @@ pub(crate) fn connect(url: &str, password: Option<&str>) -> DbResult<PgConn> {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
+    // A cursor's query planned as the query itself is, for all its rows
+    // (PostgreSQL's planner otherwise favours the first tenth of them):
+    // the same plan whether its rows are fetched in batches or at once.
+    let options = match config.get_options() {
+        Some(o) => format!("{o} -c cursor_tuple_fraction=1"),
+        None => "-c cursor_tuple_fraction=1".to_string(),
+    };
+    config.options(&options);
     let client = config.connect(postgres::NoTls)?;
     Ok(PgConn {
         client: RefCell::new(client),
         cache: RefCell::new(HashMap::new()),
+        cursors: std::cell::Cell::new(0),
     })
 }
 
@@ -132,6 +149,7 @@ impl PgConn {
         let (text, used, count) = dialect::dense_params(sql);
         let prepared = Prepared {
             stmt: self.client()?.prepare(&text)?,
+            text: text.into(),
             used: used.into(),
             count,
         };
@@ -142,15 +160,112 @@ impl PgConn {
         }
         Ok(PgStatement::new(self, prepared))
     }
+
+    /// A query whose rows are read as they are needed (see
+    /// [`PgStatement::query`]).
+    pub(crate) fn prepare_stream(&self, sql: &str) -> DbResult<PgStatement<'_>> {
+        let mut stmt = self.prepare(sql, false)?;
+        stmt.streamed = true;
+        Ok(stmt)
+    }
+
+    /// Opens a cursor over `stmt`'s query with these values: the rows a
+    /// [`PgRows`] then fetches in batches. `None` outside a transaction,
+    /// where a cursor cannot be.
+    fn open_cursor(&self, text: &str, values: &[&(dyn ToSql + Sync)]) -> DbResult<Option<Cursor>> {
+        let n = self.cursors.get() + 1;
+        self.cursors.set(n);
+        let name = format!("duban_rows_{n}");
+        let mut client = self.client()?;
+        match client.execute(
+            &format!("DECLARE {name} NO SCROLL CURSOR FOR {text}"),
+            values,
+        ) {
+            Ok(_) => {}
+            // no_active_sql_transaction
+            Err(e) if e.code().is_some_and(|c| c.code() == "25P01") => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+        let fetch = client.prepare(&format!("FETCH FORWARD {FETCH_ROWS} FROM {name}"))?;
+        Ok(Some(Cursor { name, fetch }))
+    }
+}
+
+/// A query's rows: all of them, read when it ran, or those of a cursor,
+/// fetched [`FETCH_ROWS`] at a time as they are read. Between fetches the
+/// connection runs other statements; a cursor reads the rows as they were
+/// when it was opened, whatever its transaction writes after.
+pub struct PgRows<'c> {
+    conn: &'c PgConn,
+    batch: std::vec::IntoIter<postgres::Row>,
+    current: Option<postgres::Row>,
+    cursor: Option<Cursor>,
+}
+
+struct Cursor {
+    name: String,
+    fetch: postgres::Statement,
+}
+
+impl<'c> PgRows<'c> {
+    fn new(conn: &'c PgConn, rows: Vec<postgres::Row>, cursor: Option<Cursor>) -> Self {
+        PgRows {
+            conn,
+            batch: rows.into_iter(),
+            current: None,
+            cursor,
+        }
+    }
+
+    pub(crate) fn next(&mut self) -> DbResult<Option<&postgres::Row>> {
+        loop {
+            if let Some(row) = self.batch.next() {
+                self.current = Some(row);
+                return Ok(self.current.as_ref());
+            }
+            let Some(cursor) = &self.cursor else {
+                self.current = None;
+                return Ok(None);
+            };
+            let rows = self.conn.client()?.query(&cursor.fetch, &[])?;
+            if rows.len() < FETCH_ROWS {
+                self.close();
+            }
+            if rows.is_empty() {
+                self.current = None;
+                return Ok(None);
+            }
+            self.batch = rows.into_iter();
+        }
+    }
+
+    /// Closes the cursor, if one is open: read to its end, or left.
+    fn close(&mut self) {
+        if let Some(cursor) = self.cursor.take()
+            && let Ok(mut client) = self.conn.client()
+        {
+            // A transaction that failed has closed it already.
+            let _ = client.batch_execute(&format!("CLOSE {}", cursor.name));
+        }
+    }
+}
+
+impl Drop for PgRows<'_> {
+    fn drop(&mut self) {
+        self.close();
+    }
 }
 
 /// A statement prepared on the server.
 pub struct PgStatement<'c> {
     conn: &'c PgConn,
     stmt: postgres::Statement,
+    text: std::sync::Arc<str>,
     used: std::sync::Arc<[usize]>,
     count: usize,
     bound: Vec<Value>,
+    /// Its rows read through a cursor (see [`PgStatement::query`]).
+    streamed: bool,
 }
 
 impl<'c> PgStatement<'c> {
@@ -158,9 +273,11 @@ impl<'c> PgStatement<'c> {
         PgStatement {
             conn,
             stmt: p.stmt,
+            text: p.text,
             used: p.used,
             count: p.count,
             bound: Vec::new(),
+            streamed: false,
         }
     }
 
@@ -191,10 +308,18 @@ impl<'c> PgStatement<'c> {
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
-    pub(crate) fn query(&mut self, values: &[ValueRef<'_>]) -> DbResult<Vec<postgres::Row>> {
+    /// The query's rows: a streamed one's through a cursor, in batches,
+    /// inside a transaction; else all of them at once.
+    pub(crate) fn query(&mut self, values: &[ValueRef<'_>]) -> DbResult<PgRows<'c>> {
         let binds = self.binds(values)?;
         let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
-        Ok(self.conn.client()?.query(&self.stmt, &refs)?)
+        if self.streamed
+            && let Some(cursor) = self.conn.open_cursor(&self.text, &refs)?
+        {
+            return Ok(PgRows::new(self.conn, Vec::new(), Some(cursor)));
+        }
+        let rows = self.conn.client()?.query(&self.stmt, &refs)?;
+        Ok(PgRows::new(self.conn, rows, None))
     }
 
     pub(crate) fn bind(&mut self, i: usize, value: Value) {
@@ -206,7 +331,7 @@ impl<'c> PgStatement<'c> {
         }
     }
 
-    pub(crate) fn query_bound(&mut self) -> DbResult<Vec<postgres::Row>> {
+    pub(crate) fn query_bound(&mut self) -> DbResult<PgRows<'c>> {
         let bound = std::mem::take(&mut self.bound);
         let values: Vec<ValueRef<'_>> = bound.iter().map(Value::as_ref).collect();
         self.query(&values)
