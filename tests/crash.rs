@@ -174,18 +174,11 @@ fn killed_runs_leave_whole_rules_and_the_rerun_completes_them() {
             office.count("SELECT count(*) FROM outbox WHERE status = 'sending'"),
             0
         );
-        let got = produced(&office);
-        if got != expected {
-            let (g, e): (std::collections::BTreeSet<_>, std::collections::BTreeSet<_>) =
-                (got.iter().collect(), expected.iter().collect());
-            let missing: Vec<_> = e.difference(&g).take(5).collect();
-            let extra: Vec<_> = g.difference(&e).take(5).collect();
-            panic!(
-                "kill #{k} after {delay:?}: {} lines, expected {}; missing {missing:?}; extra {extra:?}",
-                got.len(),
-                expected.len()
-            );
-        }
+        common::same_lines(
+            &produced(&office),
+            &expected,
+            &format!("kill #{k} after {delay:?}: "),
+        );
         assert_eq!(
             outbox_files(&office),
             office.count("SELECT count(*) FROM outbox WHERE status = 'sent'") as usize,

@@ -47,14 +47,18 @@ impl<'c, 'e> Writer<'c, 'e> {
     }
 
     /// A stable Message-ID for the `k`-th notice of a firing: the same
-    /// firing always gets the same one, whatever retries happen.
-    fn message_id(&self, p: &Plan<'_>, episode: i64, fired: i64, k: usize, what: &str) -> String {
+    /// firing always gets the same one, whatever retries happen, on either
+    /// database. A firing is named by its rule, subject, evaluation time
+    /// and which firing at that time it is (`nth`, from 0) — nothing a
+    /// database numbers, as PostgreSQL's sequences, which do not give back
+    /// the ids of a transaction rolled back.
+    fn message_id(&self, p: &Plan<'_>, nth: i64, k: usize, what: &str) -> String {
         let mut h = Sha256::new();
         for part in [
             p.rule.name.as_str(),
             p.subject,
-            &episode.to_string(),
-            &fired.to_string(),
+            &self.as_of.rfc3339(),
+            &nth.to_string(),
             &k.to_string(),
             what,
         ] {
@@ -97,7 +101,14 @@ impl<'c, 'e> Writer<'c, 'e> {
 
     /// Records one firing.
     pub fn apply(&mut self, p: &Plan<'_>) -> Result<()> {
-        let (episode, fired) = record_episode(self.conn, Episodes::Live, p, &self.as_of)?;
+        let nth = audit::firings_at(
+            self.conn,
+            &p.rule.name,
+            p.rule.entity.name(),
+            p.subject,
+            &self.as_of.rfc3339(),
+        )?;
+        let (episode, _) = record_episode(self.conn, Episodes::Live, p, &self.as_of)?;
         let policy = self.engine.policy;
         let facts_list = p.facts();
         let values = p.template_values();
@@ -199,7 +210,7 @@ impl<'c, 'e> Writer<'c, 'e> {
                                 (n, Some(ics))
                             }
                         };
-                        let mid = self.message_id(p, episode, fired, k, "task");
+                        let mid = self.message_id(p, nth, k, "task");
                         let to = json!([{"id": person.id, "name": person.name, "email": email}]);
                         self.queue(
                             p,
@@ -238,7 +249,7 @@ impl<'c, 'e> Writer<'c, 'e> {
                         } else {
                             "notify".to_string()
                         };
-                        let mid = self.message_id(p, episode, fired, k, &what);
+                        let mid = self.message_id(p, nth, k, &what);
                         self.queue(
                             p,
                             Queued {
@@ -266,7 +277,7 @@ impl<'c, 'e> Writer<'c, 'e> {
                 } => {
                     let chat = NoticeContext { chat: true, ..ctx };
                     let rendered = notice_text(&chat, *template, None, true, &mut notes);
-                    let mid = self.message_id(p, episode, fired, k, "channel");
+                    let mid = self.message_id(p, nth, k, "channel");
                     self.queue(
                         p,
                         Queued {
@@ -286,7 +297,7 @@ impl<'c, 'e> Writer<'c, 'e> {
             done.push(record);
         }
         if let (Some((id, seq)), Some(approver)) = (&request, &p.approver) {
-            let mid = self.message_id(p, episode, fired, p.actions.len(), "approval");
+            let mid = self.message_id(p, nth, p.actions.len(), "approval");
             let r = Request {
                 id,
                 seq: *seq,

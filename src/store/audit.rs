@@ -40,6 +40,19 @@ pub fn record(conn: &Db, f: &Firing<'_>) -> Result<()> {
     Ok(())
 }
 
+/// How many firings of `rule` on a subject are recorded for evaluation
+/// time `as_of` (one, at most, but for evaluations repeated for one
+/// time): which firing at that time the next one is.
+pub fn firings_at(conn: &Db, rule: &str, entity: &str, subject: &str, as_of: &str) -> Result<i64> {
+    // `audit_subject` finds the subject's few records.
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM audit
+             WHERE subject_type = ?1 AND subject_id = ?2 AND rule = ?3 AND as_of = ?4",
+        )?
+        .query_row(params![entity, subject, rule, as_of], |r| r.get(0))?)
+}
+
 /// Each rule's latest firing: the evaluation time it was for.
 pub fn last_firings<'r>(
     conn: &Db,

@@ -386,6 +386,18 @@ impl Dialect {
         }
     }
 
+    /// What ends a rule's firings query (its subjects `s`) so that its
+    /// rows come in the same order every time, and so tasks are numbered
+    /// alike by every run of the same data: PostgreSQL's plans, and the
+    /// order of their rows, change with its statistics; SQLite reads its
+    /// tables in the order of their rows.
+    pub fn same_order(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " ORDER BY s.id",
+        }
+    }
+
     /// The earliest day there is.
     pub fn first_day(self) -> String {
         match self {

@@ -414,6 +414,21 @@ pub fn with_database(text: &str, url: &str) -> String {
 }
 
 /// (rule, subject) of every action of a dry-run or diff list.
+/// `got` is `expected`; else a panic naming `what` and a few of the lines
+/// missing and extra.
+pub fn same_lines(got: &[String], expected: &[String], what: &str) {
+    if got != expected {
+        let (g, e): (BTreeSet<_>, BTreeSet<_>) = (got.iter().collect(), expected.iter().collect());
+        let missing: Vec<_> = e.difference(&g).take(5).collect();
+        let extra: Vec<_> = g.difference(&e).take(5).collect();
+        panic!(
+            "{what}{} lines, expected {}; missing {missing:?}; extra {extra:?}",
+            got.len(),
+            expected.len()
+        );
+    }
+}
+
 pub fn firings(actions: &serde_json::Value) -> BTreeSet<(String, String)> {
     actions
         .as_array()
