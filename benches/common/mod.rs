@@ -93,7 +93,7 @@ pub fn pg_exists(server: &str, name: &str) -> bool {
 pub fn pg_settings(server: &str) -> String {
     psql(
         server,
-        "SELECT current_setting('server_version') || ': ' || string_agg(name || ' = ' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'work_mem', 'max_wal_size', 'wal_level')",
+        "SELECT current_setting('server_version') || ': ' || string_agg(name || ' = ' || current_setting(name), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'work_mem', 'max_wal_size', 'wal_level')",
     )
     .trim()
     .to_string()
