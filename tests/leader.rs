@@ -195,6 +195,9 @@ fn kill_the_leader_again_and_again(on_postgres: bool) {
     let took = started.elapsed();
     let status = once.child.wait().unwrap_or_else(|e| panic!("{e}"));
     assert!(status.success(), "{}", once.log());
+    // The server's chatter (NOTICE of each `DROP TABLE IF EXISTS`) is not
+    // the service's log.
+    assert!(!once.log().contains("NOTICE"), "{}", once.log());
     let rules = store.count(&reference, "SELECT count(*) FROM schedule_state");
     let notices = store.count(
         &reference,
