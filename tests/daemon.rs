@@ -182,6 +182,33 @@ fn a_second_service_on_the_same_database_stands_by() {
 }
 
 #[test]
+fn a_second_service_on_one_machine_leaves_the_workbench_to_the_first() {
+    let o = office(EVERY_2S);
+    let port = common::smtp::free_port();
+    let mut cfg = std::fs::read_to_string(o.path("duban.toml")).unwrap_or_default();
+    cfg.push_str(&format!("\n[web]\nlisten = \"127.0.0.1:{port}\"\n"));
+    o.write("duban.toml", &cfg);
+    let mut s = Service::start(&o, &[], &[]);
+    s.wait_for("workbench listening", 1, Duration::from_secs(20));
+    s.wait_for("leading:", 1, Duration::from_secs(20));
+    // The same [web] listen: without --no-web it could not bind.
+    let mut second = Service::start(&o, &["--no-web"], &[]);
+    let log = second.wait_for("standing by: process", 1, Duration::from_secs(20));
+    assert!(!log.contains("workbench"), "{log}");
+    let page = ureq::get(&format!("http://127.0.0.1:{port}/sign-in"))
+        .call()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page.status(), 200);
+    // The first ends: the second takes over the rules, the workbench goes
+    // with the first.
+    let (code, _) = s.terminate();
+    assert_eq!(code, Some(0));
+    second.wait_for("leading:", 1, Duration::from_secs(40));
+    let (code, _) = second.terminate();
+    assert_eq!(code, Some(0));
+}
+
+#[test]
 fn once_runs_what_is_due_and_exits() {
     let o = office(
         "rule late\n  for problem\n  when overdue_days > 0\n  then task reminder_talk with responsible\n",

@@ -295,30 +295,38 @@ fn users_add_checks_the_person_and_the_password() {
 /// Asks for a sign-in link for `who`; the link from the email delivered
 /// to the file outbox (by the workbench itself) as a path.
 fn emailed_link(o: &Office, w: &Workbench, who: &str) -> String {
-    let page = w.get("/sign-in", "");
+    link_email(o, w, who, "").2
+}
+
+/// Asks for a sign-in link for `who` on the sign-in page (with `cookie`
+/// besides the form's, e.g. the language) and waits for its email: the
+/// subject, the body and the link's path.
+fn link_email(o: &Office, w: &Workbench, who: &str, cookie: &str) -> (String, String, String) {
+    let page = w.get("/sign-in", cookie);
     let form = page.cookie("duban_form").unwrap_or_default();
     let a = w.post(
         "/sign-in/link",
-        &form,
+        &format!("{form}; {cookie}"),
         &[("csrf", &page.csrf()), ("who", who)],
     );
     assert_eq!(a.status, 200);
     let start = std::time::Instant::now();
-    let link = loop {
+    let (subject, body, link) = loop {
         let found = std::fs::read_dir(o.path("outbox"))
             .into_iter()
             .flatten()
             .flatten()
             .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-            .filter_map(|m| {
-                mailparse::parse_mail(m.as_bytes())
-                    .ok()
-                    .and_then(|p| p.get_body().ok())
-            })
-            .find_map(|b| {
-                b.split_whitespace()
-                    .find(|w| w.contains("/sign-in/link/"))
-                    .map(str::to_string)
+            .find_map(|m| {
+                let mail = mailparse::parse_mail(m.as_bytes()).ok()?;
+                let body = mail.get_body().ok()?;
+                let link = body
+                    .split_whitespace()
+                    .find(|w| w.contains("/sign-in/link/"))?
+                    .to_string();
+                let subject =
+                    mailparse::MailHeaderMap::get_first_value(mail.headers.as_slice(), "Subject");
+                Some((subject.unwrap_or_default(), body, link))
             });
         if let Some(l) = found {
             break l;
@@ -326,7 +334,27 @@ fn emailed_link(o: &Office, w: &Workbench, who: &str) -> String {
         assert!(start.elapsed().as_secs() < 20, "no sign-in email");
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
-    link.trim_start_matches(&w.url("")).to_string()
+    (
+        subject,
+        body,
+        link.trim_start_matches(&w.url("")).to_string(),
+    )
+}
+
+#[test]
+fn a_sign_in_link_is_emailed_in_the_language_of_the_page() {
+    let o = office();
+    let w = Workbench::start(&o, NOW);
+    let (subject, body, path) = link_email(&o, &w, "lisi@example.org", "duban_lang=en");
+    assert_eq!(subject, "[duban] Your sign-in link");
+    assert!(body.starts_with("Dear 李四,"), "{body}");
+    assert!(body.contains("within 15 minutes"), "{body}");
+    assert!(
+        !body.contains("登录"),
+        "no Chinese words in an English email: {body}"
+    );
+    // The link works as a Chinese one does.
+    assert_eq!(w.use_link(&path).status, 303);
 }
 
 #[test]

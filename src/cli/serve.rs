@@ -19,7 +19,7 @@ use std::process::ExitCode;
 /// stderr; RUST_LOG sets the level (default info).
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  duban serve\n  duban serve --log-format json\n  duban serve --once          from cron or a systemd timer: run what is due, deliver, exit\n\nSee examples/duban.service for a systemd unit."
+    after_help = "Examples:\n  duban serve\n  duban serve --log-format json\n  duban serve --once          from cron or a systemd timer: run what is due, deliver, exit\n  duban serve --no-web        a second service on this machine, standing by, without the workbench\n\nSee examples/duban.service for a systemd unit."
 )]
 pub struct Args {
     /// Run the rules that are due, deliver, and exit.
@@ -27,6 +27,10 @@ pub struct Args {
     once: bool,
     #[arg(long, value_enum, default_value = "human")]
     log_format: LogFormat,
+    /// Leave the workbench to another process (`duban web`, or another
+    /// service on this machine with the same `[web] listen`).
+    #[arg(long)]
+    no_web: bool,
     /// Seconds between looks at the outbox.
     #[arg(long, default_value_t = 10, value_name = "S")]
     delivery_poll: u64,
@@ -45,6 +49,7 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
         cfg,
         crate::daemon::Options {
             once: args.once,
+            web: !args.no_web,
             delivery_poll: std::time::Duration::from_secs(args.delivery_poll.max(1)),
             clock: std::sync::Arc::new(super::clock()),
             transport: std::sync::Arc::new(crate::deliver::transport::from_config),

@@ -44,6 +44,8 @@ pub type TransportFactory =
 pub struct Options {
     /// Run what is due, deliver, and exit.
     pub once: bool,
+    /// Serve the workbench too, when `[web]` is set.
+    pub web: bool,
     /// How often the delivery worker looks at the outbox.
     pub delivery_poll: Duration,
     /// The wall clock: the command line gives the system clock.
@@ -146,7 +148,7 @@ async fn service(shared: Arc<Shared>, opts: Options) -> Result<()> {
         });
     }
     let web = match (&shared.cfg.web, opts.once) {
-        (Some(_), false) => {
+        (Some(_), false) if opts.web => {
             // Opening the workbench connects to the database: off the
             // runtime's threads, as every database call here is.
             let (cfg, clock) = (shared.cfg.clone(), shared.clock.clone());

@@ -515,14 +515,25 @@ fn insert_path(root: &mut Map<String, Json>, path: &str, value: Json) {
     }
 }
 
-/// The email with a one-time sign-in link to the workbench.
-pub fn sign_in_link(name: &str, url: &str, minutes: i64) -> Rendered {
+/// The email with a one-time sign-in link to the workbench, in the
+/// language of the page it was asked for on.
+pub fn sign_in_link(name: &str, url: &str, minutes: i64, lang: Lang) -> Rendered {
+    let body = match lang {
+        Lang::Zh => format!(
+            "请点击以下链接登录督办工作台（{minutes} 分钟内有效，只能使用一次）：\n\n{url}\n\n如果不是您本人申请，请忽略本邮件。"
+        ),
+        Lang::En => format!(
+            "Follow this link to sign in to the duban workbench (it works once, within {minutes} minutes):\n\n{url}\n\nIf you did not ask for it, ignore this email."
+        ),
+    };
     Rendered {
-        subject: "【督办】工作台登录链接".to_string(),
+        subject: lang
+            .pick("【督办】工作台登录链接", "[duban] Your sign-in link")
+            .to_string(),
         body: format!(
-            "{}\n\n请点击以下链接登录督办工作台（{minutes} 分钟内有效，只能使用一次）：\n\n{url}\n\n如果不是您本人申请，请忽略本邮件。\n{}",
-            present::names::greeting(Some(name), false, Lang::Zh),
-            signature(Lang::Zh)
+            "{}\n\n{body}\n{}",
+            present::names::greeting(Some(name), false, lang),
+            signature(lang)
         ),
     }
 }

@@ -98,13 +98,6 @@ pub fn queue(conn: &Db, n: &NewNotice<'_>) -> Result<()> {
     Ok(())
 }
 
-/// `?1, ?2, … ?n`.
-pub fn placeholders(n: usize) -> String {
-    (1..=n)
-        .map(|i| format!("?{i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// Queues again the notices whose claim expired, and at once those whose
 /// claiming process is gone (`alive` says so of an owner token).

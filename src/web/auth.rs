@@ -415,7 +415,7 @@ pub async fn request_link(
                 );
                 return Ok(false);
             }
-            let mail = crate::deliver::notice::sign_in_link(&a.name, &url, LINK_MINUTES);
+            let mail = crate::deliver::notice::sign_in_link(&a.name, &url, LINK_MINUTES, lang);
             let to = serde_json::json!([{"id": a.person_id, "name": a.name, "email": email}]);
             crate::store::outbox::queue(
                 &tx,

@@ -53,16 +53,19 @@ pub struct App {
     web: crate::config::Web,
     /// The proxies whose `X-Forwarded-For` counts.
     proxies: Vec<ipnet::IpNet>,
-    /// How many subjects each rule holds for, counted at most once per
-    /// `FIGURES_TTL` for a policy.
-    holding: Mutex<Option<Holding>>,
+    /// How many subjects each rule holds for, and the policy's analysis
+    /// on the data, worked out at most once per `FIGURES_TTL` for a policy.
+    rule_figures: Mutex<Option<RuleFigures>>,
 }
 
-/// Per rule, how many subjects it held for at `at` under policy `hash`.
-struct Holding {
-    at: chrono::DateTime<chrono::Utc>,
+/// Per rule, how many subjects it held for at `at` under policy `hash`,
+/// and the analysis's findings with their counts on the data then.
+#[derive(Clone)]
+pub struct RuleFigures {
+    pub at: chrono::DateTime<chrono::Utc>,
     hash: String,
-    counts: Arc<std::collections::HashMap<String, u64>>,
+    pub counts: Arc<std::collections::HashMap<String, u64>>,
+    pub analysis: Arc<crate::engine::analysis::OfficeAnalysis>,
 }
 
 /// Every organization's rectification figures, as counted at `at`.
@@ -143,38 +146,40 @@ impl App {
             secure_cookies,
             web,
             proxies,
-            holding: Mutex::new(None),
+            rule_figures: Mutex::new(None),
         })
     }
 
     /// How many subjects each of the engine's rules holds for now — what
-    /// dry-run calls "holds for" — counted again after `FIGURES_TTL` or
-    /// when the policy changed.
-    pub fn holding(
+    /// dry-run calls "holds for" — and the analysis's overlaps counted on
+    /// the data (at a million problems both take a while), worked out again
+    /// after `FIGURES_TTL` or when the policy changed.
+    pub fn rule_figures(
         &self,
         conn: &Db,
         engine: &crate::engine::Engine<'_>,
         at: &crate::clock::AsOf,
-    ) -> Result<Arc<std::collections::HashMap<String, u64>>> {
+    ) -> Result<RuleFigures> {
         let now = self.clock.now();
-        let mut cached = self.holding.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(h) = cached
+        let mut cached = self.rule_figures.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = cached
             .as_ref()
-            .filter(|h| h.hash == engine.policy.hash && now - h.at < FIGURES_TTL)
+            .filter(|f| f.hash == engine.policy.hash && now - f.at < FIGURES_TTL)
         {
-            return Ok(h.counts.clone());
+            return Ok(f.clone());
         }
         let mut counts = std::collections::HashMap::new();
         for (i, r) in engine.policy.rules.iter().enumerate() {
             counts.insert(r.name.clone(), engine.holds_count(conn, i, at)?);
         }
-        let counts = Arc::new(counts);
-        *cached = Some(Holding {
+        let figures = RuleFigures {
             at: now,
             hash: engine.policy.hash.clone(),
-            counts: counts.clone(),
-        });
-        Ok(counts)
+            counts: Arc::new(counts),
+            analysis: Arc::new(engine.analyze(Some(conn), at)?),
+        };
+        *cached = Some(figures.clone());
+        Ok(figures)
     }
 
     /// Runs `f` on a blocking thread with a connection of the pool.

@@ -822,14 +822,13 @@ pub async fn rules(
             // The analysis in words: overlaps counted on today's data.
             let engine = crate::engine::Engine::for_office(&policy, &app.cfg)?;
             let at = AsOf::new(app.clock.now(), policy.tz);
-            let findings: Vec<Value> = {
-                let office = engine.analyze(Some(conn), &at)?;
-                office
-                    .findings()
-                    .map(|(f, on)| Value::from(Serde(crate::engine::analysis::in_words(&policy, f, on, zh))))
-                    .collect()
-            };
-            let holding = app.holding(conn, &engine, &at)?;
+            let figures = app.rule_figures(conn, &engine, &at)?;
+            let findings: Vec<Value> = figures
+                .analysis
+                .findings()
+                .map(|(f, on)| Value::from(Serde(crate::engine::analysis::in_words(&policy, f, on, zh))))
+                .collect();
+            let holding = &figures.counts;
             let fired = audit::last_firings(conn, policy.rules.iter().map(|r| r.name.as_str()))?;
             let rules: Vec<Value> = policy
                 .rules
