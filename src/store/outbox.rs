@@ -98,7 +98,6 @@ pub fn queue(conn: &Db, n: &NewNotice<'_>) -> Result<()> {
     Ok(())
 }
 
-
 /// Queues again the notices whose claim expired, and at once those whose
 /// claiming process is gone (`alive` says so of an owner token).
 pub fn release_expired_claims(conn: &Db, now: &str, alive: &dyn Fn(&str) -> bool) -> Result<usize> {
