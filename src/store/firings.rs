@@ -133,17 +133,18 @@ impl<'a> Query<'a> {
         let due =
             format!("(ep.id IS NULL OR ({repeat} IS NOT NULL AND ep.last_fired_on <= {repeat}))");
         let holds = d.temp("holds");
+        let order = d.firing_order();
         match shape {
             Shape::Held => format!(
                 "SELECT {select}, ep.id, ep.fired FROM {holds} h CROSS JOIN {table} s{joins}
-                 {join_open} WHERE s.id = h.id AND {due}"
+                 {join_open} WHERE s.id = h.id AND {due}{order}"
             ),
             Shape::Fresh => format!(
-                "SELECT {scan_select}, NULL, NULL FROM {scan_from} s{joins} WHERE {scan_condition}{only}"
+                "SELECT {scan_select}, NULL, NULL FROM {scan_from} s{joins} WHERE {scan_condition}{only}{order}"
             ),
             Shape::Joined => format!(
                 "SELECT {scan_select}, ep.id, ep.fired FROM {scan_from} s{joins}
-                 {join_open} WHERE {scan_condition} AND {due}{only}"
+                 {join_open} WHERE {scan_condition} AND {due}{only}{order}"
             ),
         }
     }
