@@ -26,6 +26,17 @@
 //! - `duban simulate --days 30` of the example policy;
 //! - `duban check` of a generated 1,000-rule policy.
 //!
+//! With `DUBAN_BENCH_POSTGRES=postgresql://USER@HOST:PORT/DB` (a server
+//! whose user may create databases; needs `psql`), the same on PostgreSQL
+//! (`pg-import`, `pg-dry-run`):
+//! - `duban import` into an empty office on PostgreSQL beside `psql`'s
+//!   `\copy` of the same files into plain tables plus the indexes duban's
+//!   tables have there, each into a database made afresh;
+//! - `duban db copy` of the office to PostgreSQL (once, kept between runs),
+//!   then `dry-run` of the example policy, table and JSON, beside the
+//!   hand-written SQL in PostgreSQL's spelling run in `psql`, the two
+//!   agreeing on how many subjects each rule holds for.
+//!
 //! Timings are the fastest of several runs (the machine is shared); this is
 //! a benchmark, not a test, and asserts nothing about speed.
 
@@ -164,16 +175,9 @@ fn case_indexes(bin: &str, base: &Path, ledgers: &Path) -> Vec<String> {
     let mut out = Vec::new();
     for e in Entity::IMPORT_ORDER {
         let table = e.table();
-        let csv = ledgers.join(format!("{table}.csv"));
-        let text =
-            std::fs::read_to_string(&csv).unwrap_or_else(|e| panic!("{}: {e}", csv.display()));
-        let header = text.lines().next().unwrap_or_default();
-        let columns: Vec<String> = header
-            .split(',')
-            .map(|c| format!("\"{}\"", c.trim()))
-            .collect();
+        let columns = ledger_columns(ledgers, table, "");
         plain
-            .execute_batch(&format!("CREATE TABLE {table}({})", columns.join(", ")))
+            .execute_batch(&format!("CREATE TABLE {table}({columns})"))
             .unwrap_or_else(|e| panic!("{e}"));
         out.push(format!("CREATE UNIQUE INDEX {table}_id ON {table}(id)"));
         let mut stmt = office
@@ -190,6 +194,134 @@ fn case_indexes(bin: &str, base: &Path, ledgers: &Path) -> Vec<String> {
         }
     }
     out
+}
+
+/// The columns of ledger `table` (its CSV file's header), quoted, each
+/// followed by `ty`, for a plain table of them.
+fn ledger_columns(ledgers: &Path, table: &str, ty: &str) -> String {
+    let csv = ledgers.join(format!("{table}.csv"));
+    let text = std::fs::read_to_string(&csv).unwrap_or_else(|e| panic!("{}: {e}", csv.display()));
+    let header = text.lines().next().unwrap_or_default();
+    header
+        .split(',')
+        .map(|c| format!("\"{}\"{ty}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The same on PostgreSQL: the indexes of a new office's case tables
+/// (`pg_indexes` of a database `duban init --database` made), each kept if
+/// plain tables of the ledgers' columns (every column `text`) take it.
+fn pg_case_indexes(bin: &str, base: &Path, server: &str, ledgers: &Path) -> Vec<String> {
+    use duban::schema::Entity;
+    let probe = base.join("schema-probe-pg");
+    let _ = std::fs::remove_dir_all(&probe);
+    let office = common::pg_fresh(server, "duban_bench_probe", None);
+    run(Command::new(bin)
+        .arg("init")
+        .arg(&probe)
+        .args(["--database", &office]));
+    let plain = common::pg_fresh(server, "duban_bench_probe_plain", None);
+    let mut out = Vec::new();
+    for e in Entity::IMPORT_ORDER {
+        let table = e.table();
+        let columns = ledger_columns(ledgers, table, " text");
+        common::psql(&plain, &format!("CREATE TABLE {table}({columns})"));
+        let defs = common::psql(
+            &office,
+            &format!(
+                "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = '{table}' ORDER BY indexname"
+            ),
+        );
+        for sql in defs.lines() {
+            let taken = Command::new("psql")
+                .arg(&plain)
+                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if taken {
+                out.push(sql.to_string());
+            }
+        }
+    }
+    for name in ["duban_bench_probe", "duban_bench_probe_plain"] {
+        common::psql(server, &format!("DROP DATABASE {name} WITH (FORCE)"));
+    }
+    out
+}
+
+/// A script that makes database `name` afresh on the server and loads the
+/// ledgers with `psql`'s `\copy` into plain tables (every column `text`, no
+/// constraints), then builds `indexes`, in one transaction: what a bulk load
+/// costs PostgreSQL itself.
+fn pg_import_script(server: &str, name: &str, ledgers: &Path, indexes: &[String]) -> String {
+    use duban::schema::Entity;
+    let url = common::pg_url(server, name);
+    let mut s = format!(
+        "{} && psql -X -q -v ON_ERROR_STOP=1 '{url}' <<'EOF'\nBEGIN;\n",
+        fresh_database_script(server, name)
+    );
+    for e in Entity::IMPORT_ORDER {
+        let table = e.table();
+        s.push_str(&format!(
+            "CREATE TABLE {table}({});\n\\copy {table} FROM '{}' WITH (FORMAT csv, HEADER true)\n",
+            ledger_columns(ledgers, table, " text"),
+            ledgers.join(format!("{table}.csv")).display()
+        ));
+    }
+    for sql in indexes {
+        s.push_str(sql);
+        s.push_str(";\n");
+    }
+    s.push_str("COMMIT;\nEOF\n");
+    s
+}
+
+/// A shell command that makes database `name` afresh on the server.
+fn fresh_database_script(server: &str, name: &str) -> String {
+    format!(
+        "psql -X -q -v ON_ERROR_STOP=1 '{server}' -c 'DROP DATABASE IF EXISTS {name} WITH (FORCE)' -c 'CREATE DATABASE {name}'"
+    )
+}
+
+/// The hand-written SQL in PostgreSQL's spelling, where SQLite's does not
+/// run there: `date('D', '-N days')` becomes `(date 'D' - N)`, the average
+/// of a comparison averages it as 0 or 1 (`avg((…)::int)`), and `+t.status`
+/// (SQLite's way to keep a column's index out of a plan) the column itself.
+fn postgres_spelling(sql: &str) -> String {
+    let mut out = String::new();
+    let mut rest = sql;
+    while let Some(at) = rest.find("date('") {
+        out.push_str(&rest[..at]);
+        let call = &rest[at..];
+        let end = call.find(')').unwrap_or(call.len() - 1);
+        // date('2026-11-22', '+7 days')
+        let args: Vec<&str> = call[5..end]
+            .split(',')
+            .map(|a| a.trim().trim_matches('\''))
+            .collect();
+        match args.as_slice() {
+            [day, shift] => {
+                let days = shift.trim_end_matches(" days");
+                let (sign, n) = days.split_at(1);
+                out.push_str(&format!("(date '{day}' {sign} {n})"));
+            }
+            _ => out.push_str(&call[..=end]),
+        }
+        rest = &call[end + 1..];
+    }
+    out.push_str(rest);
+    let mut sql = String::new();
+    let mut rest = out.as_str();
+    while let Some(at) = rest.find("avg(") {
+        let inner = &rest[at + 4..];
+        let end = inner.find(')').unwrap_or(inner.len());
+        sql.push_str(&rest[..at]);
+        sql.push_str(&format!("avg(({})::int)", &inner[..end]));
+        rest = inner.get(end + 1..).unwrap_or("");
+    }
+    sql.push_str(rest);
+    sql.replace("+t.status", "t.status")
 }
 
 /// The hand-written SQL through the SQLite duban is built with (rusqlite's
@@ -256,28 +388,46 @@ struct Policy {
     handwritten: PathBuf,
 }
 
+/// Where a dry-run reads: the office's duban.db, or a PostgreSQL database
+/// (`url`) with the hand-written SQL in PostgreSQL's spelling (a file).
+enum Db {
+    Sqlite,
+    Postgres { url: String, handwritten: PathBuf },
+}
+
 /// `dry-run` of `policy`, table and JSON, beside its hand-written SQL in
-/// the `sqlite3` shell and through duban's own SQLite; the two must agree
-/// on how many subjects each rule holds for.
-fn dry_run_rows(bin: &str, dir: &Path, policy: &Policy) -> Vec<Row> {
+/// the `sqlite3` shell and through duban's own SQLite — on PostgreSQL, in
+/// `psql`; the two must agree on how many subjects each rule holds for.
+fn dry_run_rows(bin: &str, dir: &Path, policy: &Policy, db: &Db) -> Vec<Row> {
     let rules = policy.rules.display();
-    let hand_out = run(Command::new("sqlite3")
-        .arg("-readonly")
-        .arg(dir.join("duban.db"))
-        .arg(format!(".read {}", policy.handwritten.display())));
-    let dry_out = run(Command::new(bin).current_dir(dir).args([
-        "dry-run",
-        &rules.to_string(),
-        "--fresh",
-        "--as-of",
-        AS_OF,
-        "--format",
-        "json",
-    ]));
+    let (env, hand_script, on) = match db {
+        Db::Sqlite => (
+            String::new(),
+            format!(
+                "sqlite3 -readonly duban.db '.read {}'",
+                policy.handwritten.display()
+            ),
+            "",
+        ),
+        Db::Postgres { url, handwritten } => (
+            format!("DUBAN_DATABASE='{url}' "),
+            format!("psql -X -At '{url}' -f '{}'", handwritten.display()),
+            ", on PostgreSQL",
+        ),
+    };
+    let hand_out = run(Command::new("sh")
+        .args(["-c", &hand_script])
+        .current_dir(dir));
+    let dry_out = run(Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{env}{bin} dry-run {rules} --fresh --as-of {AS_OF} --format json"
+        ))
+        .current_dir(dir));
     let (h, d) = (hand_counts(&hand_out), duban_counts(&dry_out));
     assert_eq!(
         h, d,
-        "duban and the hand-written SQL disagree on {}",
+        "duban and the hand-written SQL disagree on {}{on}",
         policy.label
     );
     let firings: u64 = d.values().sum();
@@ -290,15 +440,26 @@ fn dry_run_rows(bin: &str, dir: &Path, policy: &Policy) -> Vec<Row> {
     // Back to back, each format against the hand-written SQL measured
     // right before it: the machine is shared.
     for format in ["table", "json"] {
-        let bundled = hand_in_bundled(&dir.join("duban.db"), &text, RUNS);
+        let (hand, by) = match db {
+            Db::Sqlite => (
+                hand_in_bundled(&dir.join("duban.db"), &text, RUNS),
+                format!("through duban's SQLite {}", rusqlite::version()),
+            ),
+            Db::Postgres { .. } => (
+                measure(&format!("{hand_script} > /dev/null"), dir, RUNS).seconds,
+                "in `psql`".to_string(),
+            ),
+        };
         let dry = measure(
-            &format!("{bin} dry-run {rules} --fresh --as-of {AS_OF} --format {format} > /dev/null"),
+            &format!(
+                "{env}{bin} dry-run {rules} --fresh --as-of {AS_OF} --format {format} > /dev/null"
+            ),
             dir,
             RUNS,
         );
         out.push((
             format!(
-                "dry-run of {} ({rule_count} rules), `--format {format}`: {firings} firings",
+                "dry-run of {} ({rule_count} rules), `--format {format}`: {firings} firings{on}",
                 policy.label
             ),
             format!(
@@ -306,12 +467,12 @@ fn dry_run_rows(bin: &str, dir: &Path, policy: &Policy) -> Vec<Row> {
                 dry.seconds,
                 mib(dry.peak_kib)
             ),
-            format!(
-                "hand-written SQL through duban's SQLite {}: {bundled:.2} s",
-                rusqlite::version()
-            ),
-            format!("{:.2}×", dry.seconds / bundled),
+            format!("hand-written SQL {by}: {hand:.2} s"),
+            format!("{:.2}×", dry.seconds / hand),
         ));
+    }
+    if matches!(db, Db::Postgres { .. }) {
+        return out;
     }
     let hand = measure(
         &format!(
@@ -497,12 +658,88 @@ fn main() {
     let mut per_rule: Vec<(String, String, f64, f64, u64)> = Vec::new();
     for policy in [&example, &eight] {
         if wants("dry-run") {
-            rows.extend(dry_run_rows(bin, &dir, policy));
+            rows.extend(dry_run_rows(bin, &dir, policy, &Db::Sqlite));
         }
         if wants("rules") {
             for (rule, generated, hand, n) in rules_side_by_side(&dir.join("duban.db"), policy) {
                 per_rule.push((policy.label.to_string(), rule, generated, hand, n));
             }
+        }
+    }
+
+    let postgres = common::postgres();
+    if let Some(server) = &postgres {
+        if wants("pg-import") {
+            // Import into an empty office on PostgreSQL, beside psql's
+            // \copy into plain tables; each into a database made afresh.
+            let indexes = pg_case_indexes(bin, &base, server, &ledgers);
+            eprintln!(
+                "the plain load on PostgreSQL builds {} indexes",
+                indexes.len()
+            );
+            let (name, plain) = ("duban_bench_import", "duban_bench_plain");
+            let script = format!(
+                "{} && rm -rf {t} && {bin} init {t} --database '{url}' >/dev/null && cd {t} && {bin} import {l} >/dev/null",
+                fresh_database_script(server, name),
+                t = base.join("import-pg").display(),
+                url = common::pg_url(server, name),
+                l = ledgers.display()
+            );
+            let m = measure(&script, &base, IMPORT_RUNS);
+            let pg = measure(
+                &pg_import_script(server, plain, &ledgers, &indexes),
+                &base,
+                IMPORT_RUNS,
+            );
+            rows.push(versus(
+                format!("import on PostgreSQL: {problems} problems, 6 CSV ledgers"),
+                ("`duban import`", &m),
+                (
+                    &format!(
+                        "`psql \\copy` into plain tables, then the same {} indexes:",
+                        indexes.len()
+                    ),
+                    &pg,
+                ),
+            ));
+            for db in [name, plain] {
+                common::psql(server, &format!("DROP DATABASE {db} WITH (FORCE)"));
+            }
+        }
+        if wants("pg-dry-run") {
+            // The same office copied to PostgreSQL (once), its dry-run
+            // beside the hand-written SQL in psql.
+            let name = format!("duban_bench_scale_{scale}");
+            let url = common::pg_url(server, &name);
+            let copied = dir.join("postgres-copied");
+            if !copied.exists() || !common::pg_exists(server, &name) {
+                let m = measure(
+                    &format!(
+                        "{} && {bin} db copy --to '{url}' > /dev/null",
+                        fresh_database_script(server, &name)
+                    ),
+                    &dir,
+                    1,
+                );
+                rows.push((
+                    format!("`db copy` of that office ({problems} problems) to PostgreSQL"),
+                    format!("{:.1} s, {}", m.seconds, mib(m.peak_kib)),
+                    "—".into(),
+                    "—".into(),
+                ));
+                std::fs::write(&copied, &url).unwrap_or_else(|e| panic!("{e}"));
+            }
+            let handwritten = base.join("handwritten-postgres.sql");
+            let text =
+                std::fs::read_to_string(&example.handwritten).unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(&handwritten, postgres_spelling(&text))
+                .unwrap_or_else(|e| panic!("{e}"));
+            rows.extend(dry_run_rows(
+                bin,
+                &dir,
+                &example,
+                &Db::Postgres { url, handwritten },
+            ));
         }
     }
 
@@ -634,6 +871,9 @@ fn main() {
     println!(
         "\nfastest of {RUNS} runs (import: of {IMPORT_RUNS}), wall time and peak RSS; `cargo bench --bench scale`, DUBAN_BENCH_SCALE={scale}"
     );
+    if let Some(server) = &postgres {
+        println!("PostgreSQL {}", common::pg_settings(server));
+    }
     if !per_rule.is_empty() {
         println!(
             "\n| policy | rule | subjects | generated SQL | hand-written SQL | ratio |\n|---|---|---|---|---|---|"

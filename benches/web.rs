@@ -12,13 +12,19 @@
 //!    of firings — and the runs after it write while 50 clients use the
 //!    workbench for 30 seconds: 40 office clients browse tasks (filtered,
 //!    paged), organizations, notices, rules and status; 10 member clients
-//!    open their tasks and mark some done. Every answer must be 200 (or the
-//!    303 after a form), no page and no log line may say "database is
-//!    locked", and the scheduler must have run; the bench fails otherwise.
+//!    open their tasks and mark some done. Every answer should be 200 (or
+//!    the 303 after a form), no page and no log line say "database is
+//!    locked", and the scheduler have run; the table says when not.
 //! 3. `duban web` alone under the same 50 clients for 2 minutes
 //!    (`DUBAN_BENCH_SECONDS` to change it): its resident memory (VmRSS)
 //!    once started, every second of the load (median and peak), and 30
 //!    seconds after the clients have gone; how many requests failed.
+//!
+//! With `DUBAN_BENCH_POSTGRES=postgresql://USER@HOST:PORT/DB` (a server
+//! whose user may create databases) each part runs twice, on the office's
+//! SQLite file and on a PostgreSQL copy of the same office (`duban db copy`
+//! of the demo office, made once; each run works on a fresh database made
+//! from it), and part 2 gives the "mark done" figures of both side by side.
 //!
 //! Prints a Markdown table; README.md quotes it. Timings are measured, not
 //! asserted.
@@ -40,10 +46,28 @@ const SECONDS: u64 = 30;
 const MEMORY_SECONDS: u64 = 120;
 const IDLE_SECONDS: u64 = 30;
 
+/// A working office: its folder, and the PostgreSQL database it works on
+/// (`DUBAN_DATABASE`) rather than its duban.db.
+struct Office {
+    dir: PathBuf,
+    database: Option<String>,
+}
+
+impl Office {
+    fn label(&self) -> &'static str {
+        if self.database.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    }
+}
+
 /// The demo office at `scale`, its policy run once as of `AS_OF` (built
-/// once, kept under `base`), copied to a fresh working folder; the demo's
-/// sign-ins (admin, office, member).
-fn office(bin: &str, base: &Path, scale: u64) -> (PathBuf, [String; 3]) {
+/// once, kept under `base`), copied to a fresh working folder — with
+/// `postgres`, a server's URL, its database a fresh copy of the pristine
+/// office's PostgreSQL copy; the demo's sign-ins (admin, office, member).
+fn office(bin: &str, base: &Path, scale: u64, postgres: Option<&str>) -> (Office, [String; 3]) {
     let pristine = base.join(format!("office-{scale}"));
     if !pristine.join("accounts.txt").exists() {
         let _ = std::fs::remove_dir_all(&pristine);
@@ -69,10 +93,32 @@ fn office(bin: &str, base: &Path, scale: u64) -> (PathBuf, [String; 3]) {
         ids.len() >= 3,
         "cannot read the demo's accounts from {line:?}"
     );
-    let work = base.join(format!("work-{scale}"));
+    let database = postgres.map(|server| {
+        let name = format!("duban_bench_web_{scale}");
+        let copied = pristine.join("postgres-copied");
+        if !copied.exists() || !common::pg_exists(server, &name) {
+            eprintln!("copying the demo office to PostgreSQL …");
+            let url = common::pg_fresh(server, &name, None);
+            run(Command::new(bin)
+                .args(["db", "copy", "--to", &url])
+                .current_dir(&pristine));
+            std::fs::write(&copied, &url).unwrap_or_else(|e| panic!("{e}"));
+        }
+        common::pg_fresh(server, &format!("{name}_work"), Some(&name))
+    });
+    let work = base.join(format!(
+        "work-{scale}{}",
+        if database.is_some() { "-pg" } else { "" }
+    ));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(work.join("rules")).unwrap_or_else(|e| panic!("{e}"));
-    for f in ["duban.toml", "duban.db"] {
+    // On PostgreSQL the office's duban.db is not read.
+    let files = if database.is_some() {
+        &["duban.toml"][..]
+    } else {
+        &["duban.toml", "duban.db"][..]
+    };
+    for f in files {
         std::fs::copy(pristine.join(f), work.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
     }
     for entry in std::fs::read_dir(pristine.join("rules")).unwrap_or_else(|e| panic!("{e}")) {
@@ -84,7 +130,11 @@ fn office(bin: &str, base: &Path, scale: u64) -> (PathBuf, [String; 3]) {
                 .unwrap_or_else(|e| panic!("{e}"));
         }
     }
-    (work, [ids[0].clone(), ids[1].clone(), ids[2].clone()])
+    let office = Office {
+        dir: work,
+        database,
+    };
+    (office, [ids[0].clone(), ids[1].clone(), ids[2].clone()])
 }
 
 /// The policy with every `schedule` made "every 10 seconds".
@@ -103,7 +153,8 @@ fn every_ten_seconds(policy: &str) -> String {
 }
 
 /// `duban COMMAND` on a free port of the working office, its log in `log`.
-fn start(bin: &str, dir: &Path, command: &str, log: &Path) -> (Child, u16) {
+fn start(bin: &str, office: &Office, command: &str, log: &Path) -> (Child, u16) {
+    let dir = &office.dir;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -113,7 +164,11 @@ fn start(bin: &str, dir: &Path, command: &str, log: &Path) -> (Child, u16) {
     let mut text = text.split("\n[web]\n").next().unwrap_or("").to_string();
     text.push_str(&format!("\n[web]\nlisten = \"127.0.0.1:{port}\"\n"));
     std::fs::write(&cfg, text).unwrap_or_else(|e| panic!("{e}"));
-    let child = Command::new(bin)
+    let mut cmd = Command::new(bin);
+    if let Some(url) = &office.database {
+        cmd.env("DUBAN_DATABASE", url);
+    }
+    let child = cmd
         .arg(command)
         .current_dir(dir)
         .env("NO_COLOR", "1")
@@ -249,8 +304,8 @@ fn links(body: &str, prefix: &str) -> Vec<String> {
 }
 
 /// The tasks page under the office's filters, on `duban web` alone.
-fn tasks_page(bin: &str, dir: &Path, office: &str, rows: &mut Vec<[String; 4]>) {
-    let (child, port) = start(bin, dir, "web", &dir.join("web.log"));
+fn tasks_page(bin: &str, work: &Office, office: &str, rows: &mut Vec<[String; 4]>) {
+    let (child, port) = start(bin, work, "web", &work.dir.join("web.log"));
     let mut c = Client::new(port);
     c.sign_in(office);
     let (_, orgs) = timed_get(&c, "/orgs");
@@ -283,7 +338,7 @@ fn tasks_page(bin: &str, dir: &Path, office: &str, rows: &mut Vec<[String; 4]>) 
             .unwrap_or("?")
             .to_string();
         rows.push([
-            format!("`GET {path}` ({label})"),
+            format!("`GET {path}` ({label}), {}", work.label()),
             format!(
                 "{:.0} ms fastest, {:.0} ms median",
                 ms[0],
@@ -441,9 +496,9 @@ fn load(port: u16, office: &Client, member: &Client, org: &str, seconds: u64) ->
 }
 
 /// 50 clients for 30 s against `duban serve` with the scheduler busy.
-fn under_load(bin: &str, dir: &Path, office: &str, member: &str, rows: &mut Vec<[String; 4]>) {
-    let log = dir.join("serve.log");
-    let (child, port) = start(bin, dir, "serve", &log);
+fn under_load(bin: &str, work: &Office, office: &str, member: &str, rows: &mut Vec<[String; 4]>) {
+    let log = work.dir.join("serve.log");
+    let (child, port) = start(bin, work, "serve", &log);
     let mut o = Client::new(port);
     o.sign_in(office);
     let mut m = Client::new(port);
@@ -462,16 +517,20 @@ fn under_load(bin: &str, dir: &Path, office: &str, member: &str, rows: &mut Vec<
         .lock()
         .map(|l| l.clone())
         .unwrap_or_default();
-    let mut kinds: Vec<&String> = by_page.iter().map(|(k, _)| k).collect();
-    kinds.sort();
-    kinds.dedup();
-    for k in kinds {
+    let of_kind = |k: &str| {
         let mut ms: Vec<f64> = by_page
             .iter()
             .filter(|(p, _)| p == k)
             .map(|(_, m)| *m)
             .collect();
         ms.sort_by(f64::total_cmp);
+        ms
+    };
+    let mut kinds: Vec<&String> = by_page.iter().map(|(k, _)| k).collect();
+    kinds.sort();
+    kinds.dedup();
+    for k in kinds {
+        let ms = of_kind(k);
         eprintln!(
             "  {k}: {} requests, {:.0} ms median, {:.0} ms p95, {:.0} ms slowest",
             ms.len(),
@@ -484,19 +543,43 @@ fn under_load(bin: &str, dir: &Path, office: &str, member: &str, rows: &mut Vec<
     ms.sort_by(f64::total_cmp);
     let requests = tally.requests.load(Ordering::Relaxed);
     eprintln!("scheduler during the load:\n  {}", runs.join("\n  "));
-    assert!(
-        errors.is_empty(),
-        "{} of {requests} requests failed, the first: {:?}",
-        errors.len(),
-        &errors[..errors.len().min(10)]
-    );
-    assert!(
-        !log_text.contains("database is locked"),
-        "the service logged \"database is locked\":\n{log_text}"
-    );
-    assert!(!runs.is_empty(), "the scheduler did not run:\n{log_text}");
+    // Reported, not fatal, so that the other database is measured too: on
+    // a busy machine a page may outlast the clients' timeout.
+    let locked = log_text
+        .lines()
+        .filter(|l| l.contains("database is locked"))
+        .collect::<Vec<_>>();
+    if !errors.is_empty() {
+        eprintln!(
+            "{} of {requests} requests failed, the first: {:?}",
+            errors.len(),
+            &errors[..errors.len().min(10)]
+        );
+    }
+    if !locked.is_empty() {
+        eprintln!(
+            "the service logged \"database is locked\":\n{}",
+            locked.join("\n")
+        );
+    }
+    if runs.is_empty() {
+        eprintln!("the scheduler did not finish a run during the load");
+    }
+    let checked = if errors.is_empty() && locked.is_empty() {
+        "no error, no \"database is locked\"".to_string()
+    } else {
+        format!(
+            "{} requests failed; the service logged \"database is locked\" {} times",
+            errors.len(),
+            locked.len()
+        )
+    };
+    let done = of_kind("/tasks/ID/done");
     rows.push([
-        format!("{CLIENTS} clients for {SECONDS} s on `duban serve` (scheduler running)"),
+        format!(
+            "{CLIENTS} clients for {SECONDS} s on `duban serve` (scheduler running), {}",
+            work.label()
+        ),
         format!(
             "{requests} requests ({:.0}/s), {:.0} ms median, {:.0} ms p95, {:.0} ms slowest",
             requests as f64 / elapsed,
@@ -509,7 +592,18 @@ fn under_load(bin: &str, dir: &Path, office: &str, member: &str, rows: &mut Vec<
             runs.len(),
             tally.done.load(Ordering::Relaxed)
         ),
-        "no error, no \"database is locked\"".into(),
+        checked,
+    ]);
+    rows.push([
+        format!("a task marked done during that load, {}", work.label()),
+        format!(
+            "{:.0} ms median, {:.0} ms p95, {:.0} ms slowest",
+            quantile(&done, 0.5),
+            quantile(&done, 0.95),
+            quantile(&done, 1.0)
+        ),
+        format!("{} marked done", done.len()),
+        "answered 303".into(),
     ]);
 }
 
@@ -535,12 +629,12 @@ fn mib(kib: u64) -> String {
 /// `duban web` alone under `CLIENTS` clients for `MEMORY_SECONDS`: its
 /// resident memory once started and signed in to, every second of the
 /// load, and after the clients have been gone `IDLE_SECONDS`.
-fn memory(bin: &str, dir: &Path, office: &str, member: &str, rows: &mut Vec<[String; 4]>) {
+fn memory(bin: &str, work: &Office, office: &str, member: &str, rows: &mut Vec<[String; 4]>) {
     let seconds = std::env::var("DUBAN_BENCH_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(MEMORY_SECONDS);
-    let (child, port) = start(bin, dir, "web", &dir.join("web-memory.log"));
+    let (child, port) = start(bin, work, "web", &work.dir.join("web-memory.log"));
     let pid = child.id();
     let mut o = Client::new(port);
     o.sign_in(office);
@@ -589,7 +683,10 @@ fn memory(bin: &str, dir: &Path, office: &str, member: &str, rows: &mut Vec<[Str
         );
     }
     rows.push([
-        format!("resident memory of `duban web`, {CLIENTS} clients for {seconds} s"),
+        format!(
+            "resident memory of `duban web`, {CLIENTS} clients for {seconds} s, {}",
+            work.label()
+        ),
         format!(
             "before {}; during {} median, {} peak; {IDLE_SECONDS} s after {}",
             mib(before),
@@ -617,22 +714,29 @@ fn main() {
     let bin = bin.as_str();
     let scale = common::scale();
     let base = common::base("bench-web");
-    eprintln!("building the demo office at scale {scale} …");
-    let (dir, [_, office_id, member]) = office(bin, &base, scale);
+    eprintln!("the demo office at scale {scale} …");
+    let postgres = common::postgres();
     let mut rows = Vec::new();
-    if wants("tasks") {
-        eprintln!("the tasks page …");
-        tasks_page(bin, &dir, &office_id, &mut rows);
-    }
-    if wants("load") {
-        eprintln!("{CLIENTS} clients for {SECONDS} s …");
-        under_load(bin, &dir, &office_id, &member, &mut rows);
-    }
-    if wants("memory") {
-        eprintln!("the workbench's memory under {CLIENTS} clients …");
-        memory(bin, &dir, &office_id, &member, &mut rows);
+    for server in [None].into_iter().chain(postgres.as_deref().map(Some)) {
+        let (work, [_, office_id, member]) = office(bin, &base, scale, server);
+        eprintln!("on {} …", work.label());
+        if wants("tasks") {
+            eprintln!("the tasks page …");
+            tasks_page(bin, &work, &office_id, &mut rows);
+        }
+        if wants("load") {
+            eprintln!("{CLIENTS} clients for {SECONDS} s …");
+            under_load(bin, &work, &office_id, &member, &mut rows);
+        }
+        if wants("memory") {
+            eprintln!("the workbench's memory under {CLIENTS} clients …");
+            memory(bin, &work, &office_id, &member, &mut rows);
+        }
     }
     println!("\nscale {scale}\n");
+    if let Some(server) = &postgres {
+        println!("PostgreSQL {}\n", common::pg_settings(server));
+    }
     println!("| workload | time | result | checked |\n|---|---|---|---|");
     for [a, b, c, d] in rows {
         println!("| {a} | {b} | {c} | {d} |");

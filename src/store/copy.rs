@@ -131,6 +131,10 @@ pub fn to_postgres(
     continue_identities(&tx)?;
     tx.commit()?;
     src.rollback()?;
+    let names: Vec<&str> = tables.iter().map(String::as_str).collect();
+    if let Some(sql) = Dialect::Postgres.after_bulk_load(&names) {
+        target.execute_batch(&sql)?;
+    }
     Ok(Copied {
         tables: done,
         version,

@@ -242,6 +242,19 @@ impl Dialect {
         self == Dialect::Postgres
     }
 
+    /// What to run once many rows were written to `tables` at once:
+    /// PostgreSQL plans the rules' correlated subqueries from statistics
+    /// that a bulk load leaves empty until autovacuum gathers them (minutes
+    /// later on a busy server; meanwhile a plan may scan a whole table per
+    /// row); SQLite's plans do without.
+    pub fn after_bulk_load(self, tables: &[&str]) -> Option<String> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres if tables.is_empty() => None,
+            Dialect::Postgres => Some(format!("ANALYZE {}", tables.join(", "))),
+        }
+    }
+
     /// The names of the database's own tables, in order of name.
     pub fn tables(self) -> &'static str {
         match self {

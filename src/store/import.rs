@@ -160,6 +160,11 @@ fn import_tables(
     out.errors.sort();
     if out.ok() {
         tx.commit()?;
+        let mut names: Vec<&str> = tables.iter().map(|t| t.entity.table()).collect();
+        names.dedup();
+        if let Some(sql) = conn.dialect().after_bulk_load(&names) {
+            conn.execute_batch(&sql)?;
+        }
     } else {
         tx.rollback()?;
     }

@@ -88,3 +88,19 @@ impl Drop for Pooled<'_> {
         }
     }
 }
+
+impl Drop for Pool {
+    /// The idle connections are closed on a thread of their own: closing
+    /// a PostgreSQL connection waits on the driver's own runtime, which a
+    /// thread of the workbench's runtime (where the pool ends when the
+    /// service stops) may not do.
+    fn drop(&mut self) {
+        let idle = match self.idle.get_mut() {
+            Ok(idle) => std::mem::take(idle),
+            Err(poisoned) => std::mem::take(poisoned.into_inner()),
+        };
+        if !idle.is_empty() {
+            let _ = std::thread::spawn(move || drop(idle)).join();
+        }
+    }
+}

@@ -68,7 +68,10 @@ impl Workdays {
 }
 
 /// Makes `temp.workdays` hold `w` on this connection (filled only when it
-/// holds another calendar, or none yet).
+/// holds another calendar, or none yet). On PostgreSQL the table is shared:
+/// several connections may find it empty at once (the workbench's requests
+/// beside the scheduler's first run) and fill it side by side, each row
+/// written over by the same row rather than failing on its key.
 pub fn ensure(conn: &Db, w: &Workdays) -> Result<()> {
     let d = conn.dialect();
     if d == super::Dialect::Sqlite {
@@ -76,16 +79,20 @@ pub fn ensure(conn: &Db, w: &Workdays) -> Result<()> {
     }
     let (table, source) = (table(d), source(d));
     let held: Option<String> = conn
-        .query_row(&format!("SELECT fingerprint FROM {source}"), [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            &format!("SELECT fingerprint FROM {source} LIMIT 1"),
+            [],
+            |r| r.get(0),
+        )
         .optional()?;
     if held.as_deref() == Some(w.fingerprint.as_str()) {
         return Ok(());
     }
     conn.execute_batch(&format!("DELETE FROM {table}; DELETE FROM {source};"))?;
     let mut insert = conn.prepare_cached(&format!(
-        "INSERT INTO {table} (day, work, ordinal, run_first, run_last) VALUES (?1, ?2, ?3, ?4, ?5)"
+        "INSERT INTO {table} (day, work, ordinal, run_first, run_last) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (day) DO UPDATE SET work = excluded.work, ordinal = excluded.ordinal, \
+         run_first = excluded.run_first, run_last = excluded.run_last"
     ))?;
     for d in &w.days {
         insert.execute(params![

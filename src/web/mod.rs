@@ -31,7 +31,7 @@ use crate::store::Db;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tracing::{error, info};
 
 /// What every request shares.
@@ -45,6 +45,11 @@ pub struct App {
     /// At most `POOL` requests work on the database at once; the others
     /// wait their turn rather than crowd the cores.
     permits: tokio::sync::Semaphore,
+    /// Of those, at most `HEAVY` count over the whole office (the rules'
+    /// counts, the status page, the report, downloads): at a million
+    /// problems such a page takes seconds, and a person marking a task done
+    /// or approving must not queue behind several of them.
+    heavy: tokio::sync::Semaphore,
     /// The organizations' figures, counted at most once per `FIGURES_TTL`.
     figures: tokio::sync::Mutex<Option<Arc<OrgFigures>>>,
     /// Cookies carry `Secure`: the workbench is reached over https.
@@ -55,7 +60,7 @@ pub struct App {
     proxies: Vec<ipnet::IpNet>,
     /// How many subjects each rule holds for, and the policy's analysis
     /// on the data, worked out at most once per `FIGURES_TTL` for a policy.
-    rule_figures: Mutex<Option<RuleFigures>>,
+    rule_figures: tokio::sync::Mutex<Option<RuleFigures>>,
 }
 
 /// Per rule, how many subjects it held for at `at` under policy `hash`,
@@ -109,6 +114,10 @@ const CSS: &str = include_str!("assets/duban.css");
 /// At most this many idle connections are kept.
 const POOL: usize = 8;
 
+/// At most this many of the `POOL` requests at work count over the whole
+/// office (`App::db_heavy`).
+const HEAVY: usize = 2;
+
 impl App {
     pub fn new(cfg: Config, clock: Arc<dyn Clock>) -> Result<App> {
         let mut env = minijinja::Environment::new();
@@ -142,44 +151,63 @@ impl App {
             templates: env,
             pool,
             permits: tokio::sync::Semaphore::new(POOL),
+            heavy: tokio::sync::Semaphore::new(HEAVY),
             figures: tokio::sync::Mutex::new(None),
             secure_cookies,
             web,
             proxies,
-            rule_figures: Mutex::new(None),
+            rule_figures: tokio::sync::Mutex::new(None),
         })
     }
 
-    /// How many subjects each of the engine's rules holds for now — what
+    /// How many subjects each of the policy's rules holds for now — what
     /// dry-run calls "holds for" — and the analysis's overlaps counted on
     /// the data (at a million problems both take a while), worked out again
-    /// after `FIGURES_TTL` or when the policy changed.
-    pub fn rule_figures(
-        &self,
-        conn: &Db,
-        engine: &crate::engine::Engine<'_>,
-        at: &crate::clock::AsOf,
-    ) -> Result<RuleFigures> {
-        let now = self.clock.now();
-        let mut cached = self.rule_figures.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(f) = cached
-            .as_ref()
-            .filter(|f| f.hash == engine.policy.hash && now - f.at < FIGURES_TTL)
-        {
-            return Ok(f.clone());
-        }
-        let mut counts = std::collections::HashMap::new();
-        for (i, r) in engine.policy.rules.iter().enumerate() {
-            counts.insert(r.name.clone(), engine.holds_count(conn, i, at)?);
-        }
-        let figures = RuleFigures {
-            at: now,
-            hash: engine.policy.hash.clone(),
-            counts: Arc::new(counts),
-            analysis: Arc::new(engine.analyze(Some(conn), at)?),
-        };
+    /// after `FIGURES_TTL` or when the policy changed. Requests arriving
+    /// during a count wait for it without holding a connection.
+    pub async fn rule_figures(self: &Arc<Self>) -> std::result::Result<RuleFigures, WebError> {
+        let mut cached = self.rule_figures.lock().await;
+        let previous = cached.clone();
+        let figures = self
+            .db_heavy(move |conn, app| {
+                let policy = policy(&app.cfg)?;
+                let now = app.clock.now();
+                if let Some(f) =
+                    previous.filter(|f| f.hash == policy.hash && now - f.at < FIGURES_TTL)
+                {
+                    return Ok(f);
+                }
+                let engine = crate::engine::Engine::for_office(&policy, &app.cfg)?;
+                let at = crate::clock::AsOf::new(now, policy.tz);
+                let mut counts = std::collections::HashMap::new();
+                for (i, r) in policy.rules.iter().enumerate() {
+                    counts.insert(r.name.clone(), engine.holds_count(conn, i, &at)?);
+                }
+                Ok(RuleFigures {
+                    at: now,
+                    hash: policy.hash.clone(),
+                    counts: Arc::new(counts),
+                    analysis: Arc::new(engine.analyze(Some(conn), &at)?),
+                })
+            })
+            .await?;
         *cached = Some(figures.clone());
         Ok(figures)
+    }
+
+    /// `db` for work that counts over the whole office: at most `HEAVY` at
+    /// once, so that the other connections stay free for the rest.
+    pub async fn db_heavy<T, F>(self: &Arc<Self>, f: F) -> std::result::Result<T, WebError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Db, &App) -> std::result::Result<T, WebError> + Send + 'static,
+    {
+        let _lane = self
+            .heavy
+            .acquire()
+            .await
+            .map_err(|e| WebError::Internal(Error::invalid(e.to_string())))?;
+        self.db(f).await
     }
 
     /// Runs `f` on a blocking thread with a connection of the pool.
@@ -215,7 +243,7 @@ impl App {
             return Ok(f.clone());
         }
         let fresh = self
-            .db(move |conn, _| {
+            .db_heavy(move |conn, _| {
                 let previous = day - chrono::Days::new(30);
                 let mut orgs =
                     crate::store::progress::problems_by_organization(conn, day, previous)?;

@@ -455,7 +455,7 @@ pub async fn tasks_xlsx(
     q.offset = 0;
     q.limit = SHEET_ROWS;
     let bytes = app
-        .db(move |conn, app| {
+        .db_heavy(move |conn, app| {
             let today = today(app);
             q.today = Some(today);
             let (list, total) = tasks::page(conn, &q)?;
@@ -816,13 +816,13 @@ pub async fn rules(
     viewer.require_office()?;
     let lang = viewer.lang;
     let zh = lang != super::i18n::Lang::En;
+    let figures = app.rule_figures().await?;
     let (rules, explained, hash, findings) = app
         .db(move |conn, app| {
             let policy = super::policy(&app.cfg)?;
             // The analysis in words: overlaps counted on today's data.
             let engine = crate::engine::Engine::for_office(&policy, &app.cfg)?;
             let at = AsOf::new(app.clock.now(), policy.tz);
-            let figures = app.rule_figures(conn, &engine, &at)?;
             let findings: Vec<Value> = figures
                 .analysis
                 .findings()
@@ -892,7 +892,7 @@ pub async fn status(State(app): State<Arc<App>>, viewer: Viewer) -> Page {
     viewer.require_office()?;
     let lang = viewer.lang;
     let ctx = app
-        .db(move |conn, app| {
+        .db_heavy(move |conn, app| {
             let today = today(app);
             let runs: Vec<Value> = crate::store::runs::recent(conn, 10)?
                 .into_iter()
@@ -1001,7 +1001,7 @@ pub async fn report(
     let lang = viewer.lang;
     let download = serde_urlencoded::to_string(&q).unwrap_or_default();
     let (report, as_of) = app
-        .db(move |conn, app| {
+        .db_heavy(move |conn, app| {
             let r = build_report(conn, app, &q, lang)?;
             Ok((r, q))
         })
@@ -1057,7 +1057,7 @@ pub async fn report_xlsx(
     viewer.require_office()?;
     let lang = viewer.lang;
     let (bytes, as_of) = app
-        .db(move |conn, app| {
+        .db_heavy(move |conn, app| {
             let report = build_report(conn, app, &q, lang)?;
             // The report's workbook is written to a file: a private one of
             // this request's own, read back and removed.
