@@ -48,9 +48,10 @@ pub struct CompiledRule {
     /// The column of each fact (an expression computed once, even if
     /// several facts or template values need it).
     fact_cols: Vec<usize>,
-    /// The person paths whose id, name and email the query returns.
+    /// The person paths whose id and name the query returns, and their
+    /// email or mobile number where an action reaches them by it.
     pub persons: Vec<String>,
-    person_cols: Vec<usize>,
+    person_cols: Vec<PersonCols>,
     /// The template paths the rule's notices read, with their types.
     pub template_values: Vec<(String, Ty)>,
     /// The rule's templates rendered once per recipient (they greet by
@@ -65,9 +66,8 @@ impl CompiledRule {
         self.fact_cols.get(i).copied().unwrap_or(0)
     }
 
-    /// The column of the person's id; their name, email and mobile number
-    /// follow it.
-    pub fn person_column(&self, path: &str) -> Option<usize> {
+    /// The columns of the person at `path`.
+    pub fn person_columns(&self, path: &str) -> Option<PersonCols> {
         let i = self.persons.iter().position(|p| p == path)?;
         self.person_cols.get(i).copied()
     }
@@ -78,6 +78,50 @@ impl CompiledRule {
 
     pub fn column_count(&self) -> usize {
         self.width
+    }
+}
+
+/// Where a person's id, name, email and mobile number are in a rule's
+/// row; the email and mobile number only when an action reaches them so.
+#[derive(Debug, Clone, Copy)]
+pub struct PersonCols {
+    pub id: usize,
+    pub name: usize,
+    pub email: Option<usize>,
+    pub mobile: Option<usize>,
+}
+
+/// How an action reaches a person: by email, by mobile number (a chat
+/// mention), or neither (a task's target: its id and name).
+#[derive(Debug, Clone, Copy)]
+struct Reach {
+    email: bool,
+    mobile: bool,
+}
+
+impl Reach {
+    const NAME: Reach = Reach {
+        email: false,
+        mobile: false,
+    };
+    const EMAIL: Reach = Reach {
+        email: true,
+        mobile: false,
+    };
+    const MOBILE: Reach = Reach {
+        email: false,
+        mobile: true,
+    };
+}
+
+/// Adds a person path, or what `how` adds to one already there.
+fn add_person<'r>(persons: &mut Vec<(&'r PersonPath, Reach)>, p: &'r PersonPath, how: Reach) {
+    match persons.iter_mut().find(|(q, _)| q.text == p.text) {
+        Some((_, r)) => {
+            r.email |= how.email;
+            r.mobile |= how.mobile;
+        }
+        None => persons.push((p, how)),
     }
 }
 
@@ -94,7 +138,10 @@ pub fn compile_rule(policy: &Policy, rule: &Rule, dialect: Dialect) -> CompiledR
     let mut c = Compiler::new(policy, dialect);
     let root = Root::subject(rule.entity);
     let roots = vec![root.clone()];
+    // For one subject, the condition is a value (0 or 1); over the whole
+    // table, a filter (see `Compiler::filter`).
     let cond = c.expr(&rule.when, &roots);
+    let filter = c.filter(&rule.when, &roots);
     let mut columns = vec![format!("{}.id", root.alias)];
     // A true-or-false fact that is one of the condition's `and`-ed parts is
     // true on every row the query returns; one whose negation is, false
@@ -123,24 +170,30 @@ pub fn compile_rule(policy: &Policy, rule: &Rule, dialect: Dialect) -> CompiledR
             column(&mut columns, sql)
         })
         .collect();
-    let mut persons: Vec<&PersonPath> = Vec::new();
+    // The persons the actions reach, and how: a task's target by id and
+    // name; a notice's recipient, a task's assignee and the approver by
+    // email too; a chat message's mentions by mobile number.
+    let mut persons: Vec<(&PersonPath, Reach)> = Vec::new();
     for a in &rule.actions {
-        let paths: Vec<&PersonPath> = match a {
+        let paths: Vec<(&PersonPath, Reach)> = match a {
             Action::Task {
                 target, assignee, ..
-            } => vec![target, assignee],
-            Action::Notify { to, .. } => to
-                .iter()
-                .filter_map(|r| match r {
-                    Recipient::Person(p) => Some(p),
-                    Recipient::Email(_) => None,
-                })
-                .collect(),
-        };
-        for p in paths {
-            if !persons.iter().any(|q| q.text == p.text) {
-                persons.push(p);
+            } => vec![(target, Reach::NAME), (assignee, Reach::EMAIL)],
+            Action::Notify { to, channel, .. } => {
+                let how = match channel {
+                    Some(_) => Reach::MOBILE,
+                    None => Reach::EMAIL,
+                };
+                to.iter()
+                    .filter_map(|r| match r {
+                        Recipient::Person(p) => Some((p, how)),
+                        Recipient::Email(_) => None,
+                    })
+                    .collect()
             }
+        };
+        for (p, how) in paths {
+            add_person(&mut persons, p, how);
         }
     }
     // The approver, when a path names them.
@@ -148,18 +201,19 @@ pub fn compile_rule(policy: &Policy, rule: &Rule, dialect: Dialect) -> CompiledR
         approver: crate::lang::ir::Approver::Path(p),
         ..
     }) = &rule.approval
-        && !persons.iter().any(|q| q.text == p.text)
     {
-        persons.push(p);
+        add_person(&mut persons, p, Reach::EMAIL);
     }
     let mut person_cols = Vec::new();
-    for p in &persons {
+    for (p, how) in &persons {
         let alias = c.join(&root, &p.refs);
-        person_cols.push(columns.len());
-        columns.push(format!("{alias}.id"));
-        columns.push(format!("{alias}.name"));
-        columns.push(format!("{alias}.email"));
-        columns.push(format!("{alias}.mobile"));
+        let mut at = |field: &str| column(&mut columns, format!("{alias}.{field}"));
+        person_cols.push(PersonCols {
+            id: at("id"),
+            name: at("name"),
+            email: how.email.then(|| at("email")),
+            mobile: how.mobile.then(|| at("mobile")),
+        });
     }
     let mut template_values = Vec::new();
     let mut template_cols = Vec::new();
@@ -187,7 +241,7 @@ pub fn compile_rule(policy: &Policy, rule: &Rule, dialect: Dialect) -> CompiledR
             template_values.push((tp.text.clone(), path_type(policy, &tp.path)));
         }
     }
-    let scan = lift_aggregates(&mut c, rule, &cond, &columns, &roots);
+    let scan = lift_aggregates(&mut c, rule, &filter, &columns, &roots);
     let select = select_list(&columns);
     let joins = std::mem::take(&mut c.levels[0].sql);
     let table = rule.entity.table();
@@ -197,7 +251,7 @@ pub fn compile_rule(policy: &Policy, rule: &Rule, dialect: Dialect) -> CompiledR
             select_list(&lifted.columns),
             lifted.condition,
         ),
-        None => (table.to_string(), select.clone(), cond.clone()),
+        None => (table.to_string(), select.clone(), filter),
     };
     let sql = format!("SELECT {scan_select} FROM {scan_from} s{joins} WHERE {scan_condition}");
     CompiledRule {
@@ -213,7 +267,7 @@ pub fn compile_rule(policy: &Policy, rule: &Rule, dialect: Dialect) -> CompiledR
         scan_condition,
         params: c.params,
         fact_cols,
-        persons: persons.iter().map(|p| p.text.clone()).collect(),
+        persons: persons.iter().map(|(p, _)| p.text.clone()).collect(),
         person_cols,
         template_values,
         per_recipient,
@@ -358,7 +412,7 @@ fn lift_aggregates(
     };
     let (mut pre, mut rest) = (Vec::new(), Vec::new());
     for part in rule.when.conjuncts() {
-        let sql = c.expr(part, roots);
+        let sql = c.filter(part, roots);
         if shared.iter().any(|a| sql.contains(a.as_str())) {
             rest.push(read(&sql));
         } else if reads_joined(&sql) || sql.contains("SELECT") {
@@ -621,6 +675,60 @@ impl<'p> Compiler<'p> {
         }
     }
 
+    /// A condition where only true lets a row through (a `WHERE`, a `CASE
+    /// WHEN`): missing and false alike reject it, so a comparison is
+    /// written bare (`s.deadline <= date(?1, ?2)`, which the planner can
+    /// read) instead of coalesced to false. Under `not` the parts keep the
+    /// two-valued form of [`Self::expr`].
+    fn filter(&mut self, e: &Expr, roots: &[Root]) -> String {
+        match &e.kind {
+            ExprKind::And(a, b) => {
+                format!("({} AND {})", self.filter(a, roots), self.filter(b, roots))
+            }
+            ExprKind::Or(a, b) => {
+                format!("({} OR {})", self.filter(a, roots), self.filter(b, roots))
+            }
+            ExprKind::Compare(..) | ExprKind::In(..) => self.test(e, roots, Guard::Bare),
+            _ => self.expr(e, roots),
+        }
+    }
+
+    /// A comparison or `in`: NULL when a value is missing, unless `guard`
+    /// coalesces it to false.
+    fn test(&mut self, e: &Expr, roots: &[Root], guard: Guard) -> String {
+        let sql = match &e.kind {
+            ExprKind::Compare(op, a, b) => {
+                if let Some(sql) = self.day_comparison(*op, a, b, roots, guard) {
+                    return sql;
+                }
+                let op = match op {
+                    CmpOp::Eq => "=",
+                    CmpOp::Ne => "<>",
+                    CmpOp::Lt => "<",
+                    CmpOp::Le => "<=",
+                    CmpOp::Gt => ">",
+                    CmpOp::Ge => ">=",
+                };
+                format!("{} {op} {}", self.expr(a, roots), self.expr(b, roots))
+            }
+            ExprKind::In(x, items) => {
+                let x = self.expr(x, roots);
+                let items: Vec<String> = items.iter().map(|i| self.expr(i, roots)).collect();
+                format!("{x} IN ({})", items.join(", "))
+            }
+            _ => return self.expr(e, roots),
+        };
+        self.guarded(sql, guard)
+    }
+
+    /// `sql`, coalesced to false unless `guard` is bare.
+    fn guarded(&self, sql: String, guard: Guard) -> String {
+        match guard {
+            Guard::Coalesce => format!("coalesce({sql}, {})", self.d.truth_value(false)),
+            Guard::Bare => format!("({sql})"),
+        }
+    }
+
     fn expr(&mut self, e: &Expr, roots: &[Root]) -> String {
         match &e.kind {
             ExprKind::Literal(l) => match l {
@@ -635,35 +743,8 @@ impl<'p> Compiler<'p> {
             ExprKind::Neg(x) => format!("(-{})", self.expr(x, roots)),
             ExprKind::And(a, b) => format!("({} AND {})", self.expr(a, roots), self.expr(b, roots)),
             ExprKind::Or(a, b) => format!("({} OR {})", self.expr(a, roots), self.expr(b, roots)),
-            ExprKind::Compare(op, a, b) => {
-                if let Some(sql) = self.day_comparison(*op, a, b, roots) {
-                    return sql;
-                }
-                let op = match op {
-                    CmpOp::Eq => "=",
-                    CmpOp::Ne => "<>",
-                    CmpOp::Lt => "<",
-                    CmpOp::Le => "<=",
-                    CmpOp::Gt => ">",
-                    CmpOp::Ge => ">=",
-                };
-                format!(
-                    "coalesce({} {op} {}, {})",
-                    self.expr(a, roots),
-                    self.expr(b, roots),
-                    self.d.truth_value(false)
-                )
-            }
+            ExprKind::Compare(..) | ExprKind::In(..) => self.test(e, roots, Guard::Coalesce),
             ExprKind::Arith(op, a, b) => self.arith(*op, a, b, roots),
-            ExprKind::In(x, items) => {
-                let x = self.expr(x, roots);
-                let items: Vec<String> = items.iter().map(|i| self.expr(i, roots)).collect();
-                format!(
-                    "coalesce({x} IN ({}), {})",
-                    items.join(", "),
-                    self.d.truth_value(false)
-                )
-            }
             ExprKind::Present(x) => format!("({} IS NOT NULL)", self.expr(x, roots)),
             ExprKind::Missing(x) => format!("({} IS NULL)", self.expr(x, roots)),
             ExprKind::DaysSince(x) => {
@@ -724,10 +805,16 @@ impl<'p> Compiler<'p> {
     /// Counts of days are whole numbers, so a bound `N` rounds to the whole
     /// days that satisfy it. The result means exactly what the general form
     /// means, missing values included.
-    fn day_comparison(&mut self, op: CmpOp, a: &Expr, b: &Expr, roots: &[Root]) -> Option<String> {
+    fn day_comparison(
+        &mut self,
+        op: CmpOp,
+        a: &Expr,
+        b: &Expr,
+        roots: &[Root],
+        guard: Guard,
+    ) -> Option<String> {
         let (count, lo, hi) = day_count(op, a, b)?;
         let today = self.today.clone();
-        let no = self.d.truth_value(false);
         let shifted = |this: &mut Self, k: i64| this.shift(&today, k);
         match count {
             Count::Since(_) | Count::Until(_) | Count::OpenDays(_) => {
@@ -758,7 +845,7 @@ impl<'p> Compiler<'p> {
                         format!("{date} >= {}", shifted(self, -k))
                     });
                 }
-                Some(format!("coalesce({}, {no})", terms.join(" AND ")))
+                Some(self.guarded(terms.join(" AND "), guard))
             }
             // since: n = O(today) − O(x), so n ≥ k ⇔ O(x) ≤ O(today) − k;
             // until: n = O(x) − O(today), so n ≥ k ⇔ O(x) ≥ O(today) + k.
@@ -780,7 +867,7 @@ impl<'p> Compiler<'p> {
                         self.ordinal_at_least(&x, -k)
                     });
                 }
-                Some(format!("coalesce({}, {no})", terms.join(" AND ")))
+                Some(self.guarded(terms.join(" AND "), guard))
             }
             // overdue_workdays ≥ k (k ≥ 1): not rectified, past the
             // deadline, and k working days since it. Other bounds take the
@@ -794,34 +881,39 @@ impl<'p> Compiler<'p> {
                 }
                 let alias = self.join(&roots[p.scope.min(roots.len() - 1)].clone(), &p.refs);
                 let deadline = format!("{alias}.deadline");
-                Some(format!(
-                    "coalesce({alias}.status <> '{}' AND {deadline} < {today} AND {} AND {}, {no})",
+                let sql = format!(
+                    "{alias}.status <> '{}' AND {deadline} < {today} AND {} AND {}",
                     ProblemStatus::Rectified.code(),
                     self.in_todays_run(&deadline),
                     self.ordinal_at_most(&deadline, -k)
-                ))
+                );
+                Some(self.guarded(sql, guard))
             }
             Count::OverdueDays(p) => {
                 // overdue_days is 0 unless the problem is unrectified and
                 // past its deadline, then today - deadline; never missing.
                 let alias = self.join(&roots[p.scope.min(roots.len() - 1)].clone(), &p.refs);
-                let at_least = |this: &mut Self, k: i64| -> String {
+                let at_least = |this: &mut Self, k: i64, guard: Guard| -> String {
                     if k <= 0 {
                         this.d.truth_value(true).into()
                     } else {
-                        format!(
-                            "coalesce({alias}.status <> '{rectified}' AND {alias}.deadline <= {}, {no})",
+                        let sql = format!(
+                            "{alias}.status <> '{rectified}' AND {alias}.deadline <= {}",
                             shifted(this, -k),
                             rectified = ProblemStatus::Rectified.code()
-                        )
+                        );
+                        this.guarded(sql, guard)
                     }
                 };
+                let strict = Guard::Coalesce;
                 Some(match (lo, hi) {
-                    (Some(k), None) => at_least(self, k),
-                    (None, Some(k)) => format!("(NOT {})", at_least(self, k + 1)),
-                    (Some(k), Some(_)) => {
-                        format!("({} AND NOT {})", at_least(self, k), at_least(self, k + 1))
-                    }
+                    (Some(k), None) => at_least(self, k, guard),
+                    (None, Some(k)) => format!("(NOT {})", at_least(self, k + 1, strict)),
+                    (Some(k), Some(_)) => format!(
+                        "({} AND NOT {})",
+                        at_least(self, k, guard),
+                        at_least(self, k + 1, strict)
+                    ),
                     (None, None) => return None,
                 })
             }
@@ -894,7 +986,7 @@ impl<'p> Compiler<'p> {
     ) -> String {
         let Some((from, link, (filter_sql, value_sql))) = self.subquery(coll, roots, |c, inner| {
             (
-                filter.map(|f| c.expr(f, inner)),
+                filter.map(|f| c.filter(f, inner)),
                 value.map(|v| c.expr(v, inner)),
             )
         }) else {
@@ -984,6 +1076,15 @@ impl Compiler<'_> {
             "{x} >= (SELECT min(day) FROM {w} WHERE ordinal >= (SELECT ordinal FROM {w} WHERE day = {t}) + ({shift}))"
         )
     }
+}
+
+/// How a test that may be NULL (a missing value) is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    /// Coalesced to false: 0 or 1, as `not` and a value need.
+    Coalesce,
+    /// As it is, where only true passes (see [`Compiler::filter`]).
+    Bare,
 }
 
 /// A count of days: the counted date, and whether the count runs forward
@@ -1112,7 +1213,7 @@ rule r for inspection
         // for one subject, once in the condition and once for the column.
         assert_eq!(c.sql.matches("avg(").count(), 1, "{}", c.sql);
         assert!(
-            c.scan_from.contains("CASE WHEN coalesce(s.feedback_on"),
+            c.scan_from.contains("CASE WHEN (s.feedback_on <= date(?1"),
             "{}",
             c.sql
         );
@@ -1124,6 +1225,58 @@ rule r for inspection
             .position(|(text, _)| text == "inspection.rectification_rate")
             .unwrap_or_else(|| panic!("{:?}", c.template_values));
         assert_eq!(c.fact_column(1), c.template_column(rate), "{}", c.sql);
+    }
+
+    #[test]
+    fn a_filter_compares_bare_and_a_value_or_a_negation_coalesced() {
+        let c = compile(
+            "rule r for problem when status != \"rectified\" and days_until(deadline) <= 7 and not (severity = \"minor\") then notify responsible",
+        );
+        // The whole-table filter: the deadline as the planner can read it;
+        // under `not`, missing stays false, so the negation holds.
+        assert!(
+            c.scan_condition.contains("(s.deadline <= date(?1, ?"),
+            "{}",
+            c.scan_condition
+        );
+        assert!(
+            c.scan_condition.contains("(NOT coalesce(s.severity = ?"),
+            "{}",
+            c.scan_condition
+        );
+        assert_eq!(
+            c.scan_condition.matches("coalesce(").count(),
+            1,
+            "{}",
+            c.sql
+        );
+        // For one subject, the condition is a value: never NULL.
+        assert_eq!(
+            c.condition.matches("coalesce(").count(),
+            3,
+            "{}",
+            c.condition
+        );
+    }
+
+    #[test]
+    fn persons_are_read_as_the_actions_reach_them() {
+        let c = compile(
+            "rule r for problem when status = \"open\" then task interview with responsible by inspection.leader",
+        );
+        let target = c.person_columns("responsible");
+        let assignee = c.person_columns("inspection.leader");
+        assert!(
+            target.is_some_and(|t| t.email.is_none() && t.mobile.is_none()),
+            "{}",
+            c.sql
+        );
+        assert!(
+            assignee.is_some_and(|a| a.email.is_some() && a.mobile.is_none()),
+            "{}",
+            c.sql
+        );
+        assert!(!c.sql.contains(".mobile"), "{}", c.sql);
     }
 
     #[test]

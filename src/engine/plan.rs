@@ -435,13 +435,17 @@ fn text<'r>(v: Option<&Sql<'r>>) -> Option<&'r str> {
 }
 
 fn person_at<'r>(c: &CompiledRule, row: &'r [Sql<'r>], path: &str) -> Option<Person<'r>> {
-    let col = c.person_column(path)?;
-    let id = text(row.get(col))?;
+    let cols = c.person_columns(path)?;
+    let id = text(row.get(cols.id))?;
+    let address = |col: Option<usize>| {
+        col.and_then(|k| text(row.get(k)))
+            .filter(|a| !a.trim().is_empty())
+    };
     Some(Person {
         id,
-        name: text(row.get(col + 1)).unwrap_or(id),
-        email: text(row.get(col + 2)).filter(|e| !e.trim().is_empty()),
-        mobile: text(row.get(col + 3)).filter(|m| !m.trim().is_empty()),
+        name: text(row.get(cols.name)).unwrap_or(id),
+        email: address(cols.email),
+        mobile: address(cols.mobile),
     })
 }
 
