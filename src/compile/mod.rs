@@ -984,9 +984,14 @@ impl<'p> Compiler<'p> {
         value: Option<&Expr>,
         roots: &[Root],
     ) -> String {
+        // A collection's filter stays in the two-valued form: its
+        // comparisons written bare would let SQLite's planner pick an index
+        // on them (the tasks' `(status, kind, due)`) and read every matching
+        // task for each subject, instead of the subject's own few by its
+        // link (`escalate` on 101,517 problems: 1.6 s → 400 s).
         let Some((from, link, (filter_sql, value_sql))) = self.subquery(coll, roots, |c, inner| {
             (
-                filter.map(|f| c.filter(f, inner)),
+                filter.map(|f| c.expr(f, inner)),
                 value.map(|v| c.expr(v, inner)),
             )
         }) else {
