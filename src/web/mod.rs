@@ -44,12 +44,12 @@ pub struct App {
     pool: crate::store::Pool,
     /// At most `POOL` requests work on the database at once; the others
     /// wait their turn rather than crowd the cores.
-    permits: tokio::sync::Semaphore,
+    permits: Arc<tokio::sync::Semaphore>,
     /// Of those, at most `HEAVY` count over the whole office (the rules'
     /// counts, the status page, the report, downloads): at a million
     /// problems such a page takes seconds, and a person marking a task done
     /// or approving must not queue behind several of them.
-    heavy: tokio::sync::Semaphore,
+    heavy: Arc<tokio::sync::Semaphore>,
     /// The organizations' figures, counted at most once per `FIGURES_TTL`.
     figures: tokio::sync::Mutex<Option<Arc<OrgFigures>>>,
     /// Cookies carry `Secure`: the workbench is reached over https.
@@ -150,8 +150,8 @@ impl App {
             tz,
             templates: env,
             pool,
-            permits: tokio::sync::Semaphore::new(POOL),
-            heavy: tokio::sync::Semaphore::new(HEAVY),
+            permits: Arc::new(tokio::sync::Semaphore::new(POOL)),
+            heavy: Arc::new(tokio::sync::Semaphore::new(HEAVY)),
             figures: tokio::sync::Mutex::new(None),
             secure_cookies,
             web,
@@ -166,33 +166,44 @@ impl App {
     /// after `FIGURES_TTL` or when the policy changed. Requests arriving
     /// during a count wait for it without holding a connection.
     pub async fn rule_figures(self: &Arc<Self>) -> std::result::Result<RuleFigures, WebError> {
-        let mut cached = self.rule_figures.lock().await;
-        let previous = cached.clone();
-        let figures = self
-            .db_heavy(move |conn, app| {
-                let policy = policy(&app.cfg)?;
-                let now = app.clock.now();
-                if let Some(f) =
-                    previous.filter(|f| f.hash == policy.hash && now - f.at < FIGURES_TTL)
-                {
-                    return Ok(f);
-                }
-                let engine = crate::engine::Engine::for_office(&policy, &app.cfg)?;
-                let at = crate::clock::AsOf::new(now, policy.tz);
-                let mut counts = std::collections::HashMap::new();
-                for (i, r) in policy.rules.iter().enumerate() {
-                    counts.insert(r.name.clone(), engine.holds_count(conn, i, &at)?);
-                }
-                Ok(RuleFigures {
-                    at: now,
-                    hash: policy.hash.clone(),
-                    counts: Arc::new(counts),
-                    analysis: Arc::new(engine.analyze(Some(conn), &at)?),
+        // Counted in a task of its own, which keeps the lock until the
+        // count is done even when the request that started it is given up
+        // (a client's timeout): the next request then waits for that count
+        // instead of starting another.
+        let app = self.clone();
+        tokio::spawn(async move {
+            let mut cached = app.rule_figures.lock().await;
+            let previous = cached.clone();
+            let figures = app
+                .db_heavy(move |conn, app| {
+                    let policy = policy(&app.cfg)?;
+                    let now = app.clock.now();
+                    if let Some(f) =
+                        previous.filter(|f| f.hash == policy.hash && now - f.at < FIGURES_TTL)
+                    {
+                        return Ok(f);
+                    }
+                    let engine = crate::engine::Engine::for_office(&policy, &app.cfg)?;
+                    let at = crate::clock::AsOf::new(now, policy.tz);
+                    let mut counts = std::collections::HashMap::new();
+                    for (i, r) in policy.rules.iter().enumerate() {
+                        counts.insert(r.name.clone(), engine.holds_count(conn, i, &at)?);
+                    }
+                    Ok(RuleFigures {
+                        at: now,
+                        hash: policy.hash.clone(),
+                        counts: Arc::new(counts),
+                        analysis: Arc::new(engine.analyze(Some(conn), &at)?),
+                    })
                 })
-            })
-            .await?;
-        *cached = Some(figures.clone());
-        Ok(figures)
+                .await?;
+            *cached = Some(figures.clone());
+            Ok(figures)
+        })
+        .await
+        .map_err(|e| {
+            WebError::Internal(Error::invalid(format!("counting the rules failed: {e}")))
+        })?
     }
 
     /// `db` for work that counts over the whole office: at most `HEAVY` at
@@ -202,12 +213,17 @@ impl App {
         T: Send + 'static,
         F: FnOnce(&mut Db, &App) -> std::result::Result<T, WebError> + Send + 'static,
     {
-        let _lane = self
+        let lane = self
             .heavy
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|e| WebError::Internal(Error::invalid(e.to_string())))?;
-        self.db(f).await
+        self.db(move |conn, app| {
+            let _lane = lane;
+            f(conn, app)
+        })
+        .await
     }
 
     /// Runs `f` on a blocking thread with a connection of the pool.
@@ -216,13 +232,17 @@ impl App {
         T: Send + 'static,
         F: FnOnce(&mut Db, &App) -> std::result::Result<T, WebError> + Send + 'static,
     {
-        let _permit = self
+        // The permits go with the work: a request given up (a client's
+        // timeout) frees its place only when its work on the database ends.
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|e| WebError::Internal(Error::invalid(e.to_string())))?;
         let app = self.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut conn = app.pool.get()?;
             f(&mut conn, &app)
         })
