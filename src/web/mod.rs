@@ -213,12 +213,7 @@ impl App {
         T: Send + 'static,
         F: FnOnce(&mut Db, &App) -> std::result::Result<T, WebError> + Send + 'static,
     {
-        let lane = self
-            .heavy
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| WebError::Internal(Error::invalid(e.to_string())))?;
+        let lane = place(&self.heavy).await?;
         self.db(move |conn, app| {
             let _lane = lane;
             f(conn, app)
@@ -234,12 +229,7 @@ impl App {
     {
         // The permits go with the work: a request given up (a client's
         // timeout) frees its place only when its work on the database ends.
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| WebError::Internal(Error::invalid(e.to_string())))?;
+        let permit = place(&self.permits).await?;
         let app = self.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -552,6 +542,17 @@ pub async fn serve(
 
 /// The office's policy, checked (its diagnostics are `duban check`'s to
 /// show, not the workbench's).
+/// A place among those `places` counts, held until the permit is dropped.
+async fn place(
+    places: &Arc<tokio::sync::Semaphore>,
+) -> std::result::Result<tokio::sync::OwnedSemaphorePermit, WebError> {
+    places
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| WebError::Internal(Error::invalid(e.to_string())))
+}
+
 fn policy(cfg: &crate::config::Config) -> Result<crate::lang::ir::Policy> {
     crate::policy::load_valid(std::slice::from_ref(&cfg.rules), cfg, |_| {})
 }
