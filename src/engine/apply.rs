@@ -108,7 +108,7 @@ impl<'c, 'e> Writer<'c, 'e> {
             p.subject,
             &self.as_of.rfc3339(),
         )?;
-        let (episode, _) = record_episode(self.conn, Episodes::Live, p, &self.as_of)?;
+        let episode = record_episode(self.conn, Episodes::Live, p, &self.as_of)?;
         let policy = self.engine.policy;
         let facts_list = p.facts();
         let values = p.template_values();
@@ -562,14 +562,8 @@ fn action_words(
 }
 
 /// Starts the firing's episode, or counts a repeat in it, in `which`
-/// (the live episodes, or the simulation's copy); returns its id and how
-/// many times it has fired.
-pub fn record_episode(
-    conn: &Db,
-    which: Episodes,
-    p: &Plan<'_>,
-    as_of: &AsOf,
-) -> Result<(i64, i64)> {
+/// (the live episodes, or the simulation's copy); returns its id.
+pub fn record_episode(conn: &Db, which: Episodes, p: &Plan<'_>, as_of: &AsOf) -> Result<i64> {
     let at = as_of.rfc3339();
     let on = as_of.today.to_string();
     match p.episode {
@@ -583,11 +577,11 @@ pub fn record_episode(
                 &at,
                 &on,
             )?;
-            Ok((id, 1))
+            Ok(id)
         }
-        Episode::Repeat { id, fired } => {
+        Episode::Repeat { id, .. } => {
             episodes::fire_again(conn, which, id, &at, &on)?;
-            Ok((id, fired + 1))
+            Ok(id)
         }
     }
 }
