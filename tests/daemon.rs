@@ -181,6 +181,42 @@ fn a_second_service_on_the_same_database_stands_by() {
     assert_eq!(code, Some(0));
 }
 
+/// A write lock held longer than the lease lasts (on one SQLite file: the
+/// service's own long rule transaction, or an import beside it) does not
+/// make the service give up leading: no other service could take the lease
+/// while the lock was held, and the renewal after it finds the lease still
+/// its own. (Office-wide on PostgreSQL the same lock is a row's.)
+#[test]
+fn a_lock_held_past_the_lease_does_not_end_the_lead() {
+    let o = office(EVERY_2S);
+    let mut s = Service::start(&o, &[], &[]);
+    s.wait_for("leading:", 1, Duration::from_secs(20));
+    {
+        let mut db = o.db();
+        let tx = db
+            .transaction_with_behavior(duban::store::Behavior::Immediate)
+            .unwrap_or_else(|e| panic!("{e}"));
+        // The lease lasts 20 s after its last renewal.
+        std::thread::sleep(Duration::from_secs(30));
+        tx.rollback().unwrap_or_else(|e| panic!("{e}"));
+    }
+    let seen = s.log().matches("scheduled run as of").count();
+    s.wait_for("scheduled run as of", seen + 2, Duration::from_secs(60));
+    let log = s.log();
+    assert!(!log.contains("lease was lost"), "{log}");
+    assert!(!log.contains("another service took the lease"), "{log}");
+    o.cmd()
+        .arg("status")
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(format!(
+            "service: process {} on",
+            s.child.id()
+        )));
+    let (code, log) = s.terminate();
+    assert_eq!(code, Some(0), "{log}");
+}
+
 #[test]
 fn a_second_service_on_one_machine_leaves_the_workbench_to_the_first() {
     let o = office(EVERY_2S);

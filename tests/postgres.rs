@@ -511,3 +511,55 @@ fn a_streamed_query_reads_every_row_while_its_transaction_writes() {
     tx.rollback().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(read(&db, false), want);
 }
+
+/// A run fills the shared working-day table before its rules' transactions,
+/// not inside them: while a rule's transaction is open (its first firing),
+/// another connection counting a rule reads the table without waiting for
+/// that transaction's commit (a workbench page during the scheduler's
+/// first run). Inside the rule's transaction the other connection's upsert
+/// of the same days waits for its locks, and `lock_timeout` ends the wait
+/// with an error.
+#[test]
+fn a_count_does_not_wait_for_a_rule_transaction_to_fill_the_working_days() {
+    let Some(pg) = common::ServerDb::on_test_server("workdays") else {
+        return;
+    };
+    let policy = example_policy();
+    let mut db = duban::store::create_postgres(&pg.url).unwrap_or_else(|e| panic!("{e}"));
+    common::demo_office(&mut db, TODAY);
+    let engine = duban::engine::Engine::new(&policy, "example.org").with_dialect(Dialect::Postgres);
+    let at: chrono::DateTime<chrono::Utc> = "2026-06-01T08:00:00Z"
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let as_of = duban::clock::AsOf::new(at, policy.tz);
+    let clock = duban::clock::FixedClock(at);
+    let other = pg.connect();
+    other
+        .execute_batch("SET lock_timeout = '5s'")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut counted = Vec::new();
+    let rules: Vec<usize> = (0..policy.rules.len()).collect();
+    engine
+        .run(
+            &mut db,
+            &rules,
+            &as_of,
+            &duban::engine::RunOptions::new("run", &clock),
+            &mut |_| {
+                if counted.is_empty() {
+                    counted.push(engine.holds_count(&other, 0, &as_of));
+                }
+                Ok(())
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The office is one where rules fire: the count happened during a run.
+    assert_eq!(counted.len(), 1);
+    let n = counted
+        .remove(0)
+        .unwrap_or_else(|e| panic!("the count waited on the run's transaction: {e}"));
+    let direct = engine
+        .holds_count(&other, 0, &as_of)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(n, direct);
+}

@@ -47,10 +47,32 @@ pub fn take(cfg: &Config) -> Result<bool> {
     })
 }
 
-/// Renews the lease; false when this process holds it no more.
-pub fn renew(cfg: &Config) -> Result<bool> {
+/// What a renewal found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renewal {
+    Renewed,
+    /// Another service holds the lease.
+    Lost,
+    /// Another transaction held the lock the renewal needs for longer
+    /// than [`RENEW`] (on SQLite, the write lock of this service's own
+    /// long rule transaction, or an import): no other service can take the
+    /// lease while it is held either, and the next renewal finds whether
+    /// one did when it ended.
+    Waiting,
+}
+
+/// Renews the lease, waiting at most [`RENEW`] for a lock.
+pub fn renew(cfg: &Config) -> Result<Renewal> {
     let conn = crate::store::open(&cfg.database)?;
-    leases::renew(&conn, LEASE, crate::owner::current(), SECONDS)
+    conn.wait_for_locks(RENEW)?;
+    match leases::renew(&conn, LEASE, crate::owner::current(), SECONDS) {
+        Ok(true) => Ok(Renewal::Renewed),
+        Ok(false) => Ok(Renewal::Lost),
+        Err(crate::error::Error::Database(e)) if e.kind == crate::store::ErrorKind::Busy => {
+            Ok(Renewal::Waiting)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Gives the lease up, for a service standing by to take at once.

@@ -344,11 +344,15 @@ async fn keep_lease(
         }
         let s = shared.clone();
         let kept = match tokio::task::spawn_blocking(move || lead::renew(&s.cfg)).await {
-            Ok(Ok(true)) => {
+            Ok(Ok(lead::Renewal::Renewed)) => {
                 renewed = std::time::Instant::now();
                 true
             }
-            Ok(Ok(false)) => {
+            Ok(Ok(lead::Renewal::Waiting)) => {
+                debug!("the lease waits for a lock held by a long transaction");
+                true
+            }
+            Ok(Ok(lead::Renewal::Lost)) => {
                 warn!("another service took the lease");
                 false
             }

@@ -458,6 +458,18 @@ impl<'p> Engine<'p> {
         firings::count_holding(conn, &self.rule_sql(i), &self.bound(i, as_of))
     }
 
+    /// Fills the working-day table for this office's calendar in a short
+    /// transaction of its own (nothing when it holds it already). Called
+    /// before a long transaction that reads the table: on PostgreSQL it is
+    /// shared, and rows written inside a rule's transaction would hold every
+    /// other connection needing them (a workbench page) until its commit.
+    pub fn fill_workdays(&self, conn: &mut Db) -> Result<()> {
+        let tx = conn.transaction_with_behavior(Behavior::Deferred)?;
+        crate::store::workdays::ensure(&tx, &self.workdays)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Reports what a run would do, in one read transaction (a consistent
     /// snapshot), writing nothing.
     pub fn dry_run(
@@ -468,6 +480,7 @@ impl<'p> Engine<'p> {
         fresh: bool,
         sink: &mut dyn FnMut(&Plan<'_>) -> Result<()>,
     ) -> Result<Vec<RuleOutcome>> {
+        self.fill_workdays(conn)?;
         let tx = conn.transaction_with_behavior(Behavior::Deferred)?;
         let mut outcomes = Vec::new();
         for &i in rules {
@@ -495,6 +508,7 @@ impl<'p> Engine<'p> {
             &utc_text(opts.clock.now()),
             crate::owner::current(),
         )?;
+        self.fill_workdays(conn)?;
         let mut outcomes = Vec::new();
         let mut stopped = false;
         for &i in rules {

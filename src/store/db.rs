@@ -506,6 +506,16 @@ impl Db {
         self.prepare_once(sql)?.execute(params)
     }
 
+    /// How long a statement on this connection waits for a lock another
+    /// holds before it fails as [`ErrorKind::Busy`] (SQLite's busy timeout,
+    /// PostgreSQL's `lock_timeout`); [`super::BUSY_TIMEOUT`] when not set.
+    pub fn wait_for_locks(&self, limit: std::time::Duration) -> DbResult<()> {
+        match &self.inner {
+            Inner::Sqlite(c) => Ok(c.busy_timeout(limit)?),
+            Inner::Pg(c) => c.execute_batch(&format!("SET lock_timeout = {}", limit.as_millis())),
+        }
+    }
+
     /// Runs statements separated by `;`, without parameters.
     pub fn execute_batch(&self, sql: &str) -> DbResult<()> {
         match &self.inner {

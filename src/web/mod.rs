@@ -185,6 +185,7 @@ impl App {
                     }
                     let engine = crate::engine::Engine::for_office(&policy, &app.cfg)?;
                     let at = crate::clock::AsOf::new(now, policy.tz);
+                    engine.fill_workdays(conn)?;
                     let mut counts = std::collections::HashMap::new();
                     for (i, r) in policy.rules.iter().enumerate() {
                         counts.insert(r.name.clone(), engine.holds_count(conn, i, &at)?);
