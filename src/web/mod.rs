@@ -160,12 +160,17 @@ impl App {
         })
     }
 
-    /// How many subjects each of the policy's rules holds for now — what
-    /// dry-run calls "holds for" — and the analysis's overlaps counted on
-    /// the data (at a million problems both take a while), worked out again
-    /// after `FIGURES_TTL` or when the policy changed. Requests arriving
-    /// during a count wait for it without holding a connection.
-    pub async fn rule_figures(self: &Arc<Self>) -> std::result::Result<RuleFigures, WebError> {
+    /// The live policy, and how many subjects each of its rules holds for
+    /// now — what dry-run calls "holds for" — with the analysis's overlaps
+    /// counted on the data (at a million problems both take a while),
+    /// worked out again after `FIGURES_TTL` or when the policy changed.
+    /// The policy is read from its files without a database connection, so
+    /// that figures still fresh cost no place in the counting lane.
+    /// Requests arriving during a count wait for it without holding a
+    /// connection.
+    pub async fn rule_figures(
+        self: &Arc<Self>,
+    ) -> std::result::Result<(Arc<crate::lang::ir::Policy>, RuleFigures), WebError> {
         // Counted in a task of its own, which keeps the lock until the
         // count is done even when the request that started it is given up
         // (a client's timeout): the next request then waits for that count
@@ -173,17 +178,24 @@ impl App {
         let app = self.clone();
         tokio::spawn(async move {
             let mut cached = app.rule_figures.lock().await;
-            let previous = cached.clone();
+            let cfg = app.cfg.clone();
+            let policy = Arc::new(
+                tokio::task::spawn_blocking(move || policy(&cfg))
+                    .await
+                    .map_err(|e| Error::invalid(format!("reading the policy failed: {e}")))??,
+            );
+            let now = app.clock.now();
+            if let Some(f) = cached
+                .as_ref()
+                .filter(|f| f.hash == policy.hash && now - f.at < FIGURES_TTL)
+            {
+                return Ok((policy, f.clone()));
+            }
+            let counted = policy.clone();
             let figures = app
                 .db_heavy(move |conn, app| {
-                    let policy = policy(&app.cfg)?;
-                    let now = app.clock.now();
-                    if let Some(f) =
-                        previous.filter(|f| f.hash == policy.hash && now - f.at < FIGURES_TTL)
-                    {
-                        return Ok(f);
-                    }
-                    let engine = crate::engine::Engine::for_office(&policy, &app.cfg)?;
+                    let policy = &*counted;
+                    let engine = crate::engine::Engine::for_office(policy, &app.cfg)?;
                     let at = crate::clock::AsOf::new(now, policy.tz);
                     engine.fill_workdays(conn)?;
                     let mut counts = std::collections::HashMap::new();
@@ -199,7 +211,7 @@ impl App {
                 })
                 .await?;
             *cached = Some(figures.clone());
-            Ok(figures)
+            Ok((policy, figures))
         })
         .await
         .map_err(|e| {

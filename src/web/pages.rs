@@ -816,17 +816,17 @@ pub async fn rules(
     viewer.require_office()?;
     let lang = viewer.lang;
     let zh = lang != super::i18n::Lang::En;
-    let figures = app.rule_figures().await?;
+    let (policy, figures) = app.rule_figures().await?;
     let (rules, explained, hash, findings) = app
         .db(move |conn, app| {
-            let policy = super::policy(&app.cfg)?;
+            let policy = &*policy;
             // The analysis in words: overlaps counted on today's data.
-            let engine = crate::engine::Engine::for_office(&policy, &app.cfg)?;
+            let engine = crate::engine::Engine::for_office(policy, &app.cfg)?;
             let at = AsOf::new(app.clock.now(), policy.tz);
             let findings: Vec<Value> = figures
                 .analysis
                 .findings()
-                .map(|(f, on)| Value::from(Serde(crate::engine::analysis::in_words(&policy, f, on, zh))))
+                .map(|(f, on)| Value::from(Serde(crate::engine::analysis::in_words(policy, f, on, zh))))
                 .collect();
             let holding = &figures.counts;
             let fired = audit::last_firings(conn, policy.rules.iter().map(|r| r.name.as_str()))?;
@@ -842,7 +842,7 @@ pub async fn rules(
                             schedule.is_some_and(|s| s.workdays),
                             lang,
                         ),
-                        condition => crate::present::condition_words(&policy, r, lang),
+                        condition => crate::present::condition_words(policy, r, lang),
                         holds => holding.get(&r.name).copied().unwrap_or(0),
                         last_fired => fired.get(&r.name),
                     }
@@ -861,7 +861,7 @@ pub async fn rules(
                     match found {
                         Ok(Some((tree, _))) => {
                             let holds = tree.value == serde_json::Value::Bool(true);
-                            let tree = crate::present::facts::explain_words(&policy, &tree, lang);
+                            let tree = crate::present::facts::explain_words(policy, &tree, lang);
                             Some(context! { rule, subject, title, holds, tree => Value::from(minijinja::value::Serde(vec![tree])) })
                         }
                         Ok(None) => {
