@@ -201,6 +201,8 @@ struct Client {
 
 struct Answer {
     status: u16,
+    /// Where a redirect leads (`Location`).
+    location: Option<String>,
     body: String,
     set_cookies: Vec<String>,
 }
@@ -237,9 +239,15 @@ impl Client {
             .map(|v| v.split(';').next().unwrap_or("").to_string())
             .collect();
         let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let body = r.body_mut().read_to_string().map_err(|e| e.to_string())?;
         Ok(Answer {
             status,
+            location,
             body,
             set_cookies,
         })
@@ -354,7 +362,12 @@ fn tasks_page(bin: &str, work: &Office, office: &str, rows: &mut Vec<[String; 4]
 #[derive(Default)]
 struct Tally {
     requests: AtomicU64,
-    done: AtomicU64,
+    /// Milliseconds of each task marked done: answered 303 to the task's
+    /// page with `done=1`, as `task_done` answers a task it closed.
+    done: Mutex<Vec<f64>>,
+    /// Each "mark done" that did not close its task: what it got, and
+    /// after how many milliseconds.
+    not_done: Mutex<Vec<(String, f64)>>,
     errors: Mutex<Vec<String>>,
     latencies: Mutex<Vec<(String, f64)>>,
 }
@@ -456,8 +469,25 @@ fn member_round(c: &Client, i: usize, n: usize, tally: &Tally) {
     let post = format!("{path}/done");
     let t = Instant::now();
     let r = c.post(&post, &[("csrf", &csrf), ("outcome", "已谈话"), ("on", "")]);
-    if r.as_ref().is_ok_and(|a| a.status == 303) {
-        tally.done.fetch_add(1, Ordering::Relaxed);
+    let ms = t.elapsed().as_secs_f64() * 1000.0;
+    let closed = format!("{path}?done=1");
+    match &r {
+        Ok(a) if a.status == 303 && a.location.as_deref() == Some(closed.as_str()) => {
+            tally.done.lock().map(|mut d| d.push(ms)).ok();
+        }
+        other => {
+            let what = match other {
+                Ok(a) if a.body.contains("database is locked") => {
+                    format!("HTTP {}, database is locked", a.status)
+                }
+                Ok(a) => match &a.location {
+                    Some(to) => format!("HTTP {} to {to}", a.status),
+                    None => format!("HTTP {}", a.status),
+                },
+                Err(e) => e.clone(),
+            };
+            tally.not_done.lock().map(|mut d| d.push((what, ms))).ok();
+        }
     }
     tally.record(&post, t, &r);
 }
@@ -574,7 +604,18 @@ fn under_load(bin: &str, work: &Office, office: &str, member: &str, rows: &mut V
             locked.len()
         )
     };
-    let done = of_kind("/tasks/ID/done");
+    let mut done = tally.done.lock().map(|d| d.clone()).unwrap_or_default();
+    done.sort_by(f64::total_cmp);
+    let not_done = tally.not_done.lock().map(|d| d.clone()).unwrap_or_default();
+    let failed = if not_done.is_empty() {
+        "none failed".to_string()
+    } else {
+        let each: Vec<String> = not_done
+            .iter()
+            .map(|(what, ms)| format!("{what} after {ms:.0} ms"))
+            .collect();
+        format!("{} failed: {}", not_done.len(), each.join("; "))
+    };
     rows.push([
         format!(
             "{CLIENTS} clients for {SECONDS} s on `duban serve` (scheduler running), {}",
@@ -590,7 +631,7 @@ fn under_load(bin: &str, work: &Office, office: &str, member: &str, rows: &mut V
         format!(
             "{} runs of the scheduler, {} tasks marked done",
             runs.len(),
-            tally.done.load(Ordering::Relaxed)
+            done.len()
         ),
         checked,
     ]);
@@ -602,8 +643,8 @@ fn under_load(bin: &str, work: &Office, office: &str, member: &str, rows: &mut V
             quantile(&done, 0.95),
             quantile(&done, 1.0)
         ),
-        format!("{} marked done", done.len()),
-        "answered 303".into(),
+        format!("{} marked done, {failed}", done.len()),
+        "marked: answered 303 to the task's page with `done=1`".into(),
     ]);
 }
 
@@ -697,7 +738,7 @@ fn memory(bin: &str, work: &Office, office: &str, member: &str, rows: &mut Vec<[
         format!(
             "{requests} requests ({:.0}/s), {} tasks marked done",
             requests as f64 / elapsed,
-            tally.done.load(Ordering::Relaxed)
+            tally.done.lock().map(|d| d.len()).unwrap_or(0)
         ),
         format!("{} requests failed", errors.len()),
     ]);
