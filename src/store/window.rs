@@ -60,11 +60,12 @@ pub fn fill(conn: &Db, rule: usize, w: &Interval<'_>, first: &str, last: &str) -
     let insert = format!(
         "INSERT INTO {window} (rule, id, lo, hi)
          SELECT ?{p_rule}, id, {greatest}, {least} FROM (
-           SELECT s.id AS id, {lo} AS lo, {hi} AS hi FROM {} s{} WHERE {}) AS w
+           SELECT s.id AS id, {lo} AS lo, {hi} AS hi FROM {} s{} WHERE {}{once}) AS w
          WHERE lo <= {last_p} AND hi >= {first_p}",
         sql.table,
         sql.joins,
         sql.condition,
+        once = d.computed_once(),
         window = d.temp("sim_window"),
         greatest = d.greatest(&["lo".into(), first_p.clone()]),
         least = d.least(&["hi".into(), last_p.clone()]),
