@@ -103,6 +103,19 @@ pub fn end_leaving(
         .execute(params![rule as i64, rule_name, prev, day, at])? as u64)
 }
 
+/// Fills `temp.holds` with every subject rule number `rule` holds for on
+/// `day`.
+pub fn holding_on(conn: &Db, rule: usize, day: &str) -> Result<()> {
+    super::firings::new_holds(conn)?;
+    let d = conn.dialect();
+    let (holds, window) = (d.temp("holds"), d.temp("sim_window"));
+    conn.prepare_cached(&format!(
+        "INSERT INTO {holds} SELECT id FROM {window} WHERE rule = ?1 AND lo <= ?2 AND hi >= ?2"
+    ))?
+    .execute(params![rule as i64, day])?;
+    Ok(())
+}
+
 /// Fills `temp.holds` with the subjects that may fire on `day`: those that
 /// start to hold after `prev`, and — with `repeat every` — those whose
 /// open episode last fired on or before `repeat_from`.
