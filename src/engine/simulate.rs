@@ -176,6 +176,8 @@ fn windows(conn: &Db, engine: &Engine<'_>, first: NaiveDate, last: NaiveDate) ->
             from: w.from.as_deref(),
             until: w.until.as_deref(),
             bound: &bound,
+            starts: &w.starts,
+            ends: &w.ends,
         };
         window::fill(conn, i, &interval, &first.to_string(), &last.to_string())?;
         windowed.push(true);
