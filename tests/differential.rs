@@ -983,14 +983,7 @@ proptest! {
 fn simulate_windowed_equals_day_by_day_at_the_span_ends() {
     let p = policy(WINDOWED);
     let mut conn = generated_office(7);
-    let ids: Vec<String> = {
-        let mut stmt = conn
-            .prepare("SELECT id FROM problems ORDER BY id")
-            .unwrap_or_else(|e| panic!("{e}"));
-        stmt.query_map([], |r| r.get(0))
-            .and_then(|r| r.collect())
-            .unwrap_or_else(|e| panic!("{e}"))
-    };
+    let ids = common::texts(&conn, "SELECT id FROM problems ORDER BY id");
     assert!(!ids.is_empty());
     // 150 more problems, each like one of the office's, found and due on
     // days from 60 days before the span's first day to after its last.
