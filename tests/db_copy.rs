@@ -33,13 +33,10 @@ fn office() -> Office {
 
 /// The tables of the office's SQLite file.
 fn tables(o: &Office) -> Vec<String> {
-    let db = o.db();
-    let mut s = db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-        .unwrap_or_else(|e| panic!("{e}"));
-    s.query_map([], |r| r.get(0))
-        .and_then(|r| r.collect())
-        .unwrap_or_else(|e| panic!("{e}"))
+    common::texts(
+        &o.db(),
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )
 }
 
 /// Every row of `table` as text, sorted, read with SQL of this test's

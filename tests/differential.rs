@@ -974,3 +974,37 @@ proptest! {
         prop_assert!(sim.is_none(), "data seed {data_seed}: {}", sim.unwrap_or_default());
     }
 }
+
+/// The windowed replay at the span's ends: an office whose problems were
+/// found, and are due, on every day from well before the simulated span to
+/// past its end, so that for each threshold some subject starts or stops
+/// holding on the span's first and on its last day.
+#[test]
+fn simulate_windowed_equals_day_by_day_at_the_span_ends() {
+    let p = policy(WINDOWED);
+    let mut conn = generated_office(7);
+    let ids = common::texts(&conn, "SELECT id FROM problems ORDER BY id");
+    assert!(!ids.is_empty());
+    // 150 more problems, each like one of the office's, found and due on
+    // days from 60 days before the span's first day to after its last.
+    let first = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap_or_default();
+    for n in 0..150i64 {
+        let found = first + chrono::Duration::days(n % 110 - 60);
+        let due = first + chrono::Duration::days((n * 7) % 90 - 20);
+        conn.execute(
+            "INSERT INTO problems (id, inspection_id, category, severity, description, found_on,
+                                   deadline, status, responsible_id)
+             SELECT ?1, inspection_id, category, severity, description, ?2, ?3, 'open', responsible_id
+             FROM problems WHERE id = ?4",
+            duban::params![
+                format!("Q{n:03}"),
+                found.to_string(),
+                due.to_string(),
+                ids[n as usize % ids.len()]
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let sim = simulations_disagree(&mut conn, &p);
+    assert!(sim.is_none(), "{}", sim.unwrap_or_default());
+}

@@ -215,15 +215,12 @@ fn an_outage_delays_notices_and_loses_or_doubles_none() {
         })
         .collect();
     assert_eq!(ids.len(), 2);
-    let recorded: BTreeSet<String> = {
-        let db = office.db();
-        let mut s = db
-            .prepare("SELECT message_id FROM outbox WHERE status = 'sent'")
-            .unwrap_or_else(|e| panic!("{e}"));
-        s.query_map([], |r| r.get(0))
-            .and_then(|r| r.collect())
-            .unwrap_or_else(|e| panic!("{e}"))
-    };
+    let recorded: BTreeSet<String> = common::texts(
+        &office.db(),
+        "SELECT message_id FROM outbox WHERE status = 'sent'",
+    )
+    .into_iter()
+    .collect();
     assert_eq!(ids, recorded);
 }
 

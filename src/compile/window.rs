@@ -31,6 +31,13 @@ pub struct WindowRule {
     pub from: Option<String>,
     /// The last day it holds, likewise.
     pub until: Option<String>,
+    /// The days among `from`'s that are a date moved by a number of days
+    /// (`date + k`): a subject can hold by the span's last day only if
+    /// `date ≤ last − k`, which a query tests before computing any day.
+    pub starts: Vec<(String, i64)>,
+    /// Likewise among `until`'s: it holds on the span's first day or later
+    /// only if `date ≥ first − k`.
+    pub ends: Vec<(String, i64)>,
     /// Parameters ?2, ?3 …; `today` (?1) is not read.
     pub params: Vec<Value>,
 }
@@ -53,6 +60,8 @@ pub fn window(policy: &Policy, rule: &Rule, dialect: Dialect) -> Option<WindowRu
         condition: b.condition(dialect),
         from: latest(&b.from, dialect),
         until: earliest(&b.until, dialect),
+        starts: b.starts,
+        ends: b.ends,
         params: c.params,
     })
 }
@@ -63,6 +72,9 @@ struct Bounds {
     parts: Vec<String>,
     from: Vec<String>,
     until: Vec<String>,
+    /// Which of `from` and `until` are a date moved by a number of days.
+    starts: Vec<(String, i64)>,
+    ends: Vec<(String, i64)>,
 }
 
 impl Bounds {
@@ -70,6 +82,8 @@ impl Bounds {
         self.parts.extend(other.parts);
         self.from.extend(other.from);
         self.until.extend(other.until);
+        self.starts.extend(other.starts);
+        self.ends.extend(other.ends);
     }
 
     fn condition(&self, d: Dialect) -> String {
@@ -168,10 +182,10 @@ impl Compiler<'_> {
             Count::Until(x) => {
                 let date = self.expr(x, roots);
                 if let Some(k) = lo {
-                    out.until.push(self.shift(&date, -k));
+                    self.ends_on(&mut out, &date, -k);
                 }
                 if let Some(k) = hi {
-                    out.from.push(self.shift(&date, -k));
+                    self.starts_on(&mut out, &date, -k);
                 }
             }
             // overdue_days ≥ k (k ≥ 1) ⇔ not rectified and today ≥
@@ -188,7 +202,7 @@ impl Compiler<'_> {
                         ProblemStatus::Rectified.code(),
                         self.d.truth_value(false)
                     ));
-                    out.from.push(self.shift(&format!("{alias}.deadline"), k));
+                    self.starts_on(&mut out, &format!("{alias}.deadline"), k);
                 }
             }
         }
@@ -197,11 +211,23 @@ impl Compiler<'_> {
 
     fn since(&mut self, date: &str, lo: Option<i64>, hi: Option<i64>, out: &mut Bounds) {
         if let Some(k) = lo {
-            out.from.push(self.shift(date, k));
+            self.starts_on(out, date, k);
         }
         if let Some(k) = hi {
-            out.until.push(self.shift(date, k));
+            self.ends_on(out, date, k);
         }
+    }
+
+    /// The part holds from day `date + k` on.
+    fn starts_on(&mut self, out: &mut Bounds, date: &str, k: i64) {
+        out.from.push(self.shift(date, k));
+        out.starts.push((date.to_string(), k));
+    }
+
+    /// The part holds until day `date + k`.
+    fn ends_on(&mut self, out: &mut Bounds, date: &str, k: i64) {
+        out.until.push(self.shift(date, k));
+        out.ends.push((date.to_string(), k));
     }
 
     /// `exists(C where …)` whose today-dependent parts are thresholds that

@@ -62,13 +62,18 @@ pub enum Mode {
     /// (a windowed rule's day, see [`simulate`]): fire those that start or
     /// are due again; ending episodes and counting holds is the caller's.
     SimulateGiven,
+    /// As `Simulate`, for the subjects the caller put in `temp.holds`:
+    /// every one the rule holds for (a windowed rule's first day, read
+    /// from its days rather than evaluated again); the open episodes of
+    /// the others end.
+    SimulateWhole,
 }
 
 impl Mode {
     /// The episodes this mode reads and writes.
     fn episodes(self) -> Episodes {
         match self {
-            Mode::Simulate | Mode::SimulateGiven => Episodes::Simulated,
+            Mode::Simulate | Mode::SimulateGiven | Mode::SimulateWhole => Episodes::Simulated,
             _ => Episodes::Live,
         }
     }
@@ -78,7 +83,7 @@ impl Mode {
     fn records(self) -> bool {
         matches!(
             self,
-            Mode::Apply { .. } | Mode::Simulate | Mode::SimulateGiven
+            Mode::Apply { .. } | Mode::Simulate | Mode::SimulateGiven | Mode::SimulateWhole
         )
     }
 }
@@ -299,7 +304,7 @@ impl<'p> Engine<'p> {
         );
         // A rule with no open episode (new, or never fired) needs no look
         // at them per subject.
-        let given = mode == Mode::SimulateGiven;
+        let given = matches!(mode, Mode::SimulateGiven | Mode::SimulateWhole);
         // The given set is the caller's: open episodes are joined as they are.
         let has_open = !fresh && !given && episodes::has_open(conn, which, &rule.name)?;
         // Recording with episodes open (a run or simulation in its steady
@@ -359,7 +364,7 @@ impl<'p> Engine<'p> {
                 out.held += counts.held;
                 if let Some(w) = writer.as_mut() {
                     w.apply(&p)?;
-                } else if matches!(mode, Mode::Simulate | Mode::SimulateGiven) {
+                } else if mode.episodes() == Episodes::Simulated {
                     apply::record_episode(conn, which, &p, as_of)?;
                 }
                 sink(&p)?;
@@ -368,7 +373,7 @@ impl<'p> Engine<'p> {
         if mode.records() {
             firings::drop_collected(conn)?;
         }
-        if given {
+        if mode == Mode::SimulateGiven {
             firings::drop_holds(conn)?;
             return Ok(out);
         }

@@ -134,6 +134,10 @@ fn replay_days(
             let at = AsOf::new(t.with_timezone(&chrono::Utc), tz);
             let outcome = match last[i] {
                 Some((prev, held)) if windowed[i] => step(&tx, engine, i, &at, prev, held)?,
+                None if windowed[i] => {
+                    window::holding_on(&tx, i, &at.today.to_string())?;
+                    engine.evaluate_rule(&tx, i, &at, Mode::SimulateWhole, &mut |_| Ok(()))?
+                }
                 _ => engine.evaluate_rule(&tx, i, &at, Mode::Simulate, &mut |_| Ok(()))?,
             };
             if windowed[i] {
@@ -172,6 +176,8 @@ fn windows(conn: &Db, engine: &Engine<'_>, first: NaiveDate, last: NaiveDate) ->
             from: w.from.as_deref(),
             until: w.until.as_deref(),
             bound: &bound,
+            starts: &w.starts,
+            ends: &w.ends,
         };
         window::fill(conn, i, &interval, &first.to_string(), &last.to_string())?;
         windowed.push(true);

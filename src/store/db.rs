@@ -508,7 +508,8 @@ impl Db {
 
     /// How long a statement on this connection waits for a lock another
     /// holds before it fails as [`ErrorKind::Busy`] (SQLite's busy timeout,
-    /// PostgreSQL's `lock_timeout`); [`super::BUSY_TIMEOUT`] when not set.
+    /// PostgreSQL's `lock_timeout`). Unset, SQLite waits
+    /// [`super::BUSY_TIMEOUT`] and PostgreSQL until the lock is free.
     pub fn wait_for_locks(&self, limit: std::time::Duration) -> DbResult<()> {
         match &self.inner {
             Inner::Sqlite(c) => Ok(c.busy_timeout(limit)?),

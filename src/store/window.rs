@@ -39,6 +39,12 @@ pub struct Interval<'a> {
     pub until: Option<&'a str>,
     /// The parameters, from ?1.
     pub bound: &'a [Sql],
+    /// Dates and days `(date, k)` such that the subject holds by the last
+    /// day only if `date + k ≤ last` ([`crate::compile::WindowRule`]).
+    pub starts: &'a [(String, i64)],
+    /// Likewise, it holds on the first day or later only if `date + k ≥
+    /// first`.
+    pub ends: &'a [(String, i64)],
 }
 
 /// Records, for rule number `rule`, the days in `first..=last` on which
@@ -49,6 +55,8 @@ pub fn fill(conn: &Db, rule: usize, w: &Interval<'_>, first: &str, last: &str) -
         from,
         until,
         bound,
+        starts,
+        ends,
     } = w;
     let k = bound.len();
     let (p_rule, p_first, p_last) = (k + 1, k + 2, k + 3);
@@ -57,14 +65,24 @@ pub fn fill(conn: &Db, rule: usize, w: &Interval<'_>, first: &str, last: &str) -
     let lo = from.unwrap_or(&first_day);
     let hi = until.unwrap_or(&last_day);
     let (first_p, last_p) = (d.day(&format!("?{p_first}")), d.day(&format!("?{p_last}")));
+    // What the days' bounds imply, tested on the dates as they are stored
+    // before any day is computed.
+    let mut early = String::new();
+    for (date, k) in starts.iter() {
+        early.push_str(&format!(" AND {date} <= {}", d.add_days(&last_p, -k)));
+    }
+    for (date, k) in ends.iter() {
+        early.push_str(&format!(" AND {date} >= {}", d.add_days(&first_p, -k)));
+    }
     let insert = format!(
         "INSERT INTO {window} (rule, id, lo, hi)
          SELECT ?{p_rule}, id, {greatest}, {least} FROM (
-           SELECT s.id AS id, {lo} AS lo, {hi} AS hi FROM {} s{} WHERE {}) AS w
+           SELECT s.id AS id, {lo} AS lo, {hi} AS hi FROM {} s{} WHERE {}{early}{once}) AS w
          WHERE lo <= {last_p} AND hi >= {first_p}",
         sql.table,
         sql.joins,
         sql.condition,
+        once = d.computed_once(),
         window = d.temp("sim_window"),
         greatest = d.greatest(&["lo".into(), first_p.clone()]),
         least = d.least(&["hi".into(), last_p.clone()]),
@@ -100,6 +118,19 @@ pub fn end_leaving(
                WHERE w.rule = ?1 AND w.hi >= ?3 AND w.hi < ?4)"
         ))?
         .execute(params![rule as i64, rule_name, prev, day, at])? as u64)
+}
+
+/// Fills `temp.holds` with every subject rule number `rule` holds for on
+/// `day`.
+pub fn holding_on(conn: &Db, rule: usize, day: &str) -> Result<()> {
+    super::firings::new_holds(conn)?;
+    let d = conn.dialect();
+    let (holds, window) = (d.temp("holds"), d.temp("sim_window"));
+    conn.prepare_cached(&format!(
+        "INSERT INTO {holds} SELECT id FROM {window} WHERE rule = ?1 AND lo <= ?2 AND hi >= ?2"
+    ))?
+    .execute(params![rule as i64, day])?;
+    Ok(())
 }
 
 /// Fills `temp.holds` with the subjects that may fire on `day`: those that

@@ -143,12 +143,7 @@ impl ServerDb {
 
     /// The first column of every row a query gives, as text.
     pub fn texts(&self, sql: &str) -> Vec<String> {
-        let db = self.connect();
-        let mut stmt = db.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-        stmt.query_map((), |r| r.get::<_, String>(0))
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            .map(|r| r.unwrap_or_else(|e| panic!("{sql}: {e}")))
-            .collect()
+        texts(&self.connect(), sql)
     }
 
     /// A database for a test office, when offices are on PostgreSQL.
@@ -470,4 +465,13 @@ pub fn demo_office(db: &mut duban::store::Db, today: &str) {
     duban::demo::generate(&opts, &mut duban::demo::DbSink::new(&tx))
         .unwrap_or_else(|e| panic!("{e}"));
     tx.commit().unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// The first column of every row a query on `db` gives, as text.
+pub fn texts(db: &duban::store::Db, sql: &str) -> Vec<String> {
+    let mut stmt = db.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    stmt.query_map((), |r| r.get::<_, String>(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .map(|r| r.unwrap_or_else(|e| panic!("{sql}: {e}")))
+        .collect()
 }
