@@ -465,9 +465,11 @@ impl<'p> Engine<'p> {
 
     /// Fills the working-day table for this office's calendar in a short
     /// transaction of its own (nothing when it holds it already). Called
-    /// before a long transaction that reads the table: on PostgreSQL it is
-    /// shared, and rows written inside a rule's transaction would hold every
-    /// other connection needing them (a workbench page) until its commit.
+    /// before the rules' transactions of a run, which read the table: on
+    /// PostgreSQL it is shared, and rows written inside a rule's
+    /// transaction would hold every other connection needing them (a
+    /// workbench page) until its commit. (Dry-run and simulate, which write
+    /// nothing, fill it inside their transaction if they must.)
     pub fn fill_workdays(&self, conn: &mut Db) -> Result<()> {
         let tx = conn.transaction_with_behavior(Behavior::Deferred)?;
         crate::store::workdays::ensure(&tx, &self.workdays)?;
@@ -485,7 +487,8 @@ impl<'p> Engine<'p> {
         fresh: bool,
         sink: &mut dyn FnMut(&Plan<'_>) -> Result<()>,
     ) -> Result<Vec<RuleOutcome>> {
-        self.fill_workdays(conn)?;
+        // The working-day calendar, when it must be filled, is filled inside
+        // this transaction and rolled back with it: a dry-run writes nothing.
         let tx = conn.transaction_with_behavior(Behavior::Deferred)?;
         let mut outcomes = Vec::new();
         for &i in rules {

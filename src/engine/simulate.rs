@@ -75,7 +75,6 @@ pub fn simulate(
     replay: Replay,
 ) -> Result<Vec<Day>> {
     let crons = schedules(engine)?;
-    engine.fill_workdays(conn)?;
     // Each day reads the same pages again: a cache that holds them all.
     let cache = crate::store::sqlite::replay_cache(conn, None)?;
     let out = replay_days(conn, engine, &crons, from, days, tz, replay);
