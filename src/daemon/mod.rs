@@ -445,10 +445,11 @@ async fn run_due(shared: &Arc<Shared>, starting: bool) {
         }
         // Rules due for the same scheduled time run together, as of it;
         // catch-ups run as of now.
-        let mut groups: Vec<(String, Vec<usize>, AsOf, &str)> = Vec::new();
+        let mut groups: Vec<(DateTime<Tz>, String, Vec<usize>, AsOf, &str)> = Vec::new();
         for d in &due {
             let rule = &policy.rules[d.rule].name;
-            let mark = d.latest.as_ref().map(|t| t.to_rfc3339()).unwrap_or_else(|| now.to_rfc3339());
+            let time = d.latest.unwrap_or(now);
+            let mark = time.to_rfc3339();
             let (as_of, kind) = if d.never_ran {
                 info!("rule {rule} has not run before: running it now");
                 (AsOf::new(now_utc, tz), "first")
@@ -464,12 +465,16 @@ async fn run_due(shared: &Arc<Shared>, starting: bool) {
             } else {
                 (AsOf::new(d.latest.as_ref().map(|t| t.with_timezone(&Utc)).unwrap_or(now_utc), tz), "scheduled")
             };
-            match groups.iter_mut().find(|(m, _, a, k)| *m == mark && *a == as_of && *k == kind) {
-                Some((_, rules, _, _)) => rules.push(d.rule),
-                None => groups.push((mark, vec![d.rule], as_of, kind)),
+            match groups.iter_mut().find(|(_, m, _, a, k)| *m == mark && *a == as_of && *k == kind) {
+                Some((_, _, rules, _, _)) => rules.push(d.rule),
+                None => groups.push((time, mark, vec![d.rule], as_of, kind)),
             }
         }
-        for (mark, rules, as_of, kind) in groups {
+        // The earliest scheduled time first, whichever rules are left of
+        // them: a service taking over halfway through evaluates (and
+        // numbers the tasks of) the rest in the order the first would have.
+        groups.sort_by_key(|(time, _, rules, _, _)| (*time, rules.first().copied()));
+        for (_, mark, rules, as_of, kind) in groups {
             if s.halted() {
                 break;
             }
