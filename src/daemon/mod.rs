@@ -445,7 +445,14 @@ async fn run_due(shared: &Arc<Shared>, starting: bool) {
         }
         // Rules due for the same scheduled time run together, as of it;
         // catch-ups run as of now.
-        let mut groups: Vec<(DateTime<Tz>, String, Vec<usize>, AsOf, &str)> = Vec::new();
+        struct Group<'k> {
+            time: DateTime<Tz>,
+            mark: String,
+            rules: Vec<usize>,
+            as_of: AsOf,
+            kind: &'k str,
+        }
+        let mut groups: Vec<Group<'_>> = Vec::new();
         for d in &due {
             let rule = &policy.rules[d.rule].name;
             let time = d.latest.unwrap_or(now);
@@ -465,16 +472,29 @@ async fn run_due(shared: &Arc<Shared>, starting: bool) {
             } else {
                 (AsOf::new(d.latest.as_ref().map(|t| t.with_timezone(&Utc)).unwrap_or(now_utc), tz), "scheduled")
             };
-            match groups.iter_mut().find(|(_, m, _, a, k)| *m == mark && *a == as_of && *k == kind) {
-                Some((_, _, rules, _, _)) => rules.push(d.rule),
-                None => groups.push((time, mark, vec![d.rule], as_of, kind)),
+            match groups.iter_mut().find(|g| g.mark == mark && g.as_of == as_of && g.kind == kind) {
+                Some(g) => g.rules.push(d.rule),
+                None => groups.push(Group {
+                    time,
+                    mark,
+                    rules: vec![d.rule],
+                    as_of,
+                    kind,
+                }),
             }
         }
         // The earliest scheduled time first, whichever rules are left of
         // them: a service taking over halfway through evaluates (and
         // numbers the tasks of) the rest in the order the first would have.
-        groups.sort_by_key(|(time, _, rules, _, _)| (*time, rules.first().copied()));
-        for (_, mark, rules, as_of, kind) in groups {
+        groups.sort_by_key(|g| (g.time, g.rules.first().copied()));
+        for Group {
+            mark,
+            rules,
+            as_of,
+            kind,
+            ..
+        } in groups
+        {
             if s.halted() {
                 break;
             }
