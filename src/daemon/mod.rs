@@ -447,7 +447,6 @@ async fn run_due(shared: &Arc<Shared>, starting: bool) {
         // catch-ups run as of now.
         struct Group<'k> {
             time: DateTime<Tz>,
-            mark: String,
             rules: Vec<usize>,
             as_of: AsOf,
             kind: &'k str,
@@ -470,13 +469,12 @@ async fn run_due(shared: &Arc<Shared>, starting: bool) {
                 );
                 (AsOf::new(now_utc, tz), "catch-up")
             } else {
-                (AsOf::new(d.latest.as_ref().map(|t| t.with_timezone(&Utc)).unwrap_or(now_utc), tz), "scheduled")
+                (AsOf::new(time.with_timezone(&Utc), tz), "scheduled")
             };
-            match groups.iter_mut().find(|g| g.mark == mark && g.as_of == as_of && g.kind == kind) {
+            match groups.iter_mut().find(|g| g.time == time && g.as_of == as_of && g.kind == kind) {
                 Some(g) => g.rules.push(d.rule),
                 None => groups.push(Group {
                     time,
-                    mark,
                     rules: vec![d.rule],
                     as_of,
                     kind,
@@ -488,16 +486,16 @@ async fn run_due(shared: &Arc<Shared>, starting: bool) {
         // numbers the tasks of) the rest in the order the first would have.
         groups.sort_by_key(|g| (g.time, g.rules.first().copied()));
         for Group {
-            mark,
+            time,
             rules,
             as_of,
             kind,
-            ..
         } in groups
         {
             if s.halted() {
                 break;
             }
+            let mark = time.to_rfc3339();
             let opts = RunOptions {
                 kind,
                 clock: s.clock.as_ref(),
