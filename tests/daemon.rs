@@ -156,13 +156,8 @@ fn a_broken_edit_is_refused_and_a_valid_one_takes_effect() {
     assert_eq!(o.count("SELECT count(*) FROM tasks WHERE rule = 'late'"), 3);
 }
 
-#[test]
-fn a_second_service_on_the_same_database_stands_by() {
-    let o = office(EVERY_2S);
-    let mut s = Service::start(&o, &[], &[]);
-    s.wait_for("leading:", 1, Duration::from_secs(20));
-    let mut second = Service::start(&o, &[], &[]);
-    second.wait_for("standing by: process", 1, Duration::from_secs(20));
+/// `duban status` names `s` as the service leading.
+fn assert_leads(o: &Office, s: &Service) {
     o.cmd()
         .arg("status")
         .assert()
@@ -171,6 +166,16 @@ fn a_second_service_on_the_same_database_stands_by() {
             "service: process {} on",
             s.child.id()
         )));
+}
+
+#[test]
+fn a_second_service_on_the_same_database_stands_by() {
+    let o = office(EVERY_2S);
+    let mut s = Service::start(&o, &[], &[]);
+    s.wait_for("leading:", 1, Duration::from_secs(20));
+    let mut second = Service::start(&o, &[], &[]);
+    second.wait_for("standing by: process", 1, Duration::from_secs(20));
+    assert_leads(&o, &s);
     // Commands keep working beside them.
     o.cmd().args(["tasks", "list"]).assert().success();
     let (code, _) = second.terminate();
@@ -205,14 +210,7 @@ fn a_lock_held_past_the_lease_does_not_end_the_lead() {
     let log = s.log();
     assert!(!log.contains("lease was lost"), "{log}");
     assert!(!log.contains("another service took the lease"), "{log}");
-    o.cmd()
-        .arg("status")
-        .assert()
-        .success()
-        .stdout(predicates::str::contains(format!(
-            "service: process {} on",
-            s.child.id()
-        )));
+    assert_leads(&o, &s);
     let (code, log) = s.terminate();
     assert_eq!(code, Some(0), "{log}");
 }
