@@ -22,6 +22,7 @@ use crate::lang::ir::Policy;
 use crate::store::episodes::{self, Episodes};
 use crate::store::firings::{self, RuleSql, Shape};
 use crate::store::runs;
+use crate::store::sqlite::{self, CacheSize};
 use crate::store::workdays::Workdays;
 use crate::store::{Behavior, Db};
 use crate::store::{Value as Sql, ValueRef as SqlRef};
@@ -487,15 +488,19 @@ impl<'p> Engine<'p> {
         fresh: bool,
         sink: &mut dyn FnMut(&Plan<'_>) -> Result<()>,
     ) -> Result<Vec<RuleOutcome>> {
-        // The working-day calendar, when it must be filled, is filled inside
-        // this transaction and rolled back with it: a dry-run writes nothing.
-        let tx = conn.transaction_with_behavior(Behavior::Deferred)?;
-        let mut outcomes = Vec::new();
-        for &i in rules {
-            outcomes.push(self.evaluate_rule(&tx, i, as_of, Mode::Report { fresh }, sink)?);
-        }
-        tx.rollback()?;
-        Ok(outcomes)
+        // Memory flat in the size of the office (see `CacheSize::Report`).
+        sqlite::with_page_cache(conn, CacheSize::Report, |conn| {
+            // The working-day calendar, when it must be filled, is filled
+            // inside this transaction and rolled back with it: a dry-run
+            // writes nothing.
+            let tx = conn.transaction_with_behavior(Behavior::Deferred)?;
+            let mut outcomes = Vec::new();
+            for &i in rules {
+                outcomes.push(self.evaluate_rule(&tx, i, as_of, Mode::Report { fresh }, sink)?);
+            }
+            tx.rollback()?;
+            Ok(outcomes)
+        })
     }
 
     /// Evaluates and records the rules, one transaction each: a crash leaves

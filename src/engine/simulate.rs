@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::schedule::Cron;
 use crate::store::Value as Sql;
 use crate::store::firings::RuleSql;
+use crate::store::sqlite::{self, CacheSize};
 use crate::store::window;
 use crate::store::{Behavior, Db};
 use chrono::{Duration, NaiveDate, TimeZone};
@@ -76,12 +77,9 @@ pub fn simulate(
 ) -> Result<Vec<Day>> {
     let crons = schedules(engine)?;
     // Each day reads the same pages again: a cache that holds them all.
-    let cache = crate::store::sqlite::replay_cache(conn, None)?;
-    let out = replay_days(conn, engine, &crons, from, days, tz, replay);
-    if let Some(before) = cache {
-        crate::store::sqlite::replay_cache(conn, Some(before))?;
-    }
-    out
+    sqlite::with_page_cache(conn, CacheSize::Database, |conn| {
+        replay_days(conn, engine, &crons, from, days, tz, replay)
+    })
 }
 
 fn replay_days(
