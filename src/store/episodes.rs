@@ -209,10 +209,16 @@ pub fn copy_for_simulation(conn: &Db) -> Result<()> {
            SELECT id, rule, subject_type, subject_id, started_at, last_fired_at, last_fired_on, fired, ended_at
            FROM episodes WHERE ended_at IS NULL;
          {}
+         {}
          {}",
         d.ids_follow(&table).unwrap_or_default(),
         d.temp_index(
             "CREATE INDEX temp.sim_episodes_open ON sim_episodes(rule, subject_id) WHERE ended_at IS NULL"
+        ),
+        // The episodes due again under `repeat every` each day, by the day
+        // they last fired.
+        d.temp_index(
+            "CREATE INDEX temp.sim_episodes_due ON sim_episodes(rule, last_fired_on) WHERE ended_at IS NULL"
         ),
     ))?;
     Ok(())
