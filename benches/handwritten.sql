@@ -103,12 +103,18 @@ LEFT JOIN persons d ON d.id = o.discipline_officer_id
 WHERE (SELECT count(*) FROM inspections i JOIN problems p ON p.inspection_id = i.id
        WHERE i.organization_id = o.id AND p.status <> 'rectified' AND p.deadline < '2026-11-22') >= 5;
 
--- repeated_admonishment
+-- repeated_admonishment: counted from the year's admonishment talks, the
+-- few rows that matter, rather than by walking every problem
 SELECT 'repeated_admonishment', o.id, s.id, s.email
-FROM organizations o
+FROM (SELECT i.organization_id AS org, count(*) AS n
+      FROM problems p JOIN inspections i ON i.id = p.inspection_id
+      WHERE p.id IN (SELECT t.subject_id FROM tasks t
+                     WHERE t.subject_type = 'problem' AND t.kind = 'admonishment_talk'
+                       AND t.created_on >= date('2026-11-22', '-365 days'))
+      GROUP BY i.organization_id) a
+JOIN organizations o ON o.id = a.org
 LEFT JOIN persons s ON s.id = o.secretary_id
-WHERE (SELECT count(*) FROM tasks t WHERE t.subject_type = 'organization' AND t.subject_id = o.id
-       AND t.kind = 'admonishment_talk' AND t.created_on >= date('2026-11-22', '-365 days')) >= 2;
+WHERE a.n >= 3;
 
 -- 长期未整改问责
 SELECT '长期未整改问责', p.id, r.id, r.email, d.id, d.email

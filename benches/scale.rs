@@ -498,8 +498,9 @@ fn dry_run_rows(bin: &str, dir: &Path, policy: &Policy, db: &Db) -> Vec<Row> {
 
 /// Each rule's generated query (as `duban dry-run` runs it on a fresh
 /// office) beside its hand-written one, both through duban's own SQLite:
-/// (rule, generated seconds, hand-written seconds, rows).
-fn rules_side_by_side(db: &Path, policy: &Policy) -> Vec<(String, f64, f64, u64)> {
+/// (rule, generated seconds, hand-written seconds, rows — with the
+/// hand-written query's beside them when it gave another number).
+fn rules_side_by_side(db: &Path, policy: &Policy) -> Vec<(String, f64, f64, String)> {
     use duban::lang::diagnostics::SourceMap;
     let mut sources = SourceMap::default();
     let files: Vec<PathBuf> = if policy.rules.is_dir() {
@@ -545,13 +546,21 @@ fn rules_side_by_side(db: &Path, policy: &Policy) -> Vec<(String, f64, f64, u64)
             duban::store::Value::Text(t) => rusqlite::types::Value::Text(t.clone()),
             _ => rusqlite::types::Value::Null,
         }));
-        let (mut generated, mut handwritten, mut rows) = (f64::INFINITY, f64::INFINITY, 0);
+        let (mut generated, mut handwritten) = (f64::INFINITY, f64::INFINITY);
+        let (mut rows, mut hand_rows) = (0, 0);
         for _ in 0..RUNS {
             let (t, n) = step_all(&conn, &c.sql, &bound);
             generated = generated.min(t);
             rows = n;
-            handwritten = handwritten.min(step_all(&conn, hand_sql, &[]).0);
+            let (t, n) = step_all(&conn, hand_sql, &[]);
+            handwritten = handwritten.min(t);
+            hand_rows = n;
         }
+        let rows = if rows == hand_rows {
+            rows.to_string()
+        } else {
+            format!("{rows} (hand-written: {hand_rows}, not the same answer)")
+        };
         out.push((c.rule.clone(), generated, handwritten, rows));
     }
     out
@@ -655,7 +664,7 @@ fn main() {
         rules: root.join("benches/eight/policy.rules"),
         handwritten: root.join("benches/eight/handwritten.sql"),
     };
-    let mut per_rule: Vec<(String, String, f64, f64, u64)> = Vec::new();
+    let mut per_rule: Vec<(String, String, f64, f64, String)> = Vec::new();
     for policy in [&example, &eight] {
         if wants("dry-run") {
             rows.extend(dry_run_rows(bin, &dir, policy, &Db::Sqlite));

@@ -261,6 +261,79 @@ rule never_overdue for problem
   then notify responsible
 "#;
 
+/// [`WINDOWED`] with actions that write nothing a condition reads (notices
+/// only), and a rule that is not windowed: a run each morning then records
+/// what `simulate` replays.
+fn notifying() -> String {
+    WINDOWED
+        .replace(
+            "then task reminder_talk with responsible",
+            "then notify responsible",
+        )
+        .replace(
+            "then task admonishment_talk with responsible",
+            "then notify responsible",
+        )
+        + r#"
+rule either for problem
+  when overdue_days >= 20 or days_until(deadline) = 3
+  then notify responsible
+  repeat every 6 days
+"#
+}
+
+/// Where `simulate`'s replays (windowed and day by day) first differ from
+/// the runs they stand for — one each morning at nine, the data held
+/// still, the episodes each run records read by the next — after a run ten
+/// days before has left episodes running.
+fn simulation_and_runs_disagree(conn: &mut Db, p: &Policy) -> Option<String> {
+    use duban::engine::simulate::{Replay, simulate};
+    let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap_or(chrono_tz::Tz::UTC);
+    let engine = Engine::new(p, "example.org");
+    let rules: Vec<usize> = (0..p.rules.len()).collect();
+    let run = |conn: &mut Db, at: &str| {
+        let at = AsOf::parse(at, tz).unwrap_or_else(|e| panic!("{e}"));
+        let clock = duban::clock::FixedClock(at.utc());
+        engine
+            .run(
+                conn,
+                &rules,
+                &at,
+                &duban::engine::RunOptions::new("run", &clock),
+                &mut |_| Ok(()),
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    run(conn, "2026-05-22T09:00:00+08:00");
+    let from = AsOf::parse(TODAY, tz).unwrap_or_else(|e| panic!("{e}"));
+    let days = 20;
+    let windowed = simulate(conn, &engine, &from, days, tz, Replay::Windowed)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let day_by_day = simulate(conn, &engine, &from, days, tz, Replay::DayByDay)
+        .unwrap_or_else(|e| panic!("{e}"));
+    if windowed.len() != days as usize || day_by_day.len() != days as usize {
+        return Some(format!(
+            "{} and {} days simulated",
+            windowed.len(),
+            day_by_day.len()
+        ));
+    }
+    for (w, d) in windowed.iter().zip(&day_by_day) {
+        let day = w.date.unwrap_or_default();
+        let ran = run(conn, &format!("{day}T09:00:00+08:00"));
+        if w.rules != ran || d.rules != ran {
+            return Some(format!(
+                "on {day}:
+runs       {ran:?}
+windowed   {:?}
+day by day {:?}",
+                w.rules, d.rules
+            ));
+        }
+    }
+    None
+}
+
 fn load(conn: &mut Db, dir: &std::path::Path) {
     use duban::store::sources::{InputFile, csv_table, discover};
     let tables = discover(&[dir.to_path_buf()])
@@ -972,6 +1045,21 @@ proptest! {
         let mut conn = generated_office(data_seed);
         let sim = simulations_disagree(&mut conn, &p);
         prop_assert!(sim.is_none(), "data seed {data_seed}: {}", sim.unwrap_or_default());
+    }
+}
+
+proptest! {
+    // Each case simulates twice and runs 20 days: a tenth as many cases.
+    #![proptest_config(ProptestConfig { cases: cases() / 10, ..ProptestConfig::default() })]
+
+    /// Both replays of `simulate` equal the runs they stand for, episode
+    /// by episode as each run records them one firing at a time.
+    #[test]
+    fn simulate_equals_the_runs_it_replays(data_seed in any::<u64>()) {
+        let p = policy(&notifying());
+        let mut conn = generated_office(data_seed);
+        let wrong = simulation_and_runs_disagree(&mut conn, &p);
+        prop_assert!(wrong.is_none(), "data seed {data_seed}: {}", wrong.unwrap_or_default());
     }
 }
 

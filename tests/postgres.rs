@@ -563,3 +563,43 @@ fn a_count_does_not_wait_for_a_rule_transaction_to_fill_the_working_days() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(n, direct);
 }
+
+/// `simulate` of the example policy over the same demo office: the same
+/// days on both databases, each replayed windowed and day by day.
+#[test]
+fn the_example_policy_simulates_alike_on_both_databases() {
+    use duban::engine::Engine;
+    use duban::engine::simulate::{Replay, simulate};
+    let Some(pg) = common::ServerDb::on_test_server("simulate") else {
+        return;
+    };
+    let policy = example_policy();
+    let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap_or(chrono_tz::Tz::UTC);
+    let from = duban::clock::AsOf::parse(TODAY, tz).unwrap_or_else(|e| panic!("{e}"));
+    let mut lite = duban::store::in_memory().unwrap_or_else(|e| panic!("{e}"));
+    common::demo_office(&mut lite, TODAY);
+    let mut post = duban::store::create_postgres(&pg.url).unwrap_or_else(|e| panic!("{e}"));
+    common::demo_office(&mut post, TODAY);
+    let mut days = Vec::new();
+    for (conn, dialect) in [(&mut lite, Dialect::Sqlite), (&mut post, Dialect::Postgres)] {
+        let engine = Engine::new(&policy, "example.org").with_dialect(dialect);
+        for replay in [Replay::Windowed, Replay::DayByDay] {
+            let d =
+                simulate(conn, &engine, &from, 40, tz, replay).unwrap_or_else(|e| panic!("{e}"));
+            days.push((dialect, replay, d));
+        }
+    }
+    let (_, _, first) = &days[0];
+    // The office is one where rules fire on more than the first day.
+    let firing_days = first
+        .iter()
+        .filter(|d| d.rules.iter().any(|r| r.firings() > 0))
+        .count();
+    assert!(firing_days >= 2, "{first:?}");
+    for (dialect, replay, d) in &days[1..] {
+        assert_eq!(
+            d, first,
+            "{dialect:?} {replay:?} differs from SQLite windowed"
+        );
+    }
+}

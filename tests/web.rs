@@ -738,3 +738,66 @@ fn the_rules_page_counts_what_holds_now_as_dry_run_does() {
         1
     );
 }
+
+/// On PostgreSQL a page can wait on a lock another transaction holds
+/// (here the organizations, locked whole); pages waiting so in every place
+/// the workbench gives to pages do not hold up a member marking a task
+/// done, nor the sign-in check before it: writes and session lookups have
+/// lanes of their own.
+#[test]
+fn a_task_marked_done_does_not_queue_behind_pages_waiting_on_the_database() {
+    if !common::on_postgres() {
+        eprintln!(
+            "skipped: pages wait on a lock only on PostgreSQL (DUBAN_TEST_DATABASE=postgres)"
+        );
+        return;
+    }
+    let o = office();
+    let w = Workbench::start(&o, NOW);
+    let office_s = w.sign_in("u1", "correct horse 1");
+    let s = w.sign_in("u2", "correct horse 2");
+    let csrf = w.get("/tasks/T000001", &s).csrf();
+    let waiting = "SELECT count(*) FROM pg_locks
+                   WHERE NOT granted AND relation = 'organizations'::regclass";
+    let mut locker = o.db();
+    let lock = locker.transaction().unwrap_or_else(|e| panic!("{e}"));
+    lock.execute_batch("LOCK TABLE organizations IN ACCESS EXCLUSIVE MODE")
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::thread::scope(|scope| {
+        let pages: Vec<_> = (0..12)
+            .map(|_| scope.spawn(|| w.get("/orgs/o1", &office_s).status))
+            .collect();
+        // Every place for pages taken by a page waiting on the lock.
+        let start = std::time::Instant::now();
+        while o.count(waiting) < 8 {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(60),
+                "the pages did not reach the lock"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let (sent, answered) = std::sync::mpsc::channel();
+        let (w, s, csrf) = (&w, &s, &csrf);
+        scope.spawn(move || {
+            let a = w.post(
+                "/tasks/T000001/done",
+                s,
+                &[("outcome", "已谈话"), ("on", "2026-06-02"), ("csrf", csrf)],
+            );
+            let _ = sent.send(a.status);
+        });
+        let done = answered.recv_timeout(std::time::Duration::from_secs(60));
+        // The pages were still waiting while the task was closed.
+        let still = o.count(waiting);
+        lock.rollback().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(done, Ok(303), "the mark-done waited behind the pages");
+        assert!(still >= 8, "{still} pages waiting");
+        for p in pages {
+            assert_eq!(p.join().unwrap_or(0), 200);
+        }
+    });
+    assert_eq!(
+        o.count("SELECT count(*) FROM tasks WHERE id = 'T000001' AND status = 'done'"),
+        1
+    );
+}

@@ -300,18 +300,22 @@ impl<'p> Engine<'p> {
             which,
             self.bound(i, as_of),
             &rule.name,
-            repeat_from,
+            repeat_from.clone(),
             subject,
         );
         // A rule with no open episode (new, or never fired) needs no look
         // at them per subject.
         let given = matches!(mode, Mode::SimulateGiven | Mode::SimulateWhole);
+        // A simulation records its firings set-wise from the subjects that
+        // hold, after reading them: it always evaluates into that set.
+        let simulated = which == Episodes::Simulated;
         // The given set is the caller's: open episodes are joined as they are.
-        let has_open = !fresh && !given && episodes::has_open(conn, which, &rule.name)?;
+        let has_open =
+            !fresh && !given && !simulated && episodes::has_open(conn, which, &rule.name)?;
         // Recording with episodes open (a run or simulation in its steady
         // state): evaluate the condition once into a set of subjects, and
         // take the firings, the ended episodes and the count from it.
-        let held = given || (mode.records() && has_open && subject.is_none());
+        let held = given || simulated || (mode.records() && has_open && subject.is_none());
         let shape = if given {
             Shape::Held
         } else if held {
@@ -329,8 +333,11 @@ impl<'p> Engine<'p> {
         let width = c.column_count();
         {
             // Writing episodes while reading a query that joins them is not
-            // allowed: a recording mode collects the firings first.
-            let mut stmt = if mode.records() {
+            // allowed: a run collects the firings first; a simulation reads
+            // them in any order and records them all after.
+            let mut stmt = if simulated {
+                q.stream_unordered(conn, shape)?
+            } else if mode.records() {
                 q.collect(conn, shape)?
             } else {
                 q.stream(conn, shape)?
@@ -365,13 +372,22 @@ impl<'p> Engine<'p> {
                 out.held += counts.held;
                 if let Some(w) = writer.as_mut() {
                     w.apply(&p)?;
-                } else if mode.episodes() == Episodes::Simulated {
-                    apply::record_episode(conn, which, &p, as_of)?;
                 }
                 sink(&p)?;
             }
         }
-        if mode.records() {
+        if simulated {
+            episodes::fire_held(
+                conn,
+                &episodes::Firing {
+                    rule: &rule.name,
+                    entity: rule.entity.name(),
+                    at: &as_of.rfc3339(),
+                    on: &as_of.today.to_string(),
+                },
+                repeat_from.as_deref(),
+            )?;
+        } else if mode.records() {
             firings::drop_collected(conn)?;
         }
         if mode == Mode::SimulateGiven {

@@ -67,6 +67,43 @@ pub fn start(
     )?)
 }
 
+/// A rule's firings at one time (a simulated day).
+pub struct Firing<'a> {
+    pub rule: &'a str,
+    pub entity: &'a str,
+    pub at: &'a str,
+    pub on: &'a str,
+}
+
+/// Records, in the simulation's copy, the firings of `f.rule` for the
+/// subjects in `temp.holds`, all at once: those due again under `repeat
+/// every` (their open episode last fired on or before `repeat_from`) count
+/// one more firing, and those without an open episode start one — the
+/// rows [`super::firings::Shape::Held`] reads.
+pub fn fire_held(conn: &Db, f: &Firing<'_>, repeat_from: Option<&str>) -> Result<()> {
+    let d = conn.dialect();
+    let (episodes, holds) = (d.temp("sim_episodes"), d.temp("holds"));
+    // Repeats first: the episodes started below last fired today, after
+    // any `repeat_from`.
+    if let Some(from) = repeat_from {
+        let from_day = d.day("?4");
+        conn.prepare_cached(&format!(
+            "UPDATE {episodes} SET last_fired_at = ?2, last_fired_on = ?3, fired = fired + 1
+             WHERE rule = ?1 AND ended_at IS NULL AND last_fired_on <= {from_day}
+               AND subject_id IN (SELECT id FROM {holds})"
+        ))?
+        .execute(params![f.rule, f.at, f.on, from])?;
+    }
+    conn.prepare_cached(&format!(
+        "INSERT INTO {episodes} (rule, subject_type, subject_id, started_at, last_fired_at, last_fired_on, fired)
+         SELECT ?1, ?2, h.id, ?3, ?3, ?4, 1 FROM {holds} h
+         WHERE NOT EXISTS (SELECT 1 FROM {episodes} ep
+                           WHERE ep.rule = ?1 AND ep.subject_id = h.id AND ep.ended_at IS NULL)"
+    ))?
+    .execute(params![f.rule, f.entity, f.at, f.on])?;
+    Ok(())
+}
+
 /// Counts a repeat firing of episode `id`.
 pub fn fire_again(conn: &Db, which: Episodes, id: i64, at: &str, on: &str) -> Result<()> {
     conn.prepare_cached(&format!(
@@ -172,10 +209,16 @@ pub fn copy_for_simulation(conn: &Db) -> Result<()> {
            SELECT id, rule, subject_type, subject_id, started_at, last_fired_at, last_fired_on, fired, ended_at
            FROM episodes WHERE ended_at IS NULL;
          {}
+         {}
          {}",
         d.ids_follow(&table).unwrap_or_default(),
         d.temp_index(
             "CREATE INDEX temp.sim_episodes_open ON sim_episodes(rule, subject_id) WHERE ended_at IS NULL"
+        ),
+        // The episodes due again under `repeat every` each day, by the day
+        // they last fired.
+        d.temp_index(
+            "CREATE INDEX temp.sim_episodes_due ON sim_episodes(rule, last_fired_on) WHERE ended_at IS NULL"
         ),
     ))?;
     Ok(())

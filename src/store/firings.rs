@@ -108,8 +108,9 @@ impl<'a> Query<'a> {
     }
 
     /// The firings: the rule's select columns, then the open episode's id
-    /// and firing count (NULL for a new episode).
-    fn firings_sql(&self, conn: &Db, shape: Shape) -> String {
+    /// and firing count (NULL for a new episode); in the subjects' order
+    /// when `ordered`.
+    fn firings_sql(&self, conn: &Db, shape: Shape, ordered: bool) -> String {
         let RuleSql {
             table,
             joins,
@@ -133,7 +134,7 @@ impl<'a> Query<'a> {
         let due =
             format!("(ep.id IS NULL OR ({repeat} IS NOT NULL AND ep.last_fired_on <= {repeat}))");
         let holds = d.temp("holds");
-        let order = d.same_order();
+        let order = if ordered { d.same_order() } else { "" };
         match shape {
             Shape::Held => format!(
                 "SELECT {select}, ep.id, ep.fired FROM {holds} h CROSS JOIN {table} s{joins}
@@ -152,7 +153,17 @@ impl<'a> Query<'a> {
     /// A statement over the firings, to read as it streams (reports), in
     /// bounded memory ([`Db::prepare_stream`]).
     pub fn stream<'c>(&self, conn: &'c Db, shape: Shape) -> Result<Statement<'c>> {
-        let mut stmt = conn.prepare_stream(&self.firings_sql(conn, shape))?;
+        self.stream_in(conn, shape, true)
+    }
+
+    /// As [`Query::stream`], in whatever order the database finds them
+    /// (a simulation, which only counts them).
+    pub fn stream_unordered<'c>(&self, conn: &'c Db, shape: Shape) -> Result<Statement<'c>> {
+        self.stream_in(conn, shape, false)
+    }
+
+    fn stream_in<'c>(&self, conn: &'c Db, shape: Shape, ordered: bool) -> Result<Statement<'c>> {
+        let mut stmt = conn.prepare_stream(&self.firings_sql(conn, shape, ordered))?;
         bind_values(&mut stmt, &self.bound)?;
         Ok(stmt)
     }
@@ -170,7 +181,7 @@ impl<'a> Query<'a> {
             conn,
             &format!(
                 "CREATE TEMP TABLE firing AS {}",
-                self.firings_sql(conn, shape)
+                self.firings_sql(conn, shape, true)
             ),
             &self.bound,
         )?

@@ -176,7 +176,9 @@ impl FromRequestParts<Arc<App>> for Viewer {
         };
         let hash = token_hash(token);
         let session = app
-            .db(move |conn, app| Ok(accounts::session(conn, &hash, &utc_text(app.clock.now()))?))
+            .db_session(move |conn, app| {
+                Ok(accounts::session(conn, &hash, &utc_text(app.clock.now()))?)
+            })
             .await?;
         match session {
             Some(session) => Ok(Viewer { session, lang }),
@@ -522,7 +524,7 @@ pub async fn sign_out(
     viewer.check_csrf(&f.csrf)?;
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         let hash = token_hash(token);
-        app.db(move |conn, _| Ok(accounts::end_session(conn, &hash)?))
+        app.db_write(move |conn, _| Ok(accounts::end_session(conn, &hash)?))
             .await?;
     }
     let mut answer = super::guard::see_other("/sign-in");

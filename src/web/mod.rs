@@ -16,7 +16,9 @@
 //! Handlers run their database work on blocking threads, each with a
 //! connection from the store's small pool (SQLite or PostgreSQL);
 //! SQLite's WAL lets the scheduler write beside them, PostgreSQL's row
-//! locks the same.
+//! locks the same. The work queues in lanes of a few places each: pages
+//! (and, within them, the counts over the whole office), short writes,
+//! session lookups — a task marked done never waits behind pages.
 
 pub mod auth;
 pub mod guard;
@@ -42,9 +44,15 @@ pub struct App {
     pub tz: chrono_tz::Tz,
     templates: minijinja::Environment<'static>,
     pool: crate::store::Pool,
-    /// At most `POOL` requests work on the database at once; the others
-    /// wait their turn rather than crowd the cores.
+    /// At most `PAGES` requests read pages from the database at once; the
+    /// others wait their turn rather than crowd the cores.
     permits: Arc<tokio::sync::Semaphore>,
+    /// A lane of its own for the short writes people wait on (a task
+    /// marked done, a request decided): they never queue behind pages.
+    writes: Arc<tokio::sync::Semaphore>,
+    /// A lane of its own for finding a request's session (one row by its
+    /// key): each request then queues once, for its page or its write.
+    sessions: Arc<tokio::sync::Semaphore>,
     /// Of those, at most `HEAVY` count over the whole office (the rules'
     /// counts, the status page, the report, downloads): at a million
     /// problems such a page takes seconds, and a person marking a task done
@@ -111,12 +119,21 @@ const TEMPLATES: &[(&str, &str)] = &[
 
 const CSS: &str = include_str!("assets/duban.css");
 
-/// At most this many idle connections are kept.
-const POOL: usize = 8;
+/// At most this many requests read pages at once (`App::db`).
+const PAGES: usize = 8;
 
-/// At most this many of the `POOL` requests at work count over the whole
+/// At most this many of the `PAGES` requests at work count over the whole
 /// office (`App::db_heavy`).
 const HEAVY: usize = 2;
+
+/// At most this many short writes at once (`App::db_write`).
+const WRITES: usize = 2;
+
+/// At most this many sessions looked up at once (`App::db_session`).
+const SESSIONS: usize = 2;
+
+/// Idle connections kept: one for each place of the lanes.
+const POOL: usize = PAGES + WRITES + SESSIONS;
 
 impl App {
     pub fn new(cfg: Config, clock: Arc<dyn Clock>) -> Result<App> {
@@ -150,7 +167,9 @@ impl App {
             tz,
             templates: env,
             pool,
-            permits: Arc::new(tokio::sync::Semaphore::new(POOL)),
+            permits: Arc::new(tokio::sync::Semaphore::new(PAGES)),
+            writes: Arc::new(tokio::sync::Semaphore::new(WRITES)),
+            sessions: Arc::new(tokio::sync::Semaphore::new(SESSIONS)),
             heavy: Arc::new(tokio::sync::Semaphore::new(HEAVY)),
             figures: tokio::sync::Mutex::new(None),
             secure_cookies,
@@ -234,15 +253,49 @@ impl App {
         .await
     }
 
-    /// Runs `f` on a blocking thread with a connection of the pool.
+    /// Runs `f`, a page's reading, on a blocking thread with a connection
+    /// of the pool.
     pub async fn db<T, F>(self: &Arc<Self>, f: F) -> std::result::Result<T, WebError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Db, &App) -> std::result::Result<T, WebError> + Send + 'static,
+    {
+        self.db_in(&self.permits, f).await
+    }
+
+    /// `db` for a short write a person waits on (one task, one request,
+    /// one notice): in the writes' lane, not behind the pages.
+    pub async fn db_write<T, F>(self: &Arc<Self>, f: F) -> std::result::Result<T, WebError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Db, &App) -> std::result::Result<T, WebError> + Send + 'static,
+    {
+        self.db_in(&self.writes, f).await
+    }
+
+    /// `db` for finding a request's session, in the sessions' lane.
+    pub async fn db_session<T, F>(self: &Arc<Self>, f: F) -> std::result::Result<T, WebError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Db, &App) -> std::result::Result<T, WebError> + Send + 'static,
+    {
+        self.db_in(&self.sessions, f).await
+    }
+
+    /// Runs `f` on a blocking thread with a connection of the pool, once
+    /// `lane` has a place for it.
+    async fn db_in<T, F>(
+        self: &Arc<Self>,
+        lane: &Arc<tokio::sync::Semaphore>,
+        f: F,
+    ) -> std::result::Result<T, WebError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Db, &App) -> std::result::Result<T, WebError> + Send + 'static,
     {
         // The permits go with the work: a request given up (a client's
         // timeout) frees its place only when its work on the database ends.
-        let permit = place(&self.permits).await?;
+        let permit = place(lane).await?;
         let app = self.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;

@@ -237,7 +237,7 @@ pub async fn task_done(
     let v = viewer.clone();
     let task_id = id.clone();
     let result = app
-        .db(move |conn, app| {
+        .db_write(move |conn, app| {
             let Ok(t) = tasks::get(conn, &task_id) else {
                 return Err(WebError::NotFound);
             };
@@ -657,7 +657,7 @@ pub async fn retry_notice(
     viewer.check_csrf(&f.csrf)?;
     viewer.require_office()?;
     let n = app
-        .db(move |conn, _| Ok(outbox::retry(conn, RetryWhich::One(id))?))
+        .db_write(move |conn, _| Ok(outbox::retry(conn, RetryWhich::One(id))?))
         .await?;
     if n == 0 {
         return Err(WebError::Invalid(format!(
@@ -1286,7 +1286,7 @@ async fn decide(
     let me = viewer.session.person_id.clone();
     let request = id.clone();
     let result = app
-        .db(move |conn, app| {
+        .db_write(move |conn, app| {
             match approvals::get(conn, &request) {
                 Ok(a) if a.approver == me => {}
                 _ => return Err(WebError::NotFound),
