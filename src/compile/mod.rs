@@ -292,8 +292,8 @@ struct Lifted {
     /// The aggregates, `agg1`, `agg2` … in the subquery.
     aggregates: Vec<String>,
     /// The condition's parts that read the subject's own row only (no
-    /// subquery, no join): the subquery keeps the subjects where they
-    /// hold, so the aggregates are computed for those only.
+    /// subquery, no join): the aggregates are computed only where they
+    /// hold.
     pre: Vec<String>,
     /// The outer condition (the parts above again, then the others) and
     /// columns, reading `s.agg1` …
@@ -302,9 +302,9 @@ struct Lifted {
 }
 
 impl Lifted {
-    /// `(SELECT s.id, s.…, (aggregate) AS agg1 … FROM table s WHERE pre
-    /// LIMIT -1)`: the subject's columns the outer query reads, and the
-    /// aggregates, for the subjects the condition's own parts keep.
+    /// `(SELECT s.id, s.…, CASE WHEN pre THEN (aggregate) END AS agg1 …
+    /// FROM table s LIMIT -1)`: the subject's columns the outer query
+    /// reads, and the aggregates.
     fn from(&self, table: &str, joins: &str, d: Dialect) -> String {
         let mut outer = self.columns.join(" ");
         outer.push(' ');
@@ -318,19 +318,19 @@ impl Lifted {
                 cols.push(col);
             }
         }
-        for (k, a) in self.aggregates.iter().enumerate() {
-            cols.push(format!("{a} AS agg{}", k + 1));
-        }
-        // The subjects the outer condition keeps anyway: the aggregates
-        // are computed for these only, and an index on the subject's own
-        // columns (a date's range) can find them.
         let pre = if self.pre.is_empty() {
-            String::new()
+            None
         } else {
-            format!(" WHERE {}", self.pre.join(" AND "))
+            Some(self.pre.join(" AND "))
         };
+        for (k, a) in self.aggregates.iter().enumerate() {
+            cols.push(match &pre {
+                Some(p) => format!("CASE WHEN {p} THEN {a} END AS agg{}", k + 1),
+                None => format!("{a} AS agg{}", k + 1),
+            });
+        }
         format!(
-            "(SELECT {} FROM {table} s{pre}{})",
+            "(SELECT {} FROM {table} s{})",
             cols.join(", "),
             d.computed_once()
         )
