@@ -47,17 +47,17 @@ pub struct App {
     /// At most `PAGES` requests read pages from the database at once; the
     /// others wait their turn rather than crowd the cores.
     permits: Arc<tokio::sync::Semaphore>,
+    /// Of those, at most `HEAVY` count over the whole office (the rules'
+    /// counts, the status page, the report, downloads): at a million
+    /// problems such a page takes seconds, and a person marking a task done
+    /// or approving must not queue behind several of them.
+    heavy: Arc<tokio::sync::Semaphore>,
     /// A lane of its own for the short writes people wait on (a task
     /// marked done, a request decided): they never queue behind pages.
     writes: Arc<tokio::sync::Semaphore>,
     /// A lane of its own for finding a request's session (one row by its
     /// key): each request then queues once, for its page or its write.
     sessions: Arc<tokio::sync::Semaphore>,
-    /// Of those, at most `HEAVY` count over the whole office (the rules'
-    /// counts, the status page, the report, downloads): at a million
-    /// problems such a page takes seconds, and a person marking a task done
-    /// or approving must not queue behind several of them.
-    heavy: Arc<tokio::sync::Semaphore>,
     /// The organizations' figures, counted at most once per `FIGURES_TTL`.
     figures: tokio::sync::Mutex<Option<Arc<OrgFigures>>>,
     /// Cookies carry `Secure`: the workbench is reached over https.
