@@ -175,24 +175,35 @@ fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     }
 }
 
+/// A run of every rule of the engine's policy at `at` (RFC 3339, the
+/// clock there too), recording its episodes: each rule's outcome.
+fn run_all(
+    conn: &mut Db,
+    engine: &Engine<'_>,
+    at: &str,
+    tz: chrono_tz::Tz,
+) -> Vec<duban::engine::RuleOutcome> {
+    let at = AsOf::parse(at, tz).unwrap_or_else(|e| panic!("{e}"));
+    let rules: Vec<usize> = (0..engine.policy.rules.len()).collect();
+    let clock = duban::clock::FixedClock(at.utc());
+    engine
+        .run(
+            conn,
+            &rules,
+            &at,
+            &duban::engine::RunOptions::new("run", &clock),
+            &mut |_| Ok(()),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// Where `simulate`'s windowed replay and its day-by-day replay first
 /// differ, after a run ten days before has left episodes running.
 fn simulations_disagree(conn: &mut Db, p: &Policy) -> Option<String> {
     use duban::engine::simulate::{Replay, simulate};
     let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap_or(chrono_tz::Tz::UTC);
     let engine = Engine::new(p, "example.org");
-    let before = AsOf::parse("2026-05-22T09:00:00+08:00", tz).unwrap_or_else(|e| panic!("{e}"));
-    let rules: Vec<usize> = (0..p.rules.len()).collect();
-    let clock = duban::clock::FixedClock(before.utc());
-    engine
-        .run(
-            conn,
-            &rules,
-            &before,
-            &duban::engine::RunOptions::new("run", &clock),
-            &mut |_| Ok(()),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+    run_all(conn, &engine, "2026-05-22T09:00:00+08:00", tz);
     let from = AsOf::parse(TODAY, tz).unwrap_or_else(|e| panic!("{e}"));
     let days = 45;
     let oracle = simulate(conn, &engine, &from, days, tz, Replay::DayByDay)
@@ -290,20 +301,7 @@ fn simulation_and_runs_disagree(conn: &mut Db, p: &Policy) -> Option<String> {
     use duban::engine::simulate::{Replay, simulate};
     let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap_or(chrono_tz::Tz::UTC);
     let engine = Engine::new(p, "example.org");
-    let rules: Vec<usize> = (0..p.rules.len()).collect();
-    let run = |conn: &mut Db, at: &str| {
-        let at = AsOf::parse(at, tz).unwrap_or_else(|e| panic!("{e}"));
-        let clock = duban::clock::FixedClock(at.utc());
-        engine
-            .run(
-                conn,
-                &rules,
-                &at,
-                &duban::engine::RunOptions::new("run", &clock),
-                &mut |_| Ok(()),
-            )
-            .unwrap_or_else(|e| panic!("{e}"))
-    };
+    let run = |conn: &mut Db, at: &str| run_all(conn, &engine, at, tz);
     run(conn, "2026-05-22T09:00:00+08:00");
     let from = AsOf::parse(TODAY, tz).unwrap_or_else(|e| panic!("{e}"));
     let days = 20;
