@@ -648,6 +648,14 @@ impl Shape {
     }
 }
 
+/// What a shape must get from `check`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Expect {
+    Accepted,
+    Refused,
+    Either,
+}
+
 #[test]
 fn whatever_check_accepts_dry_run_runs() {
     use proptest::prelude::*;
@@ -657,11 +665,17 @@ fn whatever_check_accepts_dry_run_runs() {
         .ok()
         .and_then(|c| c.parse().ok())
         .unwrap_or(24);
-    let shapes = (
-        (0usize..40, 1usize..160, 0usize..280),
-        (0usize..40, 0usize..400, 0usize..12, 1usize..40),
-    )
-        .prop_map(
+    type Ranges = (
+        std::ops::Range<usize>,
+        std::ops::Range<usize>,
+        std::ops::Range<usize>,
+        std::ops::Range<usize>,
+        std::ops::Range<usize>,
+        std::ops::Range<usize>,
+        std::ops::Range<usize>,
+    );
+    let shapes = |(parens, terms, plus, nots, list, stacked, width): Ranges| {
+        ((parens, terms, plus), (nots, list, stacked, width)).prop_map(
             |((parens, terms, plus), (nots, list, stacked, width))| Shape {
                 parens,
                 terms,
@@ -671,44 +685,67 @@ fn whatever_check_accepts_dry_run_runs() {
                 stacked,
                 width,
             },
-        );
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
-    let (accepted, refused) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
-    let result = runner.run(&shapes, |shape| {
-        let (code, text) = check(&office, &shape.policy());
-        match code {
-            Some(0) => {
-                accepted.set(accepted.get() + 1);
-                let run = office
-                    .cmd()
-                    .args(["dry-run", "--as-of", "2026-06-01"])
-                    .output()
-                    .unwrap_or_else(|e| panic!("{e}"));
-                prop_assert!(
-                    run.status.success(),
-                    "check accepted {shape:?} but dry-run failed: {}",
-                    String::from_utf8_lossy(&run.stderr)
-                );
+        )
+    };
+    // Three regions, so that both sides of the limits are tried whatever
+    // the random seed: well within every limit (at most 31 brackets deep
+    // with the list's, 16 terms, a sum of 101, 15 `not`s, defines of at
+    // most 4 × 8 parts: never 300 levels nor 4096 parts) — check must
+    // accept; brackets nested 33 deep or more — check must refuse; and
+    // anywhere around the limits, where either answer is fine as long as
+    // an accepted policy runs.
+    let regions = [
+        (
+            Expect::Accepted,
+            (0..30, 1..16, 0..100, 0..16, 0..400, 0..4, 1..8),
+        ),
+        (
+            Expect::Refused,
+            (32..40, 1..160, 0..280, 0..40, 0..400, 0..12, 1..40),
+        ),
+        (
+            Expect::Either,
+            (0..40, 1..160, 0..280, 0..40, 0..400, 0..12, 1..40),
+        ),
+    ];
+    for (expect, ranges) in regions {
+        let mut runner = TestRunner::new(Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let result = runner.run(&shapes(ranges), |shape| {
+            let (code, text) = check(&office, &shape.policy());
+            match code {
+                Some(0) => {
+                    prop_assert!(
+                        expect != Expect::Refused,
+                        "check accepted {shape:?}, beyond the limits"
+                    );
+                    let run = office
+                        .cmd()
+                        .args(["dry-run", "--as-of", "2026-06-01"])
+                        .output()
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    prop_assert!(
+                        run.status.success(),
+                        "check accepted {shape:?} but dry-run failed: {}",
+                        String::from_utf8_lossy(&run.stderr)
+                    );
+                }
+                Some(1) => {
+                    prop_assert!(
+                        expect != Expect::Accepted,
+                        "check refused {shape:?}, within the limits: {text}"
+                    );
+                    // Refused with a diagnostic at a line and column.
+                    prop_assert!(text.contains("E003"), "{shape:?}: {text}");
+                    prop_assert!(text.contains("policy.rules:"), "{shape:?}: {text}");
+                }
+                other => prop_assert!(false, "{shape:?}: check ended with {other:?}: {text}"),
             }
-            Some(1) => {
-                refused.set(refused.get() + 1);
-                // Refused with a diagnostic at a line and column.
-                prop_assert!(text.contains("E003"), "{shape:?}: {text}");
-                prop_assert!(text.contains("policy.rules:"), "{shape:?}: {text}");
-            }
-            other => prop_assert!(false, "{shape:?}: check ended with {other:?}: {text}"),
-        }
-        Ok(())
-    });
-    result.unwrap_or_else(|e| panic!("{e}"));
-    // Both sides of the limits were tried.
-    let (accepted, refused) = (accepted.get(), refused.get());
-    assert!(
-        accepted > 0 && refused > 0,
-        "{accepted} accepted, {refused} refused"
-    );
+            Ok(())
+        });
+        result.unwrap_or_else(|e| panic!("{expect:?}: {e}"));
+    }
 }
