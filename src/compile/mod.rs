@@ -883,7 +883,14 @@ impl<'p> Compiler<'p> {
                 let top = self.levels.len() == 1;
                 let sql = self.aggregate(*func, coll, filter.as_deref(), value.as_deref(), roots);
                 if top {
-                    let grouped = self.grouped(e, roots);
+                    // Compiled again, grouped: kept only if it needs no
+                    // parameter the correlated form does not (a parameter
+                    // bound but not read is an error on both databases).
+                    let before = self.params.len();
+                    let grouped = self
+                        .grouped(e, roots)
+                        .filter(|_| self.params.len() == before);
+                    self.params.truncate(before);
                     self.top_aggregates.push(TopAggregate {
                         sql: sql.clone(),
                         grouped,
@@ -1405,7 +1412,8 @@ rule r for inspection
         // for one subject, once in the condition and once for the column.
         assert_eq!(c.sql.matches("avg(").count(), 1, "{}", c.sql);
         assert!(
-            c.scan_from.contains("FROM inspections s WHERE (s.feedback_on <= date(?1"),
+            c.scan_from
+                .contains("FROM inspections s WHERE (s.feedback_on <= date(?1"),
             "{}",
             c.sql
         );
