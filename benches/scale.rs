@@ -28,14 +28,16 @@
 //!
 //! With `DUBAN_BENCH_POSTGRES=postgresql://USER@HOST:PORT/DB` (a server
 //! whose user may create databases; needs `psql`), the same on PostgreSQL
-//! (`pg-import`, `pg-dry-run`):
+//! (`pg-import`, `pg-dry-run`, `pg-rules`):
 //! - `duban import` into an empty office on PostgreSQL beside `psql`'s
 //!   `\copy` of the same files into plain tables plus the indexes duban's
 //!   tables have there, each into a database made afresh;
 //! - `duban db copy` of the office to PostgreSQL (once, kept between runs),
 //!   then `dry-run` of the example policy, table and JSON, beside the
 //!   hand-written SQL in PostgreSQL's spelling run in `psql`, the two
-//!   agreeing on how many subjects each rule holds for.
+//!   agreeing on how many subjects each rule holds for;
+//! - per rule, each generated query beside its hand-written one in
+//!   PostgreSQL's spelling, both of both policies, on that copy.
 //!
 //! Timings are the fastest of several runs (the machine is shared); this is
 //! a benchmark, not a test, and asserts nothing about speed.
@@ -286,8 +288,9 @@ fn fresh_database_script(server: &str, name: &str) -> String {
 
 /// The hand-written SQL in PostgreSQL's spelling, where SQLite's does not
 /// run there: `date('D', '-N days')` becomes `(date 'D' - N)`, the average
-/// of a comparison averages it as 0 or 1 (`avg((…)::int)`), and `+t.status`
-/// (SQLite's way to keep a column's index out of a plan) the column itself.
+/// of a comparison averages it as 0 or 1 (`avg((…)::int)`), `+t.status`
+/// (SQLite's way to keep a column's index out of a plan) the column itself,
+/// and a subquery computed once (`LIMIT -1`) PostgreSQL's `OFFSET 0`.
 fn postgres_spelling(sql: &str) -> String {
     let mut out = String::new();
     let mut rest = sql;
@@ -322,6 +325,7 @@ fn postgres_spelling(sql: &str) -> String {
     }
     sql.push_str(rest);
     sql.replace("+t.status", "t.status")
+        .replace("LIMIT -1", "OFFSET 0")
 }
 
 /// The hand-written SQL through the SQLite duban is built with (rusqlite's
@@ -501,6 +505,125 @@ fn dry_run_rows(bin: &str, dir: &Path, policy: &Policy, db: &Db) -> Vec<Row> {
 /// (rule, generated seconds, hand-written seconds, rows — with the
 /// hand-written query's beside them when it gave another number).
 fn rules_side_by_side(db: &Path, policy: &Policy) -> Vec<(String, f64, f64, String)> {
+    let compiled = compiled_rules(policy, duban::store::Dialect::Sqlite);
+    let text = std::fs::read_to_string(&policy.handwritten).unwrap_or_else(|e| panic!("{e}"));
+    let hand = by_rule(&text);
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap_or_else(|e| panic!("{e}"));
+    let mut out = Vec::new();
+    for c in &compiled {
+        let Some(hand_sql) = hand.get(&c.rule) else {
+            continue;
+        };
+        let mut bound = vec![rusqlite::types::Value::Text(AS_OF.to_string())];
+        bound.extend(c.params.iter().map(|v| match v {
+            duban::store::Value::Integer(i) => rusqlite::types::Value::Integer(*i),
+            duban::store::Value::Real(r) => rusqlite::types::Value::Real(*r),
+            duban::store::Value::Text(t) => rusqlite::types::Value::Text(t.clone()),
+            _ => rusqlite::types::Value::Null,
+        }));
+        out.push(side_by_side(&c.rule, |which| match which {
+            Which::Generated => step_all(&conn, &c.sql, &bound),
+            Which::Handwritten => step_all(&conn, hand_sql, &[]),
+        }));
+    }
+    out
+}
+
+/// The same on PostgreSQL: each rule's generated query (its parameters
+/// written in as literals) beside its hand-written one in PostgreSQL's
+/// spelling, every row sent to the client.
+fn pg_rules_side_by_side(
+    url: &str,
+    policy: &Policy,
+    handwritten: &str,
+) -> Vec<(String, f64, f64, String)> {
+    let compiled = compiled_rules(policy, duban::store::Dialect::Postgres);
+    let hand = by_rule(handwritten);
+    let mut client =
+        postgres::Client::connect(url, postgres::NoTls).unwrap_or_else(|e| panic!("{e}"));
+    let mut out = Vec::new();
+    for c in &compiled {
+        let Some(hand_sql) = hand.get(&c.rule) else {
+            continue;
+        };
+        let mut sql = c.sql.clone();
+        // Highest first: ?12 before ?1.
+        for (k, v) in c.params.iter().enumerate().rev() {
+            let literal = match v {
+                duban::store::Value::Integer(i) => i.to_string(),
+                duban::store::Value::Real(r) => r.to_string(),
+                duban::store::Value::Text(t) => format!("'{}'", t.replace('\'', "''")),
+                _ => "NULL".into(),
+            };
+            sql = sql.replace(&format!("?{}", k + 2), &literal);
+        }
+        let sql = sql.replace("?1", &format!("'{AS_OF}'"));
+        let mut time = |q: &str| {
+            let started = std::time::Instant::now();
+            let rows = client
+                .simple_query(q)
+                .unwrap_or_else(|e| panic!("{e:?}: {q}"))
+                .iter()
+                .filter(|m| matches!(m, postgres::SimpleQueryMessage::Row(_)))
+                .count() as u64;
+            (started.elapsed().as_secs_f64(), rows)
+        };
+        out.push(side_by_side(&c.rule, |which| match which {
+            Which::Generated => time(&sql),
+            Which::Handwritten => time(hand_sql),
+        }));
+    }
+    out
+}
+
+enum Which {
+    Generated,
+    Handwritten,
+}
+
+/// A rule's two queries run back to back [`RUNS`] times: (rule, the
+/// generated one's fastest seconds, the hand-written one's, rows — with
+/// the hand-written query's beside them when it gave another number).
+fn side_by_side(
+    rule: &str,
+    mut run: impl FnMut(Which) -> (f64, u64),
+) -> (String, f64, f64, String) {
+    let (mut generated, mut handwritten) = (f64::INFINITY, f64::INFINITY);
+    let (mut rows, mut hand_rows) = (0, 0);
+    for _ in 0..RUNS {
+        let (t, n) = run(Which::Generated);
+        generated = generated.min(t);
+        rows = n;
+        let (t, n) = run(Which::Handwritten);
+        handwritten = handwritten.min(t);
+        hand_rows = n;
+    }
+    let rows = if rows == hand_rows {
+        rows.to_string()
+    } else {
+        format!("{rows} (hand-written: {hand_rows}, not the same answer)")
+    };
+    (rule.to_string(), generated, handwritten, rows)
+}
+
+/// A hand-written SQL file's statements by the rule each names first.
+fn by_rule(text: &str) -> BTreeMap<String, String> {
+    statements(text)
+        .into_iter()
+        .map(|sql| {
+            let name = sql.split('\'').nth(1).unwrap_or("").to_string();
+            (name, sql)
+        })
+        .collect()
+}
+
+/// The policy's rules compiled for `dialect`.
+fn compiled_rules(
+    policy: &Policy,
+    dialect: duban::store::Dialect,
+) -> Vec<duban::compile::CompiledRule> {
     use duban::lang::diagnostics::SourceMap;
     let mut sources = SourceMap::default();
     let files: Vec<PathBuf> = if policy.rules.is_dir() {
@@ -522,48 +645,7 @@ fn rules_side_by_side(db: &Path, policy: &Policy) -> Vec<(String, f64, f64, Stri
     let p = checked
         .policy
         .unwrap_or_else(|| panic!("{} does not check", policy.rules.display()));
-    let compiled = duban::compile::compile_policy(&p, duban::store::Dialect::Sqlite);
-    let text = std::fs::read_to_string(&policy.handwritten).unwrap_or_else(|e| panic!("{e}"));
-    let hand: BTreeMap<String, String> = statements(&text)
-        .into_iter()
-        .map(|sql| {
-            let name = sql.split('\'').nth(1).unwrap_or("").to_string();
-            (name, sql)
-        })
-        .collect();
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap_or_else(|e| panic!("{e}"));
-    let mut out = Vec::new();
-    for c in &compiled {
-        let Some(hand_sql) = hand.get(&c.rule) else {
-            continue;
-        };
-        let mut bound = vec![rusqlite::types::Value::Text(AS_OF.to_string())];
-        bound.extend(c.params.iter().map(|v| match v {
-            duban::store::Value::Integer(i) => rusqlite::types::Value::Integer(*i),
-            duban::store::Value::Real(r) => rusqlite::types::Value::Real(*r),
-            duban::store::Value::Text(t) => rusqlite::types::Value::Text(t.clone()),
-            _ => rusqlite::types::Value::Null,
-        }));
-        let (mut generated, mut handwritten) = (f64::INFINITY, f64::INFINITY);
-        let (mut rows, mut hand_rows) = (0, 0);
-        for _ in 0..RUNS {
-            let (t, n) = step_all(&conn, &c.sql, &bound);
-            generated = generated.min(t);
-            rows = n;
-            let (t, n) = step_all(&conn, hand_sql, &[]);
-            handwritten = handwritten.min(t);
-            hand_rows = n;
-        }
-        let rows = if rows == hand_rows {
-            rows.to_string()
-        } else {
-            format!("{rows} (hand-written: {hand_rows}, not the same answer)")
-        };
-        out.push((c.rule.clone(), generated, handwritten, rows));
-    }
-    out
+    duban::compile::compile_policy(&p, dialect)
 }
 
 /// Runs one statement, every row stepped and every column read: seconds
@@ -715,9 +797,10 @@ fn main() {
                 common::psql(server, &format!("DROP DATABASE {db} WITH (FORCE)"));
             }
         }
-        if wants("pg-dry-run") {
+        if wants("pg-dry-run") || wants("pg-rules") {
             // The same office copied to PostgreSQL (once), its dry-run
-            // beside the hand-written SQL in psql.
+            // beside the hand-written SQL in psql, and each rule's query
+            // beside its hand-written one.
             let name = format!("duban_bench_scale_{scale}");
             let url = common::pg_url(server, &name);
             let copied = dir.join("postgres-copied");
@@ -738,17 +821,31 @@ fn main() {
                 ));
                 std::fs::write(&copied, &url).unwrap_or_else(|e| panic!("{e}"));
             }
-            let handwritten = base.join("handwritten-postgres.sql");
-            let text =
-                std::fs::read_to_string(&example.handwritten).unwrap_or_else(|e| panic!("{e}"));
-            std::fs::write(&handwritten, postgres_spelling(&text))
-                .unwrap_or_else(|e| panic!("{e}"));
-            rows.extend(dry_run_rows(
-                bin,
-                &dir,
-                &example,
-                &Db::Postgres { url, handwritten },
-            ));
+            let spelled = |policy: &Policy| {
+                let text =
+                    std::fs::read_to_string(&policy.handwritten).unwrap_or_else(|e| panic!("{e}"));
+                postgres_spelling(&text)
+            };
+            if wants("pg-rules") {
+                for policy in [&example, &eight] {
+                    for (rule, generated, hand, n) in
+                        pg_rules_side_by_side(&url, policy, &spelled(policy))
+                    {
+                        let label = format!("{}, on PostgreSQL", policy.label);
+                        per_rule.push((label, rule, generated, hand, n));
+                    }
+                }
+            }
+            if wants("pg-dry-run") {
+                let handwritten = base.join("handwritten-postgres.sql");
+                std::fs::write(&handwritten, spelled(&example)).unwrap_or_else(|e| panic!("{e}"));
+                rows.extend(dry_run_rows(
+                    bin,
+                    &dir,
+                    &example,
+                    &Db::Postgres { url, handwritten },
+                ));
+            }
         }
     }
 
@@ -894,7 +991,7 @@ fn main() {
             );
         }
         println!(
-            "\neach rule's query through duban's own SQLite, every row stepped and every column read, fastest of {RUNS} runs, the two back to back"
+            "\neach rule's query through duban's own SQLite, every row stepped and every column read (on PostgreSQL: through the simple query protocol, every row sent to the client, the generated query's parameters written in), fastest of {RUNS} runs, the two back to back"
         );
     }
 }
