@@ -298,8 +298,13 @@ struct Lifted {
     /// subquery, no join): the subquery keeps the subjects where they
     /// hold, so the aggregates are computed for those only.
     pre: Vec<String>,
-    /// The outer condition (the parts above again, then the others) and
-    /// columns, reading `s.agg1` …
+    /// The parts that read the subject's own collections (an `exists`)
+    /// but no joined record: checked in the subquery only, before the
+    /// aggregates are computed, as one would write it by hand.
+    inner: Vec<String>,
+    /// The outer condition (the subject's own parts again, then those
+    /// reading the aggregates or joined records) and columns, reading
+    /// `s.agg1` …
     condition: String,
     columns: Vec<String>,
 }
@@ -340,10 +345,16 @@ impl Lifted {
         // The subjects the outer condition keeps anyway: the aggregates
         // are computed for these only, and an index on the subject's own
         // columns (a date's range) can find them.
-        let pre = if self.pre.is_empty() {
+        let keep: Vec<&str> = self
+            .pre
+            .iter()
+            .chain(&self.inner)
+            .map(String::as_str)
+            .collect();
+        let pre = if keep.is_empty() {
             String::new()
         } else {
-            format!(" WHERE {}", self.pre.join(" AND "))
+            format!(" WHERE {}", keep.join(" AND "))
         };
         format!(
             "(SELECT {} FROM {table} s{grouped}{pre}{})",
@@ -428,13 +439,15 @@ fn lift_aggregates(
         }
         out
     };
-    let (mut pre, mut rest) = (Vec::new(), Vec::new());
+    let (mut pre, mut inner, mut rest) = (Vec::new(), Vec::new(), Vec::new());
     for part in rule.when.conjuncts() {
         let sql = c.filter(part, roots);
         if shared.iter().any(|a| sql.contains(a.as_str())) {
             rest.push(read(&sql));
-        } else if reads_joined(&sql) || sql.contains("SELECT") {
+        } else if reads_joined(&sql) {
             rest.push(sql);
+        } else if sql.contains("SELECT") {
+            inner.push(sql);
         } else {
             pre.push(sql);
         }
@@ -456,13 +469,14 @@ fn lift_aggregates(
                 .iter()
                 .find(|(sql, _)| sql == a)
                 .and_then(|(_, g)| g.clone())
-                .filter(|_| pre.is_empty())
+                .filter(|_| pre.is_empty() && inner.is_empty())
         })
         .collect();
     Some(Lifted {
         aggregates: shared,
         grouped,
         pre,
+        inner,
         condition: format!("({condition})"),
         columns,
     })
@@ -1157,16 +1171,18 @@ impl<'p> Compiler<'p> {
         // comparisons written bare would let SQLite's planner pick an index
         // on them (the tasks' `(status, kind, due)`) and read every matching
         // task for each subject, instead of the subject's own few by its
-        // link (`escalate` on 101,517 problems: 1.6 s → 400 s).
-        // In a grouped count an `exists` reading only its own records is a
-        // list made once (see `semi_join`): there its filter is bare.
+        // link (`escalate` on 101,517 problems: 1.6 s → 400 s). PostgreSQL
+        // plans from statistics: there it is bare. In a grouped count an
+        // `exists` reading only its own records is a list made once (see
+        // `semi_join`): there too.
         let listed = self.semi_join
             && func == AggFunc::Exists
             && filter.is_none_or(|f| within(f, roots.len()));
+        let bare = listed || self.d.bare_collection_filters();
         let alias = format!("e{}", self.levels.len());
         let Some((from, link, (filter_sql, value_sql))) = self.subquery(coll, roots, |c, inner| {
             (
-                filter.map(|f| match listed {
+                filter.map(|f| match bare {
                     true => c.filter(f, inner),
                     false => c.expr(f, inner),
                 }),

@@ -373,6 +373,16 @@ impl Dialect {
         }
     }
 
+    /// Whether a collection's filter may be written bare (`e1.kind = ?4`)
+    /// rather than coalesced to false — the same inside the collection's
+    /// WHERE. PostgreSQL plans from its statistics and, given the bare
+    /// comparisons, finds the few matching tasks by their index; SQLite,
+    /// without statistics, would take that index for every subject and
+    /// read every matching task each time (see `Compiler::aggregate`).
+    pub fn bare_collection_filters(self) -> bool {
+        matches!(self, Dialect::Postgres)
+    }
+
     /// Replaces the CHECK of a column by `check` in place (PostgreSQL's
     /// name for a column's CHECK is `table_column_check`); `None` where a
     /// CHECK cannot be altered (SQLite: the table is made anew).
