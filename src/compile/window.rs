@@ -125,6 +125,69 @@ impl Bounds {
     }
 }
 
+/// How a collection's members name their owner: `key = owner.id`,
+/// after the rest of the link (`subject_type = …` of tasks).
+struct Owner<'a> {
+    key: String,
+    rest: Option<&'a str>,
+}
+
+impl<'a> Owner<'a> {
+    fn of(link: &'a str, owner: &str) -> Option<Owner<'a>> {
+        let head = link.strip_suffix(&format!(" = {owner}.id"))?;
+        let (rest, key) = match head.rsplit_once(" AND ") {
+            Some((rest, key)) => (Some(rest), key),
+            None => (None, head),
+        };
+        Some(Owner {
+            key: key.to_string(),
+            rest,
+        })
+    }
+
+    /// The rest of the link and `condition`.
+    fn link_and(&self, condition: &str) -> String {
+        match self.rest {
+            Some(rest) => format!("{rest} AND {condition}"),
+            None => condition.to_string(),
+        }
+    }
+}
+
+/// Whether `e` reads a record of a scope below `scope` (one outside the
+/// collection whose members it filters).
+fn reads_below(e: &Expr, scope: usize) -> bool {
+    match &e.kind {
+        ExprKind::Literal(_) | ExprKind::Today => false,
+        ExprKind::Field(p) => p.scope < scope,
+        ExprKind::Not(x)
+        | ExprKind::Neg(x)
+        | ExprKind::Present(x)
+        | ExprKind::Missing(x)
+        | ExprKind::DaysSince(x)
+        | ExprKind::DaysUntil(x)
+        | ExprKind::WorkdaysSince(x)
+        | ExprKind::WorkdaysUntil(x) => reads_below(x, scope),
+        ExprKind::And(a, b)
+        | ExprKind::Or(a, b)
+        | ExprKind::Compare(_, a, b)
+        | ExprKind::Arith(_, a, b) => reads_below(a, scope) || reads_below(b, scope),
+        ExprKind::In(x, items) => {
+            reads_below(x, scope) || items.iter().any(|i| reads_below(i, scope))
+        }
+        ExprKind::Aggregate {
+            coll,
+            filter,
+            value,
+            ..
+        } => {
+            coll.scope < scope
+                || filter.as_deref().is_some_and(|f| reads_below(f, scope))
+                || value.as_deref().is_some_and(|v| reads_below(v, scope))
+        }
+    }
+}
+
 /// The latest of several days (NULL when one is: a bound that never
 /// comes means never).
 fn latest(days: &[String], d: Dialect) -> Option<String> {
@@ -237,25 +300,86 @@ impl Compiler<'_> {
         let (from, link, member) =
             self.subquery(coll, roots, |c, inner| c.member_bounds(filter, inner))?;
         let member = member?;
-        let filtered = format!("{link} AND {}", member.condition(self.d));
+        let condition = member.condition(self.d);
+        let filtered = format!("{link} AND {condition}");
+        // The rule's subject's own members, their filter reading nothing
+        // of the subject: read once for all subjects, not per subject.
+        let owner = (roots.len() == 1
+            && self.levels.len() == 1
+            && coll.scope == 0
+            && coll.refs.is_empty()
+            && !reads_below(filter, roots.len()))
+        .then(|| Owner::of(&link, &roots[0].alias))
+        .flatten()
+        .map(|o| {
+            let members = o.link_and(&condition);
+            (o.key, members)
+        });
         let mut out = Bounds::default();
         match (
             latest(&member.from, self.d),
             earliest(&member.until, self.d),
+            owner,
         ) {
-            (None, None) => out
+            (None, None, Some((key, members))) => out.parts.push(format!(
+                "{}.id IN (SELECT {key} FROM {from} WHERE {members})",
+                roots[0].alias
+            )),
+            (None, None, None) => out
                 .parts
                 .push(format!("EXISTS (SELECT 1 FROM {from} WHERE {filtered})")),
-            (Some(first), None) => out.from.push(format!(
+            // A subject without such a member has no day (NULL), as one
+            // left out of the join.
+            (Some(first), None, Some((key, members))) => {
+                let day = self.grouped(
+                    &roots[0].alias,
+                    &key,
+                    &format!("min({first})"),
+                    &from,
+                    &members,
+                );
+                out.from.push(day);
+            }
+            (Some(first), None, None) => out.from.push(format!(
                 "(SELECT min({first}) FROM {from} WHERE {filtered})"
             )),
-            (None, Some(last)) => out
+            (None, Some(last), Some((key, members))) => {
+                let day = self.grouped(
+                    &roots[0].alias,
+                    &key,
+                    &format!("max({last})"),
+                    &from,
+                    &members,
+                );
+                out.until.push(day);
+            }
+            (None, Some(last), None) => out
                 .until
                 .push(format!("(SELECT max({last}) FROM {from} WHERE {filtered})")),
             // Members each hold on an interval: together, not one.
-            (Some(_), Some(_)) => return None,
+            (Some(_), Some(_), _) => return None,
         }
         Some(out)
+    }
+
+    /// `aggregate` of each subject's members, computed for all subjects
+    /// at once in a derived table grouped by the members' `key` and
+    /// joined to the subject (`subject` its alias): the column that holds
+    /// it. Subjects without members drop out of the join.
+    fn grouped(
+        &mut self,
+        subject: &str,
+        key: &str,
+        aggregate: &str,
+        from: &str,
+        members: &str,
+    ) -> String {
+        let sql = &mut self.levels[0].sql;
+        let alias = format!("x{}", sql.matches(" JOIN (SELECT ").count() + 1);
+        sql.push_str(&format!(
+            " JOIN (SELECT {key} AS k, {aggregate} AS d FROM {from} WHERE {members} GROUP BY {key}) AS {alias} ON {alias}.k = {subject}.id"
+        ));
+        format!("{alias}.d")
     }
 
     /// A count of members that only start (or only stop) being counted,
