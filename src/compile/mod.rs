@@ -1405,7 +1405,8 @@ rule r for inspection
         // for one subject, once in the condition and once for the column.
         assert_eq!(c.sql.matches("avg(").count(), 1, "{}", c.sql);
         assert!(
-            c.scan_from.contains("FROM inspections s WHERE (s.feedback_on <= date(?1"),
+            c.scan_from
+                .contains("FROM inspections s WHERE (s.feedback_on <= date(?1"),
             "{}",
             c.sql
         );

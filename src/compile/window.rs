@@ -331,7 +331,7 @@ impl Compiler<'_> {
             // A subject without such a member has no day (NULL), as one
             // left out of the join.
             (Some(first), None, Some((key, members))) => {
-                let day = self.grouped(
+                let day = self.grouped_day(
                     &roots[0].alias,
                     &key,
                     &format!("min({first})"),
@@ -344,7 +344,7 @@ impl Compiler<'_> {
                 "(SELECT min({first}) FROM {from} WHERE {filtered})"
             )),
             (None, Some(last), Some((key, members))) => {
-                let day = self.grouped(
+                let day = self.grouped_day(
                     &roots[0].alias,
                     &key,
                     &format!("max({last})"),
@@ -366,7 +366,7 @@ impl Compiler<'_> {
     /// at once in a derived table grouped by the members' `key` and
     /// joined to the subject (`subject` its alias): the column that holds
     /// it. Subjects without members drop out of the join.
-    fn grouped(
+    fn grouped_day(
         &mut self,
         subject: &str,
         key: &str,
