@@ -157,35 +157,12 @@ impl<'a> Owner<'a> {
 /// Whether `e` reads a record of a scope below `scope` (one outside the
 /// collection whose members it filters).
 fn reads_below(e: &Expr, scope: usize) -> bool {
-    match &e.kind {
-        ExprKind::Literal(_) | ExprKind::Today => false,
+    let here = match &e.kind {
         ExprKind::Field(p) => p.scope < scope,
-        ExprKind::Not(x)
-        | ExprKind::Neg(x)
-        | ExprKind::Present(x)
-        | ExprKind::Missing(x)
-        | ExprKind::DaysSince(x)
-        | ExprKind::DaysUntil(x)
-        | ExprKind::WorkdaysSince(x)
-        | ExprKind::WorkdaysUntil(x) => reads_below(x, scope),
-        ExprKind::And(a, b)
-        | ExprKind::Or(a, b)
-        | ExprKind::Compare(_, a, b)
-        | ExprKind::Arith(_, a, b) => reads_below(a, scope) || reads_below(b, scope),
-        ExprKind::In(x, items) => {
-            reads_below(x, scope) || items.iter().any(|i| reads_below(i, scope))
-        }
-        ExprKind::Aggregate {
-            coll,
-            filter,
-            value,
-            ..
-        } => {
-            coll.scope < scope
-                || filter.as_deref().is_some_and(|f| reads_below(f, scope))
-                || value.as_deref().is_some_and(|v| reads_below(v, scope))
-        }
-    }
+        ExprKind::Aggregate { coll, .. } => coll.scope < scope,
+        _ => false,
+    };
+    here || e.children().into_iter().any(|x| reads_below(x, scope))
 }
 
 /// The latest of several days (NULL when one is: a bound that never
@@ -302,6 +279,7 @@ impl Compiler<'_> {
         let member = member?;
         let condition = member.condition(self.d);
         let filtered = format!("{link} AND {condition}");
+        let subject = roots.first()?.alias.clone();
         // The rule's subject's own members, their filter reading nothing
         // of the subject: read once for all subjects, not per subject.
         let owner = (roots.len() == 1
@@ -309,7 +287,7 @@ impl Compiler<'_> {
             && coll.scope == 0
             && coll.refs.is_empty()
             && !reads_below(filter, roots.len()))
-        .then(|| Owner::of(&link, &roots[0].alias))
+        .then(|| Owner::of(&link, &subject))
         .flatten()
         .map(|o| {
             let members = o.link_and(&condition);
@@ -319,61 +297,46 @@ impl Compiler<'_> {
         match (
             latest(&member.from, self.d),
             earliest(&member.until, self.d),
-            owner,
         ) {
-            (None, None, Some((key, members))) => out.parts.push(format!(
-                "{}.id IN (SELECT {key} FROM {from} WHERE {members})",
-                roots[0].alias
-            )),
-            (None, None, None) => out
-                .parts
-                .push(format!("EXISTS (SELECT 1 FROM {from} WHERE {filtered})")),
-            // A subject without such a member has no day (NULL), as one
-            // left out of the join.
-            (Some(first), None, Some((key, members))) => {
-                let day = self.grouped_day(
-                    &roots[0].alias,
-                    &key,
-                    &format!("min({first})"),
-                    &from,
-                    &members,
-                );
-                out.from.push(day);
+            (None, None) => out.parts.push(match &owner {
+                Some((key, members)) => {
+                    format!("{subject}.id IN (SELECT {key} FROM {from} WHERE {members})")
+                }
+                None => format!("EXISTS (SELECT 1 FROM {from} WHERE {filtered})"),
+            }),
+            (Some(first), None) => {
+                let day = format!("min({first})");
+                out.from
+                    .push(self.members_day(owner.as_ref(), &subject, &day, &from, &filtered));
             }
-            (Some(first), None, None) => out.from.push(format!(
-                "(SELECT min({first}) FROM {from} WHERE {filtered})"
-            )),
-            (None, Some(last), Some((key, members))) => {
-                let day = self.grouped_day(
-                    &roots[0].alias,
-                    &key,
-                    &format!("max({last})"),
-                    &from,
-                    &members,
-                );
-                out.until.push(day);
+            (None, Some(last)) => {
+                let day = format!("max({last})");
+                out.until
+                    .push(self.members_day(owner.as_ref(), &subject, &day, &from, &filtered));
             }
-            (None, Some(last), None) => out
-                .until
-                .push(format!("(SELECT max({last}) FROM {from} WHERE {filtered})")),
             // Members each hold on an interval: together, not one.
-            (Some(_), Some(_), _) => return None,
+            (Some(_), Some(_)) => return None,
         }
         Some(out)
     }
 
-    /// `aggregate` of each subject's members, computed for all subjects
-    /// at once in a derived table grouped by the members' `key` and
-    /// joined to the subject (`subject` its alias): the column that holds
-    /// it. Subjects without members drop out of the join.
-    fn grouped_day(
+    /// `aggregate` (the first or last day) of the subject's members: per
+    /// subject, or — given the members' `key` and their condition without
+    /// the link (`owner`) — for all subjects at once, in a derived table
+    /// grouped by the key and joined to the subject (`subject` its alias).
+    /// A subject without members has no day (NULL) either way: left out
+    /// of the join, it is left out as a NULL day leaves it out.
+    fn members_day(
         &mut self,
+        owner: Option<&(String, String)>,
         subject: &str,
-        key: &str,
         aggregate: &str,
         from: &str,
-        members: &str,
+        filtered: &str,
     ) -> String {
+        let Some((key, members)) = owner else {
+            return format!("(SELECT {aggregate} FROM {from} WHERE {filtered})");
+        };
         let sql = &mut self.levels[0].sql;
         let alias = format!("x{}", sql.matches(" JOIN (SELECT ").count() + 1);
         sql.push_str(&format!(
