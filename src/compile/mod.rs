@@ -883,7 +883,14 @@ impl<'p> Compiler<'p> {
                 let top = self.levels.len() == 1;
                 let sql = self.aggregate(*func, coll, filter.as_deref(), value.as_deref(), roots);
                 if top {
-                    let grouped = self.grouped(e, roots);
+                    // Compiled again, grouped: kept only if it needs no
+                    // parameter the correlated form does not (a parameter
+                    // bound but not read is an error on both databases).
+                    let before = self.params.len();
+                    let grouped = self
+                        .grouped(e, roots)
+                        .filter(|_| self.params.len() == before);
+                    self.params.truncate(before);
                     self.top_aggregates.push(TopAggregate {
                         sql: sql.clone(),
                         grouped,
