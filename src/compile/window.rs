@@ -125,6 +125,46 @@ impl Bounds {
     }
 }
 
+/// How a collection's members name their owner: `key = owner.id`,
+/// after the rest of the link (`subject_type = …` of tasks).
+struct Owner<'a> {
+    key: String,
+    rest: Option<&'a str>,
+}
+
+impl<'a> Owner<'a> {
+    fn of(link: &'a str, owner: &str) -> Option<Owner<'a>> {
+        let head = link.strip_suffix(&format!(" = {owner}.id"))?;
+        let (rest, key) = match head.rsplit_once(" AND ") {
+            Some((rest, key)) => (Some(rest), key),
+            None => (None, head),
+        };
+        Some(Owner {
+            key: key.to_string(),
+            rest,
+        })
+    }
+
+    /// The rest of the link and `condition`.
+    fn link_and(&self, condition: &str) -> String {
+        match self.rest {
+            Some(rest) => format!("{rest} AND {condition}"),
+            None => condition.to_string(),
+        }
+    }
+}
+
+/// Whether `e` reads a record of a scope below `scope` (one outside the
+/// collection whose members it filters).
+fn reads_below(e: &Expr, scope: usize) -> bool {
+    let here = match &e.kind {
+        ExprKind::Field(p) => p.scope < scope,
+        ExprKind::Aggregate { coll, .. } => coll.scope < scope,
+        _ => false,
+    };
+    here || e.children().into_iter().any(|x| reads_below(x, scope))
+}
+
 /// The latest of several days (NULL when one is: a bound that never
 /// comes means never).
 fn latest(days: &[String], d: Dialect) -> Option<String> {
@@ -237,25 +277,72 @@ impl Compiler<'_> {
         let (from, link, member) =
             self.subquery(coll, roots, |c, inner| c.member_bounds(filter, inner))?;
         let member = member?;
-        let filtered = format!("{link} AND {}", member.condition(self.d));
+        let condition = member.condition(self.d);
+        let filtered = format!("{link} AND {condition}");
+        let subject = roots.first()?.alias.clone();
+        // The rule's subject's own members, their filter reading nothing
+        // of the subject: read once for all subjects, not per subject.
+        let owner = (roots.len() == 1
+            && self.levels.len() == 1
+            && coll.scope == 0
+            && coll.refs.is_empty()
+            && !reads_below(filter, roots.len()))
+        .then(|| Owner::of(&link, &subject))
+        .flatten()
+        .map(|o| {
+            let members = o.link_and(&condition);
+            (o.key, members)
+        });
         let mut out = Bounds::default();
         match (
             latest(&member.from, self.d),
             earliest(&member.until, self.d),
         ) {
-            (None, None) => out
-                .parts
-                .push(format!("EXISTS (SELECT 1 FROM {from} WHERE {filtered})")),
-            (Some(first), None) => out.from.push(format!(
-                "(SELECT min({first}) FROM {from} WHERE {filtered})"
-            )),
-            (None, Some(last)) => out
-                .until
-                .push(format!("(SELECT max({last}) FROM {from} WHERE {filtered})")),
+            (None, None) => out.parts.push(match &owner {
+                Some((key, members)) => {
+                    format!("{subject}.id IN (SELECT {key} FROM {from} WHERE {members})")
+                }
+                None => format!("EXISTS (SELECT 1 FROM {from} WHERE {filtered})"),
+            }),
+            (Some(first), None) => {
+                let day = format!("min({first})");
+                out.from
+                    .push(self.members_day(owner.as_ref(), &subject, &day, &from, &filtered));
+            }
+            (None, Some(last)) => {
+                let day = format!("max({last})");
+                out.until
+                    .push(self.members_day(owner.as_ref(), &subject, &day, &from, &filtered));
+            }
             // Members each hold on an interval: together, not one.
             (Some(_), Some(_)) => return None,
         }
         Some(out)
+    }
+
+    /// `aggregate` (the first or last day) of the subject's members: per
+    /// subject, or — given the members' `key` and their condition without
+    /// the link (`owner`) — for all subjects at once, in a derived table
+    /// grouped by the key and joined to the subject (`subject` its alias).
+    /// A subject without members has no day (NULL) either way: left out
+    /// of the join, it is left out as a NULL day leaves it out.
+    fn members_day(
+        &mut self,
+        owner: Option<&(String, String)>,
+        subject: &str,
+        aggregate: &str,
+        from: &str,
+        filtered: &str,
+    ) -> String {
+        let Some((key, members)) = owner else {
+            return format!("(SELECT {aggregate} FROM {from} WHERE {filtered})");
+        };
+        let sql = &mut self.levels[0].sql;
+        let alias = format!("x{}", sql.matches(" JOIN (SELECT ").count() + 1);
+        sql.push_str(&format!(
+            " JOIN (SELECT {key} AS k, {aggregate} AS d FROM {from} WHERE {members} GROUP BY {key}) AS {alias} ON {alias}.k = {subject}.id"
+        ));
+        format!("{alias}.d")
     }
 
     /// A count of members that only start (or only stop) being counted,

@@ -113,6 +113,22 @@ impl<'a> RunOptions<'a> {
     }
 }
 
+/// The columns of a rule's row that [`plan::Plan::counts`] reads: the
+/// subject, and the persons' ids and addresses (whether each is there,
+/// and whether they can be reached). Names, facts and template values only
+/// go into what is written or shown.
+fn counted_columns(c: &CompiledRule) -> Vec<usize> {
+    let mut columns = vec![0];
+    for path in &c.persons {
+        if let Some(p) = c.person_columns(path) {
+            columns.push(p.id);
+            columns.extend(p.email);
+            columns.extend(p.mobile);
+        }
+    }
+    columns
+}
+
 /// What one rule's evaluation found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuleOutcome {
@@ -295,7 +311,7 @@ impl<'p> Engine<'p> {
             plan::repeat_from(rule, as_of.today, &self.calendar).map(|d| d.to_string());
         let which = mode.episodes();
         crate::store::workdays::ensure(conn, &self.workdays)?;
-        let q = firings::Query::new(
+        let mut q = firings::Query::new(
             self.rule_sql(i),
             which,
             self.bound(i, as_of),
@@ -303,6 +319,10 @@ impl<'p> Engine<'p> {
             repeat_from.clone(),
             subject,
         );
+        // A simulation only counts what the firings do.
+        if which == Episodes::Simulated {
+            q = q.reading_only(counted_columns(c), c.column_count());
+        }
         // A rule with no open episode (new, or never fired) needs no look
         // at them per subject.
         let given = matches!(mode, Mode::SimulateGiven | Mode::SimulateWhole);

@@ -58,6 +58,9 @@ pub struct Query<'a> {
     p_rule: usize,
     p_repeat: usize,
     only: Option<usize>,
+    /// The columns read, of how many (the others are NULL): see
+    /// [`Query::reading_only`].
+    reading: Option<(Vec<usize>, usize)>,
 }
 
 /// Which firings query to read.
@@ -98,7 +101,18 @@ impl<'a> Query<'a> {
             p_rule,
             p_repeat,
             only,
+            reading: None,
         }
+    }
+
+    /// Reads only `columns` of the rule's `width` (the others come back
+    /// NULL, in their places): a simulation counts what the firings do,
+    /// which needs the persons' ids and addresses but no names, facts or
+    /// template values. The query selects the rule's columns from a
+    /// subquery, which the database flattens, leaving out those not read.
+    pub fn reading_only(mut self, columns: Vec<usize>, width: usize) -> Self {
+        self.reading = Some((columns, width));
+        self
     }
 
     fn only(&self) -> String {
@@ -137,14 +151,14 @@ impl<'a> Query<'a> {
         let order = if ordered { d.same_order() } else { "" };
         match shape {
             Shape::Held => format!(
-                "SELECT {select}, ep.id, ep.fired FROM {holds} h CROSS JOIN {table} s{joins}
+                "SELECT {select}, ep.id AS ep_id, ep.fired AS ep_fired FROM {holds} h CROSS JOIN {table} s{joins}
                  {join_open} WHERE s.id = h.id AND {due}{order}"
             ),
             Shape::Fresh => format!(
-                "SELECT {scan_select}, NULL, NULL FROM {scan_from} s{joins} WHERE {scan_condition}{only}{order}"
+                "SELECT {scan_select}, NULL AS ep_id, NULL AS ep_fired FROM {scan_from} s{joins} WHERE {scan_condition}{only}{order}"
             ),
             Shape::Joined => format!(
-                "SELECT {scan_select}, ep.id, ep.fired FROM {scan_from} s{joins}
+                "SELECT {scan_select}, ep.id AS ep_id, ep.fired AS ep_fired FROM {scan_from} s{joins}
                  {join_open} WHERE {scan_condition} AND {due}{only}{order}"
             ),
         }
@@ -163,7 +177,23 @@ impl<'a> Query<'a> {
     }
 
     fn stream_in<'c>(&self, conn: &'c Db, shape: Shape, ordered: bool) -> Result<Statement<'c>> {
-        let mut stmt = conn.prepare_stream(&self.firings_sql(conn, shape, ordered))?;
+        let sql = match &self.reading {
+            Some((columns, width)) if !ordered => {
+                let list: Vec<String> = (0..*width)
+                    .map(|k| match columns.contains(&k) {
+                        true => format!("f.c{k}"),
+                        false => "NULL".into(),
+                    })
+                    .collect();
+                format!(
+                    "SELECT {}, f.ep_id, f.ep_fired FROM ({}) AS f",
+                    list.join(", "),
+                    self.firings_sql(conn, shape, false)
+                )
+            }
+            _ => self.firings_sql(conn, shape, ordered),
+        };
+        let mut stmt = conn.prepare_stream(&sql)?;
         bind_values(&mut stmt, &self.bound)?;
         Ok(stmt)
     }
