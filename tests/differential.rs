@@ -247,6 +247,9 @@ rule recent_talk for problem
   when exists(tasks where days_since(created_on) <= 10 and kind = "reminder_talk")
   then notify responsible
   repeat every 3 days
+rule late_talk for problem
+  when exists(tasks where status = "done" and done_on > deadline and days_since(done_on) >= 5)
+  then notify responsible
 rule feedback for inspection
   when days_since(feedback_on) > 30 and count(problems where status = "open") >= 1
   then notify leader
@@ -510,6 +513,29 @@ fn the_windowed_shapes_are_windowed() {
             r.name
         );
     }
+}
+
+/// A windowed rule's day among the subject's own members is read for all
+/// subjects at once (a grouped join) when the members' filter reads only
+/// them, and per subject when it reads the subject too (`late_talk`'s
+/// `done_on > deadline`, the problem's deadline): both forms are in
+/// `WINDOWED`, so the replay tests below compare both with the runs.
+#[test]
+fn the_windowed_members_days_take_both_forms() {
+    let p = policy(WINDOWED);
+    let joins = |name: &str| {
+        let r = p.rule(name).unwrap_or_else(|| panic!("no rule {name}"));
+        let w = duban::compile::window(&p, r, duban::store::Dialect::Sqlite)
+            .unwrap_or_else(|| panic!("rule {name} is not windowed"));
+        (w.joins.contains("GROUP BY"), w.from.unwrap_or_default())
+    };
+    let (grouped, _) = joins("after_talk");
+    assert!(grouped, "after_talk's day is not read grouped");
+    let (grouped, from) = joins("late_talk");
+    assert!(
+        !grouped && from.contains("(SELECT min("),
+        "late_talk's day is not read per subject: {from}"
+    );
 }
 
 // ───────────────────────── generated data ─────────────────────────
