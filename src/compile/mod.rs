@@ -289,11 +289,9 @@ fn select_list(columns: &[String]) -> String {
 /// A rule's query over the whole table with its shared aggregates computed
 /// once: the subquery's columns, the outer condition and columns.
 struct Lifted {
-    /// The aggregates, `agg1`, `agg2` … in the subquery.
-    aggregates: Vec<String>,
-    /// Each aggregate's grouped form, where it is used (joined as `g1`,
-    /// `g2` …).
-    grouped: Vec<Option<Grouped>>,
+    /// The aggregates, `agg1`, `agg2` … in the subquery; their grouped
+    /// forms joined as `g1`, `g2` … where every subject is counted.
+    aggregates: Vec<TopAggregate>,
     /// The condition's parts that read the subject's own row only (no
     /// subquery, no join): the subquery keeps the subjects where they
     /// hold, so the aggregates are computed for those only.
@@ -326,9 +324,13 @@ impl Lifted {
                 cols.push(col);
             }
         }
+        // Grouped for every subject at once only where every subject is
+        // counted: with parts of the condition that keep a few, counting
+        // those few is less work.
+        let every = self.pre.is_empty() && self.inner.is_empty();
         let mut grouped = String::new();
         for (k, a) in self.aggregates.iter().enumerate() {
-            cols.push(match self.grouped.get(k).and_then(|g| g.as_ref()) {
+            cols.push(match a.grouped.as_ref().filter(|_| every) {
                 Some(g) => {
                     let n = format!("coalesce(g{}.n, 0)", k + 1);
                     grouped.push_str(&format!(
@@ -339,7 +341,7 @@ impl Lifted {
                     let n = if g.real { d.real(&n) } else { n };
                     format!("{n} AS agg{}", k + 1)
                 }
-                None => format!("{a} AS agg{}", k + 1),
+                None => format!("{} AS agg{}", a.sql, k + 1),
             });
         }
         // The subjects the outer condition keeps anyway: the aggregates
@@ -412,17 +414,16 @@ fn lift_aggregates(
     columns: &[String],
     roots: &[Root],
 ) -> Option<Lifted> {
-    let mut shared: Vec<String> = Vec::new();
-    let mut grouped: Vec<(String, Option<Grouped>)> = Vec::new();
-    for TopAggregate { sql: a, grouped: g } in std::mem::take(&mut c.top_aggregates) {
+    let mut shared: Vec<TopAggregate> = Vec::new();
+    for a in std::mem::take(&mut c.top_aggregates) {
+        let sql = a.sql.as_str();
         // Over a collection of the subject itself: one of a joined record
         // (`inspection.rectification_rate` of a problem) stays where it is.
-        if !shared.contains(&a)
-            && !reads_joined(&a)
-            && cond.contains(&a)
-            && columns.iter().any(|col| col.contains(&a))
+        if !shared.iter().any(|b| b.sql == sql)
+            && !reads_joined(sql)
+            && cond.contains(sql)
+            && columns.iter().any(|col| col.contains(sql))
         {
-            grouped.push((a.clone(), g));
             shared.push(a);
         }
     }
@@ -431,18 +432,18 @@ fn lift_aggregates(
     }
     // Longest first: one may hold another (a collection of the subject
     // filtered by another one).
-    shared.sort_by_key(|a| std::cmp::Reverse(a.len()));
+    shared.sort_by_key(|a| std::cmp::Reverse(a.sql.len()));
     let read = |sql: &str| -> String {
         let mut out = sql.to_string();
         for (k, a) in shared.iter().enumerate() {
-            out = out.replace(a.as_str(), &format!("s.agg{}", k + 1));
+            out = out.replace(a.sql.as_str(), &format!("s.agg{}", k + 1));
         }
         out
     };
     let (mut pre, mut inner, mut rest) = (Vec::new(), Vec::new(), Vec::new());
     for part in rule.when.conjuncts() {
         let sql = c.filter(part, roots);
-        if shared.iter().any(|a| sql.contains(a.as_str())) {
+        if shared.iter().any(|a| sql.contains(a.sql.as_str())) {
             rest.push(read(&sql));
         } else if reads_joined(&sql) {
             rest.push(sql);
@@ -459,22 +460,8 @@ fn lift_aggregates(
         .collect::<Vec<_>>()
         .join(" AND ");
     let columns = columns.iter().map(|col| read(col)).collect();
-    // Grouped for every subject at once only where every subject is
-    // counted: with parts of the condition that keep a few, counting those
-    // few is less work.
-    let grouped = shared
-        .iter()
-        .map(|a| {
-            grouped
-                .iter()
-                .find(|(sql, _)| sql == a)
-                .and_then(|(_, g)| g.clone())
-                .filter(|_| pre.is_empty() && inner.is_empty())
-        })
-        .collect();
     Some(Lifted {
         aggregates: shared,
-        grouped,
         pre,
         inner,
         condition: format!("({condition})"),
@@ -482,26 +469,58 @@ fn lift_aggregates(
     })
 }
 
-/// The column of a collection's element `alias` that names its owner, and
-/// what else the link asks of the element (a task's kind of subject).
-fn link_parts(coll: &CollPath, alias: &str) -> (String, Option<String>) {
-    match coll.coll.def().link {
-        Link::Backref(field) => {
-            let col = coll
-                .element()
-                .field(field)
-                .and_then(|f| f.column())
-                .unwrap_or_default();
-            (format!("{alias}.{col}"), None)
+/// How a collection's elements name their owner (see
+/// [`Compiler::subquery`]): `key = owner.id`, after what else the link
+/// asks of an element (a task's kind of subject).
+struct ElementLink {
+    /// The element's column naming its owner (`e1.inspection_id`).
+    key: String,
+    /// What else the link asks of the element (`e3.subject_type =
+    /// 'problem'`).
+    scope: Option<String>,
+    /// The owner's alias.
+    owner: String,
+}
+
+impl ElementLink {
+    fn new(coll: &CollPath, alias: &str, owner: String) -> ElementLink {
+        let (key, scope) = match coll.coll.def().link {
+            Link::Backref(field) => {
+                let col = coll
+                    .element()
+                    .field(field)
+                    .and_then(|f| f.column())
+                    .unwrap_or_default();
+                (format!("{alias}.{col}"), None)
+            }
+            Link::TaskSubject => (
+                format!("{alias}.subject_id"),
+                Some(format!(
+                    "{alias}.subject_type = '{}'",
+                    coll.coll.entity.name()
+                )),
+            ),
+            Link::TaskTarget => (format!("{alias}.target_id"), None),
+        };
+        ElementLink { key, scope, owner }
+    }
+
+    /// The condition on one owner's elements.
+    fn to_owner(&self) -> String {
+        let ElementLink { key, owner, .. } = self;
+        match &self.scope {
+            Some(scope) => format!("{scope} AND {key} = {owner}.id"),
+            None => format!("{key} = {owner}.id"),
         }
-        Link::TaskSubject => (
-            format!("{alias}.subject_id"),
-            Some(format!(
-                "{alias}.subject_type = '{}'",
-                coll.coll.entity.name()
-            )),
-        ),
-        Link::TaskTarget => (format!("{alias}.target_id"), None),
+    }
+
+    /// The conditions on the elements of any owner, for a list or a
+    /// grouping by `key` made once for every owner: no NULL key (which
+    /// `NOT IN` would read as unknown), then what else the link asks.
+    fn any_owner(&self) -> Vec<String> {
+        std::iter::once(format!("{} IS NOT NULL", self.key))
+            .chain(self.scope.clone())
+            .collect()
     }
 }
 
@@ -595,7 +614,6 @@ struct TopAggregate {
 /// counts is found once, from the rarest side the database sees (the
 /// year's admonishment talks rather than every problem's tasks), where the
 /// correlated form walks each subject's records.
-#[derive(Clone)]
 struct Grouped {
     select: String,
     /// A sum: its value is a real number, as the correlated form's.
@@ -1054,14 +1072,14 @@ impl<'p> Compiler<'p> {
     }
 
     /// A collection as a correlated subquery: its FROM clause (the element
-    /// table and the joins `body` needs), the condition linking elements to
-    /// their owner, and what `body` compiled in the element's scope.
+    /// table and the joins `body` needs), how elements link to their owner,
+    /// and what `body` compiled in the element's scope.
     fn subquery<T>(
         &mut self,
         coll: &CollPath,
         roots: &[Root],
         body: impl FnOnce(&mut Self, &[Root]) -> T,
-    ) -> Option<(String, String, T)> {
+    ) -> Option<(String, ElementLink, T)> {
         let owner_root = roots.get(coll.scope).cloned()?;
         let owner = self.join(&owner_root, &coll.refs);
         let element = coll.element();
@@ -1074,11 +1092,7 @@ impl<'p> Compiler<'p> {
             entity: element,
             level,
         });
-        let (key, scope) = link_parts(coll, &alias);
-        let link = match scope {
-            Some(scope) => format!("{scope} AND {key} = {owner}.id"),
-            None => format!("{key} = {owner}.id"),
-        };
+        let link = ElementLink::new(coll, &alias, owner);
         let compiled = body(self, &inner);
         let level_sql = self.levels.pop().map(|l| l.sql).unwrap_or_default();
         let from = format!("{} {alias}{level_sql}", element.table());
@@ -1128,7 +1142,6 @@ impl<'p> Compiler<'p> {
         if !owned {
             return None;
         }
-        let alias = format!("e{}", self.levels.len());
         self.semi_join = true;
         let sub = self.subquery(coll, roots, |c, inner| {
             let own = filter.map(|f| c.filter(f, inner));
@@ -1138,14 +1151,13 @@ impl<'p> Compiler<'p> {
             (own, counted)
         });
         self.semi_join = false;
-        let (from, _, (own, counted)) = sub?;
-        let (key, _) = link_parts(coll, &alias);
-        let mut from = from;
-        let mut conditions = vec![format!("{key} IS NOT NULL")];
+        let (mut from, link, (own, counted)) = sub?;
+        let key = &link.key;
+        let mut conditions = link.any_owner();
         conditions.extend(own);
-        if let Some((counted_from, link, counted_filter)) = counted {
+        if let Some((counted_from, counted_link, counted_filter)) = counted {
             from = format!("{from}, {counted_from}");
-            conditions.push(link);
+            conditions.push(counted_link.to_owner());
             conditions.extend(counted_filter);
         } else if nested.is_some() {
             return None;
@@ -1179,7 +1191,6 @@ impl<'p> Compiler<'p> {
             && func == AggFunc::Exists
             && filter.is_none_or(|f| within(f, roots.len()));
         let bare = listed || self.d.bare_collection_filters();
-        let alias = format!("e{}", self.levels.len());
         let Some((from, link, (filter_sql, value_sql))) = self.subquery(coll, roots, |c, inner| {
             (
                 filter.map(|f| match bare {
@@ -1192,20 +1203,16 @@ impl<'p> Compiler<'p> {
             return "NULL".into();
         };
         if listed {
-            let owner = roots
-                .get(coll.scope)
-                .cloned()
-                .map_or_else(|| "NULL".into(), |r| self.join(&r, &coll.refs));
-            let (key, scope) = link_parts(coll, &alias);
-            let listed: Vec<String> = std::iter::once(format!("{key} IS NOT NULL"))
-                .chain(scope)
-                .chain(filter_sql)
-                .collect();
+            let mut listed = link.any_owner();
+            listed.extend(filter_sql);
             return format!(
-                "{owner}.id IN (SELECT {key} FROM {from} WHERE {})",
+                "{}.id IN (SELECT {} FROM {from} WHERE {})",
+                link.owner,
+                link.key,
                 listed.join(" AND ")
             );
         }
+        let link = link.to_owner();
         let filtered = match &filter_sql {
             Some(f) => format!("{link} AND {f}"),
             None => link.clone(),

@@ -14,7 +14,7 @@
 //! arithmetic, a sum of counts …) is not windowed: [`window`] answers
 //! `None`, and the rule is evaluated day by day as in a run.
 
-use super::{Compiler, Count, Root, day_count, whole_bounds};
+use super::{Compiler, Count, Root, day_count, whole_bounds, within};
 use crate::lang::ir::*;
 use crate::schema::ProblemStatus;
 use crate::store::{Dialect, Value};
@@ -123,46 +123,6 @@ impl Bounds {
             _ => None,
         }
     }
-}
-
-/// How a collection's members name their owner: `key = owner.id`,
-/// after the rest of the link (`subject_type = …` of tasks).
-struct Owner<'a> {
-    key: String,
-    rest: Option<&'a str>,
-}
-
-impl<'a> Owner<'a> {
-    fn of(link: &'a str, owner: &str) -> Option<Owner<'a>> {
-        let head = link.strip_suffix(&format!(" = {owner}.id"))?;
-        let (rest, key) = match head.rsplit_once(" AND ") {
-            Some((rest, key)) => (Some(rest), key),
-            None => (None, head),
-        };
-        Some(Owner {
-            key: key.to_string(),
-            rest,
-        })
-    }
-
-    /// The rest of the link and `condition`.
-    fn link_and(&self, condition: &str) -> String {
-        match self.rest {
-            Some(rest) => format!("{rest} AND {condition}"),
-            None => condition.to_string(),
-        }
-    }
-}
-
-/// Whether `e` reads a record of a scope below `scope` (one outside the
-/// collection whose members it filters).
-fn reads_below(e: &Expr, scope: usize) -> bool {
-    let here = match &e.kind {
-        ExprKind::Field(p) => p.scope < scope,
-        ExprKind::Aggregate { coll, .. } => coll.scope < scope,
-        _ => false,
-    };
-    here || e.children().into_iter().any(|x| reads_below(x, scope))
 }
 
 /// The latest of several days (NULL when one is: a bound that never
@@ -278,7 +238,7 @@ impl Compiler<'_> {
             self.subquery(coll, roots, |c, inner| c.member_bounds(filter, inner))?;
         let member = member?;
         let condition = member.condition(self.d);
-        let filtered = format!("{link} AND {condition}");
+        let filtered = format!("{} AND {condition}", link.to_owner());
         let subject = roots.first()?.alias.clone();
         // The rule's subject's own members, their filter reading nothing
         // of the subject: read once for all subjects, not per subject.
@@ -286,12 +246,11 @@ impl Compiler<'_> {
             && self.levels.len() == 1
             && coll.scope == 0
             && coll.refs.is_empty()
-            && !reads_below(filter, roots.len()))
-        .then(|| Owner::of(&link, &subject))
-        .flatten()
-        .map(|o| {
-            let members = o.link_and(&condition);
-            (o.key, members)
+            && within(filter, roots.len()))
+        .then(|| {
+            let mut members = link.any_owner();
+            members.push(condition);
+            (link.key, members.join(" AND "))
         });
         let mut out = Bounds::default();
         match (
@@ -413,7 +372,7 @@ impl Compiler<'_> {
             } => {
                 let (from, link, member) =
                     self.subquery(coll, roots, |c, inner| c.member_bounds(filter, inner))?;
-                member?.rows(&format!("FROM {from} WHERE {link}"), self.d)
+                member?.rows(&format!("FROM {from} WHERE {}", link.to_owner()), self.d)
             }
             ExprKind::Aggregate {
                 func: AggFunc::Sum,
@@ -446,8 +405,10 @@ impl Compiler<'_> {
                 let (elements, inner_link, member) = members?;
                 member?.rows(
                     &format!(
-                        "FROM {outer}, {elements} WHERE {link} AND {} AND {inner_link}",
-                        filter_sql?
+                        "FROM {outer}, {elements} WHERE {} AND {} AND {}",
+                        link.to_owner(),
+                        filter_sql?,
+                        inner_link.to_owner()
                     ),
                     self.d,
                 )
