@@ -256,6 +256,40 @@ impl Dialect {
         }
     }
 
+    /// The indexes a bulk load into an empty table may drop and build
+    /// again afterwards (faster than keeping each in step row by row): a
+    /// table's own indexes, not those of its primary key or of a unique
+    /// constraint, as `(name, statement that builds it)`; `?1` is the
+    /// table.
+    pub fn own_indexes(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => {
+                "SELECT name, sql FROM sqlite_master
+                 WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL"
+            }
+            Dialect::Postgres => {
+                "SELECT c.relname, pg_get_indexdef(i.indexrelid)
+                 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                 WHERE i.indrelid = to_regclass(?1) AND NOT i.indisunique"
+            }
+        }
+    }
+
+    /// A table's references (foreign keys) a bulk load may drop and add
+    /// again afterwards, as `(name, definition)` (`?1` is the table):
+    /// PostgreSQL checks a deferred reference row by row at COMMIT, but
+    /// one added to a filled table in one scan. SQLite's are switched off
+    /// for the import as a whole (none listed).
+    pub fn own_references(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+                 WHERE conrelid = to_regclass(?1) AND contype = 'f'",
+            ),
+        }
+    }
+
     /// The names of the database's own tables, in order of name.
     pub fn tables(self) -> &'static str {
         match self {

@@ -140,10 +140,22 @@ fn import_tables(
         ..Provenance::default()
     };
     let inputs: Vec<Entity> = tables.iter().map(|t| t.entity).collect();
+    // References dropped while their tables were filled, added again once
+    // every row is in.
+    let mut references: Vec<String> = Vec::new();
     for table in tables.iter_mut() {
         observer.table_started(table);
         let sole = inputs.iter().filter(|e| **e == table.entity).count() == 1;
-        let summary = import_table(&tx, table, sole, stamp, observer, &mut prov, &mut out)?;
+        let summary = import_table(
+            &tx,
+            table,
+            sole,
+            stamp,
+            observer,
+            &mut prov,
+            &mut references,
+            &mut out,
+        )?;
         observer.table_finished(table);
         match out.tables.iter_mut().find(|s| s.entity == summary.entity) {
             Some(s) => {
@@ -159,6 +171,11 @@ fn import_tables(
     check_ancestry(&tx, &prov, &mut out)?;
     out.errors.sort();
     if out.ok() {
+        // Checked above with file:line messages; the database checks each
+        // again in one scan of its table.
+        for sql in &references {
+            tx.execute_batch(sql)?;
+        }
         tx.commit()?;
         let mut names: Vec<&str> = tables.iter().map(|t| t.entity.table()).collect();
         names.dedup();
@@ -356,6 +373,7 @@ fn import_table(
     stamp: &Stamp,
     observer: &dyn Observer,
     prov: &mut Provenance,
+    references: &mut Vec<String>,
     out: &mut Outcome,
 ) -> Result<TableSummary> {
     let entity = table.entity;
@@ -445,11 +463,14 @@ fn import_table(
     let col_names: Vec<String> = cols.iter().filter_map(|(_, f)| f.column()).collect();
     let before = super::export::count(tx, entity)?;
     // An empty table filled from one file: indexed afterwards (faster than
-    // keeping every index in step row by row), its rows' lines kept in
-    // memory, a repeated id found by the primary key.
-    // (SQLite only: the lines follow the rowids.)
-    let into_empty = sole && before == 0 && absent.is_empty() && tx.dialect().keeps_rowids();
-    let reindex = if into_empty {
+    // keeping every index in step row by row) and its references checked
+    // once it is full (see `Dialect::own_references`). On SQLite its rows'
+    // lines are kept in memory (they follow the rowids) and a repeated id
+    // is found by the primary key.
+    let fills_empty = sole && before == 0 && absent.is_empty();
+    let into_empty = fills_empty && tx.dialect().keeps_rowids();
+    let reindex = if fills_empty {
+        references.extend(defer_references(tx, def.table)?);
         defer_indexes(tx, def.table)?
     } else {
         Vec::new()
@@ -464,7 +485,7 @@ fn import_table(
         def.table,
         &col_names,
         !absent.is_empty(),
-        into_empty,
+        fills_empty,
         staged.as_ref().map(|s| s.table.as_str()),
     );
     let file = prov.add_file(&origin);
@@ -717,9 +738,7 @@ fn import_table(
 /// Drops a table's own indexes (not the primary key's), returning the
 /// statements that build them again.
 fn defer_indexes(tx: &Db, table: &str) -> Result<Vec<String>> {
-    let mut stmt = tx.prepare(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL",
-    )?;
+    let mut stmt = tx.prepare(tx.dialect().own_indexes())?;
     let indexes: Vec<(String, String)> = stmt
         .query_map(params![table], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<super::DbResult<_>>()?;
@@ -727,6 +746,26 @@ fn defer_indexes(tx: &Db, table: &str) -> Result<Vec<String>> {
         tx.execute_batch(&format!("DROP INDEX {name}"))?;
     }
     Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
+}
+
+/// Drops a table's references where the database would check them row by
+/// row (see `Dialect::own_references`), returning the statements that add
+/// them again.
+fn defer_references(tx: &Db, table: &str) -> Result<Vec<String>> {
+    let Some(sql) = tx.dialect().own_references() else {
+        return Ok(Vec::new());
+    };
+    let mut stmt = tx.prepare(sql)?;
+    let references: Vec<(String, String)> = stmt
+        .query_map(params![table], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<super::DbResult<_>>()?;
+    for (name, _) in &references {
+        tx.execute_batch(&format!("ALTER TABLE {table} DROP CONSTRAINT {name}"))?;
+    }
+    Ok(references
+        .into_iter()
+        .map(|(name, def)| format!("ALTER TABLE {table} ADD CONSTRAINT {name} {def}"))
+        .collect())
 }
 
 /// The statement that writes one row, its values bound as `?1…` in the
