@@ -167,6 +167,14 @@ fn import_tables(
             None => out.tables.push(summary),
         }
     }
+    // Statistics of what was written (kept when the import commits), so
+    // that the checks below are planned as joins of whole tables.
+    let mut names: Vec<&str> = tables.iter().map(|t| t.entity.table()).collect();
+    names.dedup();
+    names.push(&prov.import_rows);
+    if let Some(sql) = d.after_bulk_load(&names) {
+        tx.execute_batch(&sql)?;
+    }
     check_references(&tx, &prov, &mut out)?;
     check_ancestry(&tx, &prov, &mut out)?;
     out.errors.sort();
@@ -177,11 +185,6 @@ fn import_tables(
             tx.execute_batch(sql)?;
         }
         tx.commit()?;
-        let mut names: Vec<&str> = tables.iter().map(|t| t.entity.table()).collect();
-        names.dedup();
-        if let Some(sql) = conn.dialect().after_bulk_load(&names) {
-            conn.execute_batch(&sql)?;
-        }
     } else {
         tx.rollback()?;
     }
