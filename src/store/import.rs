@@ -21,7 +21,8 @@ use crate::error::Result;
 use crate::params;
 use crate::schema::{self, Entity, FieldDef, FieldType, TaskStatus};
 use chrono::NaiveDate;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 
 /// At most this many errors are listed; the rest are counted.
 pub const MAX_LISTED_ERRORS: usize = 200;
@@ -213,9 +214,12 @@ struct Provenance {
     /// each row kept by rowid here rather than a row each in
     /// `import_rows`.
     filled: HashMap<&'static str, Filled>,
-    /// Where each id of a staged import was first seen, by table: a
-    /// repeated id is found here rather than by a row in `import_rows`.
-    ids: HashMap<(&'static str, String), (usize, usize)>,
+    /// The ids of a staged import, by table, as hashes: an id hashed as
+    /// one seen before is looked up in `import_rows`, where its first
+    /// line is (a hash of eight bytes an id instead of the id itself and
+    /// its place).
+    ids: HashSet<u64>,
+    hasher: RandomState,
 }
 
 /// The rows of one table on their way to PostgreSQL: written in COPY's
@@ -234,7 +238,7 @@ struct Staged {
 
 impl Staged {
     /// Sent once this much is waiting (most ledgers go in one COPY).
-    const BATCH: usize = 32 << 20;
+    const BATCH: usize = 4 << 20;
 
     fn new(tx: &Db, def: &schema::EntityDef, cols: &[String]) -> Result<Staged> {
         let d = tx.dialect();
@@ -576,10 +580,17 @@ fn import_table(
             continue;
         }
         if let Some(st) = staged.as_mut() {
-            match prov.ids.entry((def.table, id.clone())) {
-                std::collections::hash_map::Entry::Occupied(first) => {
-                    let (f, l) = *first.get();
-                    let o = prov.files.get(f).cloned().unwrap_or_default();
+            if !prov
+                .ids
+                .insert(prov.hasher.hash_one((def.table, id.as_str())))
+            {
+                // Seen, or a hash shared with another id.
+                st.send(tx, &prov.import_rows)?;
+                let first: Option<(i64, i64)> = first_seen
+                    .query_row(params![def.table, id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                if let Some((f, l)) = first {
+                    let o = prov.origin(usize::try_from(f).unwrap_or(0));
                     out.error(
                         &origin,
                         line,
@@ -587,11 +598,8 @@ fn import_table(
                     );
                     continue;
                 }
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert((file, line));
-                    st.seen(def.table, &id, file, line);
-                }
             }
+            st.seen(def.table, &id, file, line);
         } else if filled.is_none()
             && seen.execute(params![def.table, id, file as i64, line as i64])? == 0
         {
