@@ -393,6 +393,113 @@ fn an_empty_office_gets_the_same_errors_on_the_same_lines() {
     assert_eq!(office.dump(), before, "the database changed");
 }
 
+/// An id repeated in a second file of the same table, or in the same file
+/// after many others, is found with the line where it was first seen; the
+/// rows in between are not taken for repeats.
+#[test]
+fn a_repeated_id_names_its_first_line_across_files() {
+    let office = Office::fixture();
+    let before = office.dump();
+    let mut many = String::from("id,inspection_id,deadline\n");
+    for i in 0..3000 {
+        many.push_str(&format!("n{i},i1,2026-01-05\n"));
+    }
+    many.push_str("n17,i1,2026-01-06\n");
+    office.write("a/problems.csv", &many);
+    office.write(
+        "b/problem.csv",
+        "id,inspection_id,deadline\nm1,i1,2026-01-05\nn2999,i1,2026-01-05\nm1,i1,2026-01-05\n",
+    );
+    let err = rejected(&office, "a/problems.csv");
+    let listed: Vec<&str> = err.lines().filter(|l| l.contains(".csv:")).collect();
+    assert_eq!(
+        listed,
+        ["problems.csv:3002: id: \"n17\" appears twice (first at problems.csv:19)"],
+        "{err}"
+    );
+    let out = office
+        .cmd()
+        .args(["import", "a/problems.csv", "b/problem.csv"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let listed: Vec<&str> = err.lines().filter(|l| l.contains(".csv:")).collect();
+    assert_eq!(
+        listed,
+        [
+            "problem.csv:3: id: \"n2999\" appears twice (first at problems.csv:3001)",
+            "problem.csv:4: id: \"m1\" appears twice (first at problem.csv:2)",
+            "problems.csv:3002: id: \"n17\" appears twice (first at problems.csv:19)",
+        ],
+        "{err}"
+    );
+    assert_eq!(office.dump(), before, "the database changed");
+}
+
+/// The indexes and references of an empty office's tables, as the
+/// database lists them.
+fn schema_of(office: &Office) -> Vec<String> {
+    let db = office.db();
+    let sql = match db.dialect() {
+        duban::store::Dialect::Sqlite => {
+            "SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master ORDER BY name"
+        }
+        duban::store::Dialect::Postgres => {
+            "SELECT indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()
+             UNION ALL
+             SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+               FROM pg_constraint WHERE connamespace = current_schema()::regnamespace
+             ORDER BY 1"
+        }
+    };
+    let mut stmt = db.prepare(sql).unwrap_or_else(|e| panic!("{e}"));
+    stmt.query_map([], |r| r.get(0))
+        .and_then(|r| r.collect())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Tables filled from empty are indexed and their references checked after
+/// their rows are in: the office keeps every index and reference it had,
+/// whether the import commits or is refused, and a record named by
+/// another stays undeletable.
+#[test]
+fn an_import_into_an_empty_office_keeps_its_indexes_and_references() {
+    let office = Office::empty();
+    let schema = schema_of(&office);
+    assert!(schema.len() > 10, "{schema:?}");
+    office.write("bad/rounds.csv", "id,name\nr1,第一轮\n");
+    office.write(
+        "bad/inspections.csv",
+        "id,round_id,organization_id\ni1,r1,o9\n",
+    );
+    let err = rejected(&office, "bad");
+    assert!(
+        err.contains("inspections.csv:2: organization_id: no organization \"o9\""),
+        "{err}"
+    );
+    assert_eq!(schema_of(&office), schema);
+    office.write(
+        "in/problems.csv",
+        "id,inspection_id,deadline,responsible_id\nq1,i1,2026-01-05,u1\n",
+    );
+    office.write(
+        "in/inspections.csv",
+        "id,round_id,organization_id,leader_id\ni1,r1,o1,u1\n",
+    );
+    office.write("in/rounds.csv", "id,name\nr1,第一轮\n");
+    office.write("in/organizations.csv", "id,name\no1,市教育局\n");
+    office.write("in/persons.csv", "id,name,organization_id\nu1,张三,o1\n");
+    office.cmd().args(["import", "in"]).assert().success();
+    assert_eq!(schema_of(&office), schema);
+    let db = office.db();
+    assert!(
+        db.execute_batch("DELETE FROM inspections").is_err(),
+        "an inspection with problems was deleted"
+    );
+    assert_eq!(office.count("SELECT count(*) FROM inspections"), 1);
+}
+
 #[test]
 fn office_date_forms_chinese_labels_and_unknown_columns() {
     let office = Office::fixture();
