@@ -315,3 +315,98 @@ fn usage_errors_exit_2() {
         .stderr(predicates::str::contains("did you mean `late`"));
     office.cmd().args(["run", "--bogus"]).assert().code(2);
 }
+
+/// Imported ledgers may give tasks ids of duban's own form (`T000002`): a
+/// run numbers its tasks around them, across the ranges of numbers it
+/// reads at once (1,024), and the rule's firings keep their numbers.
+#[test]
+fn a_run_numbers_its_tasks_around_the_ids_imported_tasks_hold() {
+    let office = Office::fixture();
+    let mut problems = String::from(
+        "id,inspection_id,category,severity,description,found_on,deadline,status,rectified_on,responsible_id\n",
+    );
+    for k in 0..1100 {
+        problems.push_str(&format!(
+            "q{k:04},i1,党建工作薄弱,minor,问题{k},2026-01-01,2026-03-01,open,,u3\n"
+        ));
+    }
+    office.write("more/problems.csv", &problems);
+    office.write(
+        "more/tasks.csv",
+        "id,subject_type,subject_id,kind,status,target_id,assignee_id,due,created_on,done_on,outcome,rule\n\
+         T000002,problem,p1,reminder_talk,open,u3,u2,2026-06-05,2026-05-29,,,\n\
+         T001026,problem,p2,reminder_talk,open,u1,u2,2026-06-05,2026-05-29,,,\n",
+    );
+    office
+        .cmd()
+        .args(["import", "more/problems.csv", "more/tasks.csv"])
+        .assert()
+        .success();
+    office.policy(
+        "rule many\n  for problem\n  when overdue_days >= 30 and category = \"党建工作薄弱\"\n  then task criticism_education with responsible\n",
+    );
+    office
+        .cmd()
+        .args(["run", "--as-of", "2026-06-01", "--no-deliver"])
+        .assert()
+        .success();
+    let made = common::texts(
+        &office.db(),
+        "SELECT id FROM tasks WHERE rule = 'many' ORDER BY id",
+    );
+    assert!(made.len() > 1100, "{} tasks made", made.len());
+    let expected: Vec<String> = (1..)
+        .map(|n| format!("T{n:06}"))
+        .filter(|id| id != "T000002" && id != "T001026")
+        .take(made.len())
+        .collect();
+    assert_eq!(made, expected);
+    // The imported two are still theirs.
+    assert_eq!(
+        office.count(
+            "SELECT count(*) FROM tasks WHERE id IN ('T000002', 'T001026') AND rule IS NULL"
+        ),
+        2
+    );
+}
+
+/// A rule that fires again on a subject at one evaluation time (its
+/// episode ended and began again between two runs for that time) gives
+/// the new notice a Message-ID of its own: the firing is counted.
+#[test]
+fn a_second_firing_at_one_time_is_a_new_message() {
+    let office = Office::fixture();
+    office.policy(
+        "rule late\n  for problem\n  when overdue_days >= 30 and responsible = \"u3\"\n  then notify inspection.organization.secretary\n",
+    );
+    let run = || {
+        office
+            .cmd()
+            .args(["run", "--as-of", "2026-06-01", "--no-deliver"])
+            .assert()
+            .success();
+    };
+    let deadline = |day: &str| {
+        office.write("again/problems.csv", &format!("id,deadline\np1,{day}\n"));
+        office
+            .cmd()
+            .args(["import", "again/problems.csv"])
+            .assert()
+            .success();
+    };
+    run();
+    deadline("2026-12-01");
+    run();
+    deadline("2026-04-01");
+    run();
+    assert_eq!(
+        office.count("SELECT count(*) FROM audit WHERE rule = 'late' AND subject_id = 'p1'"),
+        2
+    );
+    let ids = common::texts(
+        &office.db(),
+        "SELECT message_id FROM outbox WHERE rule = 'late' AND subject_id = 'p1' ORDER BY id",
+    );
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_ne!(ids[0], ids[1]);
+}

@@ -20,10 +20,26 @@ pub struct Writer<'c, 'e> {
     as_of: AsOf,
     run_id: i64,
     next_seq: i64,
+    /// Task numbers up to this one are known: free, or in `taken`.
+    checked_to: i64,
+    /// Ids of duban's form that imported tasks already have, among those
+    /// checked.
+    taken: std::collections::HashSet<String>,
+    /// Whether the rule has firings recorded for this evaluation time
+    /// already (an evaluation repeated for one time): only then is each
+    /// firing's number at that time counted.
+    repeated: bool,
 }
 
 impl<'c, 'e> Writer<'c, 'e> {
-    pub fn new(conn: &'c Db, engine: &'e Engine<'e>, as_of: &AsOf, run_id: i64) -> Result<Self> {
+    /// A writer of `rule`'s firings.
+    pub fn new(
+        conn: &'c Db,
+        engine: &'e Engine<'e>,
+        rule: &str,
+        as_of: &AsOf,
+        run_id: i64,
+    ) -> Result<Self> {
         let next_seq = tasks::next_seq(conn)?;
         Ok(Writer {
             conn,
@@ -31,15 +47,29 @@ impl<'c, 'e> Writer<'c, 'e> {
             as_of: *as_of,
             run_id,
             next_seq,
+            checked_to: next_seq - 1,
+            taken: Default::default(),
+            repeated: audit::any_firing_at(conn, rule, &as_of.rfc3339())?,
         })
     }
 
     /// The next `T000123` id no task has: imported ledgers may use such ids
-    /// too.
+    /// too. Which are taken is read a range of numbers at a time.
     fn free_task_id(&mut self) -> Result<String> {
+        /// Task numbers read at once.
+        const RANGE: i64 = 1024;
         loop {
-            let id = format!("T{:06}", self.next_seq);
-            if !tasks::exists(self.conn, &id)? {
+            if self.next_seq > self.checked_to {
+                let from = self.next_seq;
+                // Within one width of id (`T999999`, then `T1000000`).
+                let width = tasks::task_id(from).len() as u32 - 1;
+                let widest = 10i64.saturating_pow(width) - 1;
+                let to = (from + RANGE - 1).min(widest);
+                self.taken = tasks::taken_ids(self.conn, from, to)?;
+                self.checked_to = to;
+            }
+            let id = tasks::task_id(self.next_seq);
+            if !self.taken.contains(&id) {
                 return Ok(id);
             }
             self.next_seq += 1;
@@ -101,13 +131,16 @@ impl<'c, 'e> Writer<'c, 'e> {
 
     /// Records one firing.
     pub fn apply(&mut self, p: &Plan<'_>) -> Result<()> {
-        let nth = audit::firings_at(
-            self.conn,
-            &p.rule.name,
-            p.rule.entity.name(),
-            p.subject,
-            &self.as_of.rfc3339(),
-        )?;
+        let nth = match self.repeated {
+            true => audit::firings_at(
+                self.conn,
+                &p.rule.name,
+                p.rule.entity.name(),
+                p.subject,
+                &self.as_of.rfc3339(),
+            )?,
+            false => 0,
+        };
         let episode = record_episode(self.conn, Episodes::Live, p, &self.as_of)?;
         let policy = self.engine.policy;
         let facts_list = p.facts();

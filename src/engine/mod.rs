@@ -347,7 +347,9 @@ impl<'p> Engine<'p> {
             Shape::Fresh
         };
         let mut writer = match mode {
-            Mode::Apply { run_id } => Some(apply::Writer::new(conn, self, as_of, run_id)?),
+            Mode::Apply { run_id } => {
+                Some(apply::Writer::new(conn, self, &rule.name, as_of, run_id)?)
+            }
             _ => None,
         };
         let width = c.column_count();

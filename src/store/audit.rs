@@ -40,6 +40,16 @@ pub fn record(conn: &Db, f: &Firing<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Whether any firing of `rule` is recorded for evaluation time `as_of`
+/// (none, but for evaluations repeated for one time): asked once before
+/// a rule records its firings, so that only then is each counted
+/// ([`firings_at`]).
+pub fn any_firing_at(conn: &Db, rule: &str, as_of: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM audit WHERE rule = ?1 AND as_of = ?2)")?
+        .query_row(params![rule, as_of], |r| r.get(0))?)
+}
+
 /// How many firings of `rule` on a subject are recorded for evaluation
 /// time `as_of` (one, at most, but for evaluations repeated for one
 /// time): which firing at that time the next one is.

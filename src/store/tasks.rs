@@ -368,11 +368,25 @@ pub fn next_seq(conn: &Db) -> Result<i64> {
     )
 }
 
-/// Whether some task (duban's or an imported ledger's) has this id.
-pub fn exists(conn: &Db, id: &str) -> Result<bool> {
-    Ok(conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM tasks WHERE id = ?1)")?
-        .query_row([id], |r| r.get(0))?)
+/// The id duban gives its task number `seq`: `T000123`.
+pub fn task_id(seq: i64) -> String {
+    format!("T{seq:06}")
+}
+
+/// The ids among task numbers `from` to `to` (of one width: `T999999`
+/// and `T1000000` are not in one range) that some task already has — an
+/// imported ledger's — read in one range of the primary key.
+pub fn taken_ids(conn: &Db, from: i64, to: i64) -> Result<std::collections::HashSet<String>> {
+    let (first, last) = (task_id(from), task_id(to));
+    let width = first.len() as i64;
+    let mut stmt =
+        conn.prepare_cached("SELECT id FROM tasks WHERE id BETWEEN ?1 AND ?2 AND length(id) = ?3")?;
+    let mut rows = stmt.query(params![first, last, width])?;
+    let mut out = std::collections::HashSet::new();
+    while let Some(r) = rows.next()? {
+        out.insert(r.get(0)?);
+    }
+    Ok(out)
 }
 
 /// A task a firing creates.
