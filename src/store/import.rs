@@ -11,7 +11,10 @@
 //!
 //! On PostgreSQL the checked rows of a table are staged by `COPY … FROM
 //! STDIN` into a temporary table and written from there by one statement;
-//! the checks and their messages are the same on both databases.
+//! the checks and their messages are the same on both databases. On both,
+//! a table that was empty is indexed after its rows are in; on PostgreSQL
+//! its references are added again after the import's own checks, not
+//! checked by the database row by row at COMMIT.
 
 use super::Value;
 use super::sources::{Cell, TableInput};
@@ -237,7 +240,8 @@ struct Staged {
 }
 
 impl Staged {
-    /// Sent once this much is waiting (most ledgers go in one COPY).
+    /// Sent once this much is waiting: a large ledger goes in several
+    /// COPYs rather than held whole.
     const BATCH: usize = 4 << 20;
 
     fn new(tx: &Db, def: &schema::EntityDef, cols: &[String]) -> Result<Staged> {
