@@ -500,6 +500,52 @@ fn an_import_into_an_empty_office_keeps_its_indexes_and_references() {
     assert_eq!(office.count("SELECT count(*) FROM inspections"), 1);
 }
 
+/// One import into tables that hold rows and tables that are empty, in
+/// either order (PostgreSQL checks the references of the first at COMMIT
+/// and adds those of the second after their rows): both commit, the
+/// office keeps its indexes and references.
+#[test]
+fn an_import_into_some_empty_tables_and_some_full_ones() {
+    let office = Office::empty();
+    let schema = schema_of(&office);
+    office.write("a/organizations.csv", "id,name\no1,市教育局\n");
+    office.cmd().args(["import", "a"]).assert().success();
+    // Persons are filled from empty, then organizations updated.
+    office.write("b/persons.csv", "id,name,organization_id\nu1,张三,o1\n");
+    office.write(
+        "b/organizations.csv",
+        "id,name,secretary_id\no1,市教育局,u1\no2,市卫健委,u1\n",
+    );
+    office
+        .cmd()
+        .args(["import", "b"])
+        .assert()
+        .success()
+        .stdout(contains("2 rows: 1 inserted, 1 updated, 0 unchanged"));
+    // Persons updated, then inspections and problems filled from empty.
+    office.write("c/persons.csv", "id,name,organization_id\nu1,张三,o2\n");
+    office.write("c/rounds.csv", "id,name\nr1,第一轮\n");
+    office.write(
+        "c/inspections.csv",
+        "id,round_id,organization_id,leader_id\ni1,r1,o1,u1\n",
+    );
+    office.write(
+        "c/problems.csv",
+        "id,inspection_id,deadline,responsible_id\nq1,i1,2026-01-05,u1\n",
+    );
+    office
+        .cmd()
+        .args(["import", "c"])
+        .assert()
+        .success()
+        .stdout(contains("1 rows: 0 inserted, 1 updated, 0 unchanged"));
+    assert_eq!(schema_of(&office), schema);
+    assert_eq!(
+        office.count("SELECT count(*) FROM problems p JOIN persons u ON u.id = p.responsible_id WHERE u.organization_id = 'o2'"),
+        1
+    );
+}
+
 #[test]
 fn office_date_forms_chinese_labels_and_unknown_columns() {
     let office = Office::fixture();

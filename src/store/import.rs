@@ -147,6 +147,8 @@ fn import_tables(
     // References dropped while their tables were filled, added again once
     // every row is in.
     let mut references: Vec<String> = Vec::new();
+    // Whether rows written so far wait for a deferred check.
+    let mut unchecked = false;
     for table in tables.iter_mut() {
         observer.table_started(table);
         let sole = inputs.iter().filter(|e| **e == table.entity).count() == 1;
@@ -158,6 +160,7 @@ fn import_tables(
             observer,
             &mut prov,
             &mut references,
+            &mut unchecked,
             &mut out,
         )?;
         observer.table_finished(table);
@@ -385,6 +388,7 @@ fn import_table(
     observer: &dyn Observer,
     prov: &mut Provenance,
     references: &mut Vec<String>,
+    unchecked: &mut bool,
     out: &mut Outcome,
 ) -> Result<TableSummary> {
     let entity = table.entity;
@@ -480,12 +484,20 @@ fn import_table(
     // is found by the primary key.
     let fills_empty = sole && before == 0 && absent.is_empty();
     let into_empty = fills_empty && tx.dialect().keeps_rowids();
-    let reindex = if fills_empty {
+    // Not while rows written before wait for a deferred check of a
+    // reference: PostgreSQL alters and indexes no table then.
+    let defers = fills_empty && !*unchecked;
+    let reindex = if defers {
         references.extend(defer_references(tx, def.table)?);
         defer_indexes(tx, def.table)?
     } else {
         Vec::new()
     };
+    // A table written with its references in place leaves their checks
+    // waiting for COMMIT (SQLite's are off for the import).
+    *unchecked |= !defers
+        && tx.dialect().own_references().is_some()
+        && def.fields.iter().any(|f| matches!(f.ty, FieldType::Ref(_)));
     // On PostgreSQL the rows are staged by COPY and written at the end.
     let mut staged = match tx.dialect().copies_in() {
         true => Some(Staged::new(tx, def, &col_names)?),
