@@ -249,13 +249,18 @@ fn bad_ledgers_are_rejected_with_file_line_and_field() {
     }
 }
 
-/// `duban import PATH` exits 1; what it said.
-fn rejected(office: &Office, path: &str) -> String {
-    let out = office
+/// What `duban import PATH` did.
+fn import(office: &Office, path: &str) -> std::process::Output {
+    office
         .cmd()
         .args(["import", path])
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `duban import PATH` exits 1; what it said.
+fn rejected(office: &Office, path: &str) -> String {
+    let out = import(office, path);
     let err = stderr_of(&out);
     assert_eq!(out.status.code(), Some(1), "import {path}:\n{err}");
     err
@@ -437,6 +442,14 @@ fn a_repeated_id_names_its_first_line_across_files() {
     assert_eq!(office.dump(), before, "the database changed");
 }
 
+/// `duban import PATH` succeeds; what it printed.
+fn imported(office: &Office, path: &str) -> String {
+    let out = import(office, path);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "import {path}:\n{}", stderr_of(&out));
+    said
+}
+
 /// The indexes and references of an empty office's tables, as the
 /// database lists them.
 fn schema_of(office: &Office) -> Vec<String> {
@@ -516,12 +529,11 @@ fn an_import_into_some_empty_tables_and_some_full_ones() {
         "b/organizations.csv",
         "id,name,secretary_id\no1,市教育局,u1\no2,市卫健委,u1\n",
     );
-    office
-        .cmd()
-        .args(["import", "b"])
-        .assert()
-        .success()
-        .stdout(contains("2 rows: 1 inserted, 1 updated, 0 unchanged"));
+    let said = imported(&office, "b");
+    assert!(
+        said.contains("2 rows: 1 inserted, 1 updated, 0 unchanged"),
+        "{said}"
+    );
     // Persons updated, then inspections and problems filled from empty.
     office.write("c/persons.csv", "id,name,organization_id\nu1,张三,o2\n");
     office.write("c/rounds.csv", "id,name\nr1,第一轮\n");
@@ -533,12 +545,11 @@ fn an_import_into_some_empty_tables_and_some_full_ones() {
         "c/problems.csv",
         "id,inspection_id,deadline,responsible_id\nq1,i1,2026-01-05,u1\n",
     );
-    office
-        .cmd()
-        .args(["import", "c"])
-        .assert()
-        .success()
-        .stdout(contains("1 rows: 0 inserted, 1 updated, 0 unchanged"));
+    let said = imported(&office, "c");
+    assert!(
+        said.contains("1 rows: 0 inserted, 1 updated, 0 unchanged"),
+        "{said}"
+    );
     assert_eq!(schema_of(&office), schema);
     assert_eq!(
         office.count("SELECT count(*) FROM problems p JOIN persons u ON u.id = p.responsible_id WHERE u.organization_id = 'o2'"),
