@@ -524,11 +524,26 @@ fn rules_side_by_side(db: &Path, policy: &Policy) -> Vec<(String, f64, f64, Stri
             _ => rusqlite::types::Value::Null,
         }));
         out.push(side_by_side(&c.rule, |which| match which {
-            Which::Generated => step_all(&conn, &c.sql, &bound),
+            Which::Generated => step_all(&conn, &as_reported(c), &bound),
             Which::Handwritten => step_all(&conn, hand_sql, &[]),
         }));
     }
     out
+}
+
+/// A rule's generated query as a dry-run reads it: the subject and the
+/// persons (ids, names, addresses), not the facts and template values only
+/// a run's notices read (`Engine::dry_run`); without the subject order,
+/// which the whole dry-run's figures include.
+fn as_reported(c: &duban::compile::CompiledRule) -> String {
+    let shown = c.person_columns_only(true);
+    let list: Vec<String> = (0..c.column_count())
+        .map(|k| match shown.contains(&k) {
+            true => format!("f.c{k}"),
+            false => "NULL".into(),
+        })
+        .collect();
+    format!("SELECT {} FROM ({}) AS f", list.join(", "), c.sql)
 }
 
 /// The same on PostgreSQL: each rule's generated query (its parameters
@@ -548,7 +563,7 @@ fn pg_rules_side_by_side(
         let Some(hand_sql) = hand.get(&c.rule) else {
             continue;
         };
-        let mut sql = c.sql.clone();
+        let mut sql = as_reported(c);
         // Highest first: ?12 before ?1.
         for (k, v) in c.params.iter().enumerate().rev() {
             let literal = match v {

@@ -79,6 +79,23 @@ impl CompiledRule {
     pub fn column_count(&self) -> usize {
         self.width
     }
+
+    /// The columns of the subject and of the persons the actions reach —
+    /// their ids and addresses, and their names when `names` — without the
+    /// facts and template values: what is left of a firing that makes no
+    /// notice (a report shows who would get what; a simulation counts it).
+    pub fn person_columns_only(&self, names: bool) -> Vec<usize> {
+        let mut columns = vec![0];
+        for p in &self.person_cols {
+            columns.push(p.id);
+            if names {
+                columns.push(p.name);
+            }
+            columns.extend(p.email);
+            columns.extend(p.mobile);
+        }
+        columns
+    }
 }
 
 /// Where a person's id, name, email and mobile number are in a rule's

@@ -32,7 +32,10 @@ pub fn diff(
                     &tx,
                     i,
                     as_of,
-                    super::Mode::Report { fresh: false },
+                    super::Mode::Report {
+                        fresh: false,
+                        values: false,
+                    },
                     &mut |p| {
                         for a in p.actions_json() {
                             let text = serde_json::to_string(&a).map_err(|e| {

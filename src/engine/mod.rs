@@ -52,8 +52,10 @@ pub struct NoSuchRule(String);
 /// What an evaluation does with its firings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Report only. `fresh`: as if no episode had ever started.
-    Report { fresh: bool },
+    /// Report only. `fresh`: as if no episode had ever started. Without
+    /// `values`, the facts and template values (which only what a run
+    /// writes reads) are not read.
+    Report { fresh: bool, values: bool },
     /// Record tasks, notices, episodes and audit, under this run.
     Apply { run_id: i64 },
     /// Record episodes only, in the simulation's copy of them
@@ -111,22 +113,6 @@ impl<'a> RunOptions<'a> {
             scheduled: None,
         }
     }
-}
-
-/// The columns of a rule's row that [`plan::Plan::counts`] reads: the
-/// subject, and the persons' ids and addresses (whether each is there,
-/// and whether they can be reached). Names, facts and template values only
-/// go into what is written or shown.
-fn counted_columns(c: &CompiledRule) -> Vec<usize> {
-    let mut columns = vec![0];
-    for path in &c.persons {
-        if let Some(p) = c.person_columns(path) {
-            columns.push(p.id);
-            columns.extend(p.email);
-            columns.extend(p.mobile);
-        }
-    }
-    columns
 }
 
 /// What one rule's evaluation found.
@@ -285,7 +271,10 @@ impl<'p> Engine<'p> {
             conn,
             i,
             as_of,
-            Mode::Report { fresh: false },
+            Mode::Report {
+                fresh: false,
+                values: false,
+            },
             Some(subject),
             sink,
         )
@@ -306,7 +295,7 @@ impl<'p> Engine<'p> {
             rule: rule.name.clone(),
             ..RuleOutcome::default()
         };
-        let fresh = matches!(mode, Mode::Report { fresh: true });
+        let fresh = matches!(mode, Mode::Report { fresh: true, .. });
         let repeat_from =
             plan::repeat_from(rule, as_of.today, &self.calendar).map(|d| d.to_string());
         let which = mode.episodes();
@@ -319,9 +308,12 @@ impl<'p> Engine<'p> {
             repeat_from.clone(),
             subject,
         );
-        // A simulation only counts what the firings do.
+        // A simulation only counts what the firings do (the persons' ids
+        // and addresses); a report shows it (their names too).
         if which == Episodes::Simulated {
-            q = q.reading_only(counted_columns(c), c.column_count());
+            q = q.reading_only(c.person_columns_only(false), c.column_count());
+        } else if let Mode::Report { values: false, .. } = mode {
+            q = q.reading_only(c.person_columns_only(true), c.column_count());
         }
         // A rule with no open episode (new, or never fired) needs no look
         // at them per subject.
@@ -526,6 +518,24 @@ impl<'p> Engine<'p> {
         fresh: bool,
         sink: &mut dyn FnMut(&Plan<'_>) -> Result<()>,
     ) -> Result<Vec<RuleOutcome>> {
+        let mode = Mode::Report {
+            fresh,
+            values: false,
+        };
+        self.report(conn, rules, as_of, mode, sink)
+    }
+
+    /// Reports what a run would do in `mode` (a [`Mode::Report`]; with
+    /// `values`, each plan carries the facts and template values a run
+    /// would record), in one read transaction, writing nothing.
+    pub fn report(
+        &self,
+        conn: &mut Db,
+        rules: &[usize],
+        as_of: &AsOf,
+        mode: Mode,
+        sink: &mut dyn FnMut(&Plan<'_>) -> Result<()>,
+    ) -> Result<Vec<RuleOutcome>> {
         // Memory flat in the size of the office (see `CacheSize::Report`).
         sqlite::with_page_cache(conn, CacheSize::Report, |conn| {
             // The working-day calendar, when it must be filled, is filled
@@ -534,7 +544,7 @@ impl<'p> Engine<'p> {
             let tx = conn.transaction_with_behavior(Behavior::Deferred)?;
             let mut outcomes = Vec::new();
             for &i in rules {
-                outcomes.push(self.evaluate_rule(&tx, i, as_of, Mode::Report { fresh }, sink)?);
+                outcomes.push(self.evaluate_rule(&tx, i, as_of, mode, sink)?);
             }
             tx.rollback()?;
             Ok(outcomes)

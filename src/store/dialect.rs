@@ -453,10 +453,10 @@ impl Dialect {
     /// id's index instead made the planner read the subject table through
     /// it: 7.3 s → 17.7 s for `overdue` of benches/eight at a million
     /// problems).
-    pub fn same_order(self) -> &'static str {
+    pub fn same_order(self, id: &str) -> String {
         match self {
-            Dialect::Sqlite => " ORDER BY +s.id",
-            Dialect::Postgres => " ORDER BY s.id COLLATE \"C\"",
+            Dialect::Sqlite => format!(" ORDER BY +{id}"),
+            Dialect::Postgres => format!(" ORDER BY {id} COLLATE \"C\""),
         }
     }
 

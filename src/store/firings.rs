@@ -108,8 +108,10 @@ impl<'a> Query<'a> {
     /// Reads only `columns` of the rule's `width` (the others come back
     /// NULL, in their places): a simulation counts what the firings do,
     /// which needs the persons' ids and addresses but no names, facts or
-    /// template values. The query selects the rule's columns from a
-    /// subquery, which the database flattens, leaving out those not read.
+    /// template values; a report shows it (the names too). The query
+    /// selects the rule's columns from a subquery, which the database
+    /// flattens, leaving out those not read — the subject order, when
+    /// asked, put on the outer query.
     pub fn reading_only(mut self, columns: Vec<usize>, width: usize) -> Self {
         self.reading = Some((columns, width));
         self
@@ -148,7 +150,10 @@ impl<'a> Query<'a> {
         let due =
             format!("(ep.id IS NULL OR ({repeat} IS NOT NULL AND ep.last_fired_on <= {repeat}))");
         let holds = d.temp("holds");
-        let order = if ordered { d.same_order() } else { "" };
+        let order = match ordered {
+            true => d.same_order("s.id"),
+            false => String::new(),
+        };
         match shape {
             Shape::Held => format!(
                 "SELECT {select}, ep.id AS ep_id, ep.fired AS ep_fired FROM {holds} h CROSS JOIN {table} s{joins}
@@ -178,20 +183,24 @@ impl<'a> Query<'a> {
 
     fn stream_in<'c>(&self, conn: &'c Db, shape: Shape, ordered: bool) -> Result<Statement<'c>> {
         let sql = match &self.reading {
-            Some((columns, width)) if !ordered => {
+            Some((columns, width)) => {
                 let list: Vec<String> = (0..*width)
                     .map(|k| match columns.contains(&k) {
                         true => format!("f.c{k}"),
                         false => "NULL".into(),
                     })
                     .collect();
+                let order = match ordered {
+                    true => conn.dialect().same_order("f.c0"),
+                    false => String::new(),
+                };
                 format!(
-                    "SELECT {}, f.ep_id, f.ep_fired FROM ({}) AS f",
+                    "SELECT {}, f.ep_id, f.ep_fired FROM ({}) AS f{order}",
                     list.join(", "),
                     self.firings_sql(conn, shape, false)
                 )
             }
-            _ => self.firings_sql(conn, shape, ordered),
+            None => self.firings_sql(conn, shape, ordered),
         };
         let mut stmt = conn.prepare_stream(&sql)?;
         bind_values(&mut stmt, &self.bound)?;
