@@ -144,11 +144,7 @@ fn import_tables(
         ..Provenance::default()
     };
     let inputs: Vec<Entity> = tables.iter().map(|t| t.entity).collect();
-    // References dropped while their tables were filled, added again once
-    // every row is in.
-    let mut references: Vec<String> = Vec::new();
-    // Whether rows written so far wait for a deferred check.
-    let mut unchecked = false;
+    let mut deferred = Deferred::default();
     for table in tables.iter_mut() {
         observer.table_started(table);
         let sole = inputs.iter().filter(|e| **e == table.entity).count() == 1;
@@ -159,8 +155,7 @@ fn import_tables(
             stamp,
             observer,
             &mut prov,
-            &mut references,
-            &mut unchecked,
+            &mut deferred,
             &mut out,
         )?;
         observer.table_finished(table);
@@ -188,7 +183,7 @@ fn import_tables(
     if out.ok() {
         // Checked above with file:line messages; the database checks each
         // again in one scan of its table.
-        for sql in &references {
+        for sql in &deferred.references {
             tx.execute_batch(sql)?;
         }
         tx.commit()?;
@@ -226,6 +221,17 @@ struct Provenance {
     /// its place).
     ids: HashSet<u64>,
     hasher: RandomState,
+}
+
+/// What an import set aside while it filled empty tables.
+#[derive(Default)]
+struct Deferred {
+    /// References dropped while their tables were filled, added again once
+    /// every row is in and checked.
+    references: Vec<String>,
+    /// Whether rows written so far wait for a deferred check of a
+    /// reference (PostgreSQL then alters and indexes no table).
+    unchecked: bool,
 }
 
 /// The rows of one table on their way to PostgreSQL: written in COPY's
@@ -387,8 +393,7 @@ fn import_table(
     stamp: &Stamp,
     observer: &dyn Observer,
     prov: &mut Provenance,
-    references: &mut Vec<String>,
-    unchecked: &mut bool,
+    deferred: &mut Deferred,
     out: &mut Outcome,
 ) -> Result<TableSummary> {
     let entity = table.entity;
@@ -486,16 +491,35 @@ fn import_table(
     let into_empty = fills_empty && tx.dialect().keeps_rowids();
     // Not while rows written before wait for a deferred check of a
     // reference: PostgreSQL alters and indexes no table then.
-    let defers = fills_empty && !*unchecked;
+    let defers = fills_empty && !deferred.unchecked;
     let reindex = if defers {
-        references.extend(defer_references(tx, def.table)?);
-        defer_indexes(tx, def.table)?
+        if let Some(list) = tx.dialect().own_references() {
+            deferred.references.extend(set_aside(
+                tx,
+                list,
+                def.table,
+                |name| format!("ALTER TABLE {} DROP CONSTRAINT {name}", def.table),
+                |name, definition| {
+                    format!(
+                        "ALTER TABLE {} ADD CONSTRAINT {name} {definition}",
+                        def.table
+                    )
+                },
+            )?);
+        }
+        set_aside(
+            tx,
+            tx.dialect().own_indexes(),
+            def.table,
+            |name| format!("DROP INDEX {name}"),
+            |_, statement| statement,
+        )?
     } else {
         Vec::new()
     };
     // A table written with its references in place leaves their checks
     // waiting for COMMIT (SQLite's are off for the import).
-    *unchecked |= !defers
+    deferred.unchecked |= !defers
         && tx.dialect().own_references().is_some()
         && def.fields.iter().any(|f| matches!(f.ty, FieldType::Ref(_)));
     // On PostgreSQL the rows are staged by COPY and written at the end.
@@ -762,36 +786,28 @@ fn import_table(
     Ok(summary)
 }
 
-/// Drops a table's own indexes (not the primary key's), returning the
-/// statements that build them again.
-fn defer_indexes(tx: &Db, table: &str) -> Result<Vec<String>> {
-    let mut stmt = tx.prepare(tx.dialect().own_indexes())?;
-    let indexes: Vec<(String, String)> = stmt
+/// Sets aside what `list` names of `table` — `(name, definition)` rows: a
+/// table's own indexes, not the primary key's (`Dialect::own_indexes`), or
+/// its references where the database would check them row by row
+/// (`Dialect::own_references`) — dropping each by `drop`, and returns the
+/// statements `again` makes to put them back.
+fn set_aside(
+    tx: &Db,
+    list: &str,
+    table: &str,
+    drop: impl Fn(&str) -> String,
+    again: impl Fn(String, String) -> String,
+) -> Result<Vec<String>> {
+    let mut stmt = tx.prepare(list)?;
+    let listed: Vec<(String, String)> = stmt
         .query_map(params![table], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<super::DbResult<_>>()?;
-    for (name, _) in &indexes {
-        tx.execute_batch(&format!("DROP INDEX {name}"))?;
+    for (name, _) in &listed {
+        tx.execute_batch(&drop(name))?;
     }
-    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
-}
-
-/// Drops a table's references where the database would check them row by
-/// row (see `Dialect::own_references`), returning the statements that add
-/// them again.
-fn defer_references(tx: &Db, table: &str) -> Result<Vec<String>> {
-    let Some(sql) = tx.dialect().own_references() else {
-        return Ok(Vec::new());
-    };
-    let mut stmt = tx.prepare(sql)?;
-    let references: Vec<(String, String)> = stmt
-        .query_map(params![table], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<super::DbResult<_>>()?;
-    for (name, _) in &references {
-        tx.execute_batch(&format!("ALTER TABLE {table} DROP CONSTRAINT {name}"))?;
-    }
-    Ok(references
+    Ok(listed
         .into_iter()
-        .map(|(name, def)| format!("ALTER TABLE {table} ADD CONSTRAINT {name} {def}"))
+        .map(|(name, definition)| again(name, definition))
         .collect())
 }
 
