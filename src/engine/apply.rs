@@ -60,13 +60,7 @@ impl<'c, 'e> Writer<'c, 'e> {
         const RANGE: i64 = 1024;
         loop {
             if self.next_seq > self.checked_to {
-                let from = self.next_seq;
-                // Within one width of id (`T999999`, then `T1000000`).
-                let width = tasks::task_id(from).len() as u32 - 1;
-                let widest = 10i64.saturating_pow(width) - 1;
-                let to = (from + RANGE - 1).min(widest);
-                self.taken = tasks::taken_ids(self.conn, from, to)?;
-                self.checked_to = to;
+                (self.checked_to, self.taken) = tasks::taken_ids(self.conn, self.next_seq, RANGE)?;
             }
             let id = tasks::task_id(self.next_seq);
             if !self.taken.contains(&id) {

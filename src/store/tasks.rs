@@ -373,20 +373,27 @@ pub fn task_id(seq: i64) -> String {
     format!("T{seq:06}")
 }
 
-/// The ids among task numbers `from` to `to` (of one width: `T999999`
-/// and `T1000000` are not in one range) that some task already has — an
-/// imported ledger's — read in one range of the primary key.
-pub fn taken_ids(conn: &Db, from: i64, to: i64) -> Result<std::collections::HashSet<String>> {
-    let (first, last) = (task_id(from), task_id(to));
+/// The ids some task already has — an imported ledger's — among task
+/// numbers `from` to at most `from + count - 1`, read in one range of the
+/// primary key (so within one width of id: `T999999` and `T1000000` are
+/// not in one range); with the last number read.
+pub fn taken_ids(
+    conn: &Db,
+    from: i64,
+    count: i64,
+) -> Result<(i64, std::collections::HashSet<String>)> {
+    let first = task_id(from);
     let width = first.len() as i64;
+    let widest = 10i64.saturating_pow(width as u32 - 1) - 1;
+    let to = (from + count - 1).min(widest);
     let mut stmt =
         conn.prepare_cached("SELECT id FROM tasks WHERE id BETWEEN ?1 AND ?2 AND length(id) = ?3")?;
-    let mut rows = stmt.query(params![first, last, width])?;
+    let mut rows = stmt.query(params![first, task_id(to), width])?;
     let mut out = std::collections::HashSet::new();
     while let Some(r) = rows.next()? {
         out.insert(r.get(0)?);
     }
-    Ok(out)
+    Ok((to, out))
 }
 
 /// A task a firing creates.
