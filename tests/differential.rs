@@ -12,7 +12,7 @@
 
 use duban::calendar::{Calendar, Year};
 use duban::clock::AsOf;
-use duban::engine::{Engine, Mode};
+use duban::engine::Engine;
 use duban::interpret::{Interpreter, Scope, SqliteData};
 use duban::lang::check::check;
 use duban::lang::diagnostics::SourceMap;
@@ -63,27 +63,18 @@ fn disagreements_with(conn: &mut Db, p: &Policy, calendar: &Calendar) -> Vec<Str
     let mut by_sql: BTreeMap<(String, String), Recorded> = BTreeMap::new();
     let rules: Vec<usize> = (0..p.rules.len()).collect();
     engine
-        .report(
-            conn,
-            &rules,
-            &as_of,
-            Mode::Report {
-                fresh: true,
-                values: true,
-            },
-            &mut |plan| {
-                let values = plan
-                    .template_values()
-                    .into_iter()
-                    .map(|(path, v, _)| (path, v.to_json()))
-                    .collect();
-                by_sql.insert(
-                    (plan.rule.name.clone(), plan.subject.to_string()),
-                    (plan.facts_json(), values),
-                );
-                Ok(())
-            },
-        )
+        .dry_run(conn, &rules, &as_of, true, true, &mut |plan| {
+            let values = plan
+                .template_values()
+                .into_iter()
+                .map(|(path, v, _)| (path, v.to_json()))
+                .collect();
+            by_sql.insert(
+                (plan.rule.name.clone(), plan.subject.to_string()),
+                (plan.facts_json(), values),
+            );
+            Ok(())
+        })
         .unwrap_or_else(|e| panic!("{e}"));
     let data = SqliteData::new(conn);
     let interp = Interpreter {

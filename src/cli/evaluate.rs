@@ -159,7 +159,7 @@ pub fn dry_run(config: &Option<PathBuf>, args: DryRunArgs) -> Result<ExitCode> {
     let rules = rules_of(&engine, args.rule.as_deref())?;
     let mut report = Report::new(args.format, &policy, args.all);
     report.begin(&as_of, "dry-run")?;
-    let outcomes = engine.dry_run(&mut conn, &rules, &as_of, args.fresh, &mut |p| {
+    let outcomes = engine.dry_run(&mut conn, &rules, &as_of, args.fresh, false, &mut |p| {
         report.firing(p)
     })?;
     report.finish(&outcomes, "would fire")?;

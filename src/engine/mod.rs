@@ -509,33 +509,19 @@ impl<'p> Engine<'p> {
     }
 
     /// Reports what a run would do, in one read transaction (a consistent
-    /// snapshot), writing nothing.
+    /// snapshot), writing nothing. With `values`, each plan carries the
+    /// facts and template values a run would record (which a dry-run's
+    /// output does not show, and so does not read).
     pub fn dry_run(
         &self,
         conn: &mut Db,
         rules: &[usize],
         as_of: &AsOf,
         fresh: bool,
+        values: bool,
         sink: &mut dyn FnMut(&Plan<'_>) -> Result<()>,
     ) -> Result<Vec<RuleOutcome>> {
-        let mode = Mode::Report {
-            fresh,
-            values: false,
-        };
-        self.report(conn, rules, as_of, mode, sink)
-    }
-
-    /// Reports what a run would do in `mode` (a [`Mode::Report`]; with
-    /// `values`, each plan carries the facts and template values a run
-    /// would record), in one read transaction, writing nothing.
-    pub fn report(
-        &self,
-        conn: &mut Db,
-        rules: &[usize],
-        as_of: &AsOf,
-        mode: Mode,
-        sink: &mut dyn FnMut(&Plan<'_>) -> Result<()>,
-    ) -> Result<Vec<RuleOutcome>> {
+        let mode = Mode::Report { fresh, values };
         // Memory flat in the size of the office (see `CacheSize::Report`).
         sqlite::with_page_cache(conn, CacheSize::Report, |conn| {
             // The working-day calendar, when it must be filled, is filled
