@@ -477,6 +477,19 @@ impl Entity {
         self.def().table
     }
 
+    /// What names a subject of this entity in words (a notice's "about":
+    /// `问题“账目不清”（市财政局）`): the path of its title and of its
+    /// organization's name, each reference fields then a text field.
+    /// `None` for an entity named by its id alone.
+    pub fn in_words(self) -> Option<(&'static [&'static str], &'static [&'static str])> {
+        match self {
+            Entity::Problem => Some((&["description"], &["inspection", "organization", "name"])),
+            Entity::Inspection => Some((&["round", "name"], &["organization", "name"])),
+            Entity::Organization => Some((&["name"], &["name"])),
+            _ => None,
+        }
+    }
+
     /// By English name, Chinese alias or table name.
     pub fn lookup(name: &str) -> Option<Entity> {
         ENTITIES

@@ -220,7 +220,13 @@ fn every_notice_of_the_demo_reads_as_words_and_links_to_its_task() {
                 .lines()
                 .find(|l| l.starts_with(&format!("{base}/tasks/")))
                 .unwrap_or_else(|| panic!("{}: a task notice without a link:\n{}", n.file, n.body));
-            task_links.push(link.trim().to_string());
+            // What the task is about, as the notice says it.
+            let about = n
+                .body
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("事由："))
+                .unwrap_or_else(|| panic!("{}: a task notice without 事由:\n{}", n.file, n.body));
+            task_links.push((link.trim().to_string(), about.to_string()));
         }
         if n.subject.contains("待审批") {
             assert!(
@@ -257,7 +263,21 @@ fn every_notice_of_the_demo_reads_as_words_and_links_to_its_task() {
         .to_string();
     let w = Workbench::start_as_configured(&o, "2026-12-01T10:00:00+08:00", port);
     let session = w.sign_in(&admin, "duban-demo");
-    for link in task_links.iter().step_by(7) {
+    // Every third link, and the first about each kind of subject (the
+    // notice's words come from the firing's query, the page's from the
+    // case tables: the two must agree).
+    let mut kinds_seen = Vec::new();
+    for (k, (link, said)) in task_links.iter().enumerate() {
+        let kind = ["问题“", "的巡察", ""]
+            .into_iter()
+            .find(|w| said.contains(w))
+            .unwrap_or("");
+        if k % 3 != 0 && kinds_seen.contains(&kind) {
+            continue;
+        }
+        if !kinds_seen.contains(&kind) {
+            kinds_seen.push(kind);
+        }
         let path = link.strip_prefix(&base).unwrap_or(link);
         let id = path.rsplit('/').next().unwrap_or("");
         let page = w.get(path, &session);
@@ -275,7 +295,28 @@ fn every_notice_of_the_demo_reads_as_words_and_links_to_its_task() {
             .and_then(|s| s.split("</dd>").next())
             .unwrap_or_else(|| panic!("{link}: no subject on the page"));
         assert_eq!(engineer_text(about, false), None, "{link}: {about}");
+        let shown = about
+            .rsplit('>')
+            .next()
+            .unwrap_or(about)
+            .trim()
+            .replace("&amp;", "&")
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&#x2f;", "/")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">");
+        assert_eq!(
+            shown, *said,
+            "{link}: the notice and the page name its subject apart"
+        );
     }
+    // Problems, inspections and organizations: each named in its words.
+    assert_eq!(
+        kinds_seen.len(),
+        3,
+        "task notices about {kinds_seen:?} only"
+    );
 }
 
 /// An office that writes its notices in English (`language = "en"`), with

@@ -58,6 +58,9 @@ pub struct CompiledRule {
     /// `recipient.name`).
     pub per_recipient: Vec<String>,
     template_cols: Vec<usize>,
+    /// The subject's title and its organization's name, for its words
+    /// ([`Entity::in_words`]).
+    about_cols: Option<(usize, usize)>,
     width: usize,
 }
 
@@ -74,6 +77,12 @@ impl CompiledRule {
 
     pub fn template_column(&self, i: usize) -> usize {
         self.template_cols.get(i).copied().unwrap_or(0)
+    }
+
+    /// The columns of the subject's title and its organization's name
+    /// (read by a run, for its notices' words about the subject).
+    pub fn about_columns(&self) -> Option<(usize, usize)> {
+        self.about_cols
     }
 
     pub fn column_count(&self) -> usize {
@@ -258,6 +267,12 @@ pub fn compile_rule(policy: &Policy, rule: &Rule, dialect: Dialect) -> CompiledR
             template_values.push((tp.text.clone(), path_type(policy, &tp.path)));
         }
     }
+    let about_cols = rule.entity.in_words().and_then(|(title, org)| {
+        Some((
+            path_column(&c, &root, title, &mut columns)?,
+            path_column(&c, &root, org, &mut columns)?,
+        ))
+    });
     let scan = lift_aggregates(&mut c, rule, &filter, &columns, &roots);
     let select = select_list(&columns);
     let joins = std::mem::take(&mut c.levels[0].sql);
@@ -289,8 +304,58 @@ pub fn compile_rule(policy: &Policy, rule: &Rule, dialect: Dialect) -> CompiledR
         template_values,
         per_recipient,
         template_cols,
+        about_cols,
         width: columns.len(),
     }
+}
+
+/// The column of the stored field at `path` from the subject (reference
+/// fields by name, then the field): where the query joins the records on
+/// the way already (a template reads them), from the joined record; else
+/// a subquery of its own rather than joins of the rule's, so that a query
+/// not reading the column (a report's) does not look the records up either.
+fn path_column(
+    c: &Compiler<'_>,
+    root: &Root,
+    path: &[&str],
+    columns: &mut Vec<String>,
+) -> Option<usize> {
+    let (last, refs) = path.split_last()?;
+    let mut entity = root.entity;
+    let mut through = Vec::new();
+    for name in refs {
+        let f = FieldId::of(entity, name)?;
+        let FieldType::Ref(target) = f.def().ty else {
+            return None;
+        };
+        through.push(f);
+        entity = target;
+    }
+    let field = FieldId::of(entity, last)?.def().column()?;
+    if let Some(alias) = c.joined(root, &through) {
+        return Some(column(columns, format!("{alias}.{field}")));
+    }
+    // A subquery from the subject's first reference, joining the rest.
+    let mut at = String::new();
+    let mut from = Vec::new();
+    for (k, f) in through.iter().enumerate() {
+        let (FieldType::Ref(target), Some(col)) = (f.def().ty, f.def().column()) else {
+            return None;
+        };
+        let alias = format!("a{}", k + 1);
+        from.push(match k {
+            0 => format!("{} {alias}", target.table()),
+            _ => format!("JOIN {} {alias} ON {alias}.id = {at}.{col}", target.table()),
+        });
+        at = alias;
+    }
+    let key = through.first()?.def().column()?;
+    let sql = format!(
+        "(SELECT {at}.{field} FROM {} WHERE a1.id = {}.{key})",
+        from.join(" "),
+        root.alias
+    );
+    Some(column(columns, sql))
 }
 
 /// `c0 AS c0, …`.
@@ -743,6 +808,21 @@ impl<'p> Compiler<'p> {
 
     /// The alias of the record reached from `root` through `refs`, joining
     /// what is not joined yet.
+    /// The alias `refs` from `root` are joined as, if the query joins
+    /// them already (see [`Self::join`]).
+    fn joined(&self, root: &Root, refs: &[FieldId]) -> Option<String> {
+        let level = &self.levels[root.level];
+        let mut at = root.alias.clone();
+        for f in refs {
+            let (_, _, alias) = level
+                .joins
+                .iter()
+                .find(|(from, field, _)| *from == at && field == f)?;
+            at = alias.clone();
+        }
+        Some(at)
+    }
+
     fn join(&mut self, root: &Root, refs: &[FieldId]) -> String {
         let mut at = root.alias.clone();
         for f in refs {

@@ -140,7 +140,14 @@ impl<'c, 'e> Writer<'c, 'e> {
         let facts_list = p.facts();
         let values = p.template_values();
         let lang = self.engine.lang;
-        let about = subject_words(self.conn, p.rule.entity.name(), p.subject, lang)?;
+        let (title, organization) = p.about();
+        let about = crate::present::names::subject(
+            p.rule.entity.name(),
+            p.subject,
+            title,
+            organization,
+            lang,
+        );
         let ctx = NoticeContext {
             policy,
             rule: p.rule,

@@ -409,6 +409,15 @@ impl<'r> Plan<'r> {
         serde_json::Value::Object(map)
     }
 
+    /// The subject's title and its organization's name, as the firing's
+    /// query read them (see [`CompiledRule::about_columns`]).
+    pub fn about(&self) -> (Option<&'r str>, Option<&'r str>) {
+        match self.compiled.about_columns() {
+            Some((title, org)) => (text(self.row.get(title)), text(self.row.get(org))),
+            None => (None, None),
+        }
+    }
+
     /// The values the rule's templates read: path, value, type.
     pub fn template_values(&self) -> Vec<(String, Value, Ty)> {
         self.compiled
