@@ -365,6 +365,10 @@ fn soak_the_service_with_cli_writers_beside_it() {
             failures.push(format!("import: {}", String::from_utf8_lossy(&out.stderr)));
         }
     }
+    // Of the next two runs to finish (each logs when done), the second
+    // began after the last write: what that write changed is queued then.
+    let runs = s.log().matches("scheduled run as of").count();
+    s.wait_for("scheduled run as of", runs + 2, Duration::from_secs(60));
     // The service delivers what the runs queued (each notice file synced
     // with its folder: slower on a busy disk); give it the time.
     let start = Instant::now();
