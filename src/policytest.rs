@@ -469,7 +469,9 @@ fn run_into(
     let engine = Engine::new(policy, "test.invalid").with_calendar(calendar.clone());
     let rules: Vec<usize> = (0..policy.rules.len()).collect();
     let mut actions: Vec<ActionJson<'static>> = Vec::new();
-    engine.dry_run(&mut conn, &rules, &as_of, false, false, &mut |p| {
+    // Looked up, not listed: no order needed.
+    let reading = crate::engine::Reading::default();
+    engine.dry_run(&mut conn, &rules, &as_of, reading, &mut |p| {
         actions.extend(p.actions_json().map(|a| a.into_owned()));
         Ok(())
     })?;

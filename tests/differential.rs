@@ -12,7 +12,7 @@
 
 use duban::calendar::{Calendar, Year};
 use duban::clock::AsOf;
-use duban::engine::Engine;
+use duban::engine::{Engine, Reading};
 use duban::interpret::{Interpreter, Scope, SqliteData};
 use duban::lang::check::check;
 use duban::lang::diagnostics::SourceMap;
@@ -62,8 +62,13 @@ fn disagreements_with(conn: &mut Db, p: &Policy, calendar: &Calendar) -> Vec<Str
     let engine = Engine::new(p, "example.org").with_calendar(calendar.clone());
     let mut by_sql: BTreeMap<(String, String), Recorded> = BTreeMap::new();
     let rules: Vec<usize> = (0..p.rules.len()).collect();
+    let every_value = Reading {
+        fresh: true,
+        values: true,
+        ordered: true,
+    };
     engine
-        .dry_run(conn, &rules, &as_of, true, true, &mut |plan| {
+        .dry_run(conn, &rules, &as_of, every_value, &mut |plan| {
             let values = plan
                 .template_values()
                 .into_iter()

@@ -410,3 +410,84 @@ fn a_second_firing_at_one_time_is_a_new_message() {
     assert_eq!(ids.len(), 2, "{ids:?}");
     assert_ne!(ids[0], ids[1]);
 }
+
+/// The table shows each rule's first firings and skips in subject order,
+/// though it reads the firings in whatever order the database finds them
+/// (no sort of every firing for the few it shows): problems imported
+/// after the others, with ids before theirs, come first, as in `--all`,
+/// which lists every firing in order.
+#[test]
+fn the_table_shows_each_rules_first_firings_in_subject_order() {
+    let o = Office::demo(2, "2026-11-22");
+    let mut csv = String::from(
+        "id,inspection_id,category,severity,description,found_on,deadline,status,rectified_on,responsible_id\n",
+    );
+    for k in 1..=7 {
+        csv.push_str(&format!(
+            "A{k:04},I0000001,选人用人不规范,serious,新增问题{k},2025-07-15,2026-01-05,open,,\n"
+        ));
+    }
+    o.write("updates/problems.csv", &csv);
+    o.cmd()
+        .args(["import", "updates/problems.csv"])
+        .assert()
+        .success();
+    let text = |extra: &[&str]| {
+        let out = o
+            .cmd()
+            .args(["dry-run", "--as-of", "2026-11-22", "--fresh"])
+            .args(extra)
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stdout).to_string()
+    };
+    // Per rule: its example lines and its skip lines.
+    let blocks = |out: &str| -> Vec<(String, Vec<String>, Vec<String>)> {
+        let mut blocks = Vec::new();
+        for block in out.split("\n\n").skip(1) {
+            let mut lines = block.lines();
+            let Some(head) = lines.next().filter(|l| !l.starts_with("total")) else {
+                continue;
+            };
+            let (mut examples, mut skips, mut in_skips) = (Vec::new(), Vec::new(), false);
+            for l in lines {
+                if l.starts_with("  skipped") {
+                    in_skips = true;
+                } else if l.starts_with("    ") && !l.trim_start().starts_with('…') {
+                    match in_skips {
+                        true => skips.push(l.to_string()),
+                        false => examples.push(l.to_string()),
+                    }
+                }
+            }
+            blocks.push((head.to_string(), examples, skips));
+        }
+        blocks
+    };
+    let (shown, all) = (blocks(&text(&[])), blocks(&text(&["--all"])));
+    assert_eq!(shown.len(), all.len());
+    assert!(shown.len() > 5, "{shown:?}");
+    for ((head, examples, skips), (all_head, all_examples, all_skips)) in shown.iter().zip(&all) {
+        assert_eq!(head, all_head);
+        assert!(
+            all_examples.starts_with(examples),
+            "{head}: {examples:#?}\nagainst --all: {:#?}",
+            &all_examples[..all_examples.len().min(12)]
+        );
+        assert!(
+            all_skips.starts_with(skips),
+            "{head}: {skips:#?}\nagainst --all: {:#?}",
+            &all_skips[..all_skips.len().min(12)]
+        );
+    }
+    // The added problems lead the problem rules that hold for them.
+    let led = shown
+        .iter()
+        .filter(|(_, examples, _)| {
+            examples
+                .first()
+                .is_some_and(|l| l.trim_start().starts_with("A0001"))
+        })
+        .count();
+    assert!(led >= 2, "{shown:#?}");
+}

@@ -4,7 +4,7 @@ use super::report::{DiffPrinter, Report};
 use super::{Format, policy_paths};
 use crate::clock::{AsOf, Clock};
 use crate::config::Config;
-use crate::engine::{Engine, RunOptions};
+use crate::engine::{Engine, Reading, RunOptions};
 use crate::error::{Error, Result};
 use crate::lang::ir::Policy;
 use std::path::{Path, PathBuf};
@@ -159,7 +159,14 @@ pub fn dry_run(config: &Option<PathBuf>, args: DryRunArgs) -> Result<ExitCode> {
     let rules = rules_of(&engine, args.rule.as_deref())?;
     let mut report = Report::new(args.format, &policy, args.all);
     report.begin(&as_of, "dry-run")?;
-    let outcomes = engine.dry_run(&mut conn, &rules, &as_of, args.fresh, false, &mut |p| {
+    // The table keeps a few examples per rule, in order, whatever order
+    // the firings come in; JSON and `--all` list every firing, in order.
+    let reading = Reading {
+        fresh: args.fresh,
+        values: false,
+        ordered: args.format == Format::Json || args.all,
+    };
+    let outcomes = engine.dry_run(&mut conn, &rules, &as_of, reading, &mut |p| {
         report.firing(p)
     })?;
     report.finish(&outcomes, "would fire")?;

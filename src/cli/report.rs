@@ -24,8 +24,9 @@ pub struct Report<'p> {
     /// JSON: the skipped actions, which follow the actions in the output,
     /// kept on disk until then so that memory does not grow with them.
     skipped: Spill,
-    /// Table: per rule, example lines and skip reasons.
-    examples: Vec<(String, Vec<String>, Vec<String>)>,
+    /// Table: per rule, example lines and skip reasons, each the first
+    /// few in subject order ([`Examples`]).
+    examples: Vec<(String, Examples, Examples)>,
 }
 
 fn io(e: std::io::Error) -> Error {
@@ -91,19 +92,23 @@ impl<'p> Report<'p> {
                     .last()
                     .is_none_or(|(r, _, _)| *r != p.rule.name)
                 {
-                    self.examples
-                        .push((p.rule.name.clone(), Vec::new(), Vec::new()));
+                    let keep = if self.all { usize::MAX } else { EXAMPLES };
+                    self.examples.push((
+                        p.rule.name.clone(),
+                        Examples::new(keep),
+                        Examples::new(keep),
+                    ));
                 }
                 let policy = self.policy;
                 let Some((_, lines, skips)) = self.examples.last_mut() else {
                     return Ok(());
                 };
-                if self.all || lines.len() < EXAMPLES {
-                    lines.push(describe_firing(policy, p));
+                if lines.wants(p.subject) {
+                    lines.add(p.subject, 0, describe_firing(policy, p));
                 }
-                for s in &p.skipped {
-                    if self.all || skips.len() < EXAMPLES {
-                        skips.push(format!("{}: {}", p.subject, s.reason));
+                for (k, s) in p.skipped.iter().enumerate() {
+                    if skips.wants(p.subject) {
+                        skips.add(p.subject, k, format!("{}: {}", p.subject, s.reason));
                     }
                 }
             }
@@ -173,7 +178,7 @@ impl<'p> Report<'p> {
             }
             writeln!(self.out, "{line}").map_err(io)?;
             if let Some((_, lines, skips)) = self.examples.iter().find(|(r, _, _)| *r == o.rule) {
-                for l in lines {
+                for l in lines.lines() {
                     writeln!(self.out, "{l}").map_err(io)?;
                 }
                 let more = o.firings().saturating_sub(lines.len() as u64);
@@ -186,7 +191,7 @@ impl<'p> Report<'p> {
                 }
                 if o.skipped > 0 {
                     writeln!(self.out, "  skipped {}:", o.skipped).map_err(io)?;
-                    for s in skips {
+                    for s in skips.lines() {
                         writeln!(self.out, "    {s}").map_err(io)?;
                     }
                     let more = o.skipped.saturating_sub(skips.len() as u64);
@@ -222,6 +227,51 @@ impl<'p> Report<'p> {
             if total.ended == 1 { "ends" } else { "end" }
         )
         .map_err(io)
+    }
+}
+
+/// The first `keep` lines of a rule's table in subject order (then in
+/// their order within a subject), whatever order the firings come in: a
+/// dry-run's table reads them unordered, with no sort of every firing for
+/// the few it shows.
+struct Examples {
+    keep: usize,
+    /// Sorted by (subject, place within the subject).
+    kept: Vec<(String, usize, String)>,
+}
+
+impl Examples {
+    fn new(keep: usize) -> Self {
+        Examples {
+            keep,
+            kept: Vec::new(),
+        }
+    }
+
+    /// Whether a line about `subject` could be among the first.
+    fn wants(&self, subject: &str) -> bool {
+        self.kept.len() < self.keep
+            || self
+                .kept
+                .last()
+                .is_some_and(|(last, _, _)| subject < last.as_str())
+    }
+
+    fn add(&mut self, subject: &str, place: usize, line: String) {
+        let key = (subject, place);
+        let at = self
+            .kept
+            .partition_point(|(s, k, _)| (s.as_str(), *k) < key);
+        self.kept.insert(at, (subject.to_string(), place, line));
+        self.kept.truncate(self.keep);
+    }
+
+    fn len(&self) -> usize {
+        self.kept.len()
+    }
+
+    fn lines(&self) -> impl Iterator<Item = &str> {
+        self.kept.iter().map(|(_, _, l)| l.as_str())
     }
 }
 

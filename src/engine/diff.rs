@@ -32,10 +32,8 @@ pub fn diff(
                     &tx,
                     i,
                     as_of,
-                    super::Mode::Report {
-                        fresh: false,
-                        values: false,
-                    },
+                    // Compared in a table: no order needed.
+                    super::Mode::Report(super::Reading::default()),
                     &mut |p| {
                         for a in p.actions_json() {
                             let text = serde_json::to_string(&a).map_err(|e| {

@@ -49,13 +49,25 @@ pub struct Engine<'p> {
 #[error("{0}")]
 pub struct NoSuchRule(String);
 
+/// What a report reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Reading {
+    /// As if no episode had ever started.
+    pub fresh: bool,
+    /// The facts and template values too, which only what a run writes
+    /// reads (the audit record, the notices' text).
+    pub values: bool,
+    /// Each rule's firings in its subjects' order: for a report that lists
+    /// them all; one that counts them, keeps a few examples (which it
+    /// orders itself) or compares them needs no sort.
+    pub ordered: bool,
+}
+
 /// What an evaluation does with its firings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Report only. `fresh`: as if no episode had ever started. Without
-    /// `values`, the facts and template values (which only what a run
-    /// writes reads) are not read.
-    Report { fresh: bool, values: bool },
+    /// Report only, reading as [`Reading`] says.
+    Report(Reading),
     /// Record tasks, notices, episodes and audit, under this run.
     Apply { run_id: i64 },
     /// Record episodes only, in the simulation's copy of them
@@ -271,10 +283,7 @@ impl<'p> Engine<'p> {
             conn,
             i,
             as_of,
-            Mode::Report {
-                fresh: false,
-                values: false,
-            },
+            Mode::Report(Reading::default()),
             Some(subject),
             sink,
         )
@@ -295,7 +304,7 @@ impl<'p> Engine<'p> {
             rule: rule.name.clone(),
             ..RuleOutcome::default()
         };
-        let fresh = matches!(mode, Mode::Report { fresh: true, .. });
+        let fresh = matches!(mode, Mode::Report(Reading { fresh: true, .. }));
         let repeat_from =
             plan::repeat_from(rule, as_of.today, &self.calendar).map(|d| d.to_string());
         let which = mode.episodes();
@@ -312,7 +321,7 @@ impl<'p> Engine<'p> {
         // and addresses); a report shows it (their names too).
         if which == Episodes::Simulated {
             q = q.reading_only(c.person_columns_only(false), c.column_count());
-        } else if let Mode::Report { values: false, .. } = mode {
+        } else if let Mode::Report(Reading { values: false, .. }) = mode {
             q = q.reading_only(c.person_columns_only(true), c.column_count());
         }
         // A rule with no open episode (new, or never fired) needs no look
@@ -348,8 +357,10 @@ impl<'p> Engine<'p> {
         {
             // Writing episodes while reading a query that joins them is not
             // allowed: a run collects the firings first; a simulation reads
-            // them in any order and records them all after.
-            let mut stmt = if simulated {
+            // them in any order and records them all after, as does a report
+            // that needs no order.
+            let unordered = matches!(mode, Mode::Report(Reading { ordered: false, .. }));
+            let mut stmt = if simulated || unordered {
                 q.stream_unordered(conn, shape)?
             } else if mode.records() {
                 q.collect(conn, shape)?
@@ -509,19 +520,18 @@ impl<'p> Engine<'p> {
     }
 
     /// Reports what a run would do, in one read transaction (a consistent
-    /// snapshot), writing nothing. With `values`, each plan carries the
-    /// facts and template values a run would record (which a dry-run's
-    /// output does not show, and so does not read).
+    /// snapshot), writing nothing, reading as `reading` says (with `values`,
+    /// each plan carries the facts and template values a run would record,
+    /// which a dry-run's output does not show, and so does not read).
     pub fn dry_run(
         &self,
         conn: &mut Db,
         rules: &[usize],
         as_of: &AsOf,
-        fresh: bool,
-        values: bool,
+        reading: Reading,
         sink: &mut dyn FnMut(&Plan<'_>) -> Result<()>,
     ) -> Result<Vec<RuleOutcome>> {
-        let mode = Mode::Report { fresh, values };
+        let mode = Mode::Report(reading);
         // Memory flat in the size of the office (see `CacheSize::Report`).
         sqlite::with_page_cache(conn, CacheSize::Report, |conn| {
             // The working-day calendar, when it must be filled, is filled
