@@ -322,34 +322,33 @@ fn path_column(
 ) -> Option<usize> {
     let (last, refs) = path.split_last()?;
     let mut entity = root.entity;
+    // Each reference, with the table it reaches and its column.
     let mut through = Vec::new();
     for name in refs {
         let f = FieldId::of(entity, name)?;
-        let FieldType::Ref(target) = f.def().ty else {
+        let (FieldType::Ref(target), Some(col)) = (f.def().ty, f.def().column()) else {
             return None;
         };
-        through.push(f);
+        through.push((f, target.table(), col));
         entity = target;
     }
     let field = FieldId::of(entity, last)?.def().column()?;
-    if let Some(alias) = c.joined(root, &through) {
+    let ids: Vec<FieldId> = through.iter().map(|(f, _, _)| *f).collect();
+    if let Some(alias) = c.joined(root, &ids) {
         return Some(column(columns, format!("{alias}.{field}")));
     }
     // A subquery from the subject's first reference, joining the rest.
     let mut at = String::new();
     let mut from = Vec::new();
-    for (k, f) in through.iter().enumerate() {
-        let (FieldType::Ref(target), Some(col)) = (f.def().ty, f.def().column()) else {
-            return None;
-        };
+    for (k, (_, table, col)) in through.iter().enumerate() {
         let alias = format!("a{}", k + 1);
         from.push(match k {
-            0 => format!("{} {alias}", target.table()),
-            _ => format!("JOIN {} {alias} ON {alias}.id = {at}.{col}", target.table()),
+            0 => format!("{table} {alias}"),
+            _ => format!("JOIN {table} {alias} ON {alias}.id = {at}.{col}"),
         });
         at = alias;
     }
-    let key = through.first()?.def().column()?;
+    let (_, _, key) = through.first()?;
     let sql = format!(
         "(SELECT {at}.{field} FROM {} WHERE a1.id = {}.{key})",
         from.join(" "),
@@ -666,6 +665,17 @@ struct Level {
     sql: String,
 }
 
+impl Level {
+    /// The alias of the record joined from `from` by reference `field`, if
+    /// this clause joins it.
+    fn joined(&self, from: &str, field: &FieldId) -> Option<&str> {
+        self.joins
+            .iter()
+            .find(|(f, r, _)| f == from && r == field)
+            .map(|(_, _, alias)| alias.as_str())
+    }
+}
+
 struct Compiler<'p> {
     policy: &'p Policy,
     d: Dialect,
@@ -806,33 +816,25 @@ impl<'p> Compiler<'p> {
         self.d.add_days_param(date, &offset)
     }
 
-    /// The alias of the record reached from `root` through `refs`, joining
-    /// what is not joined yet.
     /// The alias `refs` from `root` are joined as, if the query joins
     /// them already (see [`Self::join`]).
     fn joined(&self, root: &Root, refs: &[FieldId]) -> Option<String> {
         let level = &self.levels[root.level];
         let mut at = root.alias.clone();
         for f in refs {
-            let (_, _, alias) = level
-                .joins
-                .iter()
-                .find(|(from, field, _)| *from == at && field == f)?;
-            at = alias.clone();
+            at = level.joined(&at, f)?.to_string();
         }
         Some(at)
     }
 
+    /// The alias of the record reached from `root` through `refs`, joining
+    /// what is not joined yet.
     fn join(&mut self, root: &Root, refs: &[FieldId]) -> String {
         let mut at = root.alias.clone();
         for f in refs {
             let level = &self.levels[root.level];
-            if let Some((_, _, alias)) = level
-                .joins
-                .iter()
-                .find(|(from, field, _)| *from == at && field == f)
-            {
-                at = alias.clone();
+            if let Some(alias) = level.joined(&at, f) {
+                at = alias.to_string();
                 continue;
             }
             let FieldType::Ref(target) = f.def().ty else {
