@@ -469,8 +469,11 @@ fn run_into(
     let engine = Engine::new(policy, "test.invalid").with_calendar(calendar.clone());
     let rules: Vec<usize> = (0..policy.rules.len()).collect();
     let mut actions: Vec<ActionJson<'static>> = Vec::new();
-    // Looked up, not listed: no order needed.
-    let reading = crate::engine::Reading::default();
+    // In subject order: a failure lists the first actions a rule took.
+    let reading = crate::engine::Reading {
+        ordered: true,
+        ..Default::default()
+    };
     engine.dry_run(&mut conn, &rules, &as_of, reading, &mut |p| {
         actions.extend(p.actions_json().map(|a| a.into_owned()));
         Ok(())
