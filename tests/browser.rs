@@ -47,7 +47,7 @@ fn a_member_closes_a_task_and_the_office_watches() {
     b.screenshot("my-tasks");
 
     // The task page shows the ledger's text as text.
-    b.click("a[href='/tasks/T000001']");
+    b.follow("a[href='/tasks/T000001']");
     assert!(
         b.text("#description")
             .contains("<script>document.title=\"pwned\"</script>小金库未清理")
@@ -55,7 +55,7 @@ fn a_member_closes_a_task_and_the_office_watches() {
     assert_eq!(b.count("main script"), 0);
     b.screenshot("task");
     b.type_into("#outcome-input", "已开展提醒谈话，责任人承诺月底前整改到位");
-    b.click("#done-button");
+    b.follow("#done-button");
     assert!(b.text("#message").contains("任务已办结"));
     assert!(b.text("#outcome").contains("承诺月底前整改到位"));
 
@@ -77,7 +77,7 @@ fn a_member_closes_a_task_and_the_office_watches() {
     sign_in(&b, &w, "u1", "correct horse 1");
     b.goto(&w.url("/tasks"));
     b.click("#overdue-only");
-    b.click("#filter-button");
+    b.follow("#filter-button");
     b.wait_for_url(|u| u.contains("overdue=1"));
     let rows = b.text("table.list tbody");
     assert!(rows.contains("X1") && !rows.contains("T000001"), "{rows}");
@@ -149,13 +149,13 @@ rule accountability "逾期30天 → 问责（须审批）"
     assert_eq!(b.text("h1"), "待审批");
     assert!(b.text("#approvals").contains("A000001"));
     b.screenshot("approvals-phone");
-    b.click("a[href='/approvals/A000001']");
+    b.follow("a[href='/approvals/A000001']");
     assert!(b.text("#approval-tasks").contains("问责"));
     assert!(b.text("#description").contains("三会一课落实不严格"));
     assert!(b.text("main").contains("（自批准之日起计）"));
     b.screenshot("approval-phone");
     b.type_into("#note-input", "同意，按程序办理");
-    b.click("#approve-button");
+    b.follow("#approve-button");
     // 问责 is a harsh step: the page asks once more, nothing decided yet.
     assert_eq!(b.text("h1"), "请再次确认");
     assert!(b.text("#confirm-tasks").contains("问责"));
@@ -164,7 +164,7 @@ rule accountability "逾期30天 → 问责（须审批）"
         1
     );
     b.screenshot("approval-confirm-phone");
-    b.click("#confirm-button");
+    b.follow("#confirm-button");
     assert!(b.text("#message").contains("已作出决定"));
     assert!(b.text("#status").contains("已批准"));
     assert!(b.text("#note").contains("同意，按程序办理"));
@@ -232,7 +232,7 @@ fn sign_in_stays_on_the_workbench_and_links_need_their_button() {
     b.goto(&w.url("/sign-in"));
     b.type_into("#who", "u2");
     b.type_into("#password", "not the password");
-    b.click("#sign-in-button");
+    b.follow("#sign-in-button");
     assert!(b.text("#error").contains("不正确"));
     assert_eq!(b.count("#message"), 0);
     assert_eq!(b.count("#who[value='u2']"), 1);
@@ -250,7 +250,7 @@ fn sign_in_stays_on_the_workbench_and_links_need_their_button() {
     b.goto(&w.url("/sign-in"));
     b.click("details summary");
     b.type_into("details input[name='who']", "lisi@example.org");
-    b.click("details button");
+    b.follow("details button");
     assert!(b.text("#message").contains("登录链接"));
     let start = std::time::Instant::now();
     let link = loop {
@@ -278,7 +278,7 @@ fn sign_in_stays_on_the_workbench_and_links_need_their_button() {
         1
     );
     b.screenshot("sign-in-link");
-    b.click("#use-link");
+    b.follow("#use-link");
     b.wait_for_url(|u| !u.contains("/sign-in"));
     assert_eq!(b.text("h1"), "我的任务");
     assert_eq!(

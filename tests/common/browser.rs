@@ -63,6 +63,13 @@ impl Browser {
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// A driver command whose error (`"stale element reference": …`) the
+    /// caller reads.
+    fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
         let url = format!("{}{path}", self.base);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -76,13 +83,13 @@ impl Browser {
                 .header("Content-Type", "application/json")
                 .send(b.unwrap_or(json!({})).to_string()),
         };
-        let mut r = r.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let mut r = r.map_err(|e| e.to_string())?;
         let text = r.body_mut().read_to_string().unwrap_or_default();
         let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if let Some(err) = v["value"].get("error") {
-            panic!("{method} {path}: {err}: {}", v["value"]["message"]);
+            return Err(format!("{err}: {}", v["value"]["message"]));
         }
-        v["value"].clone().pipe_session(&v)
+        Ok(v["value"].clone().pipe_session(&v))
     }
 
     fn s(&self, rest: &str) -> String {
@@ -150,6 +157,35 @@ impl Browser {
     pub fn click(&self, css: &str) {
         let e = self.find(css);
         self.call("POST", &self.s(&format!("/element/{e}/click")), None);
+    }
+
+    /// Clicks a link or a form's button and waits (up to 20 s) until the
+    /// page it was on is gone and the next one has loaded: the click
+    /// returns before the browser leaves, and the old page's `h1` read
+    /// then is stale or wrong.
+    pub fn follow(&self, css: &str) {
+        let page = self.find("html");
+        self.click(css);
+        let start = Instant::now();
+        while self
+            .try_call("GET", &self.s(&format!("/element/{page}/name")), None)
+            .is_ok()
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{css} did not leave {}",
+                self.url()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        while self.script("return document.readyState") != json!("complete") {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "{} did not load",
+                self.url()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     pub fn type_into(&self, css: &str, text: &str) {
