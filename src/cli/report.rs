@@ -40,6 +40,15 @@ fn json_text<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| Error::failed("encoding JSON", e))
 }
 
+/// Writes `v` as JSON straight to `out` (an action per firing: no string
+/// made on the way).
+fn write_json<T: serde::Serialize>(out: &mut impl Write, v: &T) -> Result<()> {
+    serde_json::to_writer(out, v).map_err(|e| match e.is_io() {
+        true => io(e.into()),
+        false => Error::failed("encoding JSON", e),
+    })
+}
+
 impl<'p> Report<'p> {
     pub fn new(format: Format, policy: &'p Policy, all: bool) -> Self {
         Report {
@@ -80,7 +89,8 @@ impl<'p> Report<'p> {
                 for a in p.actions_json() {
                     let sep = if self.wrote_action { ",\n  " } else { "\n  " };
                     self.wrote_action = true;
-                    write!(self.out, "{sep}{}", json_text(&a)?).map_err(io)?;
+                    self.out.write_all(sep.as_bytes()).map_err(io)?;
+                    write_json(&mut self.out, &a)?;
                 }
                 for s in p.skipped_json() {
                     self.skipped.push(&s)?;
@@ -448,7 +458,8 @@ impl DiffPrinter {
         match self.format {
             Format::Json => {
                 let sep = if self.first { "\n  " } else { ",\n  " };
-                write!(self.out, "{sep}{}", json_text(a)?).map_err(io)?;
+                self.out.write_all(sep.as_bytes()).map_err(io)?;
+                write_json(&mut self.out, a)?;
             }
             Format::Table => writeln!(self.out, "{sign} {}", one_action(a)).map_err(io)?,
         }
