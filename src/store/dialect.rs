@@ -128,6 +128,22 @@ impl Dialect {
         }
     }
 
+    /// The rows of `table` (as `s`) whose ids a temporary table lists (as
+    /// `h`, typically far fewer), looked up one by one in that order.
+    /// SQLite keeps the order of a `CROSS JOIN`; PostgreSQL's planner
+    /// would reorder it and, misjudging how many rows the join gives,
+    /// scanned a million problems to probe the list instead: a `LATERAL`
+    /// subquery that `OFFSET 0` keeps from being flattened holds it to
+    /// the order, one row per id listed.
+    pub fn each_listed(self, list: &str, table: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("{list} h CROSS JOIN {table} s ON s.id = h.id"),
+            Dialect::Postgres => format!(
+                "{list} h JOIN LATERAL (SELECT * FROM {table} WHERE {table}.id = h.id OFFSET 0) s ON TRUE"
+            ),
+        }
+    }
+
     /// A temporary table (of this connection) as statements name it.
     pub fn temp(self, name: &str) -> String {
         match self {

@@ -149,15 +149,15 @@ impl<'a> Query<'a> {
         let repeat = d.day(&format!("?{p_repeat}"));
         let due =
             format!("(ep.id IS NULL OR ({repeat} IS NOT NULL AND ep.last_fired_on <= {repeat}))");
-        let holds = d.temp("holds");
+        let listed = d.each_listed(&d.temp("holds"), table);
         let order = match ordered {
             true => d.same_order("s.id"),
             false => String::new(),
         };
         match shape {
             Shape::Held => format!(
-                "SELECT {select}, ep.id AS ep_id, ep.fired AS ep_fired FROM {holds} h CROSS JOIN {table} s{joins}
-                 {join_open} WHERE s.id = h.id AND {due}{order}"
+                "SELECT {select}, ep.id AS ep_id, ep.fired AS ep_fired FROM {listed}{joins}
+                 {join_open} WHERE {due}{order}"
             ),
             Shape::Fresh => format!(
                 "SELECT {scan_select}, NULL AS ep_id, NULL AS ep_fired FROM {scan_from} s{joins} WHERE {scan_condition}{only}{order}"
