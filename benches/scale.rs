@@ -33,7 +33,7 @@
 //!   `\copy` of the same files into plain tables plus the indexes duban's
 //!   tables have there, each into a database made afresh;
 //! - `duban db copy` of the office to PostgreSQL (once, kept between runs),
-//!   then `dry-run` of the example policy, table and JSON, beside the
+//!   then `dry-run` of both policies, table and JSON, each beside its
 //!   hand-written SQL in PostgreSQL's spelling run in `psql`, the two
 //!   agreeing on how many subjects each rule holds for;
 //! - per rule, each generated query beside its hand-written one in
@@ -852,14 +852,17 @@ fn main() {
                 }
             }
             if wants("pg-dry-run") {
-                let handwritten = base.join("handwritten-postgres.sql");
-                std::fs::write(&handwritten, spelled(&example)).unwrap_or_else(|e| panic!("{e}"));
-                rows.extend(dry_run_rows(
-                    bin,
-                    &dir,
-                    &example,
-                    &Db::Postgres { url, handwritten },
-                ));
+                for (policy, file) in [(&example, "example"), (&eight, "eight")] {
+                    let handwritten = base.join(format!("handwritten-postgres-{file}.sql"));
+                    std::fs::write(&handwritten, spelled(policy)).unwrap_or_else(|e| panic!("{e}"));
+                    let url = url.clone();
+                    rows.extend(dry_run_rows(
+                        bin,
+                        &dir,
+                        policy,
+                        &Db::Postgres { url, handwritten },
+                    ));
+                }
             }
         }
     }
