@@ -28,7 +28,7 @@
 //!
 //! With `DUBAN_BENCH_POSTGRES=postgresql://USER@HOST:PORT/DB` (a server
 //! whose user may create databases; needs `psql`), the same on PostgreSQL
-//! (`pg-import`, `pg-dry-run`, `pg-rules`):
+//! (`pg-import`, `pg-dry-run`, `pg-rules`, `pg-simulate`, `pg-memory`):
 //! - `duban import` into an empty office on PostgreSQL beside `psql`'s
 //!   `\copy` of the same files into plain tables plus the indexes duban's
 //!   tables have there, each into a database made afresh;
@@ -37,7 +37,9 @@
 //!   hand-written SQL in PostgreSQL's spelling run in `psql`, the two
 //!   agreeing on how many subjects each rule holds for;
 //! - per rule, each generated query beside its hand-written one in
-//!   PostgreSQL's spelling, both of both policies, on that copy.
+//!   PostgreSQL's spelling, both of both policies, on that copy;
+//! - `simulate --days 30` on that copy, and the peak memory of `dry-run
+//!   --format json` there and on a copy of the office a tenth its size.
 //!
 //! Timings are the fastest of several runs (the machine is shared); this is
 //! a benchmark, not a test, and asserts nothing about speed.
@@ -397,6 +399,82 @@ struct Policy {
 enum Db {
     Sqlite,
     Postgres { url: String, handwritten: PathBuf },
+}
+
+/// The office in `dir` copied to a database of its own on the server
+/// (once: kept between runs): its URL, and the copy's measure when it was
+/// made now.
+fn pg_copy(bin: &str, server: &str, dir: &Path, scale: u64) -> (String, Option<Measure>) {
+    let name = format!("duban_bench_scale_{scale}");
+    let url = common::pg_url(server, &name);
+    let copied = dir.join("postgres-copied");
+    if copied.exists() && common::pg_exists(server, &name) {
+        return (url, None);
+    }
+    let m = measure(
+        &format!(
+            "{} && {bin} db copy --to '{url}' > /dev/null",
+            fresh_database_script(server, &name)
+        ),
+        dir,
+        1,
+    );
+    std::fs::write(&copied, &url).unwrap_or_else(|e| panic!("{e}"));
+    (url, Some(m))
+}
+
+/// Peak memory of `dry-run --format json` of the example policy in two
+/// offices (each its folder, and `env` choosing its database), the full
+/// scale and a tenth.
+fn memory_row(bin: &str, offices: [(&Path, String); 2], problems: [u64; 2], on: &str) -> Row {
+    let [big, small] = offices.map(|(dir, env)| {
+        measure(
+            &format!("{env}{bin} dry-run --as-of {AS_OF} --format json > /dev/null"),
+            dir,
+            RUNS,
+        )
+    });
+    (
+        format!("peak memory of `dry-run --format json` of the example policy{on}"),
+        format!("{} problems: {}", problems[0], mib(big.peak_kib)),
+        format!("{} problems: {}", problems[1], mib(small.peak_kib)),
+        format!("{:.2}×", big.peak_kib as f64 / small.peak_kib.max(1) as f64),
+    )
+}
+
+/// Simulation of the next 30 days of the example policy (`env` chooses the
+/// database): the windowed replay, beside the day-by-day one it is tested
+/// against; both must give the same days, on either database.
+fn simulate_row(bin: &str, dir: &Path, env: &str, on: &str) -> Row {
+    let tag = if on.is_empty() { "" } else { "-postgres" };
+    let run_to = |how: &str, file: &str| {
+        measure(
+            &format!("{env}{bin} simulate --days 30 --as-of {AS_OF}{how} --format json > {file}"),
+            dir,
+            1,
+        )
+    };
+    let (windowed, day_by_day) = (
+        format!("simulate-windowed{tag}.json"),
+        format!("simulate-day-by-day{tag}.json"),
+    );
+    let sim = run_to("", &windowed);
+    let before = run_to(" --day-by-day", &day_by_day);
+    let per_day = |file: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{e}"));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        v["per_day"].clone()
+    };
+    assert_eq!(
+        per_day(&windowed),
+        per_day(&day_by_day),
+        "the windowed simulation differs from the day-by-day one{on}"
+    );
+    versus(
+        format!("simulate 30 days of the example policy{on}"),
+        ("`duban simulate --days 30`", &sim),
+        ("`--day-by-day` (before)", &before),
+    )
 }
 
 /// `dry-run` of `policy`, table and JSON, beside its hand-written SQL in
@@ -812,29 +890,21 @@ fn main() {
                 common::psql(server, &format!("DROP DATABASE {db} WITH (FORCE)"));
             }
         }
-        if wants("pg-dry-run") || wants("pg-rules") {
+        if ["pg-dry-run", "pg-rules", "pg-simulate", "pg-memory"]
+            .iter()
+            .any(|w| wants(w))
+        {
             // The same office copied to PostgreSQL (once), its dry-run
             // beside the hand-written SQL in psql, and each rule's query
             // beside its hand-written one.
-            let name = format!("duban_bench_scale_{scale}");
-            let url = common::pg_url(server, &name);
-            let copied = dir.join("postgres-copied");
-            if !copied.exists() || !common::pg_exists(server, &name) {
-                let m = measure(
-                    &format!(
-                        "{} && {bin} db copy --to '{url}' > /dev/null",
-                        fresh_database_script(server, &name)
-                    ),
-                    &dir,
-                    1,
-                );
+            let (url, copy) = pg_copy(bin, server, &dir, scale);
+            if let Some(m) = copy {
                 rows.push((
                     format!("`db copy` of that office ({problems} problems) to PostgreSQL"),
                     format!("{:.1} s, {}", m.seconds, mib(m.peak_kib)),
                     "—".into(),
                     "—".into(),
                 ));
-                std::fs::write(&copied, &url).unwrap_or_else(|e| panic!("{e}"));
             }
             let spelled = |policy: &Policy| {
                 let text =
@@ -864,25 +934,36 @@ fn main() {
                     ));
                 }
             }
+            if wants("pg-simulate") {
+                rows.push(simulate_row(
+                    bin,
+                    &dir,
+                    &format!("DUBAN_DATABASE='{url}' "),
+                    ", on PostgreSQL",
+                ));
+            }
+            if wants("pg-memory") {
+                let small_dir = base.join(format!("office-{small_scale}"));
+                let (small_url, _) = pg_copy(bin, server, &small_dir, small_scale);
+                let env = |url: &str| format!("DUBAN_DATABASE='{url}' ");
+                rows.push(memory_row(
+                    bin,
+                    [(&dir, env(&url)), (&small_dir, env(&small_url))],
+                    [problems, small_problems],
+                    ", on PostgreSQL",
+                ));
+            }
         }
     }
 
     if wants("memory") {
         // Peak memory of the JSON at the full scale and at a tenth of it.
         let small_dir = base.join(format!("office-{small_scale}"));
-        let json = |d: &Path| {
-            measure(
-                &format!("{bin} dry-run --as-of {AS_OF} --format json > /dev/null"),
-                d,
-                RUNS,
-            )
-        };
-        let (big, small) = (json(&dir), json(&small_dir));
-        rows.push((
-            "peak memory of `dry-run --format json` of the example policy".into(),
-            format!("{problems} problems: {}", mib(big.peak_kib)),
-            format!("{small_problems} problems: {}", mib(small.peak_kib)),
-            format!("{:.2}×", big.peak_kib as f64 / small.peak_kib.max(1) as f64),
+        rows.push(memory_row(
+            bin,
+            [(&dir, String::new()), (&small_dir, String::new())],
+            [problems, small_problems],
+            "",
         ));
     }
 
@@ -931,38 +1012,7 @@ fn main() {
     }
 
     if wants("simulate") {
-        // Simulation of the next 30 days: the windowed replay, beside the
-        // day-by-day one it is tested against; both must give the same days.
-        let sim = measure(
-            &format!(
-                "{bin} simulate --days 30 --as-of {AS_OF} --format json > simulate-windowed.json"
-            ),
-            &dir,
-            1,
-        );
-        let day_by_day = measure(
-            &format!(
-                "{bin} simulate --days 30 --as-of {AS_OF} --day-by-day --format json > simulate-day-by-day.json"
-            ),
-            &dir,
-            1,
-        );
-        let per_day = |file: &str| -> serde_json::Value {
-            let text = std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{e}"));
-            let v: serde_json::Value =
-                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
-            v["per_day"].clone()
-        };
-        assert_eq!(
-            per_day("simulate-windowed.json"),
-            per_day("simulate-day-by-day.json"),
-            "the windowed simulation differs from the day-by-day one"
-        );
-        rows.push(versus(
-            "simulate 30 days of the example policy".into(),
-            ("`duban simulate --days 30`", &sim),
-            ("`--day-by-day` (before)", &day_by_day),
-        ));
+        rows.push(simulate_row(bin, &dir, "", ""));
     }
 
     if wants("check") {
