@@ -66,6 +66,7 @@ fn disagreements_with(conn: &mut Db, p: &Policy, calendar: &Calendar) -> Vec<Str
         fresh: true,
         values: true,
         ordered: true,
+        sink_writes: false,
     };
     engine
         .dry_run(conn, &rules, &as_of, every_value, &mut |plan| {

@@ -165,6 +165,7 @@ pub fn dry_run(config: &Option<PathBuf>, args: DryRunArgs) -> Result<ExitCode> {
         fresh: args.fresh,
         values: false,
         ordered: args.format == Format::Json || args.all,
+        sink_writes: false,
     };
     let outcomes = engine.dry_run(&mut conn, &rules, &as_of, reading, &mut |p| {
         report.firing(p)

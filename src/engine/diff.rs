@@ -32,8 +32,12 @@ pub fn diff(
                     &tx,
                     i,
                     as_of,
-                    // Compared in a table: no order needed.
-                    super::Mode::Report(super::Reading::default()),
+                    // Compared in a table: no order needed; each action
+                    // written into it as it comes.
+                    super::Mode::Report(super::Reading {
+                        sink_writes: true,
+                        ..Default::default()
+                    }),
                     &mut |p| {
                         for a in p.actions_json() {
                             let text = serde_json::to_string(&a).map_err(|e| {

@@ -61,6 +61,11 @@ pub struct Reading {
     /// them all; one that counts them, keeps a few examples (which it
     /// orders itself) or compares them needs no sort.
     pub ordered: bool,
+    /// The sink runs statements on the evaluation's connection as the
+    /// firings come (`diff` writes each action into a table): they are
+    /// then read in batches between which it can. Otherwise PostgreSQL
+    /// sends them as it makes them ([`crate::store::Db::prepare_read_alone`]).
+    pub sink_writes: bool,
 }
 
 /// What an evaluation does with its firings.
@@ -324,6 +329,19 @@ impl<'p> Engine<'p> {
         } else if let Mode::Report(Reading { values: false, .. }) = mode {
             q = q.reading_only(c.person_columns_only(true), c.column_count());
         }
+        // Nothing runs on the connection while a report's or a
+        // simulation's firings are read, unless the sink writes.
+        if !mode.records()
+            && !matches!(
+                mode,
+                Mode::Report(Reading {
+                    sink_writes: true,
+                    ..
+                })
+            )
+        {
+            q = q.read_alone();
+        }
         // A rule with no open episode (new, or never fired) needs no look
         // at them per subject.
         let given = matches!(mode, Mode::SimulateGiven | Mode::SimulateWhole);
@@ -367,8 +385,7 @@ impl<'p> Engine<'p> {
             } else {
                 q.stream(conn, shape)?
             };
-            let mut rows = stmt.raw_query();
-            while let Some(row) = rows.next()? {
+            stmt.each_row(&mut |row| -> Result<()> {
                 let mut values: Vec<SqlRef<'_>> = Vec::with_capacity(width + 2);
                 for k in 0..width + 2 {
                     values.push(row.get_ref(k)?);
@@ -398,8 +415,8 @@ impl<'p> Engine<'p> {
                 if let Some(w) = writer.as_mut() {
                     w.apply(&p)?;
                 }
-                sink(&p)?;
-            }
+                sink(&p)
+            })?;
         }
         if simulated {
             episodes::fire_held(

@@ -532,9 +532,21 @@ impl Db {
     /// query ran, whatever its transaction writes while they are read
     /// (see [`super::Dialect::rows_are_a_snapshot`]).
     pub fn prepare_stream(&self, sql: &str) -> DbResult<Statement<'_>> {
+        self.prepare_reading(sql, super::pg::Reading::Batches)
+    }
+
+    /// As [`Db::prepare_stream`], for rows read with
+    /// [`Statement::each_row`] by a reader that runs no other statement on
+    /// this connection until the last: PostgreSQL then sends them as it
+    /// makes them, and makes the next while duban reads the last.
+    pub fn prepare_read_alone(&self, sql: &str) -> DbResult<Statement<'_>> {
+        self.prepare_reading(sql, super::pg::Reading::AsSent)
+    }
+
+    fn prepare_reading(&self, sql: &str, reading: super::pg::Reading) -> DbResult<Statement<'_>> {
         match &self.inner {
             Inner::Sqlite(_) => self.prepare(sql),
-            Inner::Pg(c) => Ok(Statement::Pg(c.prepare_stream(sql)?)),
+            Inner::Pg(c) => Ok(Statement::Pg(c.prepare_reading(sql, reading)?)),
         }
     }
 
@@ -786,6 +798,24 @@ impl<'c> Statement<'c> {
                 Err(e) => Rows::Failed(Some(e)),
             },
         }
+    }
+
+    /// Runs the statement with the parameters bound one by one, and calls
+    /// `f` with each row (see [`Db::prepare_read_alone`]).
+    pub fn each_row<E: From<DatabaseError>>(
+        &mut self,
+        f: &mut dyn FnMut(&Row<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if let Statement::Pg(s) = self
+            && s.reading == super::pg::Reading::AsSent
+        {
+            return s.each_sent(&mut |row| f(&Row::Pg(row)));
+        }
+        let mut rows = self.raw_query();
+        while let Some(row) = rows.next()? {
+            f(&row)?;
+        }
+        Ok(())
     }
 
     /// Runs the statement with the parameters bound one by one.

@@ -61,6 +61,8 @@ pub struct Query<'a> {
     /// The columns read, of how many (the others are NULL): see
     /// [`Query::reading_only`].
     reading: Option<(Vec<usize>, usize)>,
+    /// See [`Query::read_alone`].
+    alone: bool,
 }
 
 /// Which firings query to read.
@@ -102,6 +104,7 @@ impl<'a> Query<'a> {
             p_repeat,
             only,
             reading: None,
+            alone: false,
         }
     }
 
@@ -114,6 +117,14 @@ impl<'a> Query<'a> {
     /// asked, put on the outer query.
     pub fn reading_only(mut self, columns: Vec<usize>, width: usize) -> Self {
         self.reading = Some((columns, width));
+        self
+    }
+
+    /// The reader of [`Query::stream`]'s rows runs no other statement on
+    /// the connection until the last, and reads them with
+    /// [`Statement::each_row`] ([`Db::prepare_read_alone`]).
+    pub fn read_alone(mut self) -> Self {
+        self.alone = true;
         self
     }
 
@@ -202,7 +213,10 @@ impl<'a> Query<'a> {
             }
             None => self.firings_sql(conn, shape, ordered),
         };
-        let mut stmt = conn.prepare_stream(&sql)?;
+        let mut stmt = match self.alone {
+            true => conn.prepare_read_alone(&sql)?,
+            false => conn.prepare_stream(&sql)?,
+        };
         bind_values(&mut stmt, &self.bound)?;
         Ok(stmt)
     }

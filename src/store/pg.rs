@@ -166,10 +166,10 @@ impl PgConn {
     }
 
     /// A query whose rows are read as they are needed (see
-    /// [`PgStatement::query`]).
-    pub(crate) fn prepare_stream(&self, sql: &str) -> DbResult<PgStatement<'_>> {
+    /// [`Reading`]).
+    pub(crate) fn prepare_reading(&self, sql: &str, reading: Reading) -> DbResult<PgStatement<'_>> {
         let mut stmt = self.prepare(sql, false)?;
-        stmt.streamed = true;
+        stmt.reading = reading;
         Ok(stmt)
     }
 
@@ -268,8 +268,22 @@ pub struct PgStatement<'c> {
     used: std::sync::Arc<[usize]>,
     count: usize,
     bound: Vec<Value>,
-    /// Its rows read through a cursor (see [`PgStatement::query`]).
-    streamed: bool,
+    /// How its rows are read (see [`PgStatement::query`]).
+    pub(crate) reading: Reading,
+}
+
+/// How a statement's rows are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reading {
+    /// All at once, when it runs.
+    AtOnce,
+    /// Through a cursor, in batches, between which the connection runs
+    /// other statements.
+    Batches,
+    /// As the server sends them, while it makes the next ones — the
+    /// connection doing nothing else until the last is read
+    /// ([`PgStatement::each_sent`]).
+    AsSent,
 }
 
 impl<'c> PgStatement<'c> {
@@ -281,7 +295,7 @@ impl<'c> PgStatement<'c> {
             used: p.used,
             count: p.count,
             bound: Vec::new(),
-            streamed: false,
+            reading: Reading::AtOnce,
         }
     }
 
@@ -317,13 +331,36 @@ impl<'c> PgStatement<'c> {
     pub(crate) fn query(&mut self, values: &[ValueRef<'_>]) -> DbResult<PgRows<'c>> {
         let binds = self.binds(values)?;
         let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
-        if self.streamed
+        if self.reading != Reading::AtOnce
             && let Some(cursor) = self.conn.open_cursor(&self.text, &refs)?
         {
             return Ok(PgRows::new(self.conn, Vec::new(), Some(cursor)));
         }
         let rows = self.conn.client()?.query(&self.stmt, &refs)?;
         Ok(PgRows::new(self.conn, rows, None))
+    }
+
+    /// Runs the query with the parameters bound one by one and calls `f`
+    /// with each row as the server sends it: the server goes on making
+    /// rows while `f` works (as far as the socket's buffers hold them),
+    /// where a cursor's waits for the next fetch. The connection is busy
+    /// until the last row: a statement `f` runs on it fails.
+    pub(crate) fn each_sent<E: From<DatabaseError>>(
+        &mut self,
+        f: &mut dyn FnMut(&postgres::Row) -> Result<(), E>,
+    ) -> Result<(), E> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let bound = std::mem::take(&mut self.bound);
+        let values: Vec<ValueRef<'_>> = bound.iter().map(Value::as_ref).collect();
+        let binds = self.binds(&values)?;
+        let mut client = self.conn.client()?;
+        let mut rows = client
+            .query_raw(&self.stmt, binds.iter().map(|b| b as &(dyn ToSql + Sync)))
+            .map_err(DatabaseError::from)?;
+        while let Some(row) = rows.next().map_err(DatabaseError::from)? {
+            f(&row)?;
+        }
+        Ok(())
     }
 
     pub(crate) fn bind(&mut self, i: usize, value: Value) {
