@@ -8,9 +8,19 @@ use common::*;
 /// Pacific/Kiritimati (UTC+14): the two zones are always on different
 /// days. Tasks a run makes due tomorrow are not overdue in `status` or
 /// `tasks list`, and every command says the same "today".
+///
+/// Every command runs at one moment, a Tuesday in Pago Pago (Wednesday in
+/// Kiritimati): a due date that falls on a rest day moves to the next
+/// working day, so on a Friday there "due 1 day" is Monday, not tomorrow.
 #[test]
 fn status_tasks_and_run_agree_on_today() {
+    const NOW: &str = "2026-06-02T12:00:00Z";
     let o = Office::fixture();
+    let cmd = || {
+        let mut c = o.cmd();
+        c.env("DUBAN_NOW", NOW);
+        c
+    };
     let config = std::fs::read_to_string(o.path("duban.toml")).unwrap_or_else(|e| panic!("{e}"));
     assert!(config.contains("timezone = \"Asia/Shanghai\""), "{config}");
     o.write(
@@ -31,7 +41,7 @@ rule every_open "每个未整改问题 → 提醒谈话"
   then task reminder_talk with responsible due 1 day
 "#,
     );
-    o.cmd().arg("run").assert().success();
+    cmd().arg("run").assert().success();
     let made = o.count("SELECT count(*) FROM tasks WHERE rule = 'every_open'");
     assert!(made > 0, "the run made no task");
     let run_day: String = o
@@ -56,8 +66,7 @@ rule every_open "每个未整改问题 → 提醒谈话"
         "due one day after the run's today"
     );
 
-    let status = o
-        .cmd()
+    let status = cmd()
         .arg("status")
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -74,8 +83,7 @@ rule every_open "每个未整改问题 → 提醒谈话"
         "status counts overdue tasks on another day than the run:\n{status}"
     );
 
-    let listed = o
-        .cmd()
+    let listed = cmd()
         .args(["tasks", "list", "--open", "--format", "json"])
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
