@@ -331,15 +331,8 @@ impl<'p> Engine<'p> {
         }
         // Nothing runs on the connection while a report's or a
         // simulation's firings are read, unless the sink writes.
-        if !mode.records()
-            && !matches!(
-                mode,
-                Mode::Report(Reading {
-                    sink_writes: true,
-                    ..
-                })
-            )
-        {
+        let sink_writes = matches!(mode, Mode::Report(r) if r.sink_writes);
+        if !mode.records() && !sink_writes {
             q = q.read_alone();
         }
         // A rule with no open episode (new, or never fired) needs no look

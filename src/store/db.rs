@@ -532,7 +532,7 @@ impl Db {
     /// query ran, whatever its transaction writes while they are read
     /// (see [`super::Dialect::rows_are_a_snapshot`]).
     pub fn prepare_stream(&self, sql: &str) -> DbResult<Statement<'_>> {
-        self.prepare_reading(sql, super::pg::Reading::Batches)
+        self.prepare_fetching(sql, super::pg::Fetch::Batches)
     }
 
     /// As [`Db::prepare_stream`], for rows read with
@@ -540,13 +540,13 @@ impl Db {
     /// this connection until the last: PostgreSQL then sends them as it
     /// makes them, and makes the next while duban reads the last.
     pub fn prepare_read_alone(&self, sql: &str) -> DbResult<Statement<'_>> {
-        self.prepare_reading(sql, super::pg::Reading::AsSent)
+        self.prepare_fetching(sql, super::pg::Fetch::AsSent)
     }
 
-    fn prepare_reading(&self, sql: &str, reading: super::pg::Reading) -> DbResult<Statement<'_>> {
+    fn prepare_fetching(&self, sql: &str, fetch: super::pg::Fetch) -> DbResult<Statement<'_>> {
         match &self.inner {
             Inner::Sqlite(_) => self.prepare(sql),
-            Inner::Pg(c) => Ok(Statement::Pg(c.prepare_reading(sql, reading)?)),
+            Inner::Pg(c) => Ok(Statement::Pg(c.prepare_fetching(sql, fetch)?)),
         }
     }
 
@@ -807,7 +807,7 @@ impl<'c> Statement<'c> {
         f: &mut dyn FnMut(&Row<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         if let Statement::Pg(s) = self
-            && s.reading == super::pg::Reading::AsSent
+            && s.fetches_as_sent()
         {
             return s.each_sent(&mut |row| f(&Row::Pg(row)));
         }

@@ -165,11 +165,10 @@ impl PgConn {
         Ok(PgStatement::new(self, prepared))
     }
 
-    /// A query whose rows are read as they are needed (see
-    /// [`Reading`]).
-    pub(crate) fn prepare_reading(&self, sql: &str, reading: Reading) -> DbResult<PgStatement<'_>> {
+    /// A query whose rows are read as they are needed (see [`Fetch`]).
+    pub(crate) fn prepare_fetching(&self, sql: &str, fetch: Fetch) -> DbResult<PgStatement<'_>> {
         let mut stmt = self.prepare(sql, false)?;
-        stmt.reading = reading;
+        stmt.fetch = fetch;
         Ok(stmt)
     }
 
@@ -268,13 +267,13 @@ pub struct PgStatement<'c> {
     used: std::sync::Arc<[usize]>,
     count: usize,
     bound: Vec<Value>,
-    /// How its rows are read (see [`PgStatement::query`]).
-    pub(crate) reading: Reading,
+    /// How its rows are fetched (see [`PgStatement::query`]).
+    fetch: Fetch,
 }
 
-/// How a statement's rows are read.
+/// How a statement's rows are fetched from the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Reading {
+pub(crate) enum Fetch {
     /// All at once, when it runs.
     AtOnce,
     /// Through a cursor, in batches, between which the connection runs
@@ -295,7 +294,7 @@ impl<'c> PgStatement<'c> {
             used: p.used,
             count: p.count,
             bound: Vec::new(),
-            reading: Reading::AtOnce,
+            fetch: Fetch::AtOnce,
         }
     }
 
@@ -331,13 +330,19 @@ impl<'c> PgStatement<'c> {
     pub(crate) fn query(&mut self, values: &[ValueRef<'_>]) -> DbResult<PgRows<'c>> {
         let binds = self.binds(values)?;
         let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as _).collect();
-        if self.reading != Reading::AtOnce
+        if self.fetch != Fetch::AtOnce
             && let Some(cursor) = self.conn.open_cursor(&self.text, &refs)?
         {
             return Ok(PgRows::new(self.conn, Vec::new(), Some(cursor)));
         }
         let rows = self.conn.client()?.query(&self.stmt, &refs)?;
         Ok(PgRows::new(self.conn, rows, None))
+    }
+
+    /// Whether its rows are read as the server sends them
+    /// ([`PgStatement::each_sent`]).
+    pub(crate) fn fetches_as_sent(&self) -> bool {
+        self.fetch == Fetch::AsSent
     }
 
     /// Runs the query with the parameters bound one by one and calls `f`
