@@ -263,6 +263,9 @@ impl<'p> Engine<'p> {
     /// episodes that end, evaluating the condition only for the subjects
     /// that have one open. Reports stream; a run first collects the
     /// firings in a temporary table, since it writes episodes as it goes.
+    /// Outside `Apply`, `sink` runs no statement on `conn` unless the mode
+    /// says so ([`Reading::sink_writes`]): on PostgreSQL the connection is
+    /// busy sending the firings until the last.
     pub fn evaluate_rule(
         &self,
         conn: &Db,
@@ -275,7 +278,8 @@ impl<'p> Engine<'p> {
     }
 
     /// What a run would do now for one subject of rule `i` (nothing when
-    /// the rule does not hold or its episode is running), writing nothing.
+    /// the rule does not hold or its episode is running), writing nothing;
+    /// `sink` runs no statement on `conn` (see [`Engine::evaluate_rule`]).
     pub fn evaluate_subject(
         &self,
         conn: &Db,
@@ -330,9 +334,10 @@ impl<'p> Engine<'p> {
             q = q.reading_only(c.person_columns_only(true), c.column_count());
         }
         // Nothing runs on the connection while a report's or a
-        // simulation's firings are read, unless the sink writes.
+        // simulation's firings are read (a simulation records them after),
+        // unless the sink writes; a run writes as it reads.
         let sink_writes = matches!(mode, Mode::Report(r) if r.sink_writes);
-        if !mode.records() && !sink_writes {
+        if !matches!(mode, Mode::Apply { .. }) && !sink_writes {
             q = q.read_alone();
         }
         // A rule with no open episode (new, or never fired) needs no look
