@@ -330,6 +330,40 @@ fn the_environment_names_the_database() {
     assert!(err.contains("DUBAN_DATABASE"), "{err}");
 }
 
+/// `check --show-sql` prints the SQL the office's database runs: SQLite's
+/// for a file, PostgreSQL's for a server (named, not reached: `check`
+/// connects to nothing).
+#[test]
+fn check_shows_the_sql_of_the_offices_database() {
+    // A new office on a file, with the example policy (whichever database
+    // the other tests' offices are on).
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    common::duban()
+        .arg("init")
+        .arg(dir.path())
+        .assert()
+        .success();
+    let shown = |database: Option<&str>| {
+        let mut cmd = common::duban();
+        cmd.env_remove("DUBAN_DATABASE").current_dir(dir.path());
+        if let Some(url) = database {
+            cmd.env("DUBAN_DATABASE", url);
+        }
+        let out = cmd.args(["check", "--show-sql"]).assert().success();
+        String::from_utf8_lossy(&out.get_output().stdout).to_string()
+    };
+    let sqlite = shown(None);
+    assert!(
+        sqlite.contains("date(?1") && !sqlite.contains("CAST(?1 AS date)"),
+        "{sqlite}"
+    );
+    let postgres = shown(Some("postgresql://duban@127.0.0.1:9/never_reached"));
+    assert!(
+        postgres.contains("CAST(?1 AS date)") && !postgres.contains("date(?1"),
+        "{postgres}"
+    );
+}
+
 /// Every column of a database's tables with its place, type, default and
 /// whether it may be empty, every index and every constraint: equal lists,
 /// equal schemas.

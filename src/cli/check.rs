@@ -24,7 +24,8 @@ pub struct Args {
     paths: Vec<PathBuf>,
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
-    /// Also print the SQL each rule compiles to (?1 is today).
+    /// Also print the SQL each rule compiles to, for the office's database
+    /// (SQLite without one; ?1 is today).
     #[arg(long)]
     show_sql: bool,
     /// Also analyse the policy: rules that overlap (W010), add nothing
@@ -63,7 +64,11 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
     }
     calendar_warning(config);
     if let (true, Some(policy)) = (args.show_sql, &checked.policy) {
-        for c in crate::compile::compile_policy(policy, crate::store::Dialect::Sqlite) {
+        // As the office's database runs it: SQLite's, or PostgreSQL's.
+        let dialect = cfg
+            .as_ref()
+            .map_or(crate::store::Dialect::Sqlite, |c| c.database.dialect());
+        for c in crate::compile::compile_policy(policy, dialect) {
             println!("\n-- {}\n{};", c.rule, c.sql);
             if !c.params.is_empty() {
                 println!("-- parameters ?2…: {:?}", c.params);
