@@ -116,13 +116,15 @@ JOIN organizations o ON o.id = a.org
 LEFT JOIN persons s ON s.id = o.secretary_id
 WHERE a.n >= 3;
 
--- 长期未整改问责
-SELECT '长期未整改问责', p.id, r.id, r.email, d.id, d.email
+-- 长期未整改问责 (its actions wait for the inspection leader's approval:
+-- the leader is read, as for accountability_step)
+SELECT '长期未整改问责', p.id, r.id, r.email, d.id, d.email, l.id, l.email
 FROM problems p
 JOIN inspections i ON i.id = p.inspection_id
 JOIN organizations o ON o.id = i.organization_id
 LEFT JOIN persons r ON r.id = p.responsible_id
 LEFT JOIN persons d ON d.id = o.discipline_officer_id
+LEFT JOIN persons l ON l.id = i.leader_id
 WHERE p.status <> 'rectified' AND p.deadline <= date('2026-11-22', '-90 days')
   AND EXISTS (SELECT 1 FROM tasks t WHERE t.subject_type = 'problem' AND t.subject_id = p.id
               AND t.kind = 'admonishment_talk' AND +t.status = 'done');

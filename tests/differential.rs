@@ -415,6 +415,15 @@ rule many_open for organization
 rule reminded for problem
   when status != "rectified" and count(tasks where kind = "reminder_talk") >= 1
   then notify responsible
+rule few_open for organization
+  when open_count < 2
+  then notify secretary
+rule some_open for organization
+  when 0 < open_count and open_count != 3
+  then notify secretary
+rule none_open_counted for inspection
+  when count(problems where status = "open") >= 0 and days_until(report_due) <= 30
+  then notify leader
 rule missing_rate for inspection
   when missing(rate_done) or rate_done < 40%
   then notify leader

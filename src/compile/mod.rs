@@ -415,7 +415,8 @@ impl Lifted {
                 Some(g) => {
                     let n = format!("coalesce(g{}.n, 0)", k + 1);
                     grouped.push_str(&format!(
-                        " LEFT JOIN ({}) g{k1} ON g{k1}.k = s.id",
+                        " {} ({}) g{k1} ON g{k1}.k = s.id",
+                        if a.counted_only { "JOIN" } else { "LEFT JOIN" },
                         g.select,
                         k1 = k + 1
                     ));
@@ -469,6 +470,34 @@ fn subject_columns(sql: &str) -> Vec<&str> {
     out
 }
 
+/// Whether a part of a condition is a count (or a sum of counts) compared
+/// with a number that the count of nothing, 0, fails (`count(…) >= 3` or
+/// `0 < sum(…)`), by the interpreter's meaning of the comparison.
+fn fails_counting_nothing(part: &Expr) -> bool {
+    let ExprKind::Compare(op, a, b) = &part.kind else {
+        return false;
+    };
+    let counts = |e: &Expr| {
+        matches!(
+            e.kind,
+            ExprKind::Aggregate {
+                func: AggFunc::Count | AggFunc::Sum,
+                ..
+            }
+        )
+    };
+    let zero = crate::value::Value::Number(0.0);
+    match (&a.kind, &b.kind) {
+        (_, ExprKind::Literal(Literal::Number(n))) if counts(a) => {
+            !crate::interpret::compare(*op, &zero, &crate::value::Value::Number(*n))
+        }
+        (ExprKind::Literal(Literal::Number(n)), _) if counts(b) => {
+            !crate::interpret::compare(*op, &crate::value::Value::Number(*n), &zero)
+        }
+        _ => false,
+    }
+}
+
 /// Whether SQL text reads a record joined to the main query (`j1.…`,
 /// `w1.…`): aliases of nested subqueries carry their level (`j2_1`).
 fn reads_joined(sql: &str) -> bool {
@@ -514,6 +543,21 @@ fn lift_aggregates(
     // Longest first: one may hold another (a collection of the subject
     // filtered by another one).
     shared.sort_by_key(|a| std::cmp::Reverse(a.sql.len()));
+    let parts: Vec<(&Expr, String)> = rule
+        .when
+        .conjuncts()
+        .into_iter()
+        .map(|part| (part, c.filter(part, roots)))
+        .collect();
+    for (part, sql) in &parts {
+        if fails_counting_nothing(part) {
+            // The part is the aggregate compared with a number: the
+            // longest aggregate it holds is that one.
+            if let Some(a) = shared.iter_mut().find(|a| sql.contains(a.sql.as_str())) {
+                a.counted_only = true;
+            }
+        }
+    }
     let read = |sql: &str| -> String {
         let mut out = sql.to_string();
         for (k, a) in shared.iter().enumerate() {
@@ -522,8 +566,7 @@ fn lift_aggregates(
         out
     };
     let (mut pre, mut inner, mut rest) = (Vec::new(), Vec::new(), Vec::new());
-    for part in rule.when.conjuncts() {
-        let sql = c.filter(part, roots);
+    for (_, sql) in parts {
         if shared.iter().any(|a| sql.contains(a.sql.as_str())) {
             rest.push(read(&sql));
         } else if reads_joined(&sql) {
@@ -697,6 +740,11 @@ struct Compiler<'p> {
 struct TopAggregate {
     sql: String,
     grouped: Option<Grouped>,
+    /// A part of the condition fails where it counts nothing (as
+    /// `count(…) >= 3` does): only the subjects with something counted can
+    /// fire, so the grouped count is joined, not left-joined, and the
+    /// database starts from the few counted rather than from every subject.
+    counted_only: bool,
 }
 
 /// A count over the subject's collection — or a sum of counts over a
@@ -1025,6 +1073,7 @@ impl<'p> Compiler<'p> {
                     self.top_aggregates.push(TopAggregate {
                         sql: sql.clone(),
                         grouped,
+                        counted_only: false,
                     });
                 }
                 sql
@@ -1608,13 +1657,27 @@ rule r for inspection
         let every = compile(
             "rule r for organization when sum(inspections, count(problems where exists(tasks where kind = \"admonishment_talk\"))) >= 5 then notify secretary",
         );
+        // `>= 5` fails where nothing is counted: only the organizations
+        // counted are read (joined, not left-joined).
+        let counted = "JOIN (SELECT e1.organization_id AS k, count(*) AS n FROM inspections e1, problems e2 WHERE";
         assert!(
-            every.sql.contains(
-                "LEFT JOIN (SELECT e1.organization_id AS k, count(*) AS n FROM inspections e1, problems e2 WHERE"
-            ) && every.sql.contains("e2.id IN (SELECT e3.subject_id FROM tasks e3 WHERE")
+            every.sql.contains(&format!(" s {counted}"))
+                && every
+                    .sql
+                    .contains("e2.id IN (SELECT e3.subject_id FROM tasks e3 WHERE")
                 && !every.sql.contains("EXISTS"),
             "{}",
             every.sql
+        );
+        // `< 5` holds where nothing is counted: every organization is
+        // read, its count 0 where it has none.
+        let fewer = compile(
+            "rule r for organization when sum(inspections, count(problems where exists(tasks where kind = \"admonishment_talk\"))) < 5 then notify secretary",
+        );
+        assert!(
+            fewer.sql.contains(&format!(" s LEFT {counted}")),
+            "{}",
+            fewer.sql
         );
         // A part of the condition on the organization's own row keeps a
         // few: those few are counted, each by its own records.
