@@ -353,15 +353,24 @@ impl<'p> Engine<'p> {
         // state): evaluate the condition once into a set of subjects, and
         // take the firings, the ended episodes and the count from it.
         let held = given || simulated || (mode.records() && has_open && subject.is_none());
-        let shape = if given {
-            Shape::Held
-        } else if held {
+        if held && !given {
             q.collect_holds(conn)?;
-            Shape::Held
-        } else if has_open {
-            Shape::Joined
-        } else {
+        }
+        // A windowed rule's first simulated day with no open episode (before
+        // it goes live) starts one for every subject that holds: where the
+        // database does it faster, its query over the whole table reads
+        // them rather than a look-up per subject in the set its days gave.
+        // Where the condition was evaluated into the set just now, or the
+        // set is a later day's few, those are looked up.
+        let starts_all = mode == Mode::SimulateWhole
+            && conn.dialect().evaluates_rather_than_looks_up()
+            && !episodes::has_open(conn, which, &rule.name)?;
+        let shape = if starts_all || !(held || has_open) {
             Shape::Fresh
+        } else if held {
+            Shape::Held
+        } else {
+            Shape::Joined
         };
         let mut writer = match mode {
             Mode::Apply { run_id } => {
@@ -431,7 +440,7 @@ impl<'p> Engine<'p> {
             firings::drop_collected(conn)?;
         }
         if mode == Mode::SimulateGiven {
-            firings::drop_holds(conn)?;
+            firings::empty_holds(conn)?;
             return Ok(out);
         }
         if held {

@@ -128,6 +128,18 @@ impl Dialect {
         }
     }
 
+    /// Whether a rule's query over its whole table reads every subject it
+    /// holds for faster than looking each up in a list of them (see
+    /// [`Dialect::each_listed`]). PostgreSQL plans the whole query with
+    /// hash joins: `escalate`'s first simulated day at a million problems,
+    /// 131,770 subjects, 0.36 s against 1.1 s looked up. SQLite looks each
+    /// up in its B-trees within the process, faster than evaluating the
+    /// condition again: the same month simulated 5.4 s looked up, 6.9 s
+    /// evaluated.
+    pub fn evaluates_rather_than_looks_up(self) -> bool {
+        self == Dialect::Postgres
+    }
+
     /// The rows of `table` (as `s`) whose ids a temporary table lists (as
     /// `h`, typically far fewer), looked up one by one in that order.
     /// SQLite keeps the order of a `CROSS JOIN`; PostgreSQL's planner
@@ -164,6 +176,30 @@ impl Dialect {
                 let (table, _) = postgres_table(create, &temp_column_kind);
                 format!("{drop}{table}")
             }
+        }
+    }
+
+    /// Makes a temporary table where the connection has none yet, and
+    /// empties it: `create` as for [`Dialect::new_temp_table`]. For a table
+    /// made again and again (the subjects a rule holds for, per rule and
+    /// simulated day): PostgreSQL drops and makes a table at a cost that
+    /// grows through a long transaction (a month simulated at a million
+    /// problems: 366 times, 1.7 s), and empties one far faster.
+    pub fn empty_temp_table(self, name: &str, create: &str) -> String {
+        let create = create.replacen("CREATE TEMP TABLE ", "CREATE TEMP TABLE IF NOT EXISTS ", 1);
+        let made = match self {
+            Dialect::Sqlite => format!("{create};\n"),
+            Dialect::Postgres => postgres_table(&create, &temp_column_kind).0,
+        };
+        format!("{made}{}", self.clear_temp_table(name))
+    }
+
+    /// Empties a temporary table (SQLite's `DELETE` of every row takes the
+    /// whole table at once, as PostgreSQL's `TRUNCATE` does).
+    pub fn clear_temp_table(self, name: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("DELETE FROM {};", self.temp(name)),
+            Dialect::Postgres => format!("TRUNCATE {};", self.temp(name)),
         }
     }
 

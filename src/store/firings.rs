@@ -309,28 +309,31 @@ impl<'a> Query<'a> {
 }
 
 /// An empty `temp.holds`: the set of subjects a rule holds for (or, in a
-/// windowed simulation, may fire for).
+/// windowed simulation, may fire for). Made once per connection, emptied
+/// for each rule (see [`super::Dialect::empty_temp_table`]).
 pub fn new_holds(conn: &Db) -> Result<()> {
-    conn.execute_batch(&conn.dialect().new_temp_table(
+    conn.execute_batch(&conn.dialect().empty_temp_table(
         "holds",
         "CREATE TEMP TABLE holds (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID",
     ))?;
     Ok(())
 }
 
-/// How many subjects are in `temp.holds`; drops it.
+/// How many subjects are in `temp.holds`; empties it.
 pub fn take_holds_count(conn: &Db) -> Result<u64> {
     let n: i64 = conn.query_row(
         &format!("SELECT count(*) FROM {}", conn.dialect().temp("holds")),
         [],
         |r| r.get(0),
     )?;
-    drop_holds(conn)?;
+    empty_holds(conn)?;
     Ok(n as u64)
 }
 
-pub fn drop_holds(conn: &Db) -> Result<()> {
-    conn.execute_batch(&conn.dialect().drop_temp_table("holds"))?;
+/// Empties `temp.holds` after its rule: no subject stays listed on the
+/// connection (the empty table stays, for the next rule).
+pub fn empty_holds(conn: &Db) -> Result<()> {
+    conn.execute_batch(&conn.dialect().clear_temp_table("holds"))?;
     Ok(())
 }
 
