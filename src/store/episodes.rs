@@ -223,3 +223,16 @@ pub fn copy_for_simulation(conn: &Db) -> Result<()> {
     ))?;
     Ok(())
 }
+
+/// Gathers the statistics of the simulation's copy of the episodes where
+/// the database plans from them, after a day that started many. (Not after
+/// the copy: PostgreSQL reads its estimates from a table's size until it
+/// has statistics, and statistics of an empty copy made it look the
+/// episodes up by scanning them, once per subject, on the first day.)
+pub fn simulated_statistics(conn: &Db) -> Result<()> {
+    let d = conn.dialect();
+    if let Some(sql) = d.gather_statistics(&d.temp("sim_episodes")) {
+        conn.execute_batch(&sql)?;
+    }
+    Ok(())
+}
