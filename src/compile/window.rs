@@ -14,7 +14,7 @@
 //! arithmetic, a sum of counts …) is not windowed: [`window`] answers
 //! `None`, and the rule is evaluated day by day as in a run.
 
-use super::{Compiler, Count, Root, day_count, whole_bounds, within};
+use super::{Compiler, Count, ElementLink, Root, day_count, whole_bounds, within};
 use crate::lang::ir::*;
 use crate::schema::ProblemStatus;
 use crate::store::{Dialect, Value};
@@ -99,29 +99,38 @@ impl Bounds {
 struct MemberDays {
     /// `FROM … WHERE …` with the link to the owner and the today-free parts.
     from_where: String,
+    /// The owners that have a member passing the today-free parts, all at
+    /// once: `{owner}.id IN (SELECT key FROM … WHERE …)`.
+    owned: String,
     /// The day a member starts (rising) or stops being counted.
     day: String,
     rising: bool,
 }
 
 impl Bounds {
-    /// The members these bounds describe, from rows `from_where`: those
-    /// that only start, or only stop, being counted.
-    fn rows(self, from_where: &str, d: Dialect) -> Option<MemberDays> {
-        let from_where = format!("{from_where} AND {}", self.condition(d));
-        match (latest(&self.from, d), earliest(&self.until, d)) {
-            (Some(day), None) => Some(MemberDays {
-                from_where,
-                day,
-                rising: true,
-            }),
-            (None, Some(day)) => Some(MemberDays {
-                from_where,
-                day,
-                rising: false,
-            }),
-            _ => None,
-        }
+    /// The members these bounds describe, from rows `FROM {from} WHERE
+    /// {link} AND {rest}`: those that only start, or only stop, being
+    /// counted.
+    fn rows(self, from: &str, link: &ElementLink, rest: &str, d: Dialect) -> Option<MemberDays> {
+        let rest = format!("{rest} AND {}", self.condition(d));
+        let from_where = format!("FROM {from} WHERE {} AND {rest}", link.to_owner());
+        let owned = format!(
+            "{}.id IN (SELECT {} FROM {from} WHERE {} AND {rest})",
+            link.owner,
+            link.key,
+            link.any_owner().join(" AND ")
+        );
+        let (day, rising) = match (latest(&self.from, d), earliest(&self.until, d)) {
+            (Some(day), None) => (day, true),
+            (None, Some(day)) => (day, false),
+            _ => return None,
+        };
+        Some(MemberDays {
+            from_where,
+            owned,
+            day,
+            rising,
+        })
     }
 }
 
@@ -240,19 +249,35 @@ impl Compiler<'_> {
         let condition = member.condition(self.d);
         let filtered = format!("{} AND {condition}", link.to_owner());
         let subject = roots.first()?.alias.clone();
-        // The rule's subject's own members, their filter reading nothing
-        // of the subject: read once for all subjects, not per subject.
-        let owner = (roots.len() == 1
-            && self.levels.len() == 1
-            && coll.scope == 0
-            && coll.refs.is_empty()
-            && within(filter, roots.len()))
-        .then(|| {
+        // The members that pass the filter's day-free parts, where the
+        // filter reads nothing of the records around them: `key` naming
+        // their owner, `members` their condition without the link.
+        let listed = (coll.refs.is_empty() && within(filter, roots.len())).then(|| {
             let mut members = link.any_owner();
             members.push(condition);
-            (link.key, members.join(" AND "))
+            (link.key.clone(), members.join(" AND "))
         });
+        // The rule's subject's own: read once for all subjects, not per
+        // subject.
+        let owner = listed
+            .clone()
+            .filter(|_| roots.len() == 1 && self.levels.len() == 1 && coll.scope == 0);
         let mut out = Bounds::default();
+        // Deeper (a count's members' members): a record none of whose
+        // members pass those parts has no day (NULL: never), so it is
+        // tested first, against their list made once, rather than by a
+        // look-up of its members per record (`repeated_admonishment` at a
+        // million problems: 1.7 s on PostgreSQL).
+        if let (None, Some((key, members)), false) = (
+            &owner,
+            &listed,
+            member.from.is_empty() && member.until.is_empty(),
+        ) {
+            out.parts.push(format!(
+                "{}.id IN (SELECT {key} FROM {from} WHERE {members})",
+                link.owner
+            ));
+        }
         match (
             latest(&member.from, self.d),
             earliest(&member.until, self.d),
@@ -321,6 +346,14 @@ impl Compiler<'_> {
             )
         };
         let mut out = Bounds::default();
+        // At least one member is needed where k ≥ 1 are (a k-th day that
+        // never comes is NULL: never): the owners that have one are listed
+        // once, and the others skip the look-up of their members' days
+        // (`repeated_admonishment` at a million problems: every
+        // organization walked its problems, 1.7 s on PostgreSQL).
+        if lo.is_some_and(|k| k >= 1) {
+            out.parts.push(m.owned.clone());
+        }
         // Counting rising members: n(today) ≥ k from the k-th start on;
         // n ≤ k until the day before the (k+1)-th start. Falling: n ≥ k
         // until the k-th latest stop; n ≤ k from the day after the
@@ -372,7 +405,8 @@ impl Compiler<'_> {
             } => {
                 let (from, link, member) =
                     self.subquery(coll, roots, |c, inner| c.member_bounds(filter, inner))?;
-                member?.rows(&format!("FROM {from} WHERE {}", link.to_owner()), self.d)
+                let truth = self.d.truth_value(true);
+                member?.rows(&from, &link, truth, self.d)
             }
             ExprKind::Aggregate {
                 func: AggFunc::Sum,
@@ -404,12 +438,9 @@ impl Compiler<'_> {
                     })?;
                 let (elements, inner_link, member) = members?;
                 member?.rows(
-                    &format!(
-                        "FROM {outer}, {elements} WHERE {} AND {} AND {}",
-                        link.to_owner(),
-                        filter_sql?,
-                        inner_link.to_owner()
-                    ),
+                    &format!("{outer}, {elements}"),
+                    &link,
+                    &format!("{} AND {}", filter_sql?, inner_link.to_owner()),
                     self.d,
                 )
             }
