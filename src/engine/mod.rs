@@ -433,6 +433,7 @@ impl<'p> Engine<'p> {
                     entity: rule.entity.name(),
                     at: &as_of.rfc3339(),
                     on: &as_of.today.to_string(),
+                    none_open: starts_all,
                 },
                 repeat_from.as_deref(),
             )?;
