@@ -309,13 +309,23 @@ impl<'a> Query<'a> {
 }
 
 /// An empty `temp.holds`: the set of subjects a rule holds for (or, in a
-/// windowed simulation, may fire for). Made once per connection, emptied
-/// for each rule (see [`super::Dialect::empty_temp_table`]).
+/// windowed simulation, may fire for). Made once per connection and
+/// emptied after each rule (see [`super::Dialect::kept_temp_table`]); a
+/// rule that failed midway rolled its transaction back, and so the set,
+/// but one left filled is emptied here all the same.
 pub fn new_holds(conn: &Db) -> Result<()> {
-    conn.execute_batch(&conn.dialect().empty_temp_table(
-        "holds",
-        "CREATE TEMP TABLE holds (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID",
-    ))?;
+    let d = conn.dialect();
+    conn.execute_batch(
+        &d.kept_temp_table("CREATE TEMP TABLE holds (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID"),
+    )?;
+    let filled: bool = conn.query_row(
+        &format!("SELECT EXISTS (SELECT 1 FROM {})", d.temp("holds")),
+        [],
+        |r| r.get(0),
+    )?;
+    if filled {
+        empty_holds(conn)?;
+    }
     Ok(())
 }
 
