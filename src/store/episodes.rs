@@ -233,13 +233,20 @@ pub fn copy_for_simulation(conn: &Db) -> Result<()> {
 }
 
 /// Gathers the statistics of the simulation's copy of the episodes where
-/// the database plans from them, after a day that started many. (Not after
-/// the copy: PostgreSQL reads its estimates from a table's size until it
-/// has statistics, and statistics of an empty copy made it look the
-/// episodes up by scanning them, once per subject, on the first day.)
+/// the database plans from them, after a day that started many. Without
+/// them PostgreSQL took one rule's open episodes (78,995 at a million
+/// problems) for six, and hashed them all each day to find a few hundred.
+/// (Not after the copy: it reads its estimates from a table's size until
+/// it has statistics, and those of an empty copy made it look the episodes
+/// up by scanning them, once per subject, on the first day.) Only the
+/// columns the look-ups read: the rule, the subject, whether it ended. Not
+/// the id: knowing it is never missing, PostgreSQL took the subjects that
+/// have no open episode (`ep.id IS NULL` after the join) for one row and
+/// read the persons table whole for each of 763 (a day-by-day
+/// simulation's rule and day: 0.5 s → 2.8 s).
 pub fn simulated_statistics(conn: &Db) -> Result<()> {
     let d = conn.dialect();
-    if let Some(sql) = d.gather_statistics(&d.temp("sim_episodes")) {
+    if let Some(sql) = d.gather_statistics(&d.temp("sim_episodes"), "rule, subject_id, ended_at") {
         conn.execute_batch(&sql)?;
     }
     Ok(())
