@@ -330,6 +330,24 @@ fn the_environment_names_the_database() {
     assert!(err.contains("DUBAN_DATABASE"), "{err}");
 }
 
+/// duban's sessions run without JIT compilation (its statements are too
+/// short for it to pay), unless the URL's own options turn it on.
+#[test]
+fn sessions_run_without_jit_unless_the_url_asks() {
+    let Some(pg) = common::ServerDb::on_test_server("jit") else {
+        return;
+    };
+    let jit = |url: &str| -> String {
+        duban::store::connect_postgres(url)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .query_row("SHOW jit", (), |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert_eq!(jit(&pg.url), "off");
+    let sep = if pg.url.contains('?') { '&' } else { '?' };
+    assert_eq!(jit(&format!("{}{sep}options=-c%20jit%3Don", pg.url)), "on");
+}
+
 /// `check --show-sql` prints the SQL the office's database runs: SQLite's
 /// for a file, PostgreSQL's for a server (named, not reached: `check`
 /// connects to nothing).
