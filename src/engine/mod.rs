@@ -23,6 +23,7 @@ use crate::store::episodes::{self, Episodes};
 use crate::store::firings::{self, RuleSql, Shape};
 use crate::store::runs;
 use crate::store::sqlite::{self, CacheSize};
+use crate::store::window;
 use crate::store::workdays::Workdays;
 use crate::store::{Behavior, Db};
 use crate::store::{Value as Sql, ValueRef as SqlRef};
@@ -82,10 +83,10 @@ pub enum Mode {
     /// (a windowed rule's day, see [`simulate`]): fire those that start or
     /// are due again; ending episodes and counting holds is the caller's.
     SimulateGiven,
-    /// As `Simulate`, for the subjects the caller put in `temp.holds`:
-    /// every one the rule holds for (a windowed rule's first day, read
-    /// from its days rather than evaluated again); the open episodes of
-    /// the others end.
+    /// As `Simulate`, for every subject the rule holds for on the day as
+    /// its days tell (a windowed rule's first day, read from
+    /// `temp.sim_window` rather than evaluated again); the open episodes
+    /// of the others end.
     SimulateWhole,
 }
 
@@ -365,6 +366,11 @@ impl<'p> Engine<'p> {
         let starts_all = mode == Mode::SimulateWhole
             && conn.dialect().evaluates_rather_than_looks_up()
             && !episodes::has_open(conn, which, &rule.name)?;
+        // Otherwise the day's subjects are listed from its days, to look
+        // each up.
+        if mode == Mode::SimulateWhole && !starts_all {
+            window::holding_on(conn, i, &as_of.today.to_string())?;
+        }
         let shape = if starts_all || !(held || has_open) {
             Shape::Fresh
         } else if held {
@@ -425,18 +431,20 @@ impl<'p> Engine<'p> {
                 sink(&p)
             })?;
         }
+        let firing = episodes::Firing {
+            rule: &rule.name,
+            entity: rule.entity.name(),
+            at: &as_of.rfc3339(),
+            on: &as_of.today.to_string(),
+        };
+        if starts_all {
+            // Every subject of the day starts an episode, recorded from the
+            // days; none was open to end.
+            out.holds = window::start_holding(conn, i, &firing)?;
+            return Ok(out);
+        }
         if simulated {
-            episodes::fire_held(
-                conn,
-                &episodes::Firing {
-                    rule: &rule.name,
-                    entity: rule.entity.name(),
-                    at: &as_of.rfc3339(),
-                    on: &as_of.today.to_string(),
-                    none_open: starts_all,
-                },
-                repeat_from.as_deref(),
-            )?;
+            episodes::fire_held(conn, &firing, repeat_from.as_deref())?;
         } else if mode.records() {
             firings::drop_collected(conn)?;
         }

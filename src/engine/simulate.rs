@@ -134,7 +134,6 @@ fn replay_days(
             let outcome = match last[i] {
                 Some((prev, held)) if windowed[i] => step(&tx, engine, i, &at, prev, held)?,
                 None if windowed[i] => {
-                    window::holding_on(&tx, i, &at.today.to_string())?;
                     engine.evaluate_rule(&tx, i, &at, Mode::SimulateWhole, &mut |_| Ok(()))?
                 }
                 _ => engine.evaluate_rule(&tx, i, &at, Mode::Simulate, &mut |_| Ok(()))?,

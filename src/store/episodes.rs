@@ -73,9 +73,6 @@ pub struct Firing<'a> {
     pub entity: &'a str,
     pub at: &'a str,
     pub on: &'a str,
-    /// The rule has no open episode: every subject listed starts one, none
-    /// looked up.
-    pub none_open: bool,
 }
 
 /// Records, in the simulation's copy, the firings of `f.rule` for the
@@ -88,7 +85,7 @@ pub fn fire_held(conn: &Db, f: &Firing<'_>, repeat_from: Option<&str>) -> Result
     let (episodes, holds) = (d.temp("sim_episodes"), d.temp("holds"));
     // Repeats first: the episodes started below last fired today, after
     // any `repeat_from`.
-    if let (Some(from), false) = (repeat_from, f.none_open) {
+    if let Some(from) = repeat_from {
         let from_day = d.day("?4");
         conn.prepare_cached(&format!(
             "UPDATE {episodes} SET last_fired_at = ?2, last_fired_on = ?3, fired = fired + 1
@@ -97,16 +94,11 @@ pub fn fire_held(conn: &Db, f: &Firing<'_>, repeat_from: Option<&str>) -> Result
         ))?
         .execute(params![f.rule, f.at, f.on, from])?;
     }
-    let unless_open = match f.none_open {
-        true => String::new(),
-        false => format!(
-            " WHERE NOT EXISTS (SELECT 1 FROM {episodes} ep
-                                WHERE ep.rule = ?1 AND ep.subject_id = h.id AND ep.ended_at IS NULL)"
-        ),
-    };
     conn.prepare_cached(&format!(
         "INSERT INTO {episodes} (rule, subject_type, subject_id, started_at, last_fired_at, last_fired_on, fired)
-         SELECT ?1, ?2, h.id, ?3, ?3, ?4, 1 FROM {holds} h{unless_open}"
+         SELECT ?1, ?2, h.id, ?3, ?3, ?4, 1 FROM {holds} h
+         WHERE NOT EXISTS (SELECT 1 FROM {episodes} ep
+                           WHERE ep.rule = ?1 AND ep.subject_id = h.id AND ep.ended_at IS NULL)"
     ))?
     .execute(params![f.rule, f.entity, f.at, f.on])?;
     Ok(())

@@ -133,6 +133,20 @@ pub fn holding_on(conn: &Db, rule: usize, day: &str) -> Result<()> {
     Ok(())
 }
 
+/// Starts, in the simulation's copy of the episodes, one for every subject
+/// rule number `rule` holds for on `f.on` (a rule with no open episode);
+/// returns how many.
+pub fn start_holding(conn: &Db, rule: usize, f: &super::episodes::Firing<'_>) -> Result<u64> {
+    let d = conn.dialect();
+    let (episodes, window) = (d.temp("sim_episodes"), d.temp("sim_window"));
+    Ok(conn
+        .prepare_cached(&format!(
+            "INSERT INTO {episodes} (rule, subject_type, subject_id, started_at, last_fired_at, last_fired_on, fired)
+             SELECT ?1, ?2, id, ?3, ?3, ?4, 1 FROM {window} WHERE rule = ?5 AND lo <= ?4 AND hi >= ?4"
+        ))?
+        .execute(params![f.rule, f.entity, f.at, f.on, rule as i64])? as u64)
+}
+
 /// Fills `temp.holds` with the subjects that may fire on `day`: those that
 /// start to hold after `prev`, and — with `repeat every` — those whose
 /// open episode last fired on or before `repeat_from`.
