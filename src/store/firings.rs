@@ -158,8 +158,17 @@ impl<'a> Query<'a> {
             "LEFT JOIN {episodes} ep ON ep.rule = ?{p_rule} AND ep.subject_id = s.id AND ep.ended_at IS NULL"
         );
         let repeat = d.day(&format!("?{p_repeat}"));
-        let due =
-            format!("(ep.id IS NULL OR ({repeat} IS NOT NULL AND ep.last_fired_on <= {repeat}))");
+        // No open episode (`fired` counts from 1), or one due again. Not
+        // `ep.id IS NULL`: PostgreSQL reads that one's selectivity from the
+        // id's statistics (never missing), took the subjects without an
+        // open episode for one row, and read `persons` and `inspections`
+        // whole for each of them (a run's rule at a tenth of a million
+        // problems, its episodes analyzed: 65 ms for 13,185 subjects, and
+        // growing with both); of this form it assumes a share, and looks
+        // each person up.
+        let due = format!(
+            "(coalesce(ep.fired, 0) = 0 OR ({repeat} IS NOT NULL AND ep.last_fired_on <= {repeat}))"
+        );
         let listed = d.each_listed(&d.temp("holds"), table);
         let order = match ordered {
             true => d.same_order("s.id"),
