@@ -646,6 +646,20 @@ impl ElementLink {
             .chain(self.scope.clone())
             .collect()
     }
+
+    /// The owners that have an element in `from` passing `condition`
+    /// (without one: any element), listed once: `{owner}.id IN (SELECT
+    /// {key} FROM {from} WHERE …)`.
+    fn owners_having(&self, from: &str, condition: Option<&str>) -> String {
+        let mut listed = self.any_owner();
+        listed.extend(condition.map(str::to_string));
+        format!(
+            "{}.id IN (SELECT {} FROM {from} WHERE {})",
+            self.owner,
+            self.key,
+            listed.join(" AND ")
+        )
+    }
 }
 
 /// Whether `e` reads nothing from the scopes around scope `at` (the
@@ -1351,14 +1365,7 @@ impl<'p> Compiler<'p> {
             return "NULL".into();
         };
         if listed {
-            let mut listed = link.any_owner();
-            listed.extend(filter_sql);
-            return format!(
-                "{}.id IN (SELECT {} FROM {from} WHERE {})",
-                link.owner,
-                link.key,
-                listed.join(" AND ")
-            );
+            return link.owners_having(&from, filter_sql.as_deref());
         }
         let link = link.to_owner();
         let filtered = match &filter_sql {

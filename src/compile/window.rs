@@ -114,12 +114,7 @@ impl Bounds {
     fn rows(self, from: &str, link: &ElementLink, rest: &str, d: Dialect) -> Option<MemberDays> {
         let rest = format!("{rest} AND {}", self.condition(d));
         let from_where = format!("FROM {from} WHERE {} AND {rest}", link.to_owner());
-        let owned = format!(
-            "{}.id IN (SELECT {} FROM {from} WHERE {} AND {rest})",
-            link.owner,
-            link.key,
-            link.any_owner().join(" AND ")
-        );
+        let owned = link.owners_having(from, Some(&rest));
         let (day, rising) = match (latest(&self.from, d), earliest(&self.until, d)) {
             (Some(day), None) => (day, true),
             (None, Some(day)) => (day, false),
@@ -249,43 +244,33 @@ impl Compiler<'_> {
         let condition = member.condition(self.d);
         let filtered = format!("{} AND {condition}", link.to_owner());
         let subject = roots.first()?.alias.clone();
-        // The members that pass the filter's day-free parts, where the
-        // filter reads nothing of the records around them: `key` naming
-        // their owner, `members` their condition without the link.
-        let listed = (coll.refs.is_empty() && within(filter, roots.len())).then(|| {
+        // The members that pass the filter's day-free parts can be listed
+        // once where the filter reads nothing of the records around them.
+        let listable = coll.refs.is_empty() && within(filter, roots.len());
+        // The rule's subject's own: read once for all subjects, not per
+        // subject — `key` naming their owner, `members` their condition
+        // without the link.
+        let own = listable && roots.len() == 1 && self.levels.len() == 1 && coll.scope == 0;
+        let owner = own.then(|| {
             let mut members = link.any_owner();
-            members.push(condition);
+            members.push(condition.clone());
             (link.key.clone(), members.join(" AND "))
         });
-        // The rule's subject's own: read once for all subjects, not per
-        // subject.
-        let owner = listed
-            .clone()
-            .filter(|_| roots.len() == 1 && self.levels.len() == 1 && coll.scope == 0);
         let mut out = Bounds::default();
         // Deeper (a count's members' members): a record none of whose
         // members pass those parts has no day (NULL: never), so it is
         // tested first, against their list made once, rather than by a
         // look-up of its members per record (`repeated_admonishment` at a
         // million problems: 1.7 s on PostgreSQL).
-        if let (None, Some((key, members)), false) = (
-            &owner,
-            &listed,
-            member.from.is_empty() && member.until.is_empty(),
-        ) {
-            out.parts.push(format!(
-                "{}.id IN (SELECT {key} FROM {from} WHERE {members})",
-                link.owner
-            ));
+        if listable && !own && !(member.from.is_empty() && member.until.is_empty()) {
+            out.parts.push(link.owners_having(&from, Some(&condition)));
         }
         match (
             latest(&member.from, self.d),
             earliest(&member.until, self.d),
         ) {
             (None, None) => out.parts.push(match &owner {
-                Some((key, members)) => {
-                    format!("{subject}.id IN (SELECT {key} FROM {from} WHERE {members})")
-                }
+                Some(_) => link.owners_having(&from, Some(&condition)),
                 None => format!("EXISTS (SELECT 1 FROM {from} WHERE {filtered})"),
             }),
             (Some(first), None) => {

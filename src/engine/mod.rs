@@ -431,19 +431,19 @@ impl<'p> Engine<'p> {
                 sink(&p)
             })?;
         }
-        let firing = episodes::Firing {
-            rule: &rule.name,
-            entity: rule.entity.name(),
-            at: &as_of.rfc3339(),
-            on: &as_of.today.to_string(),
-        };
-        if starts_all {
-            // Every subject of the day starts an episode, recorded from the
-            // days; none was open to end.
-            out.holds = window::start_holding(conn, i, &firing)?;
-            return Ok(out);
-        }
         if simulated {
+            let firing = episodes::Firing {
+                rule: &rule.name,
+                entity: rule.entity.name(),
+                at: &as_of.rfc3339(),
+                on: &as_of.today.to_string(),
+            };
+            if starts_all {
+                // Every subject of the day starts an episode, recorded from
+                // the days; none was open to end.
+                out.holds = window::start_holding(conn, i, &firing)?;
+                return Ok(out);
+            }
             episodes::fire_held(conn, &firing, repeat_from.as_deref())?;
         } else if mode.records() {
             firings::drop_collected(conn)?;
