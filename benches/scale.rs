@@ -18,7 +18,8 @@
 //!   beside its hand-written SQL (`benches/handwritten.sql`,
 //!   `benches/eight/handwritten.sql`) through the SQLite duban is built
 //!   with, measured back to back — the two must agree on how many subjects
-//!   each rule holds for;
+//!   each rule holds for; duban as it runs by default (its rules read side
+//!   by side, a connection per core) and on one connection (`--jobs 1`);
 //! - per rule (`rules`), the generated query beside the hand-written one,
 //!   both through that SQLite, every row read;
 //! - (`memory`) the peak memory of `dry-run --format json` at the full
@@ -534,26 +535,31 @@ fn dry_run_rows(bin: &str, dir: &Path, policy: &Policy, db: &Db) -> Vec<Row> {
                 "in `psql`".to_string(),
             ),
         };
-        let dry = measure(
-            &format!(
-                "{env}{bin} dry-run {rules} --fresh --as-of {AS_OF} --format {format} > /dev/null"
-            ),
-            dir,
-            RUNS,
-        );
-        out.push((
-            format!(
-                "dry-run of {} ({rule_count} rules), `--format {format}`: {firings} firings{on}",
-                policy.label
-            ),
-            format!(
-                "`duban dry-run` {:.2} s, {}",
-                dry.seconds,
-                mib(dry.peak_kib)
-            ),
-            format!("hand-written SQL {by}: {hand:.2} s"),
-            format!("{:.2}×", dry.seconds / hand),
-        ));
+        // As it runs by default (its rules read side by side, a
+        // connection per core), then on one connection.
+        for jobs in [None, Some(1)] {
+            let flag = jobs.map(|n| format!(" --jobs {n}")).unwrap_or_default();
+            let dry = measure(
+                &format!(
+                    "{env}{bin} dry-run {rules} --fresh --as-of {AS_OF} --format {format}{flag} > /dev/null"
+                ),
+                dir,
+                RUNS,
+            );
+            out.push((
+                format!(
+                    "dry-run of {} ({rule_count} rules), `--format {format}{flag}`: {firings} firings{on}",
+                    policy.label
+                ),
+                format!(
+                    "`duban dry-run` {:.2} s, {}",
+                    dry.seconds,
+                    mib(dry.peak_kib)
+                ),
+                format!("hand-written SQL {by}: {hand:.2} s"),
+                format!("{:.2}×", dry.seconds / hand),
+            ));
+        }
     }
     if matches!(db, Db::Postgres { .. }) {
         return out;

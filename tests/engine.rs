@@ -491,3 +491,105 @@ fn the_table_shows_each_rules_first_firings_in_subject_order() {
         .count();
     assert!(led >= 2, "{shown:#?}");
 }
+
+/// Rules read side by side (`--jobs`, by default one connection per core)
+/// report exactly what one connection reading them one after another
+/// does: the actions in the rules' order, each rule's in subject order,
+/// the skipped actions after them, the table's examples and counts.
+#[test]
+fn rules_read_side_by_side_report_what_one_connection_does() {
+    let office = Office::demo(2, "2026-11-22");
+    // On PostgreSQL the readers find the calendar table a run fills.
+    office
+        .cmd()
+        .args(["run", "--as-of", "2026-11-01", "--no-deliver"])
+        .assert()
+        .success();
+    let out = |args: &[&str]| -> String {
+        let o = office
+            .cmd()
+            .args(["dry-run", "--as-of", "2026-11-22", "--fresh"])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap_or_else(|e| panic!("{e}"))
+    };
+    for format in [&["--format", "json"][..], &["--all"], &[]] {
+        let one = out(&[format, &["--jobs", "1"]].concat());
+        for jobs in ["2", "4"] {
+            assert_eq!(
+                out(&[format, &["--jobs", jobs]].concat()),
+                one,
+                "{format:?} on {jobs} connections"
+            );
+        }
+    }
+    let json: serde_json::Value = serde_json::from_str(&out(&["--format", "json", "--jobs", "3"]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let fired: std::collections::BTreeSet<&str> = json["actions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["rule"].as_str())
+        .collect();
+    assert!(fired.len() >= 5, "{fired:?}");
+    assert!(
+        json["skipped"].as_array().is_some_and(|s| !s.is_empty()),
+        "{}",
+        json["skipped"]
+    );
+}
+
+/// The connections that read rules side by side read one snapshot: a
+/// commit after they start is seen by none of them.
+#[test]
+fn side_by_side_readers_share_one_snapshot() {
+    let office = Office::fixture();
+    let status = |db: &duban::store::Db| -> String {
+        db.query_row("SELECT status FROM problems WHERE id = 'p1'", [], |r| {
+            r.get(0)
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let mut conn = office.db();
+    let before = status(&conn);
+    let readers = duban::store::snapshot::readers(&mut conn, &office.location(), 3)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no readers on an idle database"));
+    let writer = office.db();
+    writer
+        .execute(
+            "UPDATE problems SET status = 'rectified', rectified_on = '2026-05-30' WHERE id = 'p1'",
+            [],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(status(&writer), before);
+    for r in &readers {
+        assert_eq!(status(r), before);
+    }
+}
+
+/// While another writer holds SQLite's write lock, a dry-run does not wait
+/// for it: it reads its rules on one connection, with the same answer.
+#[test]
+fn a_dry_run_beside_a_writer_reads_on_one_connection() {
+    let office = Office::fixture();
+    office.policy(&format!("{LATE}\n{}", common::LADDER));
+    let dry_run = || office.dry_run(&["--as-of", "2026-06-02", "--jobs", "2"]);
+    let alone = dry_run();
+    let writer = office.db();
+    writer
+        .execute_batch(match writer.dialect() {
+            duban::store::Dialect::Sqlite => "BEGIN IMMEDIATE",
+            duban::store::Dialect::Postgres => "BEGIN",
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    writer
+        .execute("UPDATE persons SET name = name WHERE id = 'u1'", [])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(dry_run(), alone);
+    writer
+        .execute_batch("ROLLBACK")
+        .unwrap_or_else(|e| panic!("{e}"));
+}

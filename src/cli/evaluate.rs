@@ -62,6 +62,11 @@ pub struct DryRunArgs {
     /// List every firing, not a few per rule.
     #[arg(long)]
     all: bool,
+    /// Read up to N rules side by side, each on its own connection, all on
+    /// one snapshot of the database (default: the machine's cores, at most
+    /// 4; 1 reads them one after another).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
 }
 
 /// Compare two policies: the actions NEW adds and removes against OLD.
@@ -167,11 +172,32 @@ pub fn dry_run(config: &Option<PathBuf>, args: DryRunArgs) -> Result<ExitCode> {
         ordered: args.format == Format::Json || args.all,
         sink_writes: false,
     };
-    let outcomes = engine.dry_run(&mut conn, &rules, &as_of, reading, &mut |p| {
-        report.firing(p)
-    })?;
+    let jobs = args.jobs.map_or_else(default_jobs, usize::from);
+    let parts = report.parts();
+    let side_by_side = engine.dry_run_side_by_side(
+        &mut conn,
+        &cfg.database,
+        &rules,
+        &as_of,
+        reading,
+        jobs,
+        &parts,
+        &mut |part| report.take(part),
+    )?;
+    let outcomes = match side_by_side {
+        Some(outcomes) => outcomes,
+        None => engine.dry_run(&mut conn, &rules, &as_of, reading, &mut |p| {
+            report.firing(p)
+        })?,
+    };
     report.finish(&outcomes, "would fire")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Rules read side by side unless `--jobs` says otherwise: one per core,
+/// at most four (each connection keeps a page cache of its own).
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
 pub fn diff(config: &Option<PathBuf>, args: DiffArgs) -> Result<ExitCode> {

@@ -24,9 +24,8 @@ pub struct Report<'p> {
     /// JSON: the skipped actions, which follow the actions in the output,
     /// kept on disk until then so that memory does not grow with them.
     skipped: Spill,
-    /// Table: per rule, example lines and skip reasons, each the first
-    /// few in subject order ([`Examples`]).
-    examples: Vec<(String, Examples, Examples)>,
+    /// Table: per rule, example lines and skip reasons.
+    examples: Vec<RuleExamples>,
 }
 
 fn io(e: std::io::Error) -> Error {
@@ -57,7 +56,7 @@ impl<'p> Report<'p> {
             all,
             out: std::io::BufWriter::new(super::out::Stdout),
             wrote_action: false,
-            skipped: Spill::default(),
+            skipped: Spill::new(SKIPPED),
             examples: Vec::new(),
         }
     }
@@ -87,9 +86,8 @@ impl<'p> Report<'p> {
         match self.format {
             Format::Json => {
                 for a in p.actions_json() {
-                    let sep = if self.wrote_action { ",\n  " } else { "\n  " };
-                    self.wrote_action = true;
-                    self.out.write_all(sep.as_bytes()).map_err(io)?;
+                    let sep = self.action_separator();
+                    self.out.write_all(sep).map_err(io)?;
                     write_json(&mut self.out, &a)?;
                 }
                 for s in p.skipped_json() {
@@ -97,30 +95,49 @@ impl<'p> Report<'p> {
                 }
             }
             Format::Table => {
-                if self
-                    .examples
-                    .last()
-                    .is_none_or(|(r, _, _)| *r != p.rule.name)
-                {
-                    let keep = if self.all { usize::MAX } else { EXAMPLES };
-                    self.examples.push((
-                        p.rule.name.clone(),
-                        Examples::new(keep),
-                        Examples::new(keep),
-                    ));
+                if self.examples.last().is_none_or(|r| r.rule != p.rule.name) {
+                    self.examples
+                        .push(RuleExamples::new(&p.rule.name, self.all));
                 }
-                let policy = self.policy;
-                let Some((_, lines, skips)) = self.examples.last_mut() else {
-                    return Ok(());
-                };
-                if lines.wants(p.subject) {
-                    lines.add(p.subject, 0, describe_firing(policy, p));
+                if let Some(r) = self.examples.last_mut() {
+                    r.firing(self.policy, p);
                 }
-                for (k, s) in p.skipped.iter().enumerate() {
-                    if skips.wants(p.subject) {
-                        skips.add(p.subject, k, format!("{}: {}", p.subject, s.reason));
-                    }
+            }
+        }
+        Ok(())
+    }
+
+    /// What goes before the next action of the JSON list.
+    fn action_separator(&mut self) -> &'static [u8] {
+        let first = !std::mem::replace(&mut self.wrote_action, true);
+        if first { b"\n  " } else { ACTIONS }
+    }
+
+    /// How a rule's firings are gathered where the rule is read, when the
+    /// rules are read side by side.
+    pub fn parts(&self) -> PartMaker<'p> {
+        PartMaker {
+            format: self.format,
+            policy: self.policy,
+            all: self.all,
+        }
+    }
+
+    /// A rule's part, in the rules' order: its firings as [`Report::firing`]
+    /// would have taken them one by one.
+    pub fn take(&mut self, part: Part) -> Result<()> {
+        match part {
+            Part::Table(examples) => self.examples.push(examples),
+            Part::Json {
+                mut actions,
+                mut skipped,
+            } => {
+                if actions.count > 0 {
+                    let sep = self.action_separator();
+                    self.out.write_all(sep).map_err(io)?;
+                    actions.copy_to(&mut self.out)?;
                 }
+                self.skipped.append(&mut skipped)?;
             }
         }
         Ok(())
@@ -187,7 +204,9 @@ impl<'p> Report<'p> {
                 ));
             }
             writeln!(self.out, "{line}").map_err(io)?;
-            if let Some((_, lines, skips)) = self.examples.iter().find(|(r, _, _)| *r == o.rule) {
+            if let Some(RuleExamples { lines, skips, .. }) =
+                self.examples.iter().find(|r| r.rule == o.rule)
+            {
                 for l in lines.lines() {
                     writeln!(self.out, "{l}").map_err(io)?;
                 }
@@ -240,6 +259,90 @@ impl<'p> Report<'p> {
     }
 }
 
+/// One rule's firings as the table shows them: the first few example
+/// lines and skip reasons, each in subject order ([`Examples`]).
+pub struct RuleExamples {
+    rule: String,
+    lines: Examples,
+    skips: Examples,
+}
+
+impl RuleExamples {
+    fn new(rule: &str, all: bool) -> Self {
+        let keep = if all { usize::MAX } else { EXAMPLES };
+        RuleExamples {
+            rule: rule.to_string(),
+            lines: Examples::new(keep),
+            skips: Examples::new(keep),
+        }
+    }
+
+    fn firing(&mut self, policy: &Policy, p: &Plan<'_>) {
+        if self.lines.wants(p.subject) {
+            self.lines.add(p.subject, 0, describe_firing(policy, p));
+        }
+        for (k, s) in p.skipped.iter().enumerate() {
+            if self.skips.wants(p.subject) {
+                self.skips
+                    .add(p.subject, k, format!("{}: {}", p.subject, s.reason));
+            }
+        }
+    }
+}
+
+/// A rule's share of a report, filled on the thread that reads the rule
+/// and handed to the report in the rules' order ([`Report::take`]).
+pub enum Part {
+    Table(RuleExamples),
+    /// Its actions and skipped actions, on disk until their turn: a rule
+    /// read ahead of its turn may list a million.
+    Json {
+        actions: Spill,
+        skipped: Spill,
+    },
+}
+
+/// Makes a report's parts (see [`crate::engine::Parts`]).
+#[derive(Clone, Copy)]
+pub struct PartMaker<'p> {
+    format: Format,
+    policy: &'p Policy,
+    all: bool,
+}
+
+impl crate::engine::Parts for PartMaker<'_> {
+    type Part = Part;
+
+    fn part(&self, rule: &crate::lang::ir::Rule) -> Result<Part> {
+        Ok(match self.format {
+            Format::Table => Part::Table(RuleExamples::new(&rule.name, self.all)),
+            Format::Json => Part::Json {
+                actions: Spill::new(ACTIONS),
+                skipped: Spill::new(SKIPPED),
+            },
+        })
+    }
+
+    fn firing(&self, part: &mut Part, p: &Plan<'_>) -> Result<()> {
+        match part {
+            Part::Table(examples) => examples.firing(self.policy, p),
+            Part::Json { actions, skipped } => {
+                for a in p.actions_json() {
+                    actions.push(&a)?;
+                }
+                for s in p.skipped_json() {
+                    skipped.push(&s)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Between two actions of the JSON list, and two skipped actions.
+const ACTIONS: &[u8] = b",\n  ";
+const SKIPPED: &[u8] = b",";
+
 /// The first `keep` lines of a rule's table in subject order (then in
 /// their order within a subject), whatever order the firings come in: a
 /// dry-run's table reads them unordered, with no sort of every firing for
@@ -287,27 +390,42 @@ impl Examples {
 
 /// JSON items written to an unnamed temporary file as they come, read back
 /// once at the end: a list that follows a stream of unknown length.
-#[derive(Default)]
-struct Spill {
+pub struct Spill {
     file: Option<std::io::BufWriter<std::fs::File>>,
     count: u64,
+    /// Written between two items.
+    separator: &'static [u8],
 }
 
 impl Spill {
-    fn push<T: serde::Serialize>(&mut self, item: &T) -> Result<()> {
-        let file = match &mut self.file {
+    fn new(separator: &'static [u8]) -> Self {
+        Spill {
+            file: None,
+            count: 0,
+            separator,
+        }
+    }
+
+    fn file(&mut self) -> Result<&mut std::io::BufWriter<std::fs::File>> {
+        let file = match self.file.take() {
             Some(f) => f,
-            None => self.file.insert(std::io::BufWriter::new(unnamed_file()?)),
+            None => std::io::BufWriter::with_capacity(1 << 16, unnamed_file()?),
         };
-        if self.count > 0 {
-            file.write_all(b",").map_err(spill_io)?;
+        Ok(self.file.insert(file))
+    }
+
+    fn push<T: serde::Serialize>(&mut self, item: &T) -> Result<()> {
+        let (separator, first) = (self.separator, self.count == 0);
+        let file = self.file()?;
+        if !first {
+            file.write_all(separator).map_err(spill_io)?;
         }
         serde_json::to_writer(&mut *file, item).map_err(|e| Error::failed("encoding JSON", e))?;
         self.count += 1;
         Ok(())
     }
 
-    /// Writes the items, comma-separated, to `out`.
+    /// Writes the items, separated, to `out`.
     fn copy_to(&mut self, out: &mut impl Write) -> Result<()> {
         use std::io::Seek;
         let Some(file) = self.file.take() else {
@@ -318,11 +436,26 @@ impl Spill {
         std::io::copy(&mut file, out).map_err(io)?;
         Ok(())
     }
+
+    /// Adds `other`'s items after these.
+    fn append(&mut self, other: &mut Spill) -> Result<()> {
+        if other.count == 0 {
+            return Ok(());
+        }
+        let (separator, first) = (self.separator, self.count == 0);
+        let file = self.file()?;
+        if !first {
+            file.write_all(separator).map_err(spill_io)?;
+        }
+        other.copy_to(file)?;
+        self.count += other.count;
+        Ok(())
+    }
 }
 
 fn spill_io(e: std::io::Error) -> Error {
     Error::Io {
-        what: "a temporary file for the skipped actions".into(),
+        what: "a temporary file for the report".into(),
         source: e,
     }
 }
@@ -331,7 +464,7 @@ fn spill_io(e: std::io::Error) -> Error {
 /// while open, and goes when duban ends, however it ends).
 fn unnamed_file() -> Result<std::fs::File> {
     let path = std::env::temp_dir().join(format!(
-        "duban-skipped-{}-{}",
+        "duban-report-{}-{}",
         std::process::id(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -463,6 +463,11 @@ pub enum Behavior {
     /// Takes the write lock at once: a writer that reads first cannot be
     /// refused at its first write.
     Immediate,
+    /// Reads one snapshot throughout and writes nothing to the database
+    /// (SQLite's read transaction is that already; on PostgreSQL,
+    /// `REPEATABLE READ, READ ONLY`, whose snapshot others can take: see
+    /// [`super::snapshot`]).
+    Snapshot,
 }
 
 pub(crate) enum Inner {

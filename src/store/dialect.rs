@@ -23,8 +23,11 @@ impl Dialect {
     /// The statement that starts a transaction.
     pub fn begin(self, behavior: Behavior) -> &'static str {
         match (self, behavior) {
-            (Dialect::Sqlite, Behavior::Deferred) => "BEGIN DEFERRED",
+            (Dialect::Sqlite, Behavior::Deferred | Behavior::Snapshot) => "BEGIN DEFERRED",
             (Dialect::Sqlite, Behavior::Immediate) => "BEGIN IMMEDIATE",
+            (Dialect::Postgres, Behavior::Snapshot) => {
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+            }
             (Dialect::Postgres, _) => "BEGIN",
         }
     }

@@ -29,6 +29,7 @@ pub(crate) mod pg;
 pub mod pool;
 pub mod progress;
 pub mod runs;
+pub mod snapshot;
 pub mod sources;
 pub(crate) mod sqlite;
 pub mod tasks;

@@ -67,6 +67,30 @@ impl Workdays {
     }
 }
 
+/// Whether connections reading side by side ([`super::snapshot`]) have
+/// the calendar `w` or can fill it: each SQLite connection fills a
+/// temporary table of its own; PostgreSQL's is shared, and its read-only
+/// readers cannot write it.
+pub fn ready_for_readers(conn: &Db, w: &Workdays) -> Result<bool> {
+    let d = conn.dialect();
+    if d == super::Dialect::Sqlite {
+        return Ok(true);
+    }
+    held(conn, w)
+}
+
+/// Whether the connection's table holds `w`.
+fn held(conn: &Db, w: &Workdays) -> Result<bool> {
+    let held: Option<String> = conn
+        .query_row(
+            &format!("SELECT fingerprint FROM {} LIMIT 1", source(conn.dialect())),
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(held.as_deref() == Some(w.fingerprint.as_str()))
+}
+
 /// Makes `temp.workdays` hold `w` on this connection (filled only when it
 /// holds another calendar, or none yet). On PostgreSQL the table is shared:
 /// several connections may find it empty at once (the workbench's requests
@@ -77,17 +101,10 @@ pub fn ensure(conn: &Db, w: &Workdays) -> Result<()> {
     if d == super::Dialect::Sqlite {
         conn.execute_batch(&ddl(d))?;
     }
-    let (table, source) = (table(d), source(d));
-    let held: Option<String> = conn
-        .query_row(
-            &format!("SELECT fingerprint FROM {source} LIMIT 1"),
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if held.as_deref() == Some(w.fingerprint.as_str()) {
+    if held(conn, w)? {
         return Ok(());
     }
+    let (table, source) = (table(d), source(d));
     conn.execute_batch(&format!("DELETE FROM {table}; DELETE FROM {source};"))?;
     let mut insert = conn.prepare_cached(&format!(
         "INSERT INTO {table} (day, work, ordinal, run_first, run_last) VALUES (?1, ?2, ?3, ?4, ?5) \
