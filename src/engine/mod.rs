@@ -622,6 +622,7 @@ impl<'p> Engine<'p> {
             return Ok(None);
         };
         let mode = Mode::Report(reading);
+        let cache = CacheSize::ReportShare(readers.len());
         // The next rule to read, taken by whichever reader is free; past
         // the end once one fails, so that the others stop.
         let next = std::sync::atomic::AtomicUsize::new(0);
@@ -634,7 +635,7 @@ impl<'p> Engine<'p> {
                 let sent = sent.clone();
                 let (take, stop) = (&take, &stop);
                 threads.push(scope.spawn(move || {
-                    sqlite::with_page_cache(&mut reader, CacheSize::Report, |conn| {
+                    sqlite::with_page_cache(&mut reader, cache, |conn| {
                         loop {
                             let k = take();
                             let Some(&i) = rules.get(k) else {

@@ -76,6 +76,12 @@ pub(crate) enum CacheSize {
     /// office, and a sort (the firings, in subject order) holds as much
     /// again before it spills to a temporary file.
     Report,
+    /// One of `n` connections reading a report side by side: the report's
+    /// 2 MiB shared among them (at least 512 KiB each), so that reading
+    /// side by side fills no more than reading on one connection. Each
+    /// connection's sort takes at least 1 MiB whatever its cache (SQLite's
+    /// smallest sort buffer, 250 pages).
+    ReportShare(usize),
     /// SQLite's `cache_size` as it was, to give back.
     Was(i64),
 }
@@ -112,6 +118,7 @@ fn page_cache(db: &Db, size: CacheSize) -> DbResult<Option<CacheSize>> {
             -(bytes / 1024 + 1024).clamp(32 * 1024, 1024 * 1024)
         }
         CacheSize::Report => -2 * 1024,
+        CacheSize::ReportShare(n) => -(2 * 1024 / n.max(1) as i64).max(512),
         CacheSize::Was(s) => s,
     };
     conn.pragma_update(None, "cache_size", size)?;
