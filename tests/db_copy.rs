@@ -146,6 +146,10 @@ fn the_demo_office_goes_over_whole_and_is_not_copied_twice() {
         pg.count("SELECT version FROM schema_version"),
         o.count("PRAGMA user_version")
     );
+    // The calendar table holds the office's calendar, as after a run (its
+    // dry-run below reads the rules side by side).
+    assert_eq!(pg.count("SELECT count(*) FROM workdays_source"), 1);
+    assert!(pg.count("SELECT count(*) FROM workdays WHERE work = 0") > 100);
     // New rows continue after the ids copied.
     assert_eq!(
         pg.count("SELECT nextval(pg_get_serial_sequence('runs', 'id'))"),

@@ -26,8 +26,9 @@ enum Command {
 /// over in one transaction. Before it commits, each table is read back
 /// in key order and compared with the office value by value; a copy that
 /// differs is rolled back. A database that holds any table is refused
-/// (exit 1), nothing written. Then set `database` in duban.toml to the
-/// URL.
+/// (exit 1), nothing written. The copy's working-day table is then filled
+/// with the office's calendar, as a run would. Then set `database` in
+/// duban.toml to the URL.
 #[derive(clap::Args)]
 #[command(
     after_help = "Examples:\n  createdb -h 127.0.0.1 -U duban duban\n  duban db copy --to postgresql://duban@127.0.0.1:5432/duban\n  DUBAN_DATABASE_PASSWORD=… duban db copy --to postgresql://duban@db.internal/duban --password-env DUBAN_DATABASE_PASSWORD"
@@ -82,5 +83,9 @@ fn copy(config: &Option<PathBuf>, args: CopyArgs) -> Result<ExitCode> {
         to,
         started.elapsed().as_secs_f64()
     );
+    // The copy's working-day table holds the office's calendar, as after
+    // a run: the copy's first dry-run can read its rules side by side.
+    let workdays = crate::store::workdays::Workdays::new(&cfg.load_calendar()?);
+    crate::store::workdays::fill(&mut crate::store::open(&to)?, &workdays)?;
     Ok(ExitCode::SUCCESS)
 }

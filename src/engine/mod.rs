@@ -555,12 +555,10 @@ impl<'p> Engine<'p> {
     /// PostgreSQL it is shared, and rows written inside a rule's
     /// transaction would hold every other connection needing them (a
     /// workbench page) until its commit. (Dry-run and simulate, which write
-    /// nothing, fill it inside their transaction if they must.)
+    /// nothing, fill it inside their transaction if they must; a dry-run on
+    /// PostgreSQL reads its rules side by side only once it is filled.)
     pub fn fill_workdays(&self, conn: &mut Db) -> Result<()> {
-        let tx = conn.transaction_with_behavior(Behavior::Deferred)?;
-        crate::store::workdays::ensure(&tx, &self.workdays)?;
-        tx.commit()?;
-        Ok(())
+        crate::store::workdays::fill(conn, &self.workdays)
     }
 
     /// Reports what a run would do, in one read transaction (a consistent

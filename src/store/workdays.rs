@@ -67,6 +67,16 @@ impl Workdays {
     }
 }
 
+/// Makes the table hold `w` in a short transaction of its own, committed
+/// (on PostgreSQL, where the table is shared: for the connections that
+/// come after).
+pub fn fill(conn: &mut Db, w: &Workdays) -> Result<()> {
+    let tx = conn.transaction_with_behavior(super::Behavior::Deferred)?;
+    ensure(&tx, w)?;
+    tx.commit()?;
+    Ok(())
+}
+
 /// Whether connections reading side by side ([`super::snapshot`]) have
 /// the calendar `w` or can fill it: each SQLite connection fills a
 /// temporary table of its own; PostgreSQL's is shared, and its read-only
