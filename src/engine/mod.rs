@@ -561,8 +561,11 @@ impl<'p> Engine<'p> {
         crate::store::workdays::fill(conn, &self.workdays)
     }
 
-    /// Reports what a run would do, in one read transaction (a consistent
-    /// snapshot), writing nothing, reading as `reading` says (with `values`,
+    /// Reports what a run would do, in one transaction, writing nothing
+    /// (one snapshot on SQLite; on PostgreSQL, at its default `READ
+    /// COMMITTED`, each statement reads the last commits — rules read side
+    /// by side, [`Engine::dry_run_side_by_side`], read one snapshot on
+    /// both), reading as `reading` says (with `values`,
     /// each plan carries the facts and template values a run would record,
     /// which a dry-run's output does not show, and so does not read).
     pub fn dry_run(
