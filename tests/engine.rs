@@ -492,19 +492,25 @@ fn the_table_shows_each_rules_first_firings_in_subject_order() {
     assert!(led >= 2, "{shown:#?}");
 }
 
+/// A small demo office after a run on 1 November (on PostgreSQL, the run
+/// fills the calendar table that rules read side by side need).
+fn run_demo_office() -> Office {
+    let office = Office::demo(2, "2026-11-22");
+    office
+        .cmd()
+        .args(["run", "--as-of", "2026-11-01", "--no-deliver"])
+        .assert()
+        .success();
+    office
+}
+
 /// Rules read side by side (`--jobs`, by default one connection per core)
 /// report exactly what one connection reading them one after another
 /// does: the actions in the rules' order, each rule's in subject order,
 /// the skipped actions after them, the table's examples and counts.
 #[test]
 fn rules_read_side_by_side_report_what_one_connection_does() {
-    let office = Office::demo(2, "2026-11-22");
-    // On PostgreSQL the readers find the calendar table a run fills.
-    office
-        .cmd()
-        .args(["run", "--as-of", "2026-11-01", "--no-deliver"])
-        .assert()
-        .success();
+    let office = run_demo_office();
     let out = |args: &[&str]| -> String {
         let o = office
             .cmd()
@@ -541,6 +547,90 @@ fn rules_read_side_by_side_report_what_one_connection_does() {
     );
 }
 
+/// Each rule's actions, in the rules' order, as JSON lines.
+struct Lines;
+
+impl duban::engine::Parts for Lines {
+    type Part = Vec<String>;
+    fn part(&self, _: &duban::lang::ir::Rule) -> duban::error::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+    fn firing(
+        &self,
+        part: &mut Vec<String>,
+        p: &duban::engine::plan::Plan<'_>,
+    ) -> duban::error::Result<()> {
+        part.extend(p.actions_json().map(|a| serde_json::json!(a).to_string()));
+        Ok(())
+    }
+}
+
+/// The library's side-by-side dry-run of the demo office is taken, not
+/// the one-connection fallback, and gives what one connection does;
+/// while another writer holds SQLite's write lock it falls back.
+#[test]
+fn the_demo_office_is_read_side_by_side_unless_a_writer_holds_the_lock() {
+    use duban::engine::{Engine, Reading};
+    let office = run_demo_office();
+    let cfg = duban::config::Config::load(Some(&office.path("duban.toml")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let policy = duban::policy::load_valid(&[office.path("rules")], &cfg, |_| {})
+        .unwrap_or_else(|e| panic!("{e}"));
+    let engine = Engine::for_office(&policy, &cfg).unwrap_or_else(|e| panic!("{e}"));
+    let as_of =
+        duban::clock::AsOf::parse("2026-11-22", policy.tz).unwrap_or_else(|e| panic!("{e}"));
+    let rules: Vec<usize> = (0..policy.rules.len()).collect();
+    let reading = Reading {
+        fresh: true,
+        ordered: true,
+        ..Reading::default()
+    };
+    let mut conn = office.db();
+    let side_by_side = |conn: &mut duban::store::Db| {
+        let mut lines = Vec::new();
+        let outcomes = engine
+            .dry_run_side_by_side(
+                conn,
+                &cfg.database,
+                &rules,
+                &as_of,
+                reading,
+                3,
+                &Lines,
+                &mut |part| {
+                    lines.extend(part);
+                    Ok(())
+                },
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        outcomes.map(|o| (o.len(), lines))
+    };
+    let (read, lines) =
+        side_by_side(&mut conn).unwrap_or_else(|| panic!("the rules were not read side by side"));
+    assert_eq!(read, rules.len());
+    let mut one = Vec::new();
+    engine
+        .dry_run(&mut conn, &rules, &as_of, reading, &mut |p| {
+            one.extend(p.actions_json().map(|a| serde_json::json!(a).to_string()));
+            Ok(())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(one.len() > 100, "{}", one.len());
+    assert_eq!(lines, one);
+
+    if conn.dialect() == duban::store::Dialect::Sqlite {
+        let writer = office.db();
+        writer
+            .execute_batch("BEGIN IMMEDIATE")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(side_by_side(&mut conn).is_none());
+        writer
+            .execute_batch("ROLLBACK")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(side_by_side(&mut conn).is_some());
+    }
+}
+
 /// The connections that read rules side by side read one snapshot: a
 /// commit after they start is seen by none of them.
 #[test]
@@ -554,7 +644,7 @@ fn side_by_side_readers_share_one_snapshot() {
     };
     let mut conn = office.db();
     let before = status(&conn);
-    let readers = duban::store::snapshot::readers(&mut conn, &office.location(), 3)
+    let readers = duban::store::snapshot::readers(&mut conn, &office.location(), 3, &|_| Ok(true))
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|| panic!("no readers on an idle database"));
     let writer = office.db();
@@ -570,8 +660,9 @@ fn side_by_side_readers_share_one_snapshot() {
     }
 }
 
-/// While another writer holds SQLite's write lock, a dry-run does not wait
-/// for it: it reads its rules on one connection, with the same answer.
+/// While another writer holds its lock, a dry-run neither waits for it nor
+/// fails: the same answer (on SQLite it reads its rules on one connection
+/// then, as the test above shows through the library).
 #[test]
 fn a_dry_run_beside_a_writer_reads_on_one_connection() {
     let office = Office::fixture();

@@ -50,6 +50,9 @@ pub fn run(config: &Option<PathBuf>, args: Args) -> Result<ExitCode> {
 
 fn copy(config: &Option<PathBuf>, args: CopyArgs) -> Result<ExitCode> {
     let cfg = Config::load(config.as_deref())?;
+    // Read before the copy: a calendar file in error stops it before it
+    // starts, not after it is done.
+    let workdays = crate::store::workdays::Workdays::new(&cfg.load_calendar()?);
     let mut source = crate::store::open(&cfg.database)?;
     let to = crate::store::Location::parse(
         &args.to,
@@ -84,8 +87,12 @@ fn copy(config: &Option<PathBuf>, args: CopyArgs) -> Result<ExitCode> {
         started.elapsed().as_secs_f64()
     );
     // The copy's working-day table holds the office's calendar, as after
-    // a run: the copy's first dry-run can read its rules side by side.
-    let workdays = crate::store::workdays::Workdays::new(&cfg.load_calendar()?);
-    crate::store::workdays::fill(&mut crate::store::open(&to)?, &workdays)?;
+    // a run: the copy's first dry-run can read its rules side by side. The
+    // copy is done whether or not this is: the first run fills it anyway.
+    if let Err(e) = crate::store::open(&to)
+        .and_then(|mut copy| crate::store::workdays::fill(&mut copy, &workdays))
+    {
+        eprintln!("warning: the copy's working-day table is filled at its first run: {e}");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -409,7 +409,7 @@ impl Spill {
     fn file(&mut self) -> Result<&mut std::io::BufWriter<std::fs::File>> {
         let file = match self.file.take() {
             Some(f) => f,
-            None => std::io::BufWriter::with_capacity(1 << 16, unnamed_file()?),
+            None => std::io::BufWriter::new(unnamed_file()?),
         };
         Ok(self.file.insert(file))
     }
@@ -460,26 +460,10 @@ fn spill_io(e: std::io::Error) -> Error {
     }
 }
 
-/// A new file in the temporary folder, already removed from it (it lives
-/// while open, and goes when duban ends, however it ends).
+/// A new file in the temporary folder with no name there (it lives while
+/// open, and goes when duban ends, however it ends).
 fn unnamed_file() -> Result<std::fs::File> {
-    let path = std::env::temp_dir().join(format!(
-        "duban-report-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    ));
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .map_err(spill_io)?;
-    // Gone from the folder at once where the system allows it.
-    let _ = std::fs::remove_file(&path);
-    Ok(file)
+    tempfile::tempfile().map_err(spill_io)
 }
 
 /// One firing on a line or two: the subject, then each action.

@@ -12,6 +12,7 @@ pub mod apply;
 pub mod approval;
 pub mod diff;
 pub mod plan;
+pub mod side_by_side;
 pub mod simulate;
 
 use crate::calendar::Calendar;
@@ -28,6 +29,7 @@ use crate::store::workdays::Workdays;
 use crate::store::{Behavior, Db};
 use crate::store::{Value as Sql, ValueRef as SqlRef};
 use plan::{Episode, Plan};
+pub use side_by_side::Parts;
 
 /// A checked policy with its rules compiled once.
 pub struct Engine<'p> {
@@ -67,17 +69,6 @@ pub struct Reading {
     /// then read in batches between which it can. Otherwise PostgreSQL
     /// sends them as it makes them ([`crate::store::Db::prepare_read_alone`]).
     pub sink_writes: bool,
-}
-
-/// Where a report's firings go when its rules are read side by side
-/// ([`Engine::dry_run_side_by_side`]): each rule's into a part of its own,
-/// filled on the thread that reads the rule.
-pub trait Parts: Sync {
-    type Part: Send;
-    /// An empty part for `rule`.
-    fn part(&self, rule: &crate::lang::ir::Rule) -> Result<Self::Part>;
-    /// Adds a firing to its rule's part.
-    fn firing(&self, part: &mut Self::Part, p: &Plan<'_>) -> Result<()>;
 }
 
 /// What an evaluation does with its firings.
@@ -589,105 +580,6 @@ impl<'p> Engine<'p> {
             }
             tx.rollback()?;
             Ok(outcomes)
-        })
-    }
-
-    /// A dry-run (see [`Engine::dry_run`]) whose rules are read side by
-    /// side, on up to `jobs` new connections to `at` that read one snapshot
-    /// ([`crate::store::snapshot`]): each rule's firings go into a part of
-    /// `parts`, and `done` takes the parts in the rules' order. `None` when
-    /// they cannot be read so (one job or one rule; no shared snapshot to
-    /// be had at once; on PostgreSQL, a calendar table not yet filled, which
-    /// read-only readers cannot fill): the caller reads them one after
-    /// another with [`Engine::dry_run`].
-    #[allow(clippy::too_many_arguments)]
-    pub fn dry_run_side_by_side<P: Parts>(
-        &self,
-        conn: &mut Db,
-        at: &crate::store::Location,
-        rules: &[usize],
-        as_of: &AsOf,
-        reading: Reading,
-        jobs: usize,
-        parts: &P,
-        done: &mut dyn FnMut(P::Part) -> Result<()>,
-    ) -> Result<Option<Vec<RuleOutcome>>> {
-        let jobs = jobs.min(rules.len());
-        if jobs < 2
-            || reading.sink_writes
-            || !crate::store::workdays::ready_for_readers(conn, &self.workdays)?
-        {
-            return Ok(None);
-        }
-        let Some(readers) = crate::store::snapshot::readers(conn, at, jobs)? else {
-            return Ok(None);
-        };
-        let mode = Mode::Report(reading);
-        let cache = CacheSize::ReportShare(readers.len());
-        // The next rule to read, taken by whichever reader is free; past
-        // the end once one fails, so that the others stop.
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let take = || next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let stop = || next.store(rules.len(), std::sync::atomic::Ordering::SeqCst);
-        std::thread::scope(|scope| {
-            let (sent, received) = std::sync::mpsc::channel();
-            let mut threads = Vec::new();
-            for mut reader in readers {
-                let sent = sent.clone();
-                let (take, stop) = (&take, &stop);
-                threads.push(scope.spawn(move || {
-                    sqlite::with_page_cache(&mut reader, cache, |conn| {
-                        loop {
-                            let k = take();
-                            let Some(&i) = rules.get(k) else {
-                                return Ok(());
-                            };
-                            let read = parts.part(&self.policy.rules[i]).and_then(|mut part| {
-                                let o = self.evaluate_rule(conn, i, as_of, mode, &mut |p| {
-                                    parts.firing(&mut part, p)
-                                })?;
-                                Ok((o, part))
-                            });
-                            let failed = read.is_err();
-                            if sent.send((k, read)).is_err() || failed {
-                                stop();
-                                return Ok(());
-                            }
-                        }
-                    })
-                }));
-            }
-            drop(sent);
-            // The parts in the rules' order, each as soon as those before
-            // it are done; the later ones wait (on disk, for a long list).
-            let mut waiting = std::collections::BTreeMap::new();
-            let mut outcomes = Vec::with_capacity(rules.len());
-            for (k, read) in received {
-                waiting.insert(k, read);
-                while let Some(read) = waiting.remove(&outcomes.len()) {
-                    let handed = read.and_then(|(o, part)| done(part).map(|()| o));
-                    match handed {
-                        Ok(o) => outcomes.push(o),
-                        Err(e) => {
-                            stop();
-                            return Err(e);
-                        }
-                    }
-                }
-            }
-            if outcomes.len() < rules.len() {
-                // A reader that could not start (its page cache) said why.
-                for t in threads {
-                    if let Ok(Err(e)) = t.join() {
-                        return Err(e);
-                    }
-                }
-                return Err(crate::error::Error::failed(
-                    "reading the rules side by side",
-                    "a connection stopped before the last rule",
-                ));
-            }
-            Ok(Some(outcomes))
         })
     }
 

@@ -46,15 +46,28 @@ impl Drop for Reader {
 }
 
 /// `n` new connections to the database `at` (the one `conn` is open on),
-/// each in a read transaction, all on one snapshot. `None` when SQLite's
-/// write lock is not to be had at once (another writer holds it, or the
-/// file is read-only to this user): the caller reads on `conn` alone.
-pub fn readers(conn: &mut Db, at: &Location, n: usize) -> Result<Option<Vec<Reader>>> {
+/// each in a read transaction, all on one snapshot in which `ready` holds
+/// (asked on `conn`, in that snapshot). `None` when they cannot be had at
+/// once — SQLite's write lock held by another writer or refused (a file
+/// read-only to this user), a connection refused (the server's limit), or
+/// `ready` false: the caller reads on `conn` alone.
+pub fn readers(
+    conn: &mut Db,
+    at: &Location,
+    n: usize,
+    ready: &dyn Fn(&Db) -> Result<bool>,
+) -> Result<Option<Vec<Reader>>> {
     // Opened before the write lock is taken: opening checks the
     // migrations, which would wait for it.
     let mut dbs = Vec::with_capacity(n);
     for _ in 0..n {
-        dbs.push(super::open(at)?);
+        match super::open(at) {
+            Ok(db) => dbs.push(db),
+            Err(e) => {
+                tracing::debug!("reading on one connection: another could not be opened: {e}");
+                return Ok(None);
+            }
+        }
     }
     let start = |db: Db| -> Result<Reader> {
         db.execute_batch(db.dialect().begin(Behavior::Snapshot))?;
@@ -63,32 +76,49 @@ pub fn readers(conn: &mut Db, at: &Location, n: usize) -> Result<Option<Vec<Read
     match conn.dialect() {
         Dialect::Sqlite => {
             conn.wait_for_locks(WRITE_LOCK_WAIT)?;
-            let started = match conn.transaction_with_behavior(Behavior::Immediate) {
-                Err(_) => Ok(None),
-                Ok(lock) => dbs
-                    .into_iter()
-                    .map(|db| {
-                        let r = start(db)?;
-                        // The snapshot is taken at the first read.
-                        r.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
-                        Ok(r)
-                    })
-                    .collect::<Result<Vec<_>>>()
-                    .and_then(|readers| {
+            let started: Result<Option<Vec<Reader>>> =
+                match conn.transaction_with_behavior(Behavior::Immediate) {
+                    Err(e) => {
+                        tracing::debug!("reading on one connection: no write lock at once: {e}");
+                        Ok(None)
+                    }
+                    Ok(lock) => (|| {
+                        if !ready(&lock)? {
+                            return Ok(None);
+                        }
+                        let readers = dbs
+                            .into_iter()
+                            .map(|db| {
+                                let r = start(db)?;
+                                // The snapshot is taken at the first read.
+                                r.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
+                                Ok(r)
+                            })
+                            .collect::<Result<Vec<_>>>()?;
                         lock.rollback()?;
                         Ok(Some(readers))
-                    }),
-            };
-            conn.wait_for_locks(super::BUSY_TIMEOUT)?;
-            started
+                    })(),
+                };
+            // The connection's own wait again, whatever happened above.
+            let restored = conn.wait_for_locks(super::BUSY_TIMEOUT);
+            let started = started?;
+            restored?;
+            Ok(started)
         }
         Dialect::Postgres => {
             let tx = conn.transaction_with_behavior(Behavior::Snapshot)?;
             let id: String = tx.query_row("SELECT pg_export_snapshot()", [], |r| r.get(0))?;
+            if !ready(&tx)? {
+                return Ok(None);
+            }
             let mut readers = Vec::with_capacity(n);
             for db in dbs {
                 let r = start(db)?;
-                r.execute_batch(&format!("SET TRANSACTION SNAPSHOT '{id}'"))?;
+                if let Err(e) = r.execute_batch(&format!("SET TRANSACTION SNAPSHOT '{id}'")) {
+                    // A pool between duban and the server may not pass it.
+                    tracing::debug!("reading on one connection: the snapshot was not taken: {e}");
+                    return Ok(None);
+                }
                 readers.push(r);
             }
             // Taken: the exporting transaction may end.
