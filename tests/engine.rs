@@ -565,6 +565,33 @@ impl duban::engine::Parts for Lines {
     }
 }
 
+/// A policy of more rules than are read ahead of the one being written
+/// (16): the readers wait their turn, and the output is still that of one
+/// connection.
+#[test]
+fn many_rules_read_side_by_side_wait_their_turn() {
+    let office = run_demo_office();
+    let mut policy = String::new();
+    for k in 0..40 {
+        let (entity, when) = match k % 3 {
+            0 => ("problem", format!("overdue_days >= {k}")),
+            1 => ("inspection", format!("days_since(feedback_on) >= {k}")),
+            _ => ("organization", "name != \"\"".to_string()),
+        };
+        policy.push_str(&format!(
+            "rule r{k:02}\n  for {entity}\n  when {when}\n  then notify \"office@example.org\"\n\n"
+        ));
+    }
+    office.policy(&policy);
+    let out = |jobs: &str| office.dry_run(&["--as-of", "2026-11-22", "--fresh", "--jobs", jobs]);
+    let one = out("1");
+    assert_eq!(one["rules"].as_array().map(|r| r.len()), Some(40));
+    assert!(one["actions"].as_array().is_some_and(|a| a.len() > 1000));
+    for jobs in ["2", "4"] {
+        assert_eq!(out(jobs), one, "on {jobs} connections");
+    }
+}
+
 /// The library's side-by-side dry-run of the demo office is taken, not
 /// the one-connection fallback, and gives what one connection does;
 /// while another writer holds SQLite's write lock it falls back.
