@@ -592,26 +592,88 @@ fn many_rules_read_side_by_side_wait_their_turn() {
     }
 }
 
+/// The run demo office with its configuration and policy, for tests that
+/// call the library's dry-run.
+struct Demo {
+    office: Office,
+    cfg: duban::config::Config,
+    policy: duban::lang::ir::Policy,
+}
+
+impl Demo {
+    fn new() -> Demo {
+        let office = run_demo_office();
+        let cfg = duban::config::Config::load(Some(&office.path("duban.toml")))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let policy = duban::policy::load_valid(&[office.path("rules")], &cfg, |_| {})
+            .unwrap_or_else(|e| panic!("{e}"));
+        Demo {
+            office,
+            cfg,
+            policy,
+        }
+    }
+
+    /// Its engine; 22 November; every rule; a fresh report in subject order.
+    fn engine(
+        &self,
+    ) -> (
+        duban::engine::Engine<'_>,
+        duban::clock::AsOf,
+        Vec<usize>,
+        duban::engine::Reading,
+    ) {
+        let engine = duban::engine::Engine::for_office(&self.policy, &self.cfg)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let as_of = duban::clock::AsOf::parse("2026-11-22", self.policy.tz)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let reading = duban::engine::Reading {
+            fresh: true,
+            ordered: true,
+            ..Default::default()
+        };
+        (
+            engine,
+            as_of,
+            (0..self.policy.rules.len()).collect(),
+            reading,
+        )
+    }
+}
+
+/// A dry-run on one connection reads one snapshot: a commit while it reads
+/// its first rule changes none of the later rules' firings.
+#[test]
+fn a_dry_run_on_one_connection_reads_one_snapshot() {
+    let demo = Demo::new();
+    let (engine, as_of, rules, reading) = demo.engine();
+    let firings = |interfere: bool| -> Vec<u64> {
+        let (mut conn, writer) = (demo.office.db(), demo.office.db());
+        let mut first = interfere;
+        let outcomes = engine
+            .dry_run(&mut conn, &rules, &as_of, reading, &mut |_| {
+                if std::mem::take(&mut first) {
+                    writer.execute("UPDATE problems SET deadline = '2099-12-31'", [])?;
+                }
+                Ok(())
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        outcomes.iter().map(|o| o.firings()).collect()
+    };
+    let before = firings(false);
+    assert_eq!(firings(true), before);
+    // The commit was made: read again, the overdue rules fire no more.
+    assert_ne!(firings(false), before);
+}
+
 /// The library's side-by-side dry-run of the demo office is taken, not
 /// the one-connection fallback, and gives what one connection does;
 /// while another writer holds SQLite's write lock it falls back.
 #[test]
 fn the_demo_office_is_read_side_by_side_unless_a_writer_holds_the_lock() {
-    use duban::engine::{Engine, Reading};
-    let office = run_demo_office();
-    let cfg = duban::config::Config::load(Some(&office.path("duban.toml")))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let policy = duban::policy::load_valid(&[office.path("rules")], &cfg, |_| {})
-        .unwrap_or_else(|e| panic!("{e}"));
-    let engine = Engine::for_office(&policy, &cfg).unwrap_or_else(|e| panic!("{e}"));
-    let as_of =
-        duban::clock::AsOf::parse("2026-11-22", policy.tz).unwrap_or_else(|e| panic!("{e}"));
-    let rules: Vec<usize> = (0..policy.rules.len()).collect();
-    let reading = Reading {
-        fresh: true,
-        ordered: true,
-        ..Reading::default()
-    };
+    let demo = Demo::new();
+    let (office, cfg) = (&demo.office, &demo.cfg);
+    let (engine, as_of, rules, reading) = demo.engine();
     let mut conn = office.db();
     let side_by_side = |conn: &mut duban::store::Db| {
         let mut lines = Vec::new();

@@ -552,11 +552,9 @@ impl<'p> Engine<'p> {
         crate::store::workdays::fill(conn, &self.workdays)
     }
 
-    /// Reports what a run would do, in one transaction, writing nothing
-    /// (one snapshot on SQLite; on PostgreSQL, at its default `READ
-    /// COMMITTED`, each statement reads the last commits — rules read side
-    /// by side, [`Engine::dry_run_side_by_side`], read one snapshot on
-    /// both), reading as `reading` says (with `values`,
+    /// Reports what a run would do, in one transaction on one snapshot of
+    /// the database (on PostgreSQL, once the working-day table holds the
+    /// office's calendar), writing nothing, reading as `reading` says (with `values`,
     /// each plan carries the facts and template values a run would record,
     /// which a dry-run's output does not show, and so does not read).
     pub fn dry_run(
@@ -570,10 +568,21 @@ impl<'p> Engine<'p> {
         let mode = Mode::Report(reading);
         // Memory flat in the size of the office (see `CacheSize::Report`).
         sqlite::with_page_cache(conn, CacheSize::Report, |conn| {
-            // The working-day calendar, when it must be filled, is filled
-            // inside this transaction and rolled back with it: a dry-run
-            // writes nothing.
-            let tx = conn.transaction_with_behavior(Behavior::Deferred)?;
+            // One snapshot for every rule. On PostgreSQL that transaction
+            // is read-only: when the shared working-day table does not hold
+            // the office's calendar, the dry-run reads at the default level
+            // instead (each statement the last commits), filling the table
+            // inside its transaction and rolling it back with it — a
+            // dry-run writes nothing.
+            let tx = {
+                let tx = conn.transaction_with_behavior(Behavior::Snapshot)?;
+                if crate::store::workdays::ready_read_only(&tx, &self.workdays)? {
+                    tx
+                } else {
+                    tx.rollback()?;
+                    conn.transaction_with_behavior(Behavior::Deferred)?
+                }
+            };
             let mut outcomes = Vec::new();
             for &i in rules {
                 outcomes.push(self.evaluate_rule(&tx, i, as_of, mode, sink)?);

@@ -109,7 +109,7 @@ impl Engine<'_> {
         if jobs < 2 || reading.sink_writes {
             return Ok(None);
         }
-        let ready = |db: &Db| crate::store::workdays::ready_for_readers(db, &self.workdays);
+        let ready = |db: &Db| crate::store::workdays::ready_read_only(db, &self.workdays);
         let Some(readers) = crate::store::snapshot::readers(conn, at, jobs, &ready)? else {
             return Ok(None);
         };

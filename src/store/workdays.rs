@@ -77,11 +77,11 @@ pub fn fill(conn: &mut Db, w: &Workdays) -> Result<()> {
     Ok(())
 }
 
-/// Whether connections reading side by side ([`super::snapshot`]) have
-/// the calendar `w` or can fill it: each SQLite connection fills a
-/// temporary table of its own; PostgreSQL's is shared, and its read-only
-/// readers cannot write it.
-pub fn ready_for_readers(conn: &Db, w: &Workdays) -> Result<bool> {
+/// Whether a read-only transaction ([`super::Behavior::Snapshot`]) on
+/// this connection has the calendar `w` or can fill it: each SQLite
+/// connection fills a temporary table of its own; PostgreSQL's is shared
+/// and must hold it already.
+pub fn ready_read_only(conn: &Db, w: &Workdays) -> Result<bool> {
     let d = conn.dialect();
     if d == super::Dialect::Sqlite {
         return Ok(true);
