@@ -507,10 +507,12 @@ fn run_demo_office() -> Office {
 /// Rules read side by side (`--jobs`, by default one connection per core)
 /// report exactly what one connection reading them one after another
 /// does: the actions in the rules' order, each rule's in subject order,
-/// the skipped actions after them, the table's examples and counts.
+/// the skipped actions after them, the table's examples and counts; and,
+/// as one connection, they write nothing.
 #[test]
 fn rules_read_side_by_side_report_what_one_connection_does() {
     let office = run_demo_office();
+    let before = office.dump();
     let out = |args: &[&str]| -> String {
         let o = office
             .cmd()
@@ -545,6 +547,7 @@ fn rules_read_side_by_side_report_what_one_connection_does() {
         "{}",
         json["skipped"]
     );
+    assert_eq!(office.dump(), before);
 }
 
 /// Each rule's actions, in the rules' order, as JSON lines.
@@ -700,8 +703,7 @@ fn the_demo_office_is_read_side_by_side_unless_a_writer_holds_the_lock() {
     let mut one = Vec::new();
     engine
         .dry_run(&mut conn, &rules, &as_of, reading, &mut |p| {
-            one.extend(p.actions_json().map(|a| serde_json::json!(a).to_string()));
-            Ok(())
+            duban::engine::Parts::firing(&Lines, &mut one, p)
         })
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(one.len() > 100, "{}", one.len());

@@ -406,20 +406,21 @@ impl Spill {
         }
     }
 
-    fn file(&mut self) -> Result<&mut std::io::BufWriter<std::fs::File>> {
-        let file = match self.file.take() {
+    /// The file, the separator written when an item is there already:
+    /// ready for the next item.
+    fn next_item(&mut self) -> Result<&mut std::io::BufWriter<std::fs::File>> {
+        let mut file = match self.file.take() {
             Some(f) => f,
             None => std::io::BufWriter::new(unnamed_file()?),
         };
+        if self.count > 0 {
+            file.write_all(self.separator).map_err(spill_io)?;
+        }
         Ok(self.file.insert(file))
     }
 
     fn push<T: serde::Serialize>(&mut self, item: &T) -> Result<()> {
-        let (separator, first) = (self.separator, self.count == 0);
-        let file = self.file()?;
-        if !first {
-            file.write_all(separator).map_err(spill_io)?;
-        }
+        let file = self.next_item()?;
         serde_json::to_writer(&mut *file, item).map_err(|e| Error::failed("encoding JSON", e))?;
         self.count += 1;
         Ok(())
@@ -442,12 +443,7 @@ impl Spill {
         if other.count == 0 {
             return Ok(());
         }
-        let (separator, first) = (self.separator, self.count == 0);
-        let file = self.file()?;
-        if !first {
-            file.write_all(separator).map_err(spill_io)?;
-        }
-        other.copy_to(file)?;
+        other.copy_to(self.next_item()?)?;
         self.count += other.count;
         Ok(())
     }

@@ -21,7 +21,7 @@ pub fn diff(
 ) -> Result<()> {
     // A report's page cache: memory flat in the size of the office (see
     // `CacheSize::Report`).
-    sqlite::with_page_cache(conn, CacheSize::Report, |conn| {
+    sqlite::with_page_cache(conn, CacheSize::Report(1), |conn| {
         let tx = conn.transaction_with_behavior(Behavior::Deferred)?;
         diff_actions::create(&tx)?;
         for (side, engine) in [("old", old), ("new", new)] {

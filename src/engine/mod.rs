@@ -567,7 +567,7 @@ impl<'p> Engine<'p> {
     ) -> Result<Vec<RuleOutcome>> {
         let mode = Mode::Report(reading);
         // Memory flat in the size of the office (see `CacheSize::Report`).
-        sqlite::with_page_cache(conn, CacheSize::Report, |conn| {
+        sqlite::with_page_cache(conn, CacheSize::Report(1), |conn| {
             // One snapshot for every rule. On PostgreSQL that transaction
             // is read-only: when the shared working-day table does not hold
             // the office's calendar, the dry-run reads at the default level

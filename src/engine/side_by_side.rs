@@ -114,7 +114,7 @@ impl Engine<'_> {
             return Ok(None);
         };
         let mode = Mode::Report(reading);
-        let cache = CacheSize::ReportShare(readers.len());
+        let cache = CacheSize::Report(readers.len());
         let (next, turn) = (AtomicUsize::new(0), Turn::default());
         std::thread::scope(|scope| {
             let (sent, received) = std::sync::mpsc::channel();

@@ -69,61 +69,77 @@ pub fn readers(
             }
         }
     }
-    let start = |db: Db| -> Result<Reader> {
-        db.execute_batch(db.dialect().begin(Behavior::Snapshot))?;
-        Ok(Reader { db })
-    };
     match conn.dialect() {
         Dialect::Sqlite => {
             conn.wait_for_locks(WRITE_LOCK_WAIT)?;
-            let started: Result<Option<Vec<Reader>>> =
-                match conn.transaction_with_behavior(Behavior::Immediate) {
-                    Err(e) => {
-                        tracing::debug!("reading on one connection: no write lock at once: {e}");
-                        Ok(None)
-                    }
-                    Ok(lock) => (|| {
-                        if !ready(&lock)? {
-                            return Ok(None);
-                        }
-                        let readers = dbs
-                            .into_iter()
-                            .map(|db| {
-                                let r = start(db)?;
-                                // The snapshot is taken at the first read.
-                                r.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
-                                Ok(r)
-                            })
-                            .collect::<Result<Vec<_>>>()?;
-                        lock.rollback()?;
-                        Ok(Some(readers))
-                    })(),
-                };
+            let started = under_write_lock(conn, dbs, ready);
             // The connection's own wait again, whatever happened above.
             let restored = conn.wait_for_locks(super::BUSY_TIMEOUT);
             let started = started?;
             restored?;
             Ok(started)
         }
-        Dialect::Postgres => {
-            let tx = conn.transaction_with_behavior(Behavior::Snapshot)?;
-            let id: String = tx.query_row("SELECT pg_export_snapshot()", [], |r| r.get(0))?;
-            if !ready(&tx)? {
-                return Ok(None);
-            }
-            let mut readers = Vec::with_capacity(n);
-            for db in dbs {
-                let r = start(db)?;
-                if let Err(e) = r.execute_batch(&format!("SET TRANSACTION SNAPSHOT '{id}'")) {
-                    // A pool between duban and the server may not pass it.
-                    tracing::debug!("reading on one connection: the snapshot was not taken: {e}");
-                    return Ok(None);
-                }
-                readers.push(r);
-            }
-            // Taken: the exporting transaction may end.
-            tx.rollback()?;
-            Ok(Some(readers))
-        }
+        Dialect::Postgres => on_exported_snapshot(conn, dbs, ready),
     }
+}
+
+/// `db` in a read transaction on the shared snapshot (see [`readers`]).
+fn begin(db: Db) -> Result<Reader> {
+    db.execute_batch(db.dialect().begin(Behavior::Snapshot))?;
+    Ok(Reader { db })
+}
+
+/// SQLite: each of `dbs` starts its read transaction while `conn` holds
+/// the write lock.
+fn under_write_lock(
+    conn: &mut Db,
+    dbs: Vec<Db>,
+    ready: &dyn Fn(&Db) -> Result<bool>,
+) -> Result<Option<Vec<Reader>>> {
+    let lock = match conn.transaction_with_behavior(Behavior::Immediate) {
+        Ok(lock) => lock,
+        Err(e) => {
+            tracing::debug!("reading on one connection: no write lock at once: {e}");
+            return Ok(None);
+        }
+    };
+    if !ready(&lock)? {
+        return Ok(None);
+    }
+    let mut readers = Vec::with_capacity(dbs.len());
+    for db in dbs {
+        let r = begin(db)?;
+        // The snapshot is taken at the first read.
+        r.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))?;
+        readers.push(r);
+    }
+    lock.rollback()?;
+    Ok(Some(readers))
+}
+
+/// PostgreSQL: each of `dbs` takes the snapshot `conn`'s transaction
+/// exports.
+fn on_exported_snapshot(
+    conn: &mut Db,
+    dbs: Vec<Db>,
+    ready: &dyn Fn(&Db) -> Result<bool>,
+) -> Result<Option<Vec<Reader>>> {
+    let tx = conn.transaction_with_behavior(Behavior::Snapshot)?;
+    let id: String = tx.query_row("SELECT pg_export_snapshot()", [], |r| r.get(0))?;
+    if !ready(&tx)? {
+        return Ok(None);
+    }
+    let mut readers = Vec::with_capacity(dbs.len());
+    for db in dbs {
+        let r = begin(db)?;
+        if let Err(e) = r.execute_batch(&format!("SET TRANSACTION SNAPSHOT '{id}'")) {
+            // A pool between duban and the server may not pass it.
+            tracing::debug!("reading on one connection: the snapshot was not taken: {e}");
+            return Ok(None);
+        }
+        readers.push(r);
+    }
+    // Taken: the exporting transaction may end.
+    tx.rollback()?;
+    Ok(Some(readers))
 }

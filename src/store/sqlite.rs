@@ -70,18 +70,15 @@ pub(crate) enum CacheSize {
     /// file once, at most 1 GiB.
     Database,
     /// A report (`dry-run`), which reads each rule's tables once and
-    /// writes nothing: 2 MiB, about SQLite's default. The configured 32 MiB
-    /// made it no faster at a million problems (the operating system keeps
-    /// the file's pages), but filled there and not at a tenth of the
-    /// office, and a sort (the firings, in subject order) holds as much
-    /// again before it spills to a temporary file.
-    Report,
-    /// One of `n` connections reading a report side by side: the report's
-    /// 2 MiB shared among them, at least 512 KiB each (more than 2 MiB in
-    /// all beyond four). A connection's sort buffer is as large as its
-    /// cache and at least 1 MiB (SQLite's smallest, 250 pages): two
-    /// connections hold what one does.
-    ReportShare(usize),
+    /// writes nothing, on this many connections side by side (1: one): 2
+    /// MiB among them, about SQLite's default, at least 512 KiB each (more
+    /// than 2 MiB in all beyond four). The configured 32 MiB made it no
+    /// faster at a million problems (the operating system keeps the file's
+    /// pages), but filled there and not at a tenth of the office. A
+    /// connection's sort (the firings, in subject order) holds as much as
+    /// its cache, at least 1 MiB (SQLite's smallest, 250 pages), before it
+    /// spills to a temporary file: two connections hold what one does.
+    Report(usize),
     /// SQLite's `cache_size` as it was, to give back.
     Was(i64),
 }
@@ -117,8 +114,7 @@ fn page_cache(db: &Db, size: CacheSize) -> DbResult<Option<CacheSize>> {
             )?;
             -(bytes / 1024 + 1024).clamp(32 * 1024, 1024 * 1024)
         }
-        CacheSize::Report => -2 * 1024,
-        CacheSize::ReportShare(n) => -(2 * 1024 / n.max(1) as i64).max(512),
+        CacheSize::Report(n) => -(2 * 1024 / n.max(1) as i64).max(512),
         CacheSize::Was(s) => s,
     };
     conn.pragma_update(None, "cache_size", size)?;

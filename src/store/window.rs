@@ -120,6 +120,12 @@ pub fn end_leaving(
         .execute(params![rule as i64, rule_name, prev, day, at])? as u64)
 }
 
+/// The rows of `temp.sim_window` of the rule numbered by parameter
+/// `rule` whose spans cover the day of parameter `day`.
+fn held_on(rule: usize, day: usize) -> String {
+    format!("rule = ?{rule} AND lo <= ?{day} AND hi >= ?{day}")
+}
+
 /// Fills `temp.holds` with every subject rule number `rule` holds for on
 /// `day`.
 pub fn holding_on(conn: &Db, rule: usize, day: &str) -> Result<()> {
@@ -127,7 +133,8 @@ pub fn holding_on(conn: &Db, rule: usize, day: &str) -> Result<()> {
     let d = conn.dialect();
     let (holds, window) = (d.temp("holds"), d.temp("sim_window"));
     conn.prepare_cached(&format!(
-        "INSERT INTO {holds} SELECT id FROM {window} WHERE rule = ?1 AND lo <= ?2 AND hi >= ?2"
+        "INSERT INTO {holds} SELECT id FROM {window} WHERE {}",
+        held_on(1, 2)
     ))?
     .execute(params![rule as i64, day])?;
     Ok(())
@@ -142,7 +149,8 @@ pub fn start_holding(conn: &Db, rule: usize, f: &super::episodes::Firing<'_>) ->
     Ok(conn
         .prepare_cached(&format!(
             "INSERT INTO {episodes} (rule, subject_type, subject_id, started_at, last_fired_at, last_fired_on, fired)
-             SELECT ?1, ?2, id, ?3, ?3, ?4, 1 FROM {window} WHERE rule = ?5 AND lo <= ?4 AND hi >= ?4"
+             SELECT ?1, ?2, id, ?3, ?3, ?4, 1 FROM {window} WHERE {}",
+            held_on(5, 4)
         ))?
         .execute(params![f.rule, f.entity, f.at, f.on, rule as i64])? as u64)
 }
